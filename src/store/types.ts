@@ -1,0 +1,166 @@
+/**
+ * The storage contract. The dispatcher, ingest and admin layers talk to storage only through this
+ * interface, so SQLite (embedded default) and Postgres (several instances) are interchangeable.
+ * Every time is epoch milliseconds and is passed in by the caller (injected clock), never read
+ * inside SQL, except where a backend documents otherwise (Postgres lease checks).
+ */
+
+/** SPEC section 4 statuses. */
+export type DeliveryStatus = 'pending' | 'retrying' | 'delivering' | 'succeeded' | 'failed' | 'cancelled';
+
+/** Statuses of a delivery that still waits for an attempt. */
+export const WAITING_STATUSES: readonly DeliveryStatus[] = ['pending', 'retrying'];
+
+/** One event to store, with the subscriptions it fans out to (already matched by the caller). */
+export interface NewEvent {
+  id: string;
+  type: string;
+  /** The event's `data` as compact JSON text, exactly as it will be sent. */
+  data: string;
+  /** Hash of type and canonical data: decides "same content" for idempotent replays. */
+  contentHash: string;
+  createdAt: number;
+  /** One delivery is created per id, status `pending`, due at `createdAt`. */
+  subscriptionIds: string[];
+}
+
+/** Outcome for one event of an ingest request. */
+export interface IngestedEvent {
+  id: string;
+  /** Number of deliveries the event got when it was first stored. */
+  deliveries: number;
+  /** false when the id existed already with the same content (an idempotent replay). */
+  created: boolean;
+}
+
+/**
+ * Outcome of one ingest request (a single event or a batch): all of its events were stored
+ * (or were identical replays), or nothing was stored because one id exists with other content.
+ */
+export type IngestResult =
+  | { kind: 'ok'; events: IngestedEvent[] }
+  | { kind: 'conflict'; id: string };
+
+/** How many due deliveries to claim for one subscription, and until when the lease holds. */
+export interface ClaimRequest {
+  subscriptionId: string;
+  limit: number;
+  leaseExpiresAt: number;
+}
+
+/** A delivery leased to one dispatcher, with what it needs to build the request. */
+export interface ClaimedDelivery {
+  id: string;
+  subscriptionId: string;
+  /** Attempts already made (finished) before this one; this attempt is number `attempts + 1`. */
+  attempts: number;
+  event: StoredEventSummary;
+}
+
+export interface StoredEventSummary {
+  id: string;
+  type: string;
+  /** JSON text of the event's data. */
+  data: string;
+  createdAt: number;
+}
+
+/** Everything recorded about one HTTP attempt (shown by the admin API). */
+export interface AttemptRecord {
+  /** `att_…`: the `<prefix>Delivery` header of this attempt. */
+  id: string;
+  /** 1 for the first attempt. */
+  attempt: number;
+  startedAt: number;
+  durationMs: number;
+  requestUrl: string;
+  requestHeaders: Record<string, string>;
+  /** HTTP status of the receiver's answer; null when none came (timeout, network error). */
+  responseStatus: number | null;
+  responseHeaders: Record<string, string> | null;
+  /** The receiver's answer, cut at `max_response_body` bytes. */
+  responseBody: string | null;
+  /** Why the attempt failed, for people: "timeout after 10000 ms", "HTTP 500", … */
+  error: string | null;
+}
+
+/** What follows a finished attempt. */
+export type NextState =
+  | { status: 'succeeded' }
+  | { status: 'retrying'; nextAttemptAt: number }
+  | { status: 'failed' };
+
+/** The result of one attempt, written by `complete` only while the lease is still ours. */
+export interface AttemptResult {
+  deliveryId: string;
+  subscriptionId: string;
+  leaseOwner: string;
+  record: AttemptRecord;
+  next: NextState;
+  /** Set when the receiver answered 410 Gone: disable the subscription with this reason. */
+  disableSubscription?: string;
+}
+
+/** Persisted run-time state of a subscription (config-declared or not). */
+export interface SubscriptionState {
+  id: string;
+  /** null: follow the config; true/false: set at run time (API, or 410 Gone), survives restarts. */
+  enabled: boolean | null;
+  disabledReason: string | null;
+  lastSuccessAt: number | null;
+  lastFailureAt: number | null;
+  /** Failed attempts since the last success. */
+  failureStreak: number;
+}
+
+export interface StoredDelivery {
+  id: string;
+  eventId: string;
+  subscriptionId: string;
+  status: DeliveryStatus;
+  attempts: number;
+  nextAttemptAt: number | null;
+  createdAt: number;
+  updatedAt: number;
+  lastStatusCode: number | null;
+  lastError: string | null;
+}
+
+export interface StoredEvent extends StoredEventSummary {
+  deliveryCount: number;
+}
+
+export interface Store {
+  /** Apply pending migrations; throws (and the boot stops) if one fails. */
+  migrate(): Promise<void>;
+  /** true when storage answers and is migrated to the latest version. */
+  ready(): Promise<boolean>;
+  close(): Promise<void>;
+
+  /**
+   * Store several ingest requests in one transaction (group commit). Each request is all-or-nothing
+   * on its own: a conflicting id rejects that request only. Resolves after the commit is durable.
+   */
+  ingest(requests: NewEvent[][]): Promise<IngestResult[]>;
+
+  /** Lease up to `limit` due (waiting, `next_attempt_at <= now`) deliveries per subscription, oldest due first. */
+  claim(requests: ClaimRequest[], owner: string, now: number): Promise<ClaimedDelivery[]>;
+  /** Record finished attempts; per result, false when the lease was lost (nothing written for it). */
+  complete(results: AttemptResult[], now: number): Promise<boolean[]>;
+  /** Give leased deliveries back without spending an attempt (shutdown): due now, status as before. */
+  release(deliveryIds: string[], owner: string, now: number): Promise<number>;
+  /** Give back deliveries whose lease expired before `now` (a crashed process); returns how many. */
+  rescueExpired(now: number): Promise<number>;
+  /** Earliest `next_attempt_at` of waiting deliveries of these subscriptions, or null. */
+  nextDueAt(subscriptionIds: string[]): Promise<number | null>;
+
+  getSubscriptionStates(): Promise<SubscriptionState[]>;
+  /** Set the run-time enabled flag (null: follow the config again). */
+  setSubscriptionEnabled(id: string, enabled: boolean | null, reason: string | null, now: number): Promise<void>;
+
+  getEvent(id: string): Promise<StoredEvent | null>;
+  listDeliveriesOfEvent(eventId: string): Promise<StoredDelivery[]>;
+  getDelivery(id: string): Promise<StoredDelivery | null>;
+  listAttempts(deliveryId: string): Promise<AttemptRecord[]>;
+  countDeliveriesByStatus(): Promise<Record<DeliveryStatus, number>>;
+}
