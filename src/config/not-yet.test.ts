@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, type Problem } from './errors';
+import { parseConfigText } from './load';
+
+const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+
+function problemsOf(text: string): Problem[] {
+  try {
+    parseConfigText(text, { env: {} });
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  return [];
+}
+
+/** A one-subscription config with `extra` lines added to the subscription (at line 4 onwards). */
+const withSub = (...extra: string[]) =>
+  ['subscriptions:', '  - id: a', '    url: https://x.test/', ...extra].join('\n') + '\n';
+
+describe('features validated but not built yet', () => {
+  it.each(['stripe', 'github', 'ed25519', 'hmac-sha256'])('signature scheme %s', (scheme) => {
+    const sig = scheme === 'ed25519' ? `{ scheme: ed25519, secret: whsk_${Buffer.alloc(32).toString('base64')} }` : `{ scheme: ${scheme}, secret: s, header: X-Sig }`;
+    const fixed = scheme === 'hmac-sha256' ? sig : sig.replace(', header: X-Sig', '');
+    expect(problemsOf(withSub(`    signature: ${fixed}`))).toEqual([
+      { path: 'subscriptions[0].signature.scheme', line: 4, column: 26, message: `signature scheme '${scheme}' is not supported yet` },
+    ]);
+  });
+
+  it('previous_secrets', () => {
+    const problems = problemsOf(withSub('    signature:', `      secret: ${SECRET}`, `      previous_secrets: [{ secret: ${SECRET}, expires: "2026-12-01T00:00:00Z" }]`));
+    expect(problems).toEqual([
+      { path: 'subscriptions[0].signature.previous_secrets', line: 6, column: 25, message: 'signature.previous_secrets is not supported yet' },
+    ]);
+  });
+
+  const sig = `    signature: { secret: ${SECRET} }`;
+  it.each([
+    ['encrypt: true', 'encrypt', 'encrypt: true is not supported yet'],
+    ['filter: { "data.amount": { "$gte": 100 } }', 'filter', 'filter is not supported yet'],
+    ['rate_limit: 50/s', 'rate_limit', 'a per-subscription rate_limit is not supported yet (remove it or set it to off)'],
+    ['ordering: fifo', 'ordering', 'ordering: fifo is not supported yet'],
+  ])('%s', (line, key, message) => {
+    expect(problemsOf(withSub(sig, `    ${line}`))).toEqual([{ path: `subscriptions[0].${key}`, line: 5, column: 5 + key.length + 2, message }]);
+  });
+
+  it('accepts the same keys at their built values', () => {
+    expect(problemsOf(withSub(sig, '    encrypt: false', '    rate_limit: off', '    ordering: none'))).toEqual([]);
+  });
+
+  it('storage.postgres', () => {
+    expect(problemsOf('storage:\n  postgres: { url: "postgres://db/relay" }\n')).toEqual([
+      { path: 'storage.postgres', line: 2, column: 13, message: 'storage.postgres is not supported yet; use storage.sqlite' },
+    ]);
+  });
+
+  it('auth.rate_limit', () => {
+    const problems = problemsOf('auth:\n  rate_limit: { ingest: 1000/s, admin: 10/s }\n');
+    expect(problems.map((p) => [p.path, p.line, p.message])).toEqual([
+      ['auth.rate_limit.ingest', 2, 'auth.rate_limit.ingest is not supported yet; set it to off'],
+      ['auth.rate_limit.admin', 2, 'auth.rate_limit.admin is not supported yet; set it to off'],
+    ]);
+    expect(problemsOf('auth:\n  rate_limit: { ingest: off, admin: false }\n')).toEqual([]);
+  });
+
+  it('runs only after the schema passes', () => {
+    const problems = problemsOf(withSub(sig, '    ordering: fifo', '    bogus: 1'));
+    expect(problems.map((p) => p.message)).toEqual(["unknown key 'bogus'"]);
+  });
+});

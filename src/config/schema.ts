@@ -1,0 +1,320 @@
+import { z } from 'zod';
+import { DURATION_HINT, parseDuration, parseRate, parseSize, RATE_HINT, SIZE_HINT } from '../lib/durations';
+import { VERSION } from '../version';
+import { describeValue } from './errors';
+
+// The config contract of SPEC section 2. Every object is strict so a misspelt key is an error,
+// not a silently ignored setting. Durations become ms, sizes bytes, rates {limit, perMs} | null.
+
+/** An HTTP header name (RFC 9110 token); also valid for a prefix of one. */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const SUBSCRIPTION_ID = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+// Segments of [A-Za-z0-9_:-] joined by '.', and '*' only as the last segment.
+const EVENT_PATTERN = /^(?:[A-Za-z0-9_:-]+\.)*(?:[A-Za-z0-9_:-]+|\*)$/;
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/** A field written in a human unit ("10s", "1mb", "50/s") and parsed into a number. */
+function unitField<T>(parse: (s: string) => T, hint: string) {
+  return z.unknown().transform((value, ctx): T => {
+    // YAML turns `timeout: 10` into a number: say the unit is missing rather than "expected string".
+    if (typeof value !== 'string' && typeof value !== 'number') {
+      ctx.addIssue({ code: 'custom', message: `${hint}, got ${describeValue(value)}` });
+      return z.NEVER;
+    }
+    try {
+      return parse(String(value));
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      return z.NEVER;
+    }
+  });
+}
+
+/** Duration in ms, written "500ms", "10s", "5m", "2h" or "7d". */
+const duration = () => unitField(parseDuration, DURATION_HINT);
+/** Size in bytes, written "512b", "64kb", "1mb" or "1gb". */
+const size = () => unitField(parseSize, SIZE_HINT);
+/** Rate as {limit, perMs}, or null for `off` (YAML `false` means off too). */
+const rate = () => z.preprocess((v) => (v === false ? 'off' : v), unitField(parseRate, RATE_HINT));
+
+/** An http(s) URL without credentials (they would be logged and shown in the UI). */
+const httpUrl = () =>
+  z.string().superRefine((s, ctx) => {
+    let url: URL;
+    try {
+      url = new URL(s);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `invalid URL '${s}'` });
+      return;
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      ctx.addIssue({ code: 'custom', message: `must be http or https, got '${url.protocol.slice(0, -1)}'` });
+    } else if (url.username || url.password) {
+      ctx.addIssue({ code: 'custom', message: 'must not contain credentials (user:password@); use signature or headers instead' });
+    }
+  });
+
+/** An IPv4 or IPv6 CIDR such as 10.0.0.0/8 or fd00::/8. */
+const cidr = () =>
+  z.string().refine((s) => z.cidrv4().safeParse(s).success || z.cidrv6().safeParse(s).success, {
+    message: 'expected a CIDR like 10.0.0.0/8 or fd00::/8 (write one address as 10.0.0.5/32)',
+  });
+
+const headerName = (what: string) =>
+  z.string().regex(HEADER_NAME, `${what} must contain only letters, digits and !#$%&'*+.^_\`|~- (no spaces or colons)`);
+
+/** `server`: where the relay listens. */
+const serverSchema = z.strictObject({
+  /** Interface to bind; default 0.0.0.0 (all). */
+  host: z.string().min(1).default('0.0.0.0'),
+  /** TCP port; 0 picks a free one (tests); default 8080. */
+  port: z.int().min(0).max(65535).default(8080),
+  /** Largest accepted ingest body, bytes; default 1mb. */
+  body_limit: size().prefault('1mb'),
+  /** Origins allowed to call the API from a browser; default [] (none). */
+  cors_origins: z.array(z.string().min(1)).default(() => []),
+  /** How long SIGTERM waits for attempts in flight before exiting, ms; default 10s. Not in SPEC. */
+  shutdown_grace: duration().prefault('10s'),
+});
+
+/** `storage.sqlite`: the default embedded store. */
+const sqliteSchema = z.strictObject({
+  /** Database file; its directory is created if missing; default ./data/hookrelay.db. */
+  path: z.string().min(1).default('./data/hookrelay.db'),
+  /** full: an acknowledged event survives power loss; normal: faster, may lose the last ones; default full. */
+  synchronous: z.enum(['full', 'normal']).default('full'),
+});
+
+/** `storage.postgres`: several relay instances share one database. */
+const postgresSchema = z.strictObject({
+  /** Connection URL, postgres:// or postgresql://; required. */
+  url: z.string().regex(/^postgres(ql)?:\/\//, 'expected a URL starting with postgres:// or postgresql://'),
+});
+
+/** `storage`: at most one backend; sqlite with its defaults when none is named. */
+const storageSchema = z
+  .strictObject({
+    /** Embedded SQLite file; the default backend. */
+    sqlite: sqliteSchema.optional(),
+    /** Shared PostgreSQL database instead of sqlite; default unset. */
+    postgres: postgresSchema.optional(),
+  })
+  .superRefine((s, ctx) => {
+    if (s.sqlite && s.postgres) {
+      ctx.addIssue({ code: 'custom', path: ['postgres'], message: 'choose one of storage.sqlite or storage.postgres, not both' });
+    }
+  })
+  .transform((s) => (s.postgres ? s : { ...s, sqlite: s.sqlite ?? sqliteSchema.parse({}) }));
+
+/** One entry of `auth.admin_tokens`. */
+const adminTokenSchema = z.strictObject({
+  /** Who holds the token; shown in logs, never the token itself; required. */
+  name: z.string().min(1),
+  /** Bearer token, at least 16 characters so it cannot be guessed; required. */
+  token: z.string().min(16, 'must be at least 16 characters'),
+  /** What the token may do: read (GET) and/or write (the rest); default [read, write]. */
+  scopes: z.array(z.enum(['read', 'write'])).min(1).default((): ('read' | 'write')[] => ['read', 'write']),
+});
+
+/** `auth`: who may call the relay. */
+const authSchema = z.strictObject({
+  /** Bearer tokens accepted on /ingest; default [] leaves ingest open (warned at start). */
+  ingest_tokens: z.array(z.string().min(1, 'must not be empty')).default(() => []),
+  /** Bearer tokens for /api/v1 and /ui; default []. */
+  admin_tokens: z.array(adminTokenSchema).default(() => []),
+  /** Per-token request rates; over it: 429 with Retry-After. */
+  rate_limit: z
+    .strictObject({
+      /** Ingest requests per token, e.g. 1000/s; default off (null). */
+      ingest: rate().prefault('off'),
+      /** Admin requests per token; default off (null). */
+      admin: rate().prefault('off'),
+    })
+    .prefault({}),
+});
+
+const DEFAULT_RETRY_SCHEDULE = ['5s', '5m', '30m', '2h', '5h', '10h', '10h'];
+
+/** `delivery`: how attempts are made. */
+const deliverySchema = z.strictObject({
+  /** Whole attempt (connect, headers, body), ms; default 10s. */
+  timeout: duration()
+    .pipe(z.number().positive('must be longer than 0ms'))
+    .prefault('10s'),
+  /** Delay before each retry, ms; attempts = 1 + length; default [5s, 5m, 30m, 2h, 5h, 10h, 10h]. */
+  retry_schedule: z.array(duration()).prefault(() => [...DEFAULT_RETRY_SCHEDULE]),
+  /** Each delay is scaled by a random factor in [1-j, 1+j]; 0..1; default 0.2. */
+  jitter: z.number().min(0).max(1).default(0.2),
+  /** Attempts in flight across all subscriptions; default 256. */
+  concurrency: z.int().min(1).default(256),
+  /** Prefix of the relay's own headers (SPEC section 5); default X-Hookrelay-. */
+  header_prefix: headerName('header_prefix').default('X-Hookrelay-'),
+  /** User-Agent of every attempt; default hookrelay/<version>. */
+  user_agent: z.string().min(1).default(`hookrelay/${VERSION}`),
+  /** Bytes of the receiver's answer kept per attempt; default 64kb. */
+  max_response_body: size().prefault('64kb'),
+  /** Allow loopback/private/link-local targets (SPEC section 7); default false. */
+  allow_private_networks: z.boolean().default(false),
+  /** CIDRs reachable even when private networks are blocked; default []. */
+  allowed_networks: z.array(cidr()).default(() => []),
+  /** Disable a subscription that has failed this long without one success, ms; default 5d. */
+  disable_after: duration().prefault('5d'),
+});
+
+/** `retention`: when finished events are deleted. */
+const retentionSchema = z.strictObject({
+  /** Age after which events whose deliveries all succeeded are deleted, ms; default 7d. */
+  succeeded: duration().prefault('7d'),
+  /** Age after which events with a failed delivery are deleted, ms; default 30d. */
+  failed: duration().prefault('30d'),
+});
+
+/** `log`: pino settings. */
+const logSchema = z.strictObject({
+  /** Pino level; default info. */
+  level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** json | pretty; default unset: pretty when stdout is a terminal, json otherwise. */
+  format: z.enum(['json', 'pretty']).optional(),
+});
+
+const SIGNING_SCHEMES = ['standard-webhooks', 'ed25519', 'stripe', 'github', 'hmac-sha256', 'none'] as const;
+
+/** One entry of `signature.previous_secrets`: an old secret still signed with until it expires. */
+const previousSecretSchema = z.strictObject({
+  /** The old secret, same format as `secret`; required. */
+  secret: z.string().min(1),
+  /** When to stop signing with it: ISO 8601 datetime → epoch ms; required. */
+  expires: z.iso
+    .datetime({ offset: true, message: 'expected an ISO 8601 datetime like 2026-12-01T00:00:00Z' })
+    .transform((s) => Date.parse(s)),
+});
+
+/** `subscriptions[].signature`: how each request is signed. */
+const signatureFields = z.strictObject({
+    /** standard-webhooks | ed25519 | stripe | github | hmac-sha256 | none; default standard-webhooks. */
+    scheme: z.enum(SIGNING_SCHEMES).default('standard-webhooks'),
+    /** Signing secret; required unless scheme is none (whsec_… for standard-webhooks, whsk_… for ed25519). */
+    secret: z.string().min(1).optional(),
+    /** Old secrets still signed with until they expire (rotation); default []. */
+    previous_secrets: z.array(previousSecretSchema).default(() => []),
+    /** Header carrying the signature; hmac-sha256 only, and required for it. */
+    header: headerName('header').optional(),
+    /** Signature encoding, hex | base64; hmac-sha256 only; default hex. */
+    encoding: z.enum(['hex', 'base64']).default('hex'),
+    /** Text before the signature, e.g. "sha256="; hmac-sha256 only; default "". */
+    prefix: z.string().default(''),
+});
+const signatureSchema = signatureFields.superRefine(checkSignature).prefault({});
+
+type SignatureFields = z.output<typeof signatureFields>;
+
+function checkSignature(sig: SignatureFields, ctx: z.RefinementCtx): void {
+  checkHmacOnly(sig, ctx);
+  if (sig.scheme === 'none') return;
+  if (sig.secret === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['secret'], message: 'signature.secret is required unless scheme is none' });
+  } else {
+    checkSecretFormat(sig.scheme, sig.secret, ['secret'], ctx);
+  }
+  sig.previous_secrets.forEach((p, i) => checkSecretFormat(sig.scheme, p.secret, ['previous_secrets', i, 'secret'], ctx));
+}
+
+function checkHmacOnly(sig: SignatureFields, ctx: z.RefinementCtx): void {
+  if (sig.scheme === 'hmac-sha256') {
+    if (sig.header === undefined) ctx.addIssue({ code: 'custom', path: ['header'], message: 'signature.header is required for scheme hmac-sha256' });
+    return;
+  }
+  // encoding and prefix have defaults, so only a non-default value shows the user set them.
+  const stray = [sig.header !== undefined && 'header', sig.encoding !== 'hex' && 'encoding', sig.prefix !== '' && 'prefix'];
+  for (const key of stray) {
+    if (key) ctx.addIssue({ code: 'custom', path: [key], message: `signature.${key} applies only to scheme hmac-sha256` });
+  }
+}
+
+/** Checks the key format each scheme's receivers expect, so a typo fails at start, not at the receiver. */
+function checkSecretFormat(scheme: string, secret: string, path: (string | number)[], ctx: z.RefinementCtx): void {
+  const prefix = scheme === 'standard-webhooks' ? 'whsec_' : scheme === 'ed25519' ? 'whsk_' : null;
+  if (prefix === null) return;
+  const body = secret.slice(prefix.length);
+  const bytes = BASE64.test(body) ? Buffer.from(body, 'base64').length : 0;
+  const ok = secret.startsWith(prefix) && bytes > 0 && (scheme !== 'standard-webhooks' || (bytes >= 24 && bytes <= 64));
+  if (ok) return;
+  const need = scheme === 'standard-webhooks' ? `'whsec_' followed by base64 of 24 to 64 bytes` : `'whsk_' followed by base64`;
+  ctx.addIssue({ code: 'custom', path, message: `a ${scheme} secret must be ${need}` });
+}
+
+/** One entry of `subscriptions`: a receiver and what it gets. */
+const subscriptionSchema = z.strictObject({
+  /** Stable name, [a-z0-9][a-z0-9_-]{0,63}, unique; required. */
+  id: z.string().regex(SUBSCRIPTION_ID, 'must match [a-z0-9][a-z0-9_-]{0,63} (lowercase letters, digits, _ and -)'),
+  /** Receiver, http or https; required. */
+  url: httpUrl(),
+  /** Free text for people; default unset. */
+  description: z.string().optional(),
+  /** Event type patterns; "*" as the last segment matches one or more segments; default ["*"]. */
+  events: z
+    .array(z.string().regex(EVENT_PATTERN, "expected an event type pattern like 'invoice.paid', 'payment.*' or '*' ('*' only as the last segment)"))
+    .min(1, 'must list at least one event pattern; use ["*"] for all')
+    .default(() => ['*']),
+  /** Filter on the event (SPEC section 6), kept as written and checked by the filter module; default unset. */
+  filter: z.record(z.string(), z.unknown()).optional(),
+  /** false: no new deliveries are made for it; default true. */
+  enabled: z.boolean().default(true),
+  /** How requests are signed; default {scheme: standard-webhooks}, which needs a secret. */
+  signature: signatureSchema,
+  /** envelope: the whole event; data: only its data; default envelope. */
+  payload: z.enum(['envelope', 'data']).default('envelope'),
+  /** AES-256-GCM body (SPEC section 5); default false. */
+  encrypt: z.boolean().default(false),
+  /** Headers added to every request; default {}. */
+  headers: z.record(headerName('header name'), z.string()).default(() => ({})),
+  /** Attempt timeout, ms; default unset: delivery.timeout. */
+  timeout: duration()
+    .pipe(z.number().positive('must be longer than 0ms'))
+    .optional(),
+  /** Retry delays, ms; default unset: delivery.retry_schedule. */
+  retry_schedule: z.array(duration()).optional(),
+  /** Most attempts started per window for this subscription, or null (off); default unset: no limit. */
+  rate_limit: rate().optional(),
+  /** Most attempts in flight for this subscription; default unset (resolved by the dispatcher). */
+  max_in_flight: z.int().min(1).optional(),
+  /** none | fifo (one delivery at a time, in event order); default none. */
+  ordering: z.enum(['none', 'fifo']).default('none'),
+});
+
+/** Reports the second and later uses of a subscription id at their own `id` path. */
+function checkUniqueIds(subs: unknown[], ctx: z.RefinementCtx): void {
+  const firstIndex = new Map<string, number>();
+  subs.forEach((sub, i) => {
+    const id = (sub as { id?: unknown } | null)?.id;
+    if (typeof id !== 'string') return;
+    const first = firstIndex.get(id);
+    if (first === undefined) firstIndex.set(id, i);
+    else ctx.addIssue({ code: 'custom', path: [i, 'id'], message: `duplicate subscription id '${id}' (first used by subscriptions[${first}])` });
+  });
+}
+
+/** The whole config file (SPEC section 2). */
+export const configSchema = z.strictObject({
+  /** Listening socket and HTTP limits. */
+  server: serverSchema.prefault({}),
+  /** Where events and deliveries are kept; default sqlite at ./data/hookrelay.db. */
+  storage: storageSchema.prefault({}),
+  /** Tokens and rate limits. */
+  auth: authSchema.prefault({}),
+  /** Attempts, retries and network safety. */
+  delivery: deliverySchema.prefault({}),
+  /** How long finished events are kept. */
+  retention: retentionSchema.prefault({}),
+  /** Logging. */
+  log: logSchema.prefault({}),
+  /** Receivers declared in the file; default []. */
+  subscriptions: z
+    .array(subscriptionSchema)
+    // Runs even when an entry is invalid, so a duplicate id is reported with the other problems.
+    .check(z.superRefine(checkUniqueIds, { when: () => true }))
+    .default(() => []),
+});
+
+/** The validated config: durations in ms, sizes in bytes, rates as {limit, perMs} | null. */
+export type Config = z.output<typeof configSchema>;
