@@ -149,8 +149,12 @@ export interface Store {
   complete(results: AttemptResult[], now: number): Promise<boolean[]>;
   /** Give leased deliveries back without spending an attempt (shutdown): due now, status as before. */
   release(deliveryIds: string[], owner: string, now: number): Promise<number>;
-  /** Give back deliveries whose lease expired before `now` (a crashed process); returns how many. */
-  rescueExpired(now: number): Promise<number>;
+  /**
+   * Give back deliveries whose lease expired by `now` (a crashed process), due at `now`; returns how
+   * many. `all` gives back every leased delivery whatever its expiry: only for a store that one
+   * process owns (SQLite), at start-up, when no lease can belong to a live process.
+   */
+  rescueExpired(now: number, opts?: { all?: boolean }): Promise<number>;
   /** Earliest `next_attempt_at` of waiting deliveries of these subscriptions, or null. */
   nextDueAt(subscriptionIds: string[]): Promise<number | null>;
 

@@ -1,0 +1,15 @@
+import type { Migration, MigrationProvider } from 'kysely';
+import { init } from './0001-init';
+
+/**
+ * Every SQLite migration, by name. Kysely runs them in name order, so names start with a
+ * zero-padded number. A static map (not a folder read at run time) so the bundle carries them.
+ */
+export const sqliteMigrations: Record<string, Migration> = {
+  '0001-init': init,
+};
+
+/** Hands the static map to Kysely's Migrator. */
+export const sqliteMigrationProvider: MigrationProvider = {
+  getMigrations: async () => sqliteMigrations,
+};

@@ -1,0 +1,11 @@
+/** SQLite result codes (and prefixes of extended ones) that mean "storage cannot take writes right now". */
+const UNAVAILABLE = ['SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_FULL', 'SQLITE_READONLY', 'SQLITE_IOERR', 'SQLITE_CANTOPEN', 'SQLITE_PROTOCOL'];
+
+/**
+ * True for errors a client should retry later (answered 503 with Retry-After), as opposed to bugs.
+ * Backends add their own codes here.
+ */
+export function isStorageUnavailable(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && UNAVAILABLE.some((c) => code === c || code.startsWith(`${c}_`));
+}
