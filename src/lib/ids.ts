@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 
 let lastTime = -1;
-let lastRandom = new Uint8Array(16);
+let lastRandom: Uint8Array = new Uint8Array(16);
 
 /**
  * A ULID: 26 characters, 10 of time (ms) and 16 of randomness, monotonic within a process

@@ -1,0 +1,12 @@
+import { loadConfig } from '../config/load';
+import { configPath, parseFlags } from './usage';
+
+/** `hookrelay check-config --config FILE`: prints every problem (ConfigError) or a one-line summary. */
+export async function checkConfigCommand(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const flags = parseFlags(args, { config: { type: 'string' } });
+  const path = configPath(flags.config, env);
+  const config = loadConfig(path, env);
+  const storage = config.storage.postgres ? 'postgres' : `sqlite ${config.storage.sqlite?.path}`;
+  process.stdout.write(`${path}: ok (${config.subscriptions.length} subscriptions, storage: ${storage})\n`);
+  return 0;
+}

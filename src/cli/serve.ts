@@ -1,0 +1,48 @@
+import { createApp } from '../app';
+import { loadConfig } from '../config/load';
+import { createLogger } from '../lib/logger';
+import { openStore } from '../store/open';
+import { VERSION } from '../version';
+import { configPath, parseFlags } from './usage';
+
+/**
+ * `hookrelay serve --config FILE`: open and migrate storage, start HTTP and dispatch, and drain on
+ * SIGTERM/SIGINT. A second signal exits at once.
+ */
+export async function serveCommand(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const flags = parseFlags(args, { config: { type: 'string' } });
+  const path = configPath(flags.config, env);
+  const config = loadConfig(path, env);
+  const logger = createLogger(config.log);
+  const store = openStore(config.storage);
+  await store.migrate();
+  const app = await createApp(config, { store, logger });
+  const { host, port } = await app.start();
+  logger.info({ version: VERSION, host, port, config: path, subscriptions: config.subscriptions.length }, 'hookrelay listening');
+  if (config.auth.ingest_tokens.length === 0) logger.warn('auth.ingest_tokens is empty: anyone who can reach /ingest can post events');
+
+  return new Promise((resolve) => {
+    let stopping = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        logger.warn({ signal }, 'second signal: exiting now');
+        process.exit(1);
+      }
+      stopping = true;
+      logger.info({ signal, grace_ms: config.server.shutdown_grace }, 'shutting down: draining attempts in flight');
+      app
+        .stop()
+        .then(() => store.close())
+        .then(() => {
+          logger.info('stopped');
+          resolve(0);
+        })
+        .catch((err: unknown) => {
+          logger.error({ err }, 'error while stopping');
+          resolve(1);
+        });
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+}

@@ -1,0 +1,49 @@
+import type { ClaimedDelivery } from '../store/types';
+import type { Target } from './registry';
+
+export interface OutgoingRequest {
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export interface BuildOptions {
+  /** Prefix of the relay's own headers, e.g. `X-Hookrelay-`. */
+  headerPrefix: string;
+  userAgent: string;
+  /** `<prefix>Delivery`: unique to this attempt. */
+  attemptId: string;
+  attempt: number;
+  now: number;
+}
+
+/**
+ * The body and headers of one attempt (SPEC 5). The body is assembled from the stored JSON text
+ * of `data` without parsing it again, so it is byte-for-byte what was stored.
+ */
+export function buildRequest(target: Target, delivery: ClaimedDelivery, opts: BuildOptions): OutgoingRequest {
+  const event = delivery.event;
+  const body =
+    target.payload === 'data'
+      ? event.data
+      : `{"id":${JSON.stringify(event.id)},"type":${JSON.stringify(event.type)},"timestamp":"${new Date(event.createdAt).toISOString()}","data":${event.data}}`;
+  const timestamp = Math.floor(opts.now / 1000);
+  const headers: Record<string, string> = {
+    ...lowerKeys(target.headers),
+    'content-type': 'application/json',
+    'user-agent': opts.userAgent,
+    'webhook-id': event.id,
+    'webhook-timestamp': String(timestamp),
+    [`${opts.headerPrefix}Event`.toLowerCase()]: event.type,
+    [`${opts.headerPrefix}Delivery`.toLowerCase()]: opts.attemptId,
+    [`${opts.headerPrefix}Attempt`.toLowerCase()]: String(opts.attempt),
+  };
+  const signature = target.signer({ msgId: event.id, timestamp, body, secrets: target.secretsAt(opts.now) });
+  return { url: target.url, headers: { ...headers, ...lowerKeys(signature) }, body };
+}
+
+function lowerKeys(headers: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(headers)) out[key.toLowerCase()] = value;
+  return out;
+}

@@ -1,0 +1,117 @@
+import { Agent, type Dispatcher } from 'undici';
+import type { OutgoingRequest } from './build-request';
+import { parseRetryAfter, type Outcome } from './retry-policy';
+
+/** What one attempt produced, for the attempt record and the retry policy. */
+export interface AttemptResponse {
+  outcome: Outcome;
+  status: number | null;
+  headers: Record<string, string> | null;
+  /** The receiver's answer, cut at the cap. */
+  body: string | null;
+  durationMs: number;
+}
+
+export interface DelivererOptions {
+  /** Most connections kept per receiver origin (undici pool size). */
+  connectionsPerOrigin: number;
+  /** Bytes of the receiver's answer kept per attempt. */
+  maxResponseBody: number;
+}
+
+export interface AttemptOptions {
+  /** Whole attempt: connect, headers and body. */
+  timeoutMs: number;
+  /** Aborts the attempt from outside (shutdown). */
+  signal?: AbortSignal | undefined;
+}
+
+/**
+ * Sends attempts over undici with a bounded connection pool per origin. Never throws for the
+ * receiver's failures: every ending is an Outcome value. Redirects are never followed (3xx fails).
+ */
+export function createDeliverer(opts: DelivererOptions) {
+  const agent = new Agent({ connections: opts.connectionsPerOrigin, keepAliveTimeout: 30_000 });
+
+  async function deliver(req: OutgoingRequest, attempt: AttemptOptions): Promise<AttemptResponse> {
+    const started = performance.now();
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(new TimeoutError(attempt.timeoutMs)), attempt.timeoutMs);
+    const signal = attempt.signal ? AbortSignal.any([timeout.signal, attempt.signal]) : timeout.signal;
+    try {
+      const res = await agent.request({ ...target(req.url), method: 'POST', headers: req.headers, body: req.body, signal });
+      const body = await readCapped(res.body, opts.maxResponseBody);
+      const headers = flattenHeaders(res.headers);
+      return { outcome: classify(res.statusCode, headers), status: res.statusCode, headers, body, durationMs: since(started) };
+    } catch (err) {
+      const reason = signal.aborted ? signal.reason : err;
+      return { outcome: { kind: 'retry', status: null, error: describeError(reason) }, status: null, headers: null, body: null, durationMs: since(started) };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  return { deliver, close: () => agent.close() };
+}
+
+export type Deliverer = ReturnType<typeof createDeliverer>;
+
+/** Raised through the abort signal when an attempt runs past its timeout. */
+export class TimeoutError extends Error {
+  constructor(readonly timeoutMs: number) {
+    super(`timeout after ${timeoutMs} ms`);
+  }
+}
+
+function target(url: string): { origin: string; path: string } {
+  const u = new URL(url);
+  return { origin: u.origin, path: u.pathname + u.search };
+}
+
+function classify(status: number, headers: Record<string, string>): Outcome {
+  if (status >= 200 && status < 300) return { kind: 'ok', status };
+  if (status === 410) return { kind: 'gone', status, error: 'HTTP 410 Gone: subscription disabled' };
+  if (status >= 300 && status < 400) {
+    return { kind: 'retry', status, error: `HTTP ${status}: redirects are not followed${headers.location ? ` (location: ${headers.location})` : ''}` };
+  }
+  const retryAfterMs = status === 429 || status === 503 ? parseRetryAfter(headers['retry-after'], Date.now()) : undefined;
+  return { kind: 'retry', status, error: `HTTP ${status}`, ...(retryAfterMs !== undefined && { retryAfterMs }) };
+}
+
+/** Keeps the first `cap` bytes; stops reading (and closes the socket) past them. */
+async function readCapped(body: Dispatcher.ResponseData['body'], cap: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    const room = cap - size;
+    if (chunk.length >= room) {
+      chunks.push(chunk.subarray(0, room));
+      size = cap;
+      body.destroy();
+      break;
+    }
+    chunks.push(chunk);
+    size += chunk.length;
+  }
+  return Buffer.concat(chunks, size).toString('utf8');
+}
+
+function flattenHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(headers)) {
+    if (value !== undefined) out[key] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return out;
+}
+
+function describeError(err: unknown): string {
+  if (err instanceof TimeoutError) return err.message;
+  if (err instanceof Error) {
+    const code = (err as { code?: string }).code ?? (err.cause as { code?: string } | undefined)?.code;
+    const message = err.message || err.name;
+    return code && !message.includes(code) ? `${message} (${code})` : message;
+  }
+  return String(err);
+}
+
+const since = (started: number) => Math.round(performance.now() - started);

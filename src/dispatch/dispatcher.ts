@@ -1,0 +1,267 @@
+import { newAttemptId } from '../lib/ids';
+import type { Clock } from '../lib/clock';
+import type { Logger } from '../lib/logger';
+import type { ClaimedDelivery, ClaimRequest, Store } from '../store/types';
+import { buildRequest } from './build-request';
+import { createCompletionWriter } from './completion-writer';
+import type { Deliverer } from './deliver';
+import type { Registry, TargetView } from './registry';
+import { nextState } from './retry-policy';
+
+export interface DispatcherOptions {
+  /** Lease owner name of this process. */
+  owner: string;
+  /** Attempts in flight across all subscriptions. */
+  concurrency: number;
+  headerPrefix: string;
+  userAgent: string;
+  /** Safety-net poll period (ms) when nothing nudges the loop. Default 1000. */
+  pollIntervalMs?: number;
+  /** Lease kept beyond the attempt timeout before another process may take the delivery over (ms). */
+  leaseMarginMs?: number;
+  /** Uniform random in [0,1) for jitter; injected by tests. */
+  random?: () => number;
+}
+
+export interface DispatcherDeps {
+  store: Store;
+  registry: Registry;
+  clock: Clock;
+  logger: Logger;
+  deliverer: Deliverer;
+}
+
+interface InFlight {
+  subscriptionId: string;
+  controller: AbortController;
+  done: Promise<void>;
+}
+
+/**
+ * Claims due deliveries with a lease and runs their attempts. Ingest calls nudge() after each
+ * commit so new work starts within milliseconds; a timer set to the next due retry (and a slow
+ * poll) is the safety net. Each subscription is capped at its max_in_flight and claims in a fair
+ * share of the free slots, so a slow or dead receiver only ever occupies its own slots.
+ */
+export function createDispatcher(deps: DispatcherDeps, opts: DispatcherOptions) {
+  const { store, registry, clock, logger } = deps;
+  const pollIntervalMs = opts.pollIntervalMs ?? 1000;
+  const leaseMarginMs = opts.leaseMarginMs ?? 60_000;
+  const writer = createCompletionWriter(store, logger, () => clock.now());
+  const inFlight = new Map<string, InFlight>();
+  const perSubscription = new Map<string, number>();
+  let rotation = 0;
+  let pumping = false;
+  let again = false;
+  let stopping = false;
+  let started = false;
+  let timer: NodeJS.Timeout | undefined;
+  let stopPromise: Promise<void> | undefined;
+
+  /** Claims what fits and starts those attempts; returns how many started. */
+  async function runOnce(): Promise<number> {
+    if (stopping) return 0;
+    let startedCount = 0;
+    // Several rounds: capacity a subscription did not use (nothing due) goes to those that filled theirs.
+    for (let round = 0; round < 4; round++) {
+      const requests = planClaims();
+      if (requests.length === 0) break;
+      const claimed = await store.claim(requests, opts.owner, clock.now());
+      for (const delivery of claimed) launch(delivery);
+      startedCount += claimed.length;
+      const counts = new Map<string, number>();
+      for (const d of claimed) counts.set(d.subscriptionId, (counts.get(d.subscriptionId) ?? 0) + 1);
+      if (!requests.some((r) => counts.get(r.subscriptionId) === r.limit)) break;
+    }
+    return startedCount;
+  }
+
+  /** Fair shares of the free global slots, rotating who goes first, capped per subscription. */
+  function planClaims(): ClaimRequest[] {
+    const targets = registry.enabled().filter((t) => (perSubscription.get(t.id) ?? 0) < t.maxInFlight);
+    let free = opts.concurrency - inFlight.size;
+    if (targets.length === 0 || free <= 0) return [];
+    rotation = (rotation + 1) % targets.length;
+    const ordered = [...targets.slice(rotation), ...targets.slice(0, rotation)];
+    const share = Math.max(1, Math.floor(free / ordered.length));
+    const now = clock.now();
+    const requests: ClaimRequest[] = [];
+    for (const t of ordered) {
+      if (free <= 0) break;
+      const limit = Math.min(share, free, t.maxInFlight - (perSubscription.get(t.id) ?? 0));
+      requests.push({ subscriptionId: t.id, limit, leaseExpiresAt: now + t.timeoutMs + leaseMarginMs });
+      free -= limit;
+    }
+    return requests;
+  }
+
+  function launch(delivery: ClaimedDelivery): void {
+    const controller = new AbortController();
+    perSubscription.set(delivery.subscriptionId, (perSubscription.get(delivery.subscriptionId) ?? 0) + 1);
+    const entry: InFlight = { subscriptionId: delivery.subscriptionId, controller, done: Promise.resolve() };
+    inFlight.set(delivery.id, entry);
+    entry.done = attempt(delivery, controller.signal)
+      .catch((err) => logger.error({ err, delivery_id: delivery.id }, 'attempt crashed'))
+      .finally(() => {
+        inFlight.delete(delivery.id);
+        perSubscription.set(delivery.subscriptionId, (perSubscription.get(delivery.subscriptionId) ?? 1) - 1);
+        nudge();
+      });
+  }
+
+  async function attempt(delivery: ClaimedDelivery, shutdown: AbortSignal): Promise<void> {
+    const target = registry.get(delivery.subscriptionId);
+    if (!target) {
+      // Removed from the config while claimed: give it back untouched; it waits until the id returns.
+      await store.release([delivery.id], opts.owner, clock.now());
+      return;
+    }
+    const number = delivery.attempts + 1;
+    const attemptId = newAttemptId(clock.now());
+    const startedAt = clock.now();
+    const request = buildRequest(target, delivery, {
+      headerPrefix: opts.headerPrefix,
+      userAgent: opts.userAgent,
+      attemptId,
+      attempt: number,
+      now: startedAt,
+    });
+    const response = await deps.deliverer.deliver(request, { timeoutMs: target.timeoutMs, signal: shutdown });
+    if (shutdown.aborted) {
+      // Cut short by shutdown: not the receiver's fault, so the attempt is not spent.
+      await store.release([delivery.id], opts.owner, clock.now());
+      logger.info({ delivery_id: delivery.id, event_id: delivery.event.id, subscription: target.id }, 'attempt interrupted by shutdown; delivery put back');
+      return;
+    }
+    const now = clock.now();
+    const next = nextState({ attempt: number, outcome: response.outcome, now, policy: target.policy, ...(opts.random && { random: opts.random }) });
+    const gone = response.outcome.kind === 'gone';
+    if (gone) registry.setEnabled(target.id, false, `receiver answered 410 Gone at ${new Date(now).toISOString()}`);
+    const written = await writer.write({
+      deliveryId: delivery.id,
+      subscriptionId: target.id,
+      leaseOwner: opts.owner,
+      next,
+      ...(gone && { disableSubscription: `receiver answered 410 Gone at ${new Date(now).toISOString()}` }),
+      record: {
+        id: attemptId,
+        attempt: number,
+        startedAt,
+        durationMs: response.durationMs,
+        requestUrl: request.url,
+        requestHeaders: request.headers,
+        responseStatus: response.status,
+        responseHeaders: response.headers,
+        responseBody: response.body,
+        error: response.outcome.kind === 'ok' ? null : response.outcome.error,
+      },
+    });
+    logAttempt(target, delivery, number, attemptId, response, next, written);
+  }
+
+  function logAttempt(
+    target: TargetView,
+    delivery: ClaimedDelivery,
+    number: number,
+    attemptId: string,
+    response: Awaited<ReturnType<Deliverer['deliver']>>,
+    next: ReturnType<typeof nextState>,
+    written: boolean,
+  ): void {
+    const fields = {
+      event_id: delivery.event.id,
+      event_type: delivery.event.type,
+      delivery_id: delivery.id,
+      attempt_id: attemptId,
+      subscription: target.id,
+      attempt: number,
+      status: response.status,
+      duration_ms: response.durationMs,
+      outcome: next.status,
+      ...(next.status === 'retrying' && { next_attempt_at: new Date(next.nextAttemptAt).toISOString() }),
+      ...(response.outcome.kind !== 'ok' && { error: response.outcome.error }),
+    };
+    if (!written) logger.warn(fields, 'attempt result not recorded: lease lost or store unavailable');
+    else if (next.status === 'succeeded') logger.info(fields, 'attempt succeeded');
+    else if (next.status === 'failed') logger.warn(fields, 'delivery failed for good');
+    else logger.info(fields, 'attempt failed; will retry');
+  }
+
+  /** Asks for a claim soon; calls within one turn of the event loop coalesce. */
+  function nudge(): void {
+    if (stopping || !started) return;
+    if (pumping) {
+      again = true;
+      return;
+    }
+    pumping = true;
+    setImmediate(pump);
+  }
+
+  async function pump(): Promise<void> {
+    try {
+      for (;;) {
+        again = false;
+        await runOnce();
+        if (!again) await armTimer();
+        // A nudge that came while claiming or arming the timer must not be lost.
+        if (!again || stopping) break;
+      }
+    } catch (err) {
+      logger.error({ err }, 'dispatcher could not claim deliveries; retrying shortly');
+      arm(pollIntervalMs);
+    } finally {
+      pumping = false;
+    }
+  }
+
+  /** Sleep until the next due retry, or the poll period, whichever comes first. */
+  async function armTimer(): Promise<void> {
+    if (stopping) return;
+    const enabled = registry.enabled().filter((t) => (perSubscription.get(t.id) ?? 0) < t.maxInFlight);
+    const due = enabled.length > 0 && inFlight.size < opts.concurrency ? await store.nextDueAt(enabled.map((t) => t.id)) : null;
+    arm(due === null ? pollIntervalMs : Math.min(pollIntervalMs, Math.max(0, due - clock.now())));
+  }
+
+  function arm(delayMs: number): void {
+    clearTimeout(timer);
+    if (stopping) return;
+    timer = setTimeout(nudge, delayMs);
+    timer.unref();
+  }
+
+  return {
+    /** Start the loop. With `rescueAll` (SQLite: one process owns the file) leases left by a crash are released at once. */
+    async start({ rescueAll = false }: { rescueAll?: boolean } = {}): Promise<void> {
+      const rescued = await store.rescueExpired(clock.now(), { all: rescueAll });
+      if (rescued > 0) logger.warn({ deliveries: rescued }, 'deliveries left in flight by a previous process will be tried again');
+      started = true;
+      nudge();
+    },
+    nudge,
+    runOnce,
+    /** Attempts in flight right now. */
+    inFlightCount: () => inFlight.size,
+    /**
+     * Stop claiming; let attempts in flight finish for up to `graceMs`, then abort the rest and put
+     * them back without spending an attempt. Calling it again returns the same promise.
+     */
+    stop(graceMs: number): Promise<void> {
+      stopPromise ??= (async () => {
+        stopping = true;
+        clearTimeout(timer);
+        const all = () => Promise.all([...inFlight.values()].map((f) => f.done));
+        const grace = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), graceMs).unref());
+        if ((await Promise.race([all(), grace])) === 'timeout') {
+          logger.warn({ attempts: inFlight.size }, 'shutdown grace period over; interrupting attempts in flight');
+          for (const f of inFlight.values()) f.controller.abort(new Error('shutdown'));
+          await all();
+        }
+        await writer.drain();
+      })();
+      return stopPromise;
+    },
+  };
+}
+
+export type DispatcherHandle = ReturnType<typeof createDispatcher>;

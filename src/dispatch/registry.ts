@@ -1,0 +1,125 @@
+import type { Config } from '../config/schema';
+import { signerFor, type Signer } from '../signing';
+import type { SubscriptionState } from '../store/types';
+import { compileEventPatterns } from './event-pattern';
+import type { RetryPolicy } from './retry-policy';
+
+type SubscriptionConfig = Config['subscriptions'][number];
+
+/** Default cap on attempts in flight for one subscription, so one slow receiver cannot take every slot. */
+export const DEFAULT_MAX_IN_FLIGHT = 64;
+
+/** A subscription compiled for dispatch: every default resolved, matchers and signer ready. */
+export interface Target {
+  id: string;
+  source: 'config' | 'api';
+  url: string;
+  description: string | undefined;
+  /** Enabled as declared (config or API), before run-time overrides. */
+  declaredEnabled: boolean;
+  matches: (type: string) => boolean;
+  signer: Signer;
+  /** Secrets that sign at `now`: the current one first, then previous ones not yet expired. */
+  secretsAt: (now: number) => string[];
+  payload: 'envelope' | 'data';
+  headers: Record<string, string>;
+  timeoutMs: number;
+  policy: RetryPolicy;
+  maxInFlight: number;
+}
+
+/** Effective state of a target: declared config plus the persisted run-time override. */
+export interface TargetView extends Target {
+  enabled: boolean;
+  disabledReason: string | null;
+}
+
+/** Delivery-wide defaults that a subscription may override. */
+export interface DeliveryDefaults {
+  timeoutMs: number;
+  retryScheduleMs: number[];
+  jitter: number;
+}
+
+/** Compiles one config subscription into a Target. */
+export function compileTarget(sub: SubscriptionConfig, defaults: DeliveryDefaults, source: Target['source'] = 'config'): Target {
+  const signature = sub.signature;
+  const current = signature.secret ? [signature.secret] : [];
+  const previous = signature.previous_secrets;
+  return {
+    id: sub.id,
+    source,
+    url: sub.url,
+    description: sub.description,
+    declaredEnabled: sub.enabled,
+    matches: compileEventPatterns(sub.events),
+    signer: signerFor(signature.scheme),
+    secretsAt: (now) => [...current, ...previous.filter((p) => p.expires > now).map((p) => p.secret)],
+    payload: sub.payload,
+    headers: sub.headers,
+    timeoutMs: sub.timeout ?? defaults.timeoutMs,
+    policy: { scheduleMs: sub.retry_schedule ?? defaults.retryScheduleMs, jitter: defaults.jitter },
+    maxInFlight: sub.max_in_flight ?? DEFAULT_MAX_IN_FLIGHT,
+  };
+}
+
+/**
+ * The live set of subscriptions. Ingest asks it which subscriptions an event type fans out to
+ * (cached per type, since the answer only changes when subscriptions change); the dispatcher asks
+ * it for targets to claim work for.
+ */
+export class Registry {
+  private targets = new Map<string, TargetView>();
+  private matchCache = new Map<string, string[]>();
+
+  constructor(targets: Target[], states: SubscriptionState[]) {
+    this.replace(targets, states);
+  }
+
+  /** Swap in a new set (start-up, reload), keeping persisted run-time state. */
+  replace(targets: Target[], states: SubscriptionState[]): void {
+    const byId = new Map(states.map((s) => [s.id, s]));
+    this.targets = new Map(targets.map((t) => [t.id, view(t, byId.get(t.id))]));
+    this.matchCache.clear();
+  }
+
+  /** Apply a run-time enable/disable (API, or a 410 Gone); null follows the declaration again. */
+  setEnabled(id: string, enabled: boolean | null, reason: string | null): void {
+    const target = this.targets.get(id);
+    if (!target) return;
+    target.enabled = enabled ?? target.declaredEnabled;
+    target.disabledReason = target.enabled ? null : reason;
+    this.matchCache.clear();
+  }
+
+  get(id: string): TargetView | undefined {
+    return this.targets.get(id);
+  }
+
+  all(): TargetView[] {
+    return [...this.targets.values()];
+  }
+
+  enabled(): TargetView[] {
+    return this.all().filter((t) => t.enabled);
+  }
+
+  /** Ids of the enabled subscriptions whose `events` patterns match this type. */
+  matching(type: string): string[] {
+    let ids = this.matchCache.get(type);
+    if (!ids) {
+      ids = this.enabled()
+        .filter((t) => t.matches(type))
+        .map((t) => t.id);
+      // Event types are bounded in practice; a cap keeps a flood of random types from growing memory.
+      if (this.matchCache.size > 10_000) this.matchCache.clear();
+      this.matchCache.set(type, ids);
+    }
+    return ids;
+  }
+}
+
+function view(target: Target, state: SubscriptionState | undefined): TargetView {
+  const enabled = state?.enabled ?? target.declaredEnabled;
+  return { ...target, enabled, disabledReason: enabled ? null : (state?.disabledReason ?? null) };
+}

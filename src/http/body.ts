@@ -1,0 +1,53 @@
+import type { IncomingMessage } from 'node:http';
+import type { Context } from 'hono';
+import { AppError } from './problem';
+
+/**
+ * Reads a JSON request body, counting the bytes actually received (chunked bodies included) and
+ * stopping at `limit`: 415 when not JSON, 413 over the limit, 400 when it does not parse.
+ */
+export async function readJsonBody(c: Context, limit: number): Promise<unknown> {
+  const type = c.req.header('content-type') ?? '';
+  if (!/^application\/([a-z0-9.+-]*\+)?json\b/i.test(type.trim())) {
+    throw new AppError(415, 'Unsupported Media Type', 'the body must be application/json');
+  }
+  const declared = Number(c.req.header('content-length'));
+  if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit);
+  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+  const text = incoming ? await readNode(incoming, limit) : await readWeb(c.req.raw, limit);
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new AppError(400, 'Bad Request', `the body is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+async function readNode(incoming: IncomingMessage, limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of incoming as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) throw tooLarge(limit);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, size).toString('utf8');
+}
+
+async function readWeb(request: Request, limit: number): Promise<string> {
+  if (!request.body) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of request.body as unknown as AsyncIterable<Uint8Array>) {
+    size += chunk.length;
+    if (size > limit) throw tooLarge(limit);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, size).toString('utf8');
+}
+
+function tooLarge(limit: number): AppError {
+  // Connection: close so the client stops sending the rest of an oversized body.
+  return new AppError(413, 'Payload Too Large', `the body is larger than server.body_limit (${limit} bytes)`, undefined, {
+    connection: 'close',
+  });
+}

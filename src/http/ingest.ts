@@ -1,0 +1,58 @@
+import { Hono } from 'hono';
+import type { Clock } from '../lib/clock';
+import type { IngestCommitter } from '../ingest/committer';
+import { batchInputSchema, EVENT_ID, eventInputSchema } from '../ingest/event-input';
+import { prepareEvent } from '../ingest/prepare';
+import type { IngestResult } from '../store/types';
+import { bearerAuth } from './auth';
+import { readJsonBody } from './body';
+import { AppError } from './problem';
+import { validate } from './validate';
+
+export interface IngestDeps {
+  clock: Clock;
+  committer: IngestCommitter;
+  /** Ids of enabled subscriptions matching an event type. */
+  match: (type: string) => string[];
+  /** Accepted bearer tokens; empty leaves ingest open. Read per request so a reload applies. */
+  tokens: () => readonly string[];
+  bodyLimit: () => number;
+}
+
+/** `POST /ingest` and `POST /ingest/batch` (SPEC 3). */
+export function ingestRoutes(deps: IngestDeps): Hono {
+  const app = new Hono();
+  app.use('*', bearerAuth(deps.tokens, 'ingest'));
+
+  app.post('/', async (c) => {
+    const input = validate(eventInputSchema, await readJsonBody(c, deps.bodyLimit()));
+    const idempotencyKey = c.req.header('idempotency-key');
+    if (idempotencyKey !== undefined && !EVENT_ID.test(idempotencyKey)) {
+      throw new AppError(400, 'Bad Request', 'invalid Idempotency-Key header', [
+        { path: 'Idempotency-Key', message: 'must be 1-255 printable ASCII characters without spaces' },
+      ]);
+    }
+    const event = prepareEvent(input, { idempotencyKey, now: deps.clock.now(), match: deps.match });
+    const [stored] = accepted(await deps.committer.submit([event]));
+    return c.json({ id: stored!.id, deliveries: stored!.deliveries }, stored!.created ? 202 : 200);
+  });
+
+  app.post('/batch', async (c) => {
+    const input = validate(batchInputSchema, await readJsonBody(c, deps.bodyLimit()));
+    const now = deps.clock.now();
+    const events = input.events.map((e) => prepareEvent(e, { now, match: deps.match }));
+    const stored = accepted(await deps.committer.submit(events));
+    const body = { events: stored.map(({ id, deliveries }) => ({ id, deliveries })) };
+    // A batch that only replays events stored before answers 200, like a single replay.
+    return c.json(body, stored.some((e) => e.created) ? 202 : 200);
+  });
+
+  return app;
+}
+
+function accepted(result: IngestResult) {
+  if (result.kind === 'conflict') {
+    throw new AppError(409, 'Conflict', `event ${result.id} was already ingested with a different type or data`);
+  }
+  return result.events;
+}

@@ -1,0 +1,21 @@
+import { createHash } from 'node:crypto';
+import { newEventId } from '../lib/ids';
+import type { NewEvent } from '../store/types';
+import { canonicalJson } from './canonical-json';
+import type { EventInput } from './event-input';
+
+/** Turns a validated event into the row to store: id, content hash and the subscriptions it fans out to. */
+export function prepareEvent(
+  input: EventInput,
+  opts: { idempotencyKey?: string | undefined; now: number; match: (type: string) => string[] },
+): NewEvent {
+  const data = input.data === undefined ? {} : input.data;
+  return {
+    id: input.id ?? opts.idempotencyKey ?? newEventId(opts.now),
+    type: input.type,
+    data: JSON.stringify(data),
+    contentHash: createHash('sha256').update(input.type).update('\0').update(canonicalJson(data)).digest('base64url'),
+    createdAt: opts.now,
+    subscriptionIds: opts.match(input.type),
+  };
+}

@@ -1,0 +1,91 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+/** The built bundle; `npm test` builds it first. */
+export const BUNDLE = resolve(__dirname, '../../dist/hookrelay.mjs');
+
+export function assertBundleBuilt(): void {
+  if (!existsSync(BUNDLE)) throw new Error(`${BUNDLE} is missing: run npm run build (npm test does)`);
+}
+
+/** Runs the bundle to completion: exit code, stdout and stderr. */
+export function runBundle(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    const child = spawn(process.execPath, [BUNDLE, ...args], { env: { PATH: process.env.PATH ?? '', ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) => done({ code, stdout, stderr }));
+  });
+}
+
+/** A relay running the bundle as a child process, with its JSON log lines. */
+export interface ChildRelay {
+  proc: ChildProcess;
+  url: string;
+  logs: Record<string, unknown>[];
+  /** Resolves with the exit code (or signal name). */
+  exited: Promise<number | string>;
+  /** Resolves when a log line satisfies the predicate. */
+  waitForLog(predicate: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+}
+
+/** Writes `yaml` to dir/config.yaml and starts `serve` on it; resolves once it listens. */
+export async function startChildRelay(dir: string, yaml: string, env: Record<string, string> = {}): Promise<ChildRelay> {
+  const configFile = join(dir, 'config.yaml');
+  writeFileSync(configFile, yaml);
+  const proc = spawn(process.execPath, [BUNDLE, 'serve', '--config', configFile], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: Record<string, unknown>[] = [];
+  const listeners = new Set<() => void>();
+  let stderr = '';
+  let buffer = '';
+  proc.stdout!.on('data', (chunk: Buffer) => {
+    buffer += chunk.toString();
+    const lines = buffer.split('\n');
+    buffer = lines.pop()!;
+    for (const line of lines) if (line.trim()) logs.push(JSON.parse(line));
+    for (const l of listeners) l();
+  });
+  proc.stderr!.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | string>((r) => proc.on('exit', (code, signal) => r(code ?? signal ?? -1)));
+
+  function waitForLog(predicate: (line: Record<string, unknown>) => boolean, timeoutMs = 15_000) {
+    return new Promise<Record<string, unknown>>((resolve, reject) => {
+      const check = () => {
+        const line = logs.find(predicate);
+        if (line) {
+          listeners.delete(check);
+          clearTimeout(timer);
+          resolve(line);
+        }
+      };
+      const timer = setTimeout(() => {
+        listeners.delete(check);
+        reject(new Error(`log line not seen within ${timeoutMs} ms; stderr: ${stderr}; logs: ${JSON.stringify(logs.slice(-5))}`));
+      }, timeoutMs);
+      listeners.add(check);
+      exited.then(() => setTimeout(() => check(), 50));
+      check();
+    });
+  }
+
+  const listening = await waitForLog((l) => l.msg === 'hookrelay listening');
+  return { proc, url: `http://127.0.0.1:${listening.port}`, logs, exited, waitForLog };
+}
+
+/** A minimal config for a child relay: SQLite in `dir`, one subscription per [id, url]. */
+export function childConfig(dir: string, subs: [string, string][], extra = ''): string {
+  return `server: { host: 127.0.0.1, port: 0, shutdown_grace: 2s }
+storage: { sqlite: { path: ${join(dir, 'relay.db')} } }
+delivery: { allow_private_networks: true, retry_schedule: [100ms, 100ms, 100ms], jitter: 0 }
+log: { level: info, format: json }
+${extra}
+subscriptions:
+${subs.map(([id, url]) => `  - { id: ${id}, url: "${url}", signature: { scheme: standard-webhooks, secret: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw } }`).join('\n')}
+`;
+}

@@ -1,0 +1,167 @@
+import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { Webhook } from 'standardwebhooks';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { assertBundleBuilt, childConfig, runBundle, startChildRelay, type ChildRelay } from './helpers/child';
+import { startReceiver, type Receiver } from './helpers/receiver';
+import { tempDir, TEST_SECRET } from './helpers/relay';
+
+beforeAll(assertBundleBuilt);
+
+let children: ChildRelay[] = [];
+let receivers: Receiver[] = [];
+afterEach(async () => {
+  for (const c of children) c.proc.kill('SIGKILL');
+  await Promise.all(receivers.map((r) => r.close()));
+  children = [];
+  receivers = [];
+});
+
+async function child(dir: string, yaml: string) {
+  const c = await startChildRelay(dir, yaml);
+  children.push(c);
+  return c;
+}
+
+async function post(url: string, body: unknown) {
+  const res = await fetch(`${url}/ingest`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return { status: res.status, body: (await res.json()) as { id: string } };
+}
+
+describe('the bundle as a command', () => {
+  it('prints its version', async () => {
+    const { code, stdout } = await runBundle(['version']);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^hookrelay \d+\.\d+\.\d+\n$/);
+  });
+
+  it('exits 2 with usage on an unknown command or flag', async () => {
+    const unknown = await runBundle(['frobnicate']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/unknown command 'frobnicate'/);
+    expect((await runBundle(['serve', '--nope'])).code).toBe(2);
+    expect((await runBundle(['serve'])).stderr).toMatch(/--config FILE is required/);
+  });
+
+  it('check-config prints every problem with file and line, exit 1, no stack trace', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(file, 'server:\n  port: 8080\n  bogus: 1\nsubscriptions:\n  - id: a\n    url: not-a-url\n    signature: { secret: "${MISSING_SECRET}" }\n');
+    const { code, stderr } = await runBundle(['check-config', '--config', file]);
+    expect(code).toBe(1);
+    expect(stderr).toContain(`${file}:3`);
+    expect(stderr).toMatch(/bogus/);
+    expect(stderr).toMatch(/MISSING_SECRET/);
+    expect(stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('check-config accepts the example config, also through HOOKRELAY_CONFIG', async () => {
+    const { code, stdout } = await runBundle(['check-config'], { HOOKRELAY_CONFIG: join(__dirname, '../config.example.yaml') });
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/ok \(1 subscriptions/);
+  });
+
+  it('gen-secret prints a secret standardwebhooks accepts', async () => {
+    const { code, stdout } = await runBundle(['gen-secret']);
+    expect(code).toBe(0);
+    expect(stdout.trim()).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
+    expect(() => new Webhook(stdout.trim())).not.toThrow();
+  });
+
+  it('migrate creates the database and exits 0', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'c.yaml'), childConfig(dir, [['a', 'http://127.0.0.1:1/']]));
+    const { code, stdout } = await runBundle(['migrate', '--config', join(dir, 'c.yaml')]);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/migrated/);
+  });
+});
+
+describe('the bundle as a server', () => {
+  it('delivers a signed event and logs one line per attempt without secrets', async () => {
+    const rx = await startReceiver();
+    receivers.push(rx);
+    const dir = tempDir();
+    const relay = await child(dir, childConfig(dir, [['example', `${rx.url}/webhooks`]]));
+    const { status, body } = await post(relay.url, { type: 'payment.completed', data: { amount: 1 } });
+    expect(status).toBe(202);
+    await rx.waitFor((r) => r.length === 1);
+    expect(new Webhook(TEST_SECRET).verify(rx.received[0]!.body, rx.received[0]!.headers)).toMatchObject({ id: body.id });
+    const line = await relay.waitForLog((l) => l.msg === 'attempt succeeded');
+    expect(line).toMatchObject({ event_id: body.id, subscription: 'example', attempt: 1, status: 200, delivery_id: expect.stringMatching(/^dlv_/) });
+    expect(typeof line.duration_ms).toBe('number');
+    expect(JSON.stringify(relay.logs)).not.toContain(TEST_SECRET.slice(6));
+    expect((await fetch(`${relay.url}/healthz`)).status).toBe(200);
+    expect((await fetch(`${relay.url}/readyz`)).status).toBe(200);
+  });
+
+  it('loses no acknowledged event when killed with SIGKILL mid-flight', async () => {
+    let healthy = false;
+    const rx = await startReceiver(() => (healthy ? undefined : new Promise(() => {}))); // hangs until healthy
+    receivers.push(rx);
+    const dir = tempDir();
+    const yaml = childConfig(dir, [['a', rx.url]]);
+    const first = await child(dir, yaml);
+    const acknowledged: string[] = [];
+    for (let i = 0; i < 30; i++) {
+      const { status, body } = await post(first.url, { type: 'crash.test', data: { i } });
+      if (status === 202) acknowledged.push(body.id);
+    }
+    expect(acknowledged).toHaveLength(30);
+    await rx.waitFor((r) => r.length >= 1); // attempts are in flight, none answered
+    first.proc.kill('SIGKILL');
+    expect(await first.exited).toBe('SIGKILL');
+
+    healthy = true;
+    const second = await child(dir, yaml);
+    await rx.waitFor((r) => acknowledged.every((id) => r.some((x) => x.headers['webhook-id'] === id)), 20_000);
+    await second.waitForLog((l) => l.msg === 'deliveries left in flight by a previous process will be tried again');
+  });
+
+  it('drains on SIGTERM: attempts in flight finish, nothing is spent, exit 0', async () => {
+    const rx = await startReceiver(async () => new Promise((r) => setTimeout(r, 300)));
+    receivers.push(rx);
+    const dir = tempDir();
+    const relay = await child(dir, childConfig(dir, [['slow', rx.url]]));
+    const { body } = await post(relay.url, { type: 'drain.test' });
+    await rx.waitFor((r) => r.length === 1);
+    relay.proc.kill('SIGTERM');
+    expect(await relay.exited).toBe(0);
+    const succeeded = relay.logs.find((l) => l.msg === 'attempt succeeded');
+    expect(succeeded).toMatchObject({ event_id: body.id, attempt: 1 });
+  });
+
+  it('puts attempts still running after the grace period back without spending them', async () => {
+    let healthy = false;
+    const rx = await startReceiver(() => (healthy ? undefined : new Promise(() => {})));
+    receivers.push(rx);
+    const dir = tempDir();
+    const yaml = childConfig(dir, [['stuck', rx.url]]).replace('shutdown_grace: 2s', 'shutdown_grace: 200ms');
+    const first = await child(dir, yaml);
+    const { body } = await post(first.url, { type: 'grace.test' });
+    await rx.waitFor((r) => r.length === 1);
+    first.proc.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+    expect(first.logs.some((l) => l.msg === 'attempt interrupted by shutdown; delivery put back')).toBe(true);
+
+    healthy = true;
+    const second = await child(dir, yaml);
+    await rx.waitFor((r) => r.length === 2);
+    // The interrupted attempt was not counted: the retry is attempt 1 again.
+    expect(rx.received[1]!.headers).toMatchObject({ 'webhook-id': body.id, 'x-hookrelay-attempt': '1' });
+    await second.waitForLog((l) => l.msg === 'attempt succeeded');
+  });
+
+  it('exits at once on a second SIGTERM', async () => {
+    const rx = await startReceiver(() => new Promise(() => {}));
+    receivers.push(rx);
+    const dir = tempDir();
+    const relay = await child(dir, childConfig(dir, [['stuck', rx.url]]).replace('shutdown_grace: 2s', 'shutdown_grace: 60s'));
+    await post(relay.url, { type: 'x' });
+    await rx.waitFor((r) => r.length === 1);
+    relay.proc.kill('SIGTERM');
+    await relay.waitForLog((l) => l.msg === 'shutting down: draining attempts in flight');
+    relay.proc.kill('SIGTERM');
+    expect(await relay.exited).toBe(1);
+  });
+});
