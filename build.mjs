@@ -1,6 +1,11 @@
-// Bundles the relay into one ES module, dist/hookrelay.mjs. better-sqlite3 stays external: its
-// native addon (and the small JS that loads it) is the only thing that must sit beside the bundle.
+// Bundles the relay into one ES module, dist/hookrelay.mjs, and copies better-sqlite3's native
+// addon beside it: those two files are all the relay needs at run time (no node_modules).
+import { copyFileSync, mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { build } from 'esbuild';
+
+const require = createRequire(import.meta.url);
 
 await build({
   entryPoints: ['src/main.ts'],
@@ -9,12 +14,16 @@ await build({
   platform: 'node',
   target: 'node20',
   format: 'esm',
-  external: ['better-sqlite3'],
   sourcemap: 'linked',
   legalComments: 'none',
   logLevel: 'warning',
-  // CommonJS dependencies (pino) call require(); give the ES module a real one.
+  define: { __HOOKRELAY_BUNDLE__: 'true' },
+  // CommonJS dependencies (pino, better-sqlite3) call require(); give the ES module a real one.
   banner: {
     js: "#!/usr/bin/env node\nimport { createRequire as __hookrelayCreateRequire } from 'node:module';\nconst require = __hookrelayCreateRequire(import.meta.url);",
   },
 });
+
+const addon = join(dirname(require.resolve('better-sqlite3/package.json')), 'build/Release/better_sqlite3.node');
+mkdirSync('dist', { recursive: true });
+copyFileSync(addon, 'dist/better_sqlite3.node');

@@ -7,5 +7,6 @@ export default defineConfig({
     hookTimeout: 30_000,
     // Child-process tests (bundle, crash, drain) spawn relays; keep file parallelism modest on 2 cores.
     maxWorkers: 2,
+    reporters: ['default', './test/helpers/summary-reporter.ts'],
   },
 });

@@ -1,4 +1,5 @@
 import { request } from 'node:http';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startReceiver, type Receiver } from './helpers/receiver';
 import { startRelay, testConfig, TEST_SECRET, type RunningRelay } from './helpers/relay';
@@ -174,6 +175,28 @@ describe('POST /ingest without subscriptions or tokens', () => {
       expect(many.status).toBe(400);
       expect(((await many.json()) as { errors: { path: string }[] }).errors[0]!.path).toBe('events');
     } finally {
+      await relay.stop();
+    }
+  });
+});
+
+describe('POST /ingest while storage is unavailable', () => {
+  it('answers 503 with Retry-After, stores nothing, and recovers when the lock is gone', async () => {
+    const relay = await startRelay(testConfig(), { busyTimeoutMs: 50 });
+    // Another connection holds SQLite's write lock: every write of the relay gets SQLITE_BUSY.
+    const other = new Database(relay.config.storage.sqlite!.path);
+    try {
+      other.exec('BEGIN IMMEDIATE');
+      const res = await relay.post('/ingest', { type: 'blocked.event', id: 'evt_blocked' });
+      expect(res.status).toBe(503);
+      expect(res.headers.get('retry-after')).toBe('1');
+      expect(res.headers.get('content-type')).toBe('application/problem+json');
+      other.exec('ROLLBACK');
+      expect(await relay.store.getEvent('evt_blocked')).toBeNull();
+      const retried = await relay.post('/ingest', { type: 'blocked.event', id: 'evt_blocked' });
+      expect(retried.status).toBe(202);
+    } finally {
+      other.close();
       await relay.stop();
     }
   });

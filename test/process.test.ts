@@ -1,8 +1,8 @@
-import { join } from 'node:path';
-import { writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { copyFileSync, writeFileSync } from 'node:fs';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { assertBundleBuilt, childConfig, runBundle, startChildRelay, type ChildRelay } from './helpers/child';
+import { assertBundleBuilt, BUNDLE, childConfig, runBundle, startChildRelay, type ChildRelay } from './helpers/child';
 import { startReceiver, type Receiver } from './helpers/receiver';
 import { tempDir, TEST_SECRET } from './helpers/relay';
 
@@ -66,6 +66,16 @@ describe('the bundle as a command', () => {
     expect(code).toBe(0);
     expect(stdout.trim()).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
     expect(() => new Webhook(stdout.trim())).not.toThrow();
+  });
+
+  it('runs from a directory holding only the bundle and the SQLite addon', async () => {
+    const dir = tempDir();
+    for (const file of ['hookrelay.mjs', 'better_sqlite3.node']) copyFileSync(join(dirname(BUNDLE), file), join(dir, file));
+    writeFileSync(join(dir, 'c.yaml'), childConfig(dir, [['a', 'http://127.0.0.1:1/']]));
+    const { code, stdout, stderr } = await runBundle(['migrate', '--config', join(dir, 'c.yaml')], {}, join(dir, 'hookrelay.mjs'));
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/migrated/);
   });
 
   it('migrate creates the database and exits 0', async () => {

@@ -10,9 +10,13 @@ export function assertBundleBuilt(): void {
 }
 
 /** Runs the bundle to completion: exit code, stdout and stderr. */
-export function runBundle(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runBundle(
+  args: string[],
+  env: Record<string, string> = {},
+  bundle = BUNDLE,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((done) => {
-    const child = spawn(process.execPath, [BUNDLE, ...args], { env: { PATH: process.env.PATH ?? '', ...env } });
+    const child = spawn(process.execPath, [bundle, ...args], { env: { PATH: process.env.PATH ?? '', ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));

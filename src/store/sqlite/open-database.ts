@@ -1,6 +1,10 @@
 import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
+
+/** Set to true by build.mjs: the bundle loads better-sqlite3's addon from beside itself. */
+declare const __HOOKRELAY_BUNDLE__: boolean | undefined;
 
 /** How to open the SQLite file (config `storage.sqlite`). */
 export interface SqliteOptions {
@@ -8,6 +12,8 @@ export interface SqliteOptions {
   path: string;
   /** `full` syncs every commit (an acknowledged event survives power loss); `normal` syncs at checkpoints. */
   synchronous: 'full' | 'normal';
+  /** How long a write waits for another connection's lock before SQLITE_BUSY (ms); default BUSY_TIMEOUT_MS. */
+  busyTimeoutMs?: number;
 }
 
 /** Milliseconds a writer waits for another connection's lock before failing with SQLITE_BUSY. */
@@ -16,12 +22,14 @@ export const BUSY_TIMEOUT_MS = 5000;
 /** Opens the database file with the PRAGMAs every connection of the relay needs. */
 export function openDatabase(opts: SqliteOptions): Database.Database {
   if (!isInMemory(opts.path)) mkdirSync(dirname(resolve(opts.path)), { recursive: true });
-  const db = new Database(opts.path, { timeout: BUSY_TIMEOUT_MS });
+  const addon = nativeBinding();
+  const busyTimeoutMs = opts.busyTimeoutMs ?? BUSY_TIMEOUT_MS;
+  const db = new Database(opts.path, { timeout: busyTimeoutMs, ...(addon && { nativeBinding: addon }) });
   try {
     // WAL: readers never block the writer, and a commit is one append (plus fsync when FULL).
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${opts.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
-    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    db.pragma(`busy_timeout = ${busyTimeoutMs}`);
     db.pragma('foreign_keys = ON');
   } catch (err) {
     db.close();
@@ -32,4 +40,14 @@ export function openDatabase(opts: SqliteOptions): Database.Database {
 
 function isInMemory(path: string): boolean {
   return path === ':memory:' || path === '' || path.startsWith('file:');
+}
+
+/**
+ * The addon path for the bundle: HOOKRELAY_SQLITE_ADDON if set, else `better_sqlite3.node` beside
+ * dist/hookrelay.mjs. Run from source, better-sqlite3 finds its own build in node_modules.
+ */
+function nativeBinding(): string | undefined {
+  if (process.env.HOOKRELAY_SQLITE_ADDON) return process.env.HOOKRELAY_SQLITE_ADDON;
+  if (typeof __HOOKRELAY_BUNDLE__ === 'undefined') return undefined;
+  return join(dirname(fileURLToPath(import.meta.url)), 'better_sqlite3.node');
 }
