@@ -14,7 +14,9 @@ export async function readJsonBody(c: Context, limit: number): Promise<unknown> 
   const declared = Number(c.req.header('content-length'));
   if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit);
   const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
-  const text = incoming ? await readNode(incoming, limit) : await readWeb(c.req.raw, limit);
+  // The Node request when served by @hono/node-server (no Web-stream copy); the Web body otherwise.
+  const stream = incoming ?? (c.req.raw.body as unknown as AsyncIterable<Uint8Array> | null);
+  const text = stream ? await readLimited(stream, limit) : '';
   try {
     return JSON.parse(text);
   } catch (err) {
@@ -22,22 +24,11 @@ export async function readJsonBody(c: Context, limit: number): Promise<unknown> 
   }
 }
 
-async function readNode(incoming: IncomingMessage, limit: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of incoming as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) throw tooLarge(limit);
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks, size).toString('utf8');
-}
-
-async function readWeb(request: Request, limit: number): Promise<string> {
-  if (!request.body) return '';
+/** Collects a body stream, failing with 413 as soon as more than `limit` bytes have arrived. */
+async function readLimited(stream: AsyncIterable<Uint8Array>, limit: number): Promise<string> {
   const chunks: Uint8Array[] = [];
   let size = 0;
-  for await (const chunk of request.body as unknown as AsyncIterable<Uint8Array>) {
+  for await (const chunk of stream) {
     size += chunk.length;
     if (size > limit) throw tooLarge(limit);
     chunks.push(chunk);
