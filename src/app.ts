@@ -105,7 +105,7 @@ function createHttp(
     ingestRoutes({
       clock: deps.clock,
       committer: deps.committer,
-      match: (type) => deps.registry.matching(type),
+      match: (type, envelope) => deps.registry.matching(type, envelope),
       tokens: () => config.auth.ingest_tokens,
       bodyLimit: () => config.server.body_limit,
     }),

@@ -10,7 +10,7 @@ export const USAGE = `usage:
   hookrelay [serve] --config FILE      run the relay (default command)
   hookrelay check-config --config FILE validate and print every problem, exit 1 if any
   hookrelay migrate --config FILE      apply storage migrations and exit
-  hookrelay gen-secret [--scheme standard-webhooks|ed25519|hmac]   print a fresh secret
+  hookrelay gen-secret [--scheme standard-webhooks|ed25519|stripe|github|hmac]   print a fresh secret
   hookrelay backup --config FILE --out FILE   consistent online copy of the SQLite store
   hookrelay version
 

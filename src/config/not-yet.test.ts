@@ -18,26 +18,30 @@ function problemsOf(text: string): Problem[] {
 const withSub = (...extra: string[]) =>
   ['subscriptions:', '  - id: a', '    url: https://x.test/', ...extra].join('\n') + '\n';
 
-describe('features validated but not built yet', () => {
+describe('features that are built load without problems', () => {
   it.each(['stripe', 'github', 'ed25519', 'hmac-sha256'])('signature scheme %s', (scheme) => {
-    const sig = scheme === 'ed25519' ? `{ scheme: ed25519, secret: whsk_${Buffer.alloc(32).toString('base64')} }` : `{ scheme: ${scheme}, secret: s, header: X-Sig }`;
-    const fixed = scheme === 'hmac-sha256' ? sig : sig.replace(', header: X-Sig', '');
-    expect(problemsOf(withSub(`    signature: ${fixed}`))).toEqual([
-      { path: 'subscriptions[0].signature.scheme', line: 4, column: 26, message: `signature scheme '${scheme}' is not supported yet` },
-    ]);
+    const sig = scheme === 'ed25519' ? `{ scheme: ed25519, secret: whsk_${Buffer.alloc(32).toString('base64')} }` : `{ scheme: ${scheme}, secret: s }`;
+    const fixed = scheme === 'hmac-sha256' ? sig.replace(' }', ', header: X-Sig }') : sig;
+    expect(problemsOf(withSub(`    signature: ${fixed}`))).toEqual([]);
   });
 
-  it('previous_secrets', () => {
-    const problems = problemsOf(withSub('    signature:', `      secret: ${SECRET}`, `      previous_secrets: [{ secret: ${SECRET}, expires: "2026-12-01T00:00:00Z" }]`));
-    expect(problems).toEqual([
-      { path: 'subscriptions[0].signature.previous_secrets', line: 6, column: 25, message: 'signature.previous_secrets is not supported yet' },
-    ]);
+  it('previous_secrets and encrypt', () => {
+    const lines = ['    signature:', `      secret: ${SECRET}`, `      previous_secrets: [{ secret: ${SECRET}, expires: "2026-12-01T00:00:00Z" }]`, '    encrypt: true'];
+    expect(problemsOf(withSub(...lines))).toEqual([]);
   });
 
+  it('refuses encrypt with scheme none, and a signature header the relay sets itself', () => {
+    expect(problemsOf(withSub('    signature: { scheme: none }', '    encrypt: true')).map((p) => [p.path, p.line])).toEqual([['subscriptions[0].encrypt', 5]]);
+    const reserved = problemsOf(withSub('    signature: { scheme: hmac-sha256, secret: s, header: Webhook-Id }'));
+    expect(reserved.map((p) => [p.path, p.message])).toEqual([
+      ['subscriptions[0].signature.header', "'Webhook-Id' is set by the relay itself; choose another header name"],
+    ]);
+  });
+});
+
+describe('features validated but not built yet', () => {
   const sig = `    signature: { secret: ${SECRET} }`;
   it.each([
-    ['encrypt: true', 'encrypt', 'encrypt: true is not supported yet'],
-    ['filter: { "data.amount": { "$gte": 100 } }', 'filter', 'filter is not supported yet'],
     ['rate_limit: 50/s', 'rate_limit', 'a per-subscription rate_limit is not supported yet (remove it or set it to off)'],
     ['ordering: fifo', 'ordering', 'ordering: fifo is not supported yet'],
   ])('%s', (line, key, message) => {

@@ -26,18 +26,6 @@ function perSubscription(check: (sub: Subscription) => NotYet | null) {
 /** One check per unbuilt feature; each returns the places in the config that ask for it. */
 export const notYetChecks: ((config: Config) => NotYet[])[] = [
   perSubscription((s) =>
-    s.signature.scheme !== 'standard-webhooks' && s.signature.scheme !== 'none'
-      ? { path: ['signature', 'scheme'], message: `signature scheme '${s.signature.scheme}' is not supported yet` }
-      : null,
-  ),
-  perSubscription((s) =>
-    s.signature.previous_secrets.length > 0
-      ? { path: ['signature', 'previous_secrets'], message: 'signature.previous_secrets is not supported yet' }
-      : null,
-  ),
-  perSubscription((s) => (s.encrypt ? { path: ['encrypt'], message: 'encrypt: true is not supported yet' } : null)),
-  perSubscription((s) => (s.filter !== undefined ? { path: ['filter'], message: 'filter is not supported yet' } : null)),
-  perSubscription((s) =>
     s.rate_limit ? { path: ['rate_limit'], message: 'a per-subscription rate_limit is not supported yet (remove it or set it to off)' } : null,
   ),
   perSubscription((s) =>

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { DURATION_HINT, parseDuration, parseRate, parseSize, RATE_HINT, SIZE_HINT } from '../lib/durations';
+import { compileFilter } from '../filter';
+import { ed25519SecretProblem } from '../signing/ed25519';
 import { VERSION } from '../version';
 import { describeValue } from './errors';
 
@@ -233,14 +235,17 @@ function checkHmacOnly(sig: SignatureFields, ctx: z.RefinementCtx): void {
 
 /** Checks the key format each scheme's receivers expect, so a typo fails at start, not at the receiver. */
 function checkSecretFormat(scheme: string, secret: string, path: (string | number)[], ctx: z.RefinementCtx): void {
-  const prefix = scheme === 'standard-webhooks' ? 'whsec_' : scheme === 'ed25519' ? 'whsk_' : null;
-  if (prefix === null) return;
-  const body = secret.slice(prefix.length);
+  if (scheme === 'ed25519') {
+    // Only 32- or 64-byte keys can sign, and a 64-byte one must carry its own public key.
+    const problem = ed25519SecretProblem(secret);
+    if (problem) ctx.addIssue({ code: 'custom', path, message: problem });
+    return;
+  }
+  if (scheme !== 'standard-webhooks') return;
+  const body = secret.slice('whsec_'.length);
   const bytes = BASE64.test(body) ? Buffer.from(body, 'base64').length : 0;
-  const ok = secret.startsWith(prefix) && bytes > 0 && (scheme !== 'standard-webhooks' || (bytes >= 24 && bytes <= 64));
-  if (ok) return;
-  const need = scheme === 'standard-webhooks' ? `'whsec_' followed by base64 of 24 to 64 bytes` : `'whsk_' followed by base64`;
-  ctx.addIssue({ code: 'custom', path, message: `a ${scheme} secret must be ${need}` });
+  if (secret.startsWith('whsec_') && bytes >= 24 && bytes <= 64) return;
+  ctx.addIssue({ code: 'custom', path, message: `a standard-webhooks secret must be 'whsec_' followed by base64 of 24 to 64 bytes` });
 }
 
 /** One entry of `subscriptions`: a receiver and what it gets. */
@@ -256,8 +261,8 @@ const subscriptionSchema = z.strictObject({
     .array(z.string().regex(EVENT_PATTERN, "expected an event type pattern like 'invoice.paid', 'payment.*' or '*' ('*' only as the last segment)"))
     .min(1, 'must list at least one event pattern; use ["*"] for all')
     .default(() => ['*']),
-  /** Filter on the event (SPEC section 6), kept as written and checked by the filter module; default unset. */
-  filter: z.record(z.string(), z.unknown()).optional(),
+  /** Condition on the envelope (SPEC section 6), validated here with every problem's path; default unset. */
+  filter: z.record(z.string(), z.unknown()).superRefine(checkFilter).optional(),
   /** false: no new deliveries are made for it; default true. */
   enabled: z.boolean().default(true),
   /** How requests are signed; default {scheme: standard-webhooks}, which needs a secret. */
@@ -280,7 +285,27 @@ const subscriptionSchema = z.strictObject({
   max_in_flight: z.int().min(1).optional(),
   /** none | fifo (one delivery at a time, in event order); default none. */
   ordering: z.enum(['none', 'fifo']).default('none'),
-});
+}).superRefine(checkSubscription);
+
+/** Reports every problem of a filter at its own path inside it (`filter.data.amount.$gte`). */
+function checkFilter(filter: Record<string, unknown>, ctx: z.RefinementCtx): void {
+  const compiled = compileFilter(filter);
+  if (!compiled.ok) for (const e of compiled.errors) ctx.addIssue({ code: 'custom', path: e.path, message: e.message });
+}
+
+/** Headers every request carries from the relay itself; a signature header may not replace them. */
+const RESERVED_HEADERS = new Set(['content-type', 'content-length', 'host', 'user-agent', 'webhook-id', 'webhook-timestamp', 'webhook-signature']);
+
+/** Rules that span several keys of one subscription. */
+function checkSubscription(sub: { encrypt: boolean; signature: SignatureFields }, ctx: z.RefinementCtx): void {
+  if (sub.encrypt && sub.signature.scheme === 'none') {
+    ctx.addIssue({ code: 'custom', path: ['encrypt'], message: 'encrypt: true needs a signature secret (the key is SHA-256 of it); scheme none has none' });
+  }
+  const header = sub.signature.header?.toLowerCase();
+  if (header && RESERVED_HEADERS.has(header)) {
+    ctx.addIssue({ code: 'custom', path: ['signature', 'header'], message: `'${sub.signature.header}' is set by the relay itself; choose another header name` });
+  }
+}
 
 /** Reports the second and later uses of a subscription id at their own `id` path. */
 function checkUniqueIds(subs: unknown[], ctx: z.RefinementCtx): void {

@@ -1,4 +1,5 @@
 import type { ClaimedDelivery } from '../store/types';
+import { encryptBody } from './encrypt-body';
 import type { Target } from './registry';
 
 export interface OutgoingRequest {
@@ -23,10 +24,15 @@ export interface BuildOptions {
  */
 export function buildRequest(target: Target, delivery: ClaimedDelivery, opts: BuildOptions): OutgoingRequest {
   const event = delivery.event;
-  const body =
+  const timestampIso = new Date(event.createdAt).toISOString();
+  const plain =
     target.payload === 'data'
       ? event.data
-      : `{"id":${JSON.stringify(event.id)},"type":${JSON.stringify(event.type)},"timestamp":"${new Date(event.createdAt).toISOString()}","data":${event.data}}`;
+      : `{"id":${JSON.stringify(event.id)},"type":${JSON.stringify(event.type)},"timestamp":"${timestampIso}","data":${event.data}}`;
+  // Encryption wraps the body first; the signature then covers what is actually sent.
+  const body = target.encryptionKey
+    ? encryptBody(plain, target.encryptionKey, { id: event.id, type: event.type, timestamp: timestampIso })
+    : plain;
   const timestamp = Math.floor(opts.now / 1000);
   const headers: Record<string, string> = {
     ...lowerKeys(target.headers),

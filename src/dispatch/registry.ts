@@ -1,6 +1,8 @@
 import type { Config } from '../config/schema';
-import { signerFor, type Signer } from '../signing';
+import { createSigner, type Signer } from '../signing';
 import type { SubscriptionState } from '../store/types';
+import { encryptionKey } from './encrypt-body';
+import { compileFilter } from '../filter';
 import { compileEventPatterns } from './event-pattern';
 import type { RetryPolicy } from './retry-policy';
 
@@ -18,10 +20,14 @@ export interface Target {
   /** Enabled as declared (config or API), before run-time overrides. */
   declaredEnabled: boolean;
   matches: (type: string) => boolean;
+  /** The compiled `filter` on the envelope, or null when the subscription has none. */
+  filter: ((envelope: unknown) => boolean) | null;
   signer: Signer;
   /** Secrets that sign at `now`: the current one first, then previous ones not yet expired. */
   secretsAt: (now: number) => string[];
   payload: 'envelope' | 'data';
+  /** AES-256-GCM key when `encrypt: true` (SHA-256 of the current secret), else null. */
+  encryptionKey: Buffer | null;
   headers: Record<string, string>;
   timeoutMs: number;
   policy: RetryPolicy;
@@ -53,14 +59,29 @@ export function compileTarget(sub: SubscriptionConfig, defaults: DeliveryDefault
     description: sub.description,
     declaredEnabled: sub.enabled,
     matches: compileEventPatterns(sub.events),
-    signer: signerFor(signature.scheme),
+    filter: sub.filter === undefined ? null : compiledFilter(sub.filter),
+    signer: createSigner(signature),
     secretsAt: (now) => [...current, ...previous.filter((p) => p.expires > now).map((p) => p.secret)],
     payload: sub.payload,
+    encryptionKey: sub.encrypt && signature.secret ? encryptionKey(signature.secret) : null,
     headers: sub.headers,
     timeoutMs: sub.timeout ?? defaults.timeoutMs,
     policy: { scheduleMs: sub.retry_schedule ?? defaults.retryScheduleMs, jitter: defaults.jitter },
     maxInFlight: sub.max_in_flight ?? DEFAULT_MAX_IN_FLIGHT,
   };
+}
+
+/** Config validation has already rejected invalid filters; this only compiles a valid one. */
+function compiledFilter(filter: unknown): (envelope: unknown) => boolean {
+  const compiled = compileFilter(filter);
+  if (!compiled.ok) throw new Error(`invalid filter: ${compiled.errors.map((e) => e.message).join('; ')}`);
+  return compiled.match;
+}
+
+/** Subscriptions an event type can fan out to: those without a filter, and those whose filter must see the event. */
+interface TypeMatch {
+  always: string[];
+  filtered: TargetView[];
 }
 
 /**
@@ -70,7 +91,7 @@ export function compileTarget(sub: SubscriptionConfig, defaults: DeliveryDefault
  */
 export class Registry {
   private targets = new Map<string, TargetView>();
-  private matchCache = new Map<string, string[]>();
+  private matchCache = new Map<string, TypeMatch>();
 
   constructor(targets: Target[], states: SubscriptionState[]) {
     this.replace(targets, states);
@@ -104,18 +125,23 @@ export class Registry {
     return this.all().filter((t) => t.enabled);
   }
 
-  /** Ids of the enabled subscriptions whose `events` patterns match this type. */
-  matching(type: string): string[] {
-    let ids = this.matchCache.get(type);
-    if (!ids) {
-      ids = this.enabled()
-        .filter((t) => t.matches(type))
-        .map((t) => t.id);
+  /**
+   * Ids of the enabled subscriptions an event fans out to: `events` patterns match its type (cached
+   * per type) and, for subscriptions with a `filter`, the filter accepts its envelope. `envelope`
+   * is only called when some matching subscription has a filter.
+   */
+  matching(type: string, envelope: () => unknown): string[] {
+    let match = this.matchCache.get(type);
+    if (!match) {
+      const candidates = this.enabled().filter((t) => t.matches(type));
+      match = { always: candidates.filter((t) => !t.filter).map((t) => t.id), filtered: candidates.filter((t) => t.filter) };
       // Event types are bounded in practice; a cap keeps a flood of random types from growing memory.
       if (this.matchCache.size > 10_000) this.matchCache.clear();
-      this.matchCache.set(type, ids);
+      this.matchCache.set(type, match);
     }
-    return ids;
+    if (match.filtered.length === 0) return match.always;
+    const value = envelope();
+    return [...match.always, ...match.filtered.filter((t) => t.filter!(value)).map((t) => t.id)];
   }
 }
 

@@ -13,7 +13,7 @@ export interface IngestDeps {
   clock: Clock;
   committer: IngestCommitter;
   /** Ids of enabled subscriptions matching an event type. */
-  match: (type: string) => string[];
+  match: (type: string, envelope: () => unknown) => string[];
   /** Accepted bearer tokens; empty leaves ingest open. Read per request so a reload applies. */
   tokens: () => readonly string[];
   bodyLimit: () => number;

@@ -7,15 +7,18 @@ import type { EventInput } from './event-input';
 /** Turns a validated event into the row to store: id, content hash and the subscriptions it fans out to. */
 export function prepareEvent(
   input: EventInput,
-  opts: { idempotencyKey?: string | undefined; now: number; match: (type: string) => string[] },
+  opts: { idempotencyKey?: string | undefined; now: number; match: (type: string, envelope: () => unknown) => string[] },
 ): NewEvent {
   const data = input.data === undefined ? {} : input.data;
+  const id = input.id ?? opts.idempotencyKey ?? newEventId(opts.now);
+  // The envelope a filter sees is the one a receiver gets (SPEC 5), built only if a filter asks.
+  const envelope = () => ({ id, type: input.type, timestamp: new Date(opts.now).toISOString(), data });
   return {
-    id: input.id ?? opts.idempotencyKey ?? newEventId(opts.now),
+    id,
     type: input.type,
     data: JSON.stringify(data),
     contentHash: createHash('sha256').update(input.type).update('\0').update(canonicalJson(data)).digest('base64url'),
     createdAt: opts.now,
-    subscriptionIds: opts.match(input.type),
+    subscriptionIds: opts.match(input.type, envelope),
   };
 }
