@@ -9,8 +9,7 @@ import { startReceiver, type Received, type Receiver } from './helpers/receiver'
 import { startRelay, testConfig, TEST_SECRET, type RunningRelay } from './helpers/relay';
 
 // End to end: ingest -> dispatch -> a real receiver, which checks each request with the library a
-// user of that scheme would use. previous_secrets is refused by loadConfig (not-yet.ts) but not by
-// the schema that testConfig uses, so rotation is exercised here before it is switched on.
+// user of that scheme would use, for every active secret of a rotation.
 
 /** One scheme as a receiver sees it. */
 interface SchemeCase {
