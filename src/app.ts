@@ -3,10 +3,13 @@ import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { Hono } from 'hono';
+import { cors } from 'hono/cors';
 import type { Config } from './config/schema';
 import { createDeliverer } from './dispatch/deliver';
 import { createDispatcher } from './dispatch/dispatcher';
-import { compileTarget, Registry } from './dispatch/registry';
+import { loadTargets } from './dispatch/load-targets';
+import { Registry } from './dispatch/registry';
+import { adminRoutes } from './http/admin';
 import { healthRoutes } from './http/health';
 import { ingestRoutes } from './http/ingest';
 import { AppError, problem } from './http/problem';
@@ -24,6 +27,21 @@ export interface AppDeps {
   random?: () => number;
   /** Dispatcher safety-net poll period, ms (default 1000). */
   pollIntervalMs?: number;
+  /** Reads the config again (SIGHUP, POST /api/v1/reload); throws ConfigError. Absent: reload is refused. */
+  loadConfig?: () => Config;
+}
+
+/** The running relay as the HTTP layers see it. The config may change (reload); always read it through config(). */
+export interface RelayCore {
+  store: Store;
+  registry: Registry;
+  logger: Logger;
+  clock: Clock;
+  config(): Config;
+  /** Wake the dispatcher: new deliveries are due. */
+  nudge(): void;
+  /** Re-read the config and apply it; an invalid one throws and changes nothing. */
+  reload(): Promise<void>;
 }
 
 export interface App {
@@ -33,6 +51,8 @@ export interface App {
   start(): Promise<{ host: string; port: number }>;
   /** Stops taking work, drains (see dispatcher.stop); the same promise when called twice. */
   stop(): Promise<void>;
+  /** Re-read the config (as SIGHUP does). */
+  reload(): Promise<void>;
   registry: Registry;
   dispatcher: ReturnType<typeof createDispatcher>;
 }
@@ -41,15 +61,8 @@ export interface App {
 export async function createApp(config: Config, deps: AppDeps): Promise<App> {
   const { store, logger } = deps;
   const clock = deps.clock ?? systemClock;
-  const defaults = {
-    timeoutMs: config.delivery.timeout,
-    retryScheduleMs: config.delivery.retry_schedule,
-    jitter: config.delivery.jitter,
-  };
-  const registry = new Registry(
-    config.subscriptions.map((s) => compileTarget(s, defaults)),
-    await store.getSubscriptionStates(),
-  );
+  let current = config;
+  const registry = new Registry(await loadTargets(config, store, logger), await store.getSubscriptionStates());
   const deliverer = createDeliverer({
     connectionsPerOrigin: Math.min(config.delivery.concurrency, 256),
     maxResponseBody: config.delivery.max_response_body,
@@ -66,7 +79,24 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
     },
   );
   const committer = createIngestCommitter(store, () => dispatcher.nudge());
-  const http = createHttp(config, { store, logger, clock, registry, committer });
+
+  const core: RelayCore = {
+    store,
+    registry,
+    logger,
+    clock,
+    config: () => current,
+    nudge: () => dispatcher.nudge(),
+    async reload() {
+      if (!deps.loadConfig) throw new AppError(409, 'Conflict', 'this relay was not started from a config file');
+      const next = deps.loadConfig();
+      registry.replace(await loadTargets(next, store, logger), await store.getSubscriptionStates());
+      current = next;
+      logger.info({ subscriptions: registry.all().length }, 'config reloaded');
+      dispatcher.nudge();
+    },
+  };
+  const http = createHttp(core, committer);
 
   let server: ServerType | undefined;
   let stopPromise: Promise<void> | undefined;
@@ -75,6 +105,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
     fetch: http.fetch,
     registry,
     dispatcher,
+    reload: core.reload,
     async start() {
       await dispatcher.start({ rescueAll: config.storage.postgres === undefined });
       server = await listen(http.fetch, config.server.host, config.server.port);
@@ -94,30 +125,31 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
   };
 }
 
-function createHttp(
-  config: Config,
-  deps: { store: Store; logger: Logger; clock: Clock; registry: Registry; committer: ReturnType<typeof createIngestCommitter> },
-): Hono {
+function createHttp(core: RelayCore, committer: ReturnType<typeof createIngestCommitter>): Hono {
   const app = new Hono();
-  app.route('/', healthRoutes(deps.store));
+  const origins = core.config().server.cors_origins;
+  // No CORS headers at all unless origins are configured explicitly.
+  if (origins.length > 0) app.use('/api/*', cors({ origin: origins, allowHeaders: ['Authorization', 'Content-Type'], maxAge: 600 }));
+  app.route('/', healthRoutes(core.store));
   app.route(
     '/ingest',
     ingestRoutes({
-      clock: deps.clock,
-      committer: deps.committer,
-      match: (type, envelope) => deps.registry.matching(type, envelope),
-      tokens: () => config.auth.ingest_tokens,
-      bodyLimit: () => config.server.body_limit,
+      clock: core.clock,
+      committer,
+      match: (type, envelope) => core.registry.matching(type, envelope),
+      tokens: () => core.config().auth.ingest_tokens,
+      bodyLimit: () => core.config().server.body_limit,
     }),
   );
+  app.route('/api/v1', adminRoutes(core));
   app.notFound((c) => problem(c, new AppError(404, 'Not Found', `no route for ${c.req.method} ${c.req.path}`)));
   app.onError((err, c) => {
     if (err instanceof AppError) return problem(c, err);
     if (isStorageUnavailable(err)) {
-      deps.logger.error({ err }, 'storage unavailable');
+      core.logger.error({ err }, 'storage unavailable');
       return problem(c, new AppError(503, 'Service Unavailable', 'storage is unavailable; nothing was stored, retry later', undefined, { 'retry-after': '1' }));
     }
-    deps.logger.error({ err, method: c.req.method, path: c.req.path }, 'unexpected error');
+    core.logger.error({ err, method: c.req.method, path: c.req.path }, 'unexpected error');
     return problem(c, new AppError(500, 'Internal Server Error', 'unexpected error; see the relay log'));
   });
   return app;

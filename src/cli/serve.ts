@@ -16,7 +16,7 @@ export async function serveCommand(args: string[], env: NodeJS.ProcessEnv): Prom
   const logger = createLogger(config.log);
   const store = openStore(config.storage);
   await store.migrate();
-  const app = await createApp(config, { store, logger });
+  const app = await createApp(config, { store, logger, loadConfig: () => loadConfig(path, env) });
   const { host, port } = await app.start();
   logger.info({ version: VERSION, host, port, config: path, subscriptions: config.subscriptions.length }, 'hookrelay listening');
   if (config.auth.ingest_tokens.length === 0) logger.warn('auth.ingest_tokens is empty: anyone who can reach /ingest can post events');
@@ -44,5 +44,9 @@ export async function serveCommand(args: string[], env: NodeJS.ProcessEnv): Prom
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
+    // SIGHUP re-reads the config; an invalid one is logged with every problem and the old one keeps running.
+    process.on('SIGHUP', () => {
+      app.reload().catch((err: unknown) => logger.error({ err: err instanceof Error ? err.message : err }, 'config reload rejected; keeping the running config'));
+    });
   });
 }

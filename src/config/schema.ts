@@ -249,7 +249,8 @@ function checkSecretFormat(scheme: string, secret: string, path: (string | numbe
 }
 
 /** One entry of `subscriptions`: a receiver and what it gets. */
-const subscriptionSchema = z.strictObject({
+/** One subscription, as in the config file and as the admin API accepts it. */
+export const subscriptionSchema = z.strictObject({
   /** Stable name, [a-z0-9][a-z0-9_-]{0,63}, unique; required. */
   id: z.string().regex(SUBSCRIPTION_ID, 'must match [a-z0-9][a-z0-9_-]{0,63} (lowercase letters, digits, _ and -)'),
   /** Receiver, http or https; required. */

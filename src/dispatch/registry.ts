@@ -6,7 +6,8 @@ import { compileFilter } from '../filter';
 import { compileEventPatterns } from './event-pattern';
 import type { RetryPolicy } from './retry-policy';
 
-type SubscriptionConfig = Config['subscriptions'][number];
+/** One subscription after validation (config file or admin API). */
+export type SubscriptionConfig = Config['subscriptions'][number];
 
 /** Default cap on attempts in flight for one subscription, so one slow receiver cannot take every slot. */
 export const DEFAULT_MAX_IN_FLIGHT = 64;
@@ -101,6 +102,18 @@ export class Registry {
   replace(targets: Target[], states: SubscriptionState[]): void {
     const byId = new Map(states.map((s) => [s.id, s]));
     this.targets = new Map(targets.map((t) => [t.id, view(t, byId.get(t.id))]));
+    this.matchCache.clear();
+  }
+
+  /** Add or replace one subscription (admin API), keeping its persisted run-time state. */
+  upsert(target: Target, state: SubscriptionState | undefined): void {
+    this.targets.set(target.id, view(target, state));
+    this.matchCache.clear();
+  }
+
+  /** Forget a subscription; its waiting deliveries are no longer claimed. */
+  remove(id: string): void {
+    this.targets.delete(id);
     this.matchCache.clear();
   }
 

@@ -130,6 +130,79 @@ export interface StoredEvent extends StoredEventSummary {
   deliveryCount: number;
 }
 
+/** One page of a keyset-paginated listing, newest first; `nextCursor` is null on the last page. */
+export interface Page<T> {
+  data: T[];
+  nextCursor: string | null;
+}
+
+/** Time windows are on `created_at`: `since` inclusive, `until` exclusive (epoch ms). */
+export interface EventQuery {
+  type?: string | undefined;
+  since?: number | undefined;
+  until?: number | undefined;
+  /** 1..500. */
+  limit: number;
+  /** Opaque, from a previous page's `nextCursor`. */
+  cursor?: string | undefined;
+}
+
+export interface DeliveryQuery {
+  status?: DeliveryStatus | undefined;
+  subscriptionId?: string | undefined;
+  eventType?: string | undefined;
+  since?: number | undefined;
+  until?: number | undefined;
+  limit: number;
+  cursor?: string | undefined;
+}
+
+/** A delivery with its event's type (listings filter and show it). */
+export interface DeliveryWithEventType extends StoredDelivery {
+  eventType: string;
+}
+
+/** A subscription created over the admin API: its definition exactly as accepted (config-shaped JSON, secrets included). */
+export interface StoredApiSubscription {
+  id: string;
+  spec: Record<string, unknown>;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** Result of an admin action on one delivery. */
+export type DeliveryActionResult =
+  | { kind: 'ok'; delivery: StoredDelivery }
+  | { kind: 'not_found' }
+  /** The delivery's status does not allow the action (e.g. retrying one that succeeded). */
+  | { kind: 'conflict'; status: DeliveryStatus };
+
+/** Delivery counts for one subscription id (config, API, or one that no longer exists). */
+export interface SubscriptionStats {
+  subscriptionId: string;
+  /** Every status key present, 0 when none. */
+  counts: Record<DeliveryStatus, number>;
+  /** Waiting deliveries: pending + retrying. */
+  backlog: number;
+  /** `created_at` of the oldest waiting delivery, or null when none waits. */
+  oldestWaitingCreatedAt: number | null;
+}
+
+/** Who changed what through the admin API. */
+export interface AuditEntry {
+  /** `aud_` + ULID. */
+  id: string;
+  at: number;
+  /** The admin token's `name`. */
+  actor: string;
+  /** e.g. `subscription.create`, `delivery.retry`. */
+  action: string;
+  /** The id acted on, if any. */
+  target: string | null;
+  /** Action-specific facts; never secrets. */
+  details: Record<string, unknown>;
+}
+
 export interface Store {
   /** Apply pending migrations; throws (and the boot stops) if one fails. */
   migrate(): Promise<void>;
@@ -167,4 +240,40 @@ export interface Store {
   getDelivery(id: string): Promise<StoredDelivery | null>;
   listAttempts(deliveryId: string): Promise<AttemptRecord[]>;
   countDeliveriesByStatus(): Promise<Record<DeliveryStatus, number>>;
+
+  // --- admin API -----------------------------------------------------------------------------
+  /** Events newest first (`created_at` then insertion order), keyset-paginated. */
+  listEvents(query: EventQuery): Promise<Page<StoredEvent>>;
+  /** Deliveries newest first (by id: ULIDs sort by creation), keyset-paginated. */
+  listDeliveries(query: DeliveryQuery): Promise<Page<DeliveryWithEventType>>;
+
+  listApiSubscriptions(): Promise<StoredApiSubscription[]>;
+  /** false when the id is taken by another API subscription (nothing written). */
+  insertApiSubscription(id: string, spec: Record<string, unknown>, now: number): Promise<boolean>;
+  /** false when there is no such API subscription. */
+  updateApiSubscription(id: string, spec: Record<string, unknown>, now: number): Promise<boolean>;
+  /**
+   * Removes an API subscription and its run-time state, and cancels its waiting deliveries (their
+   * history stays); false when there is none.
+   */
+  deleteApiSubscription(id: string, now: number): Promise<boolean>;
+
+  /** New `pending` deliveries of an existing event (replay); returns their ids, in order; [] if the event is unknown. */
+  addDeliveries(eventId: string, subscriptionIds: string[], now: number): Promise<string[]>;
+  /** Due now again: allowed from pending, retrying, failed, cancelled; conflict when delivering or succeeded. */
+  retryDelivery(id: string, now: number): Promise<DeliveryActionResult>;
+  /** Stop trying: allowed from pending and retrying (and idempotent on cancelled); conflict otherwise. */
+  cancelDelivery(id: string, now: number): Promise<DeliveryActionResult>;
+  /** Every `failed` delivery of the subscription created in [since, until) becomes due now; returns how many. */
+  recoverDeliveries(subscriptionId: string, since: number, until: number, now: number): Promise<number>;
+
+  /** Counts per subscription id that has any delivery. */
+  deliveryStats(): Promise<SubscriptionStats[]>;
+
+  appendAudit(entry: AuditEntry): Promise<void>;
+  /** Audit entries newest first. */
+  listAudit(query: { limit: number; cursor?: string | undefined }): Promise<Page<AuditEntry>>;
+
+  /** A consistent copy of the whole store at `path` while it runs (SQLite online backup); throws where unsupported. */
+  backup(path: string): Promise<void>;
 }

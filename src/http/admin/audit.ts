@@ -1,0 +1,21 @@
+import type { Context } from 'hono';
+import type { RelayCore } from '../../app';
+import { ulid } from '../../lib/ids';
+import type { AdminEnv } from './auth';
+
+/**
+ * Records one admin write: who (the token's name), what, on which id, when; in the database and
+ * in the log. `details` must never hold a secret.
+ */
+export async function audit(
+  c: Context<AdminEnv>,
+  core: RelayCore,
+  action: string,
+  target: string | null,
+  details: Record<string, unknown> = {},
+): Promise<void> {
+  const at = core.clock.now();
+  const actor = c.get('actor').name;
+  await core.store.appendAudit({ id: `aud_${ulid(at)}`, at, actor, action, target, details });
+  core.logger.info({ audit: true, actor, action, target, details }, `admin: ${action}`);
+}

@@ -1,0 +1,9 @@
+import type { RelayCore } from '../../app';
+import { adminRouter } from './index';
+
+/** Admin routes: operations. */
+export function operationRoutes(core: RelayCore) {
+  const app = adminRouter();
+  void core;
+  return app;
+}

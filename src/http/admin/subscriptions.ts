@@ -1,0 +1,9 @@
+import type { RelayCore } from '../../app';
+import { adminRouter } from './index';
+
+/** Admin routes: subscriptions. */
+export function subscriptionRoutes(core: RelayCore) {
+  const app = adminRouter();
+  void core;
+  return app;
+}
