@@ -1,5 +1,5 @@
 import type { RelayCore } from '../../app';
-import { adminRouter } from './index';
+import { adminRouter } from './router';
 
 /** Admin routes: events. */
 export function eventRoutes(core: RelayCore) {

@@ -1,24 +1,12 @@
-import { OpenAPIHono } from '@hono/zod-openapi';
+import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { RelayCore } from '../../app';
 import { createRateLimiter } from '../rate-limit';
-import { AppError, formatPath } from '../problem';
 import { adminAuth, type AdminEnv } from './auth';
+import { adminRouter } from './router';
 import { deliveryRoutes } from './deliveries';
 import { eventRoutes } from './events';
 import { operationRoutes } from './operations';
 import { subscriptionRoutes } from './subscriptions';
-
-/** Every admin router is an OpenAPIHono with this hook: invalid input is a 400 listing each field's path. */
-export function adminRouter(): OpenAPIHono<AdminEnv> {
-  return new OpenAPIHono<AdminEnv>({
-    defaultHook: (result) => {
-      if (!result.success) {
-        const errors = result.error.issues.map((issue) => ({ path: formatPath(issue.path), message: issue.message }));
-        throw new AppError(400, 'Bad Request', 'the request does not match the schema', errors);
-      }
-    },
-  });
-}
 
 /**
  * `/api/v1` (SPEC 8): admin bearer tokens with read/write scopes, optional per-token rate limit,

@@ -1,5 +1,5 @@
 import type { RelayCore } from '../../app';
-import { adminRouter } from './index';
+import { adminRouter } from './router';
 
 /** Admin routes: subscriptions. */
 export function subscriptionRoutes(core: RelayCore) {
