@@ -1,5 +1,6 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import { init } from './0001-init';
+import { admin } from './0002-admin';
 
 /**
  * Every SQLite migration, by name. Kysely runs them in name order, so names start with a
@@ -7,6 +8,7 @@ import { init } from './0001-init';
  */
 export const sqliteMigrations: Record<string, Migration> = {
   '0001-init': init,
+  '0002-admin': admin,
 };
 
 /** Hands the static map to Kysely's Migrator. */

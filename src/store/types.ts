@@ -88,7 +88,9 @@ export interface AttemptRecord {
 export type NextState =
   | { status: 'succeeded' }
   | { status: 'retrying'; nextAttemptAt: number }
-  | { status: 'failed' };
+  | { status: 'failed' }
+  /** The subscription was removed while the attempt ran: recorded, then nothing more. */
+  | { status: 'cancelled' };
 
 /** The result of one attempt, written by `complete` only while the lease is still ours. */
 export interface AttemptResult {

@@ -1,67 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { AttemptRecord, AttemptResult, ClaimRequest, NewEvent, NextState, Store } from '../../src/store/types';
+import type { NewEvent, Store } from '../../src/store/types';
+import { describeAdminContract } from './admin-contract';
+import { attemptRecord, claimOf, newEvent, result, T } from './fixtures';
 
 /*
  * The Store contract every backend must pass (River's shared driver tests). `makeStore` returns a
  * fresh, empty store; the suite migrates it before each test and closes it after.
- * Time is always passed in: T is an arbitrary fixed epoch.
+ * Time is always passed in: T is an arbitrary fixed epoch. The admin API part is admin-contract.ts.
  */
-
-const T = 1_700_000_000_000;
-const LEASE_MS = 30_000;
-
-let counter = 0;
-
-/** A new event for subscription `a`, due at T, with a unique id. */
-function newEvent(overrides: Partial<NewEvent> = {}): NewEvent {
-  const id = overrides.id ?? `evt_contract_${++counter}_${Math.random().toString(36).slice(2, 8)}`;
-  return {
-    id,
-    type: 'payment.completed',
-    data: JSON.stringify({ id: 'pay_1', amount: '100.00' }),
-    contentHash: `hash-of-${id}`,
-    createdAt: T,
-    subscriptionIds: ['a'],
-    ...overrides,
-  };
-}
-
-function claimOf(subscriptionId: string, limit = 10, leaseExpiresAt = T + LEASE_MS): ClaimRequest {
-  return { subscriptionId, limit, leaseExpiresAt };
-}
-
-function attemptRecord(attempt: number, overrides: Partial<AttemptRecord> = {}): AttemptRecord {
-  return {
-    id: `att_contract_${++counter}`,
-    attempt,
-    startedAt: T + 1,
-    durationMs: 42,
-    requestUrl: 'https://receiver.example/hooks',
-    requestHeaders: { 'content-type': 'application/json', 'webhook-id': 'evt_1', 'X-Hookrelay-Attempt': String(attempt) },
-    responseStatus: 200,
-    responseHeaders: { 'content-type': 'text/plain' },
-    responseBody: 'ok',
-    error: null,
-    ...overrides,
-  };
-}
-
-function result(
-  deliveryId: string,
-  leaseOwner: string,
-  next: NextState,
-  overrides: Partial<AttemptResult> = {},
-): AttemptResult {
-  const failed = next.status !== 'succeeded';
-  return {
-    deliveryId,
-    subscriptionId: 'a',
-    leaseOwner,
-    next,
-    record: attemptRecord(1, failed ? { responseStatus: 500, responseBody: 'boom', error: 'HTTP 500' } : {}),
-    ...overrides,
-  };
-}
 
 export function describeStoreContract(name: string, makeStore: () => Promise<Store>): void {
   describe(`Store contract: ${name}`, () => {
@@ -451,6 +397,17 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       });
     });
 
+    describe('complete with cancelled', () => {
+      it('records the attempt, ends the delivery cancelled and leaves the health of the removed subscription alone', async () => {
+        await store.ingest([[newEvent()]]);
+        const [claimed] = await store.claim([claimOf('a', 1, T + 60_000)], 'owner-1', T);
+        expect(await store.complete([result(claimed!.id, 'owner-1', { status: 'cancelled' })], T + 5)).toEqual([true]);
+        expect(await store.getDelivery(claimed!.id)).toMatchObject({ status: 'cancelled', attempts: 1, nextAttemptAt: null });
+        expect(await store.listAttempts(claimed!.id)).toHaveLength(1);
+        expect((await store.getSubscriptionStates()).map((st) => st.id)).not.toContain('a');
+      });
+    });
+
     describe('rescueExpired with all', () => {
       it('gives back every lease, unexpired too, due at now (start-up of a single-owner store)', async () => {
         await store.ingest([[newEvent()], [newEvent()]]);
@@ -534,6 +491,8 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         expect(await store.countDeliveriesByStatus()).toEqual({ ...zero, pending: 1, retrying: 1, delivering: 1, succeeded: 1, failed: 1 });
       });
     });
+
+    describeAdminContract(() => store);
 
     describe('lifecycle', () => {
       it('is ready after migrate, and migrate again is harmless', async () => {

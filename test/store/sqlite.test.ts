@@ -1,14 +1,18 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { sql, type Migration } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
+import { init } from '../../migrations/sqlite/0001-init';
+import { ADMIN_SQL } from '../../src/store/sqlite/admin-statements';
 import { createKysely, migrateToLatest } from '../../src/store/sqlite/kysely';
+import { auditListingSql, deliveryListingSql, eventListingSql, type ListingSql } from '../../src/store/sqlite/listings';
 import { openDatabase } from '../../src/store/sqlite/open-database';
 import { createSqliteStore } from '../../src/store/sqlite/sqlite-store';
+import { STATS_SQL } from '../../src/store/sqlite/reads';
 import { SQL } from '../../src/store/sqlite/statements';
-import type { NewEvent, Store } from '../../src/store/types';
+import type { DeliveryQuery, DeliveryStatus, NewEvent, Store } from '../../src/store/types';
 import { describeStoreContract } from './contract';
 
 const tempDirs: string[] = [];
@@ -101,7 +105,7 @@ describe('SQLite store', () => {
       const schemaBefore = inspect(path, schemaOf);
       await store.migrate();
       expect(inspect(path, schemaOf)).toEqual(schemaBefore);
-      expect(inspect(path, (db) => db.prepare('SELECT name FROM kysely_migration').pluck().all())).toEqual(['0001-init']);
+      expect(inspect(path, (db) => db.prepare('SELECT name FROM kysely_migration').pluck().all())).toEqual(['0001-init', '0002-admin']);
       expect(await store.ready()).toBe(true);
     });
   });
@@ -183,6 +187,194 @@ describe('SQLite store', () => {
     });
   });
 });
+
+describe('SQLite store: admin listings use their indexes', () => {
+  const statuses: (DeliveryStatus | undefined)[] = [undefined, 'failed'];
+
+  /** Every delivery listing shape: each filter on or off, first page or later page. */
+  function deliveryShapes(): { query: DeliveryQuery; after: string | null }[] {
+    const shapes: { query: DeliveryQuery; after: string | null }[] = [];
+    for (const status of statuses)
+      for (const subscriptionId of [undefined, 'a'])
+        for (const eventType of [undefined, 'order.created'])
+          for (const since of [undefined, T])
+            for (const until of [undefined, T + 1000])
+              for (const after of [null, 'dlv_01HZZZZZZZZZZZZZZZZZZZZZZZ']) {
+                // A subscription filter always comes with a status (listDeliveries runs one per status).
+                if (subscriptionId !== undefined && status === undefined) continue;
+                shapes.push({ query: { status, subscriptionId, eventType, since, until, limit: 51 }, after });
+              }
+    return shapes;
+  }
+
+  function expectedDeliveryIndex(query: DeliveryQuery): RegExp {
+    if (query.subscriptionId !== undefined) return /USING INDEX deliveries_subscription \(subscription_id=\? AND status=\?/;
+    if (query.status !== undefined) return /USING INDEX deliveries_status \(status=\?/;
+    if (query.eventType !== undefined) return /USING INDEX deliveries_event_type \(event_type=\?/;
+    return /USING INDEX sqlite_autoindex_deliveries_1/;
+  }
+
+  it('pages every filter combination of events, deliveries and audit on an index, without sorting', async () => {
+    const path = tempDbPath();
+    await withStore(path, 'normal', async (store) => {
+      await store.migrate();
+      inspect(path, (db) => {
+        for (const { query, after } of deliveryShapes()) {
+          const plan = listingPlan(db, deliveryListingSql(query, after, 51));
+          const label = JSON.stringify({ query, after });
+          expect(plan, label).toMatch(/^(SEARCH|SCAN) deliveries USING INDEX \S+/);
+          expect(plan, label).toMatch(expectedDeliveryIndex(query));
+          expect(plan, label).not.toMatch(/TEMP B-TREE|\n/);
+          // Only an unfiltered walk (or one bounded by `until` alone) starts at the newest row.
+          const bounded = after !== null || query.since !== undefined || query.status !== undefined || query.eventType !== undefined;
+          if (bounded) expect(plan, label).toMatch(/^SEARCH/);
+        }
+
+        for (const type of [undefined, 'order.created'])
+          for (const since of [undefined, T])
+            for (const until of [undefined, T + 1000, T - 1000])
+              for (const after of [null, { createdAt: T, seq: 42 }]) {
+                const query = { type, since, until, limit: 51 };
+                const plan = listingPlan(db, eventListingSql(query, after, 51));
+                const label = JSON.stringify({ query, after });
+                expect(plan, label).toMatch(type === undefined ? /USING INDEX events_created/ : /USING INDEX events_type \(type=\?/);
+                expect(plan, label).not.toMatch(/TEMP B-TREE|\n/);
+                if (after !== null || since !== undefined || until !== undefined) expect(plan, label).toMatch(/^SEARCH/);
+                // A later page starts at its cursor, not at `until` (which would re-walk earlier pages).
+                if (after !== null && until !== T - 1000) expect(plan, label).toMatch(/created_at<\?\)/);
+              }
+
+        expect(listingPlan(db, auditListingSql(7, 51))).toMatch(/^SEARCH audit_log USING INTEGER PRIMARY KEY \(rowid<\?\)$/);
+        expect(listingPlan(db, auditListingSql(null, 51))).toBe('SCAN audit_log');
+      });
+    });
+  });
+
+  it('admin writes and stats use their indexes', async () => {
+    const path = tempDbPath();
+    await withStore(path, 'normal', async (store) => {
+      await store.migrate();
+      const plans = inspect(path, (db) => ({
+        recover: planOf(db, ADMIN_SQL.recover, { subscriptionId: 'a', since: T, until: T + 1, sinceId: 'dlv_0', now: T }),
+        cancelWaiting: planOf(db, ADMIN_SQL.cancelWaitingOfSubscription, { subscriptionId: 'a', now: T }),
+        retry: planOf(db, ADMIN_SQL.retry, { id: 'dlv_x', now: T }),
+        cancel: planOf(db, ADMIN_SQL.cancel, { id: 'dlv_x', now: T }),
+        counts: planOf(db, STATS_SQL.counts, {}),
+        oldest: planOf(db, STATS_SQL.oldestWaiting, {}),
+      }));
+      expect(plans.recover).toMatch(/deliveries_subscription \(subscription_id=\? AND status=\? AND id>\?\)/);
+      expect(plans.cancelWaiting).toMatch(/deliveries_due \(subscription_id=\?\)/);
+      expect(plans.retry).toMatch(/sqlite_autoindex_deliveries_1 \(id=\?\)/);
+      expect(plans.cancel).toMatch(/sqlite_autoindex_deliveries_1 \(id=\?\)/);
+      // Counting reads the covering index only; the oldest waiting reads waiting rows only.
+      expect(plans.counts).toBe('SCAN deliveries USING COVERING INDEX deliveries_subscription');
+      expect(plans.oldest).toBe('SCAN deliveries USING INDEX deliveries_due');
+    });
+  });
+});
+
+describe('SQLite store: migration 0002', () => {
+  it('fills event_type of deliveries stored before it', async () => {
+    const path = tempDbPath();
+    const db = openDatabase({ path, synchronous: 'normal' });
+    const kysely = createKysely(db);
+    try {
+      await migrateToLatest(kysely, { getMigrations: async () => ({ '0001-init': init }) });
+      db.exec(`INSERT INTO events (id, type, data, content_hash, created_at, delivery_count)
+        VALUES ('evt_old', 'order.shipped', '{}', 'h', ${T}, 1)`);
+      db.exec(`INSERT INTO deliveries (id, event_id, subscription_id, status, next_attempt_at, created_at, updated_at)
+        VALUES ('dlv_01HOLD0000000000000000000', 'evt_old', 'a', 'pending', ${T}, ${T}, ${T})`);
+    } finally {
+      await kysely.destroy();
+    }
+    await withStore(path, 'normal', async (store) => {
+      await store.migrate();
+      expect(await store.ready()).toBe(true);
+      const page = await store.listDeliveries({ eventType: 'order.shipped', limit: 10 });
+      expect(page.data).toMatchObject([{ id: 'dlv_01HOLD0000000000000000000', eventType: 'order.shipped' }]);
+    });
+  });
+});
+
+describe('SQLite store: backup', () => {
+  async function fill(store: Store, prefix: string, n: number): Promise<void> {
+    await store.ingest(Array.from({ length: n }, (_, i) => [event(`${prefix}_${i}`, ['a', 'b'])]));
+  }
+
+  function integrity(path: string): unknown {
+    return inspect(path, (db) => db.pragma('integrity_check', { simple: true }));
+  }
+
+  it('writes a consistent, migrated copy with every row, under a new directory', async () => {
+    const path = tempDbPath();
+    const target = join(dirname(tempDbPath()), 'backups', 'deep', 'copy.db');
+    await withStore(path, 'full', async (store) => {
+      await store.migrate();
+      await fill(store, 'evt_before', 50);
+      await store.insertApiSubscription('api-1', { url: 'https://x.example', secret: 's' }, T);
+      await store.appendAudit({ id: 'aud_1', at: T, actor: 'ops', action: 'backup', target: null, details: {} });
+      await store.backup(target);
+    });
+    // Nothing but the copy (looked at before a connection adds its -wal and -shm).
+    expect(readdirSync(dirname(target))).toEqual(['copy.db']);
+    expect(integrity(target)).toBe('ok');
+    await withStore(target, 'normal', async (copy) => {
+      expect(await copy.ready()).toBe(true);
+      expect((await copy.getEvent('evt_before_49'))?.deliveryCount).toBe(2);
+      expect((await copy.countDeliveriesByStatus()).pending).toBe(100);
+      expect((await copy.listApiSubscriptions()).map((s) => s.id)).toEqual(['api-1']);
+      expect((await copy.listAudit({ limit: 10 })).data.map((e) => e.id)).toEqual(['aud_1']);
+    });
+  });
+
+  it('stays consistent while writes go on, and replaces an older backup whole', async () => {
+    const path = tempDbPath();
+    const target = join(dirname(path), 'backup.db');
+    await withStore(path, 'normal', async (store) => {
+      await store.migrate();
+      await store.backup(target);
+      await fill(store, 'evt_big', 3000);
+      // Writes interleave with the backup's steps (better-sqlite3 copies between event-loop turns).
+      const backup = store.backup(target);
+      for (let i = 0; i < 20; i++) await fill(store, `evt_during_${i}`, 5);
+      await backup;
+      // Left by someone who opened the old backup: must not be replayed onto the new one.
+      writeFileSync(`${target}-wal`, 'stale');
+      await store.backup(target);
+      expect(existsSync(`${target}-wal`)).toBe(false);
+    });
+    expect(integrity(target)).toBe('ok');
+    await withStore(target, 'normal', async (copy) => {
+      expect(await copy.ready()).toBe(true);
+      expect(await copy.getEvent('evt_big_2999')).not.toBeNull();
+      expect(await copy.getEvent('evt_during_19_4')).not.toBeNull();
+    });
+    expect(readdirSync(dirname(target)).filter((f) => f.includes('.tmp-'))).toEqual([]);
+  });
+
+  it('backs up an in-memory store, and refuses to overwrite the live file', async () => {
+    const target = join(dirname(tempDbPath()), 'mem.db');
+    await withStore(':memory:', 'normal', async (store) => {
+      await store.migrate();
+      await fill(store, 'evt_mem', 3);
+      await store.backup(target);
+    });
+    expect(integrity(target)).toBe('ok');
+    await withStore(target, 'normal', async (copy) => expect(await copy.getEvent('evt_mem_2')).not.toBeNull());
+
+    const path = tempDbPath();
+    await withStore(path, 'normal', async (store) => {
+      await store.migrate();
+      await expect(store.backup(path)).rejects.toThrow(/live database/);
+      await expect(store.backup(`${path}-wal`)).rejects.toThrow(/live database/);
+      expect(await store.ready()).toBe(true);
+    });
+  });
+});
+
+function listingPlan(db: Database.Database, listing: ListingSql): string {
+  return planOf(db, listing.sql, listing.params);
+}
 
 function schemaOf(db: Database.Database): unknown[] {
   return db.prepare('SELECT type, name, sql FROM sqlite_master ORDER BY name').all();

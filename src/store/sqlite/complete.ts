@@ -33,8 +33,9 @@ export function completeAttempt(s: Statements, result: AttemptResult, now: numbe
   });
   // Health follows the stored subscription of the delivery, the row we just guarded.
   const subscriptionId = finished.subscription_id;
+  // A cancelled result means the subscription is gone: no health row to bring back to life.
   if (next.status === 'succeeded') s.recordSuccess.run({ id: subscriptionId, now });
-  else s.recordFailure.run({ id: subscriptionId, now });
+  else if (next.status !== 'cancelled') s.recordFailure.run({ id: subscriptionId, now });
   if (result.disableSubscription !== undefined) {
     s.setEnabled.run({ id: subscriptionId, enabled: 0, reason: result.disableSubscription, now });
   }

@@ -4,11 +4,12 @@ import { completeAttempt } from './complete';
 import { ingestRequest } from './ingest';
 import { claimDeliveries, nextDueAt, releaseDeliveries } from './leases';
 import { prepareStatements } from './statements';
+import { immediateWriter } from './write-transaction';
 
 /**
- * The hot paths: statements prepared once, each write one BEGIN IMMEDIATE transaction (it takes
- * the write lock up front, so it never fails half-way on a lock upgrade). Built after migrate(),
- * since statements can only be prepared against existing tables.
+ * The hot paths: statements prepared once, each write one BEGIN IMMEDIATE transaction
+ * (immediateWriter). Built after migrate(), since statements can only be prepared against
+ * existing tables.
  */
 export function createHotPaths(db: Database.Database) {
   const s = prepareStatements(db);
@@ -29,18 +30,3 @@ export function createHotPaths(db: Database.Database) {
 }
 
 export type HotPaths = ReturnType<typeof createHotPaths>;
-
-/**
- * Wraps a synchronous function in its own IMMEDIATE transaction. Dangerous case: if a transaction
- * is already open on the connection (Kysely's Migrator holds one across awaits), better-sqlite3
- * would silently nest ours as a SAVEPOINT inside it; refuse instead.
- */
-function immediateWriter(db: Database.Database) {
-  return <A extends unknown[], R>(fn: (...args: A) => R) => {
-    const tx = db.transaction(fn);
-    return (...args: A): R => {
-      if (db.inTransaction) throw new Error('SQLite store: another transaction is open on this connection');
-      return tx.immediate(...args);
-    };
-  };
-}

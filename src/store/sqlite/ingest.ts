@@ -44,6 +44,12 @@ function insertEvent(s: Statements, event: NewEvent): void {
     deliveryCount: event.subscriptionIds.length,
   });
   for (const subscriptionId of event.subscriptionIds) {
-    s.insertDelivery.run({ id: newDeliveryId(createdAt), eventId: event.id, subscriptionId, createdAt });
+    s.insertDelivery.run({
+      id: newDeliveryId(createdAt),
+      eventId: event.id,
+      subscriptionId,
+      eventType: event.type,
+      createdAt,
+    });
   }
 }

@@ -1,10 +1,12 @@
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import type {
   AttemptRecord,
   DeliveryStatus,
+  StoredApiSubscription,
   StoredDelivery,
   StoredEvent,
   SubscriptionState,
+  SubscriptionStats,
 } from '../types';
 import type { AttemptRow, DeliveryRow, SqliteSchema, SubscriptionStateRow } from './schema';
 
@@ -45,16 +47,58 @@ export async function countDeliveriesByStatus(db: Db): Promise<Record<DeliverySt
     .select(['status', (eb) => eb.fn.countAll<number>().as('count')])
     .groupBy('status')
     .execute();
-  const counts: Record<DeliveryStatus, number> = {
-    pending: 0,
-    retrying: 0,
-    delivering: 0,
-    succeeded: 0,
-    failed: 0,
-    cancelled: 0,
-  };
+  const counts = zeroCounts();
   for (const row of rows) counts[row.status] = Number(row.count);
   return counts;
+}
+
+/**
+ * SQL of deliveryStats (exported so tests can EXPLAIN it). Counts come from the covering index
+ * `deliveries_subscription` (no table row read); the oldest waiting delivery from the partial
+ * index `deliveries_due`, which holds waiting rows only, so the table is read for the backlog alone.
+ */
+export const STATS_SQL = {
+  counts: `SELECT subscription_id, status, COUNT(*) AS count FROM deliveries INDEXED BY deliveries_subscription
+    GROUP BY subscription_id, status`,
+  oldestWaiting: `SELECT subscription_id, MIN(created_at) AS at FROM deliveries INDEXED BY deliveries_due
+    WHERE status IN ('pending', 'retrying') GROUP BY subscription_id`,
+} as const;
+
+export async function deliveryStats(db: Db): Promise<SubscriptionStats[]> {
+  const { rows: counted } = await sql
+    .raw<{ subscription_id: string; status: DeliveryStatus; count: number }>(STATS_SQL.counts)
+    .execute(db);
+  const { rows: oldest } = await sql.raw<{ subscription_id: string; at: number }>(STATS_SQL.oldestWaiting).execute(db);
+  const oldestBySubscription = new Map(oldest.map((row) => [row.subscription_id, row.at]));
+
+  const stats = new Map<string, SubscriptionStats>();
+  for (const row of counted) {
+    let entry = stats.get(row.subscription_id);
+    if (entry === undefined) {
+      entry = { subscriptionId: row.subscription_id, counts: zeroCounts(), backlog: 0, oldestWaitingCreatedAt: null };
+      stats.set(row.subscription_id, entry);
+    }
+    entry.counts[row.status] = Number(row.count);
+  }
+  for (const entry of stats.values()) {
+    entry.backlog = entry.counts.pending + entry.counts.retrying;
+    entry.oldestWaitingCreatedAt = oldestBySubscription.get(entry.subscriptionId) ?? null;
+  }
+  return [...stats.values()].sort((a, b) => (a.subscriptionId < b.subscriptionId ? -1 : 1));
+}
+
+export async function listApiSubscriptions(db: Db): Promise<StoredApiSubscription[]> {
+  const rows = await db.selectFrom('api_subscriptions').selectAll().orderBy('id').execute();
+  return rows.map((row) => ({
+    id: row.id,
+    spec: JSON.parse(row.spec) as Record<string, unknown>,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  }));
+}
+
+function zeroCounts(): Record<DeliveryStatus, number> {
+  return { pending: 0, retrying: 0, delivering: 0, succeeded: 0, failed: 0, cancelled: 0 };
 }
 
 export async function getSubscriptionStates(db: Db): Promise<SubscriptionState[]> {
@@ -62,7 +106,7 @@ export async function getSubscriptionStates(db: Db): Promise<SubscriptionState[]
   return rows.map(toSubscriptionState);
 }
 
-function toDelivery(row: Selectable<DeliveryRow>): StoredDelivery {
+export function toDelivery(row: Selectable<DeliveryRow>): StoredDelivery {
   return {
     id: row.id,
     eventId: row.event_id,

@@ -26,6 +26,8 @@ export interface DeliveryRow {
   last_error: string | null;
   created_at: number;
   updated_at: number;
+  /** Copy of the event's type (migration 0002), for listings filtered by it. */
+  event_type: string;
 }
 
 export interface AttemptRow {
@@ -55,10 +57,31 @@ export interface SubscriptionStateRow {
   updated_at: number;
 }
 
+export interface ApiSubscriptionRow {
+  id: string;
+  /** JSON object: the subscription as accepted by the admin API. */
+  spec: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface AuditLogRow {
+  seq: Generated<number>;
+  id: string;
+  at: number;
+  actor: string;
+  action: string;
+  target: string | null;
+  /** JSON object. */
+  details: string;
+}
+
 /** The database as Kysely sees it. */
 export interface SqliteSchema {
   events: EventRow;
   deliveries: DeliveryRow;
   attempts: AttemptRow;
   subscription_state: SubscriptionStateRow;
+  api_subscriptions: ApiSubscriptionRow;
+  audit_log: AuditLogRow;
 }

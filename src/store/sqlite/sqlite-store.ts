@@ -1,7 +1,10 @@
 import { sqliteMigrationProvider } from '../../../migrations/sqlite/index';
 import type { Store } from '../types';
+import { createAdminWrites, type AdminWrites } from './admin-writes';
+import { backupDatabase } from './backup';
 import { createHotPaths, type HotPaths } from './hot-paths';
 import { createKysely, isMigrated, migrateToLatest } from './kysely';
+import { createListings, type Listings } from './listings';
 import { openDatabase, type SqliteOptions } from './open-database';
 import * as reads from './reads';
 
@@ -18,6 +21,11 @@ export function createSqliteStore(opts: SqliteOptions): Store {
   const kysely = createKysely(db);
   let hotPaths: HotPaths | undefined;
   const hot = () => (hotPaths ??= createHotPaths(db));
+  // Admin writes and listings are prepared on first use too (after migrate, off the boot path).
+  let adminWrites: AdminWrites | undefined;
+  const admin = () => (adminWrites ??= createAdminWrites(db));
+  let listingQueries: Listings | undefined;
+  const listings = () => (listingQueries ??= createListings(db));
   let closing: Promise<void> | undefined;
 
   return {
@@ -61,6 +69,44 @@ export function createSqliteStore(opts: SqliteOptions): Store {
     getDelivery: (id) => reads.getDelivery(kysely, id),
     listAttempts: (deliveryId) => reads.listAttempts(kysely, deliveryId),
     countDeliveriesByStatus: () => reads.countDeliveriesByStatus(kysely),
+
+    // Listings throw InvalidCursorError (code INVALID_CURSOR) for a cursor they did not make.
+    async listEvents(query) {
+      return listings().listEvents(query);
+    },
+    async listDeliveries(query) {
+      return listings().listDeliveries(query);
+    },
+    async listAudit(query) {
+      return listings().listAudit(query);
+    },
+    listApiSubscriptions: () => reads.listApiSubscriptions(kysely),
+    async insertApiSubscription(id, spec, now) {
+      return admin().insertApiSubscription(id, spec, toMs(now));
+    },
+    async updateApiSubscription(id, spec, now) {
+      return admin().updateApiSubscription(id, spec, toMs(now));
+    },
+    async deleteApiSubscription(id, now) {
+      return admin().deleteApiSubscription(id, toMs(now));
+    },
+    async addDeliveries(eventId, subscriptionIds, now) {
+      return subscriptionIds.length === 0 ? [] : admin().addDeliveries(eventId, subscriptionIds, toMs(now));
+    },
+    async retryDelivery(id, now) {
+      return admin().retryDelivery(id, toMs(now));
+    },
+    async cancelDelivery(id, now) {
+      return admin().cancelDelivery(id, toMs(now));
+    },
+    async recoverDeliveries(subscriptionId, since, until, now) {
+      return since >= until ? 0 : admin().recoverDeliveries(subscriptionId, since, until, toMs(now));
+    },
+    deliveryStats: () => reads.deliveryStats(kysely),
+    async appendAudit(entry) {
+      admin().appendAudit({ ...entry, at: toMs(entry.at) });
+    },
+    backup: (path) => backupDatabase(db, path),
   };
 }
 

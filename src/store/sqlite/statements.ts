@@ -13,9 +13,10 @@ export const SQL = {
   findEvent: `SELECT content_hash, delivery_count FROM events WHERE id = @id`,
   insertEvent: `INSERT INTO events (id, type, data, content_hash, created_at, delivery_count)
     VALUES (@id, @type, @data, @contentHash, @createdAt, @deliveryCount)`,
-  insertDelivery: `INSERT INTO deliveries (id, event_id, subscription_id, status, attempts,
+  // A new delivery is due at its creation.
+  insertDelivery: `INSERT INTO deliveries (id, event_id, subscription_id, event_type, status, attempts,
       next_attempt_at, created_at, updated_at)
-    VALUES (@id, @eventId, @subscriptionId, 'pending', 0, @createdAt, @createdAt, @createdAt)`,
+    VALUES (@id, @eventId, @subscriptionId, @eventType, 'pending', 0, @createdAt, @createdAt, @createdAt)`,
 
   selectDue: `SELECT d.id, d.subscription_id, d.attempts,
       e.id AS event_id, e.type AS event_type, e.data AS event_data, e.created_at AS event_created_at

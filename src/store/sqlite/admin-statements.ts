@@ -1,0 +1,67 @@
+import type Database from 'better-sqlite3';
+import type { DeliveryStatus } from '../types';
+import type { DeliveryRow } from './schema';
+import { SQL as HOT_SQL } from './statements';
+
+/*
+ * SQL of the admin writes, prepared once per store; exported so tests can EXPLAIN them. Every
+ * delivery update is guarded by the statuses it may leave, and says so in its WHERE, so a
+ * dispatcher that leased the row in between is never overwritten (the row count tells).
+ */
+
+export const ADMIN_SQL = {
+  insertApiSubscription: `INSERT INTO api_subscriptions (id, spec, created_at, updated_at)
+    VALUES (@id, @spec, @now, @now) ON CONFLICT (id) DO NOTHING`,
+  updateApiSubscription: `UPDATE api_subscriptions SET spec = @spec, updated_at = @now WHERE id = @id`,
+  deleteApiSubscription: `DELETE FROM api_subscriptions WHERE id = @id`,
+  deleteSubscriptionState: `DELETE FROM subscription_state WHERE id = @id`,
+  // Same WHERE as the partial index deliveries_due, word for word, so it is the one used.
+  cancelWaitingOfSubscription: `UPDATE deliveries INDEXED BY deliveries_due
+    SET status = 'cancelled', next_attempt_at = NULL, updated_at = @now
+    WHERE subscription_id = @subscriptionId AND status IN ('pending', 'retrying')`,
+
+  eventType: `SELECT type FROM events WHERE id = @id`,
+  insertDelivery: HOT_SQL.insertDelivery,
+
+  // Never tried -> pending, else retrying (as release does); attempts are kept.
+  retry: `UPDATE deliveries
+    SET status = CASE WHEN attempts = 0 THEN 'pending' ELSE 'retrying' END,
+      next_attempt_at = @now, updated_at = @now
+    WHERE id = @id AND status IN ('pending', 'retrying', 'failed', 'cancelled')
+    RETURNING *`,
+  cancel: `UPDATE deliveries SET status = 'cancelled', next_attempt_at = NULL, updated_at = @now
+    WHERE id = @id AND status IN ('pending', 'retrying')
+    RETURNING *`,
+  selectDelivery: `SELECT * FROM deliveries WHERE id = @id`,
+  // `id >= @sinceId` only narrows the index range (see deliveryIdFloor); created_at decides.
+  recover: `UPDATE deliveries INDEXED BY deliveries_subscription
+    SET status = 'retrying', next_attempt_at = @now, updated_at = @now
+    WHERE subscription_id = @subscriptionId AND status = 'failed'
+      AND id >= @sinceId AND created_at >= @since AND created_at < @until`,
+
+  insertAudit: `INSERT INTO audit_log (id, at, actor, action, target, details)
+    VALUES (@id, @at, @actor, @action, @target, @details)`,
+} as const;
+
+type Params = Record<string, string | number | null>;
+
+/** The prepared admin statements of one store. */
+export function prepareAdminStatements(db: Database.Database) {
+  const prepare = <R = unknown>(sql: string) => db.prepare<[Params], R>(sql);
+  return {
+    insertApiSubscription: prepare(ADMIN_SQL.insertApiSubscription),
+    updateApiSubscription: prepare(ADMIN_SQL.updateApiSubscription),
+    deleteApiSubscription: prepare(ADMIN_SQL.deleteApiSubscription),
+    deleteSubscriptionState: prepare(ADMIN_SQL.deleteSubscriptionState),
+    cancelWaitingOfSubscription: prepare(ADMIN_SQL.cancelWaitingOfSubscription),
+    eventType: prepare<{ type: string }>(ADMIN_SQL.eventType),
+    insertDelivery: prepare(ADMIN_SQL.insertDelivery),
+    retry: prepare<DeliveryRow>(ADMIN_SQL.retry),
+    cancel: prepare<DeliveryRow>(ADMIN_SQL.cancel),
+    selectDelivery: prepare<DeliveryRow & { status: DeliveryStatus }>(ADMIN_SQL.selectDelivery),
+    recover: prepare(ADMIN_SQL.recover),
+    insertAudit: prepare(ADMIN_SQL.insertAudit),
+  };
+}
+
+export type AdminStatements = ReturnType<typeof prepareAdminStatements>;

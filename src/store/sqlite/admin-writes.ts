@@ -1,0 +1,75 @@
+import type Database from 'better-sqlite3';
+import { newDeliveryId } from '../../lib/ids';
+import type { AuditEntry, DeliveryActionResult } from '../types';
+import { prepareAdminStatements, type AdminStatements } from './admin-statements';
+import { deliveryIdFloor } from './delivery-id-floor';
+import { toDelivery } from './reads';
+import type { DeliveryRow } from './schema';
+import { immediateWriter } from './write-transaction';
+
+/**
+ * Writes of the admin API, each one BEGIN IMMEDIATE transaction on the hot paths' connection.
+ * Built after migrate(), like the hot paths. Times are whole ms (the caller rounds).
+ */
+export function createAdminWrites(db: Database.Database) {
+  const s = prepareAdminStatements(db);
+  const write = immediateWriter(db);
+  return {
+    insertApiSubscription: write((id: string, spec: Record<string, unknown>, now: number) =>
+      s.insertApiSubscription.run({ id, spec: JSON.stringify(spec), now }).changes === 1,
+    ),
+    updateApiSubscription: write((id: string, spec: Record<string, unknown>, now: number) =>
+      s.updateApiSubscription.run({ id, spec: JSON.stringify(spec), now }).changes === 1,
+    ),
+    deleteApiSubscription: write((id: string, now: number) => {
+      if (s.deleteApiSubscription.run({ id }).changes === 0) return false;
+      s.deleteSubscriptionState.run({ id });
+      s.cancelWaitingOfSubscription.run({ subscriptionId: id, now });
+      return true;
+    }),
+    addDeliveries: write((eventId: string, subscriptionIds: string[], now: number) =>
+      addDeliveries(s, eventId, subscriptionIds, now),
+    ),
+    retryDelivery: write((id: string, now: number) => act(s, s.retry.get({ id, now }), id, 'retry')),
+    cancelDelivery: write((id: string, now: number) => act(s, s.cancel.get({ id, now }), id, 'cancel')),
+    recoverDeliveries: write(
+      (subscriptionId: string, since: number, until: number, now: number) =>
+        s.recover.run({ subscriptionId, since, until, sinceId: deliveryIdFloor(since), now }).changes,
+    ),
+    appendAudit: write((entry: AuditEntry) => {
+      s.insertAudit.run({
+        id: entry.id,
+        at: entry.at,
+        actor: entry.actor,
+        action: entry.action,
+        target: entry.target,
+        details: JSON.stringify(entry.details),
+      });
+    }),
+  };
+}
+
+export type AdminWrites = ReturnType<typeof createAdminWrites>;
+
+/** New pending deliveries due now; the event's delivery_count stays its first ingest answer. */
+function addDeliveries(s: AdminStatements, eventId: string, subscriptionIds: string[], now: number): string[] {
+  const event = s.eventType.get({ id: eventId });
+  if (event === undefined) return [];
+  return subscriptionIds.map((subscriptionId) => {
+    const id = newDeliveryId(now);
+    s.insertDelivery.run({ id, eventId, subscriptionId, eventType: event.type, createdAt: now });
+    return id;
+  });
+}
+
+/**
+ * Result of a guarded retry or cancel: the updated row, or why there is none. Cancelling a
+ * cancelled delivery is ok (idempotent) and changes nothing, not even updated_at.
+ */
+function act(s: AdminStatements, updated: DeliveryRow | undefined, id: string, action: 'retry' | 'cancel'): DeliveryActionResult {
+  if (updated !== undefined) return { kind: 'ok', delivery: toDelivery(updated) };
+  const current = s.selectDelivery.get({ id });
+  if (current === undefined) return { kind: 'not_found' };
+  if (action === 'cancel' && current.status === 'cancelled') return { kind: 'ok', delivery: toDelivery(current) };
+  return { kind: 'conflict', status: current.status };
+}
