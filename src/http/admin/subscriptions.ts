@@ -1,9 +1,106 @@
+import { createRoute, z } from '@hono/zod-openapi';
 import type { RelayCore } from '../../app';
+import { createSubscription, deleteSubscription, getSubscription, listSubscriptions, updateSubscription } from '../../admin/subscriptions';
+import { audit } from './audit';
 import { adminRouter } from './router';
+import { pageOf, pageQuery, problemResponses } from './schemas';
+import { subscriptionActionRoutes } from './subscriptions-actions';
+import { subscriptionErrors } from './subscriptions-errors';
+import {
+  CreatedSubscriptionSchema,
+  SubscriptionIdParam,
+  SubscriptionInputSchema,
+  SubscriptionPatchSchema,
+  SubscriptionSchema,
+} from './subscriptions-schemas';
 
-/** Admin routes: subscriptions. */
+const json = <T extends z.ZodType>(schema: T) => ({ content: { 'application/json': { schema } } });
+const tags = ['subscriptions'];
+
+const list = createRoute({
+  method: 'get',
+  path: '/subscriptions',
+  tags,
+  summary: 'Every subscription (config and API) with its health, in id order',
+  request: { query: z.object(pageQuery) },
+  responses: { 200: { description: 'one page of subscriptions', ...json(pageOf(SubscriptionSchema)) }, ...problemResponses() },
+});
+
+const create = createRoute({
+  method: 'post',
+  path: '/subscriptions',
+  tags,
+  summary: 'Create a subscription at run time',
+  description: 'The body is a subscription as in the config file. The answer is the only one that shows `signature.secret`.',
+  request: { body: { required: true, ...json(SubscriptionInputSchema) } },
+  responses: {
+    201: { description: 'created; the secret is shown this once', ...json(CreatedSubscriptionSchema) },
+    ...problemResponses(409),
+  },
+});
+
+const get = createRoute({
+  method: 'get',
+  path: '/subscriptions/{id}',
+  tags,
+  summary: 'One subscription (never its secrets)',
+  request: { params: SubscriptionIdParam },
+  responses: { 200: { description: 'the subscription', ...json(SubscriptionSchema) }, ...problemResponses(404) },
+});
+
+const patch = createRoute({
+  method: 'patch',
+  path: '/subscriptions/{id}',
+  tags,
+  summary: 'Change a subscription; config-declared ones accept only enabled',
+  description: 'Enabling also clears a disable caused by 410 Gone. Run-time enable/disable survives restarts.',
+  request: { params: SubscriptionIdParam, body: { required: true, ...json(SubscriptionPatchSchema) } },
+  responses: { 200: { description: 'the changed subscription', ...json(SubscriptionSchema) }, ...problemResponses(404, 409) },
+});
+
+const remove = createRoute({
+  method: 'delete',
+  path: '/subscriptions/{id}',
+  tags,
+  summary: 'Delete an API subscription; its waiting deliveries are cancelled',
+  request: { params: SubscriptionIdParam },
+  responses: { 204: { description: 'deleted' }, ...problemResponses(404, 409) },
+});
+
+/** Admin routes: subscriptions (SPEC 8). The logic is in src/admin; these only translate HTTP. */
 export function subscriptionRoutes(core: RelayCore) {
   const app = adminRouter();
-  void core;
+  app.onError(subscriptionErrors);
+
+  app.openapi(list, async (c) => {
+    const { limit, cursor } = c.req.valid('query');
+    const page = await listSubscriptions(core, { limit, cursor: cursor || undefined });
+    return c.json({ data: page.data, next_cursor: page.nextCursor }, 200);
+  });
+
+  app.openapi(create, async (c) => {
+    const { view, secretGenerated } = await createSubscription(core, c.req.valid('json'));
+    await audit(c, core, 'subscription.create', view.id, { url: view.url, scheme: view.signature.scheme, secret_generated: secretGenerated });
+    c.header('location', `/api/v1/subscriptions/${view.id}`);
+    return c.json(view, 201);
+  });
+
+  app.openapi(get, async (c) => c.json(await getSubscription(core, c.req.valid('param').id), 200));
+
+  app.openapi(patch, async (c) => {
+    const { id } = c.req.valid('param');
+    const { view, changed } = await updateSubscription(core, id, c.req.valid('json'), c.get('actor').name);
+    await audit(c, core, 'subscription.update', id, { changed });
+    return c.json(view, 200);
+  });
+
+  app.openapi(remove, async (c) => {
+    const { id } = c.req.valid('param');
+    await deleteSubscription(core, id);
+    await audit(c, core, 'subscription.delete', id);
+    return c.body(null, 204);
+  });
+
+  app.route('/', subscriptionActionRoutes(core));
   return app;
 }

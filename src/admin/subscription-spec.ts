@@ -1,0 +1,74 @@
+import { issueEntries } from '../config/errors';
+import { subscriptionSchema } from '../config/schema';
+import type { SubscriptionConfig } from '../dispatch/registry';
+import { SECRET_GENERATORS } from '../signing';
+import { SubscriptionError, type SubscriptionFieldError } from './subscription-error';
+
+// A subscription definition as the admin API stores it: config-shaped JSON exactly as given
+// (durations as strings, secrets included), validated by the config's own subscriptionSchema.
+
+/** A definition before validation: a JSON object. */
+export type RawSpec = Record<string, unknown>;
+
+const DEFAULT_SCHEME = 'standard-webhooks';
+
+/** Validates a definition; throws 400 with every problem at its path (unknown keys one by one). */
+export function parseSpec(spec: RawSpec, message = 'the subscription is invalid'): SubscriptionConfig {
+  const result = subscriptionSchema.safeParse(spec);
+  if (result.success) return result.data;
+  throw new SubscriptionError('invalid', message, specErrors(result.error.issues));
+}
+
+/** Zod issues as field errors, one per unknown key. */
+export function specErrors(issues: Parameters<typeof issueEntries>[0][]): SubscriptionFieldError[] {
+  return issues.flatMap(issueEntries).map(({ path, message }) => ({ path, message }));
+}
+
+/** A fresh secret for a signing scheme, or null when it has none (none) or the name is unknown. */
+export function generateSecret(scheme: string): string | null {
+  if (scheme === 'none' || !Object.hasOwn(SECRET_GENERATORS, scheme)) return null;
+  return SECRET_GENERATORS[scheme]!();
+}
+
+/** The definition with a generated `signature.secret` when it names a scheme that needs one and gives none. */
+export function withGeneratedSecret(spec: RawSpec): RawSpec {
+  const signature = spec.signature ?? {};
+  if (!isObject(signature) || signature.secret !== undefined) return spec;
+  const scheme = signature.scheme ?? DEFAULT_SCHEME;
+  const secret = typeof scheme === 'string' ? generateSecret(scheme) : null;
+  return secret === null ? spec : { ...spec, signature: { ...signature, secret } };
+}
+
+/**
+ * A PATCH applied to a stored definition: given top-level fields replace the stored ones, `null`
+ * removes one (back to its default, as in JSON Merge Patch). A given `signature` replaces the
+ * stored block, except that while the scheme stays the same an omitted `secret` or
+ * `previous_secrets` keeps the stored ones: clients never see them, so cannot send them back.
+ */
+export function mergeSpec(stored: RawSpec, patch: RawSpec): RawSpec {
+  // A Map, then fromEntries: a `__proto__` key stays a plain (and then rejected) key.
+  const merged = new Map(Object.entries(stored));
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) merged.delete(key);
+    else if (key === 'signature' && isObject(value)) merged.set(key, mergeSignature(stored.signature, value));
+    else merged.set(key, value);
+  }
+  return Object.fromEntries(merged);
+}
+
+function mergeSignature(stored: unknown, given: RawSpec): RawSpec {
+  const old = isObject(stored) ? stored : {};
+  if ((given.scheme ?? DEFAULT_SCHEME) !== (old.scheme ?? DEFAULT_SCHEME)) return given;
+  const kept = Object.fromEntries(Object.entries(old).filter(([k]) => k === 'secret' || k === 'previous_secrets'));
+  return { ...kept, ...given };
+}
+
+/** Top-level fields whose value differs between two definitions (names only: never values, which hold secrets). */
+export function changedFields(before: RawSpec, after: RawSpec): string[] {
+  const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
+  return [...keys].filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k])).sort();
+}
+
+export function isObject(value: unknown): value is RawSpec {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

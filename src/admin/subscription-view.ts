@@ -1,0 +1,135 @@
+import type { SubscriptionConfig } from '../dispatch/registry';
+import { formatDuration, type Rate } from '../lib/durations';
+import { ed25519PublicKey } from '../signing';
+import type { SubscriptionState, SubscriptionStats } from '../store/types';
+
+// What the admin API shows of a subscription. It is built from the validated definition, so config
+// and API subscriptions read alike (defaults filled in, durations written back as "10s"), and it
+// never carries a secret: only `created` adds the one secret a client may see, once.
+
+/** Delivery health of one subscription; times ISO 8601 or null. */
+export interface SubscriptionHealth {
+  last_success_at: string | null;
+  last_failure_at: string | null;
+  /** Failed attempts since the last success. */
+  failure_streak: number;
+  /** Deliveries waiting (pending + retrying). */
+  backlog: number;
+  /** Creation time of the oldest waiting delivery. */
+  oldest_waiting_at: string | null;
+}
+
+/** `signature` without secrets: old secrets show only when they stop signing. */
+export interface SignatureView {
+  scheme: SubscriptionConfig['signature']['scheme'];
+  header?: string;
+  encoding?: 'hex' | 'base64';
+  prefix?: string;
+  /** ed25519 only: the `whpk_…` key receivers verify with (not a secret). */
+  public_key?: string;
+  previous_secrets: { expires: string }[];
+}
+
+export interface SubscriptionView {
+  id: string;
+  source: 'config' | 'api';
+  url: string;
+  description?: string;
+  events: string[];
+  filter?: Record<string, unknown>;
+  /** Effective: the declaration, or the run-time override (API, 410 Gone). */
+  enabled: boolean;
+  disabled_reason: string | null;
+  signature: SignatureView;
+  payload: 'envelope' | 'data';
+  encrypt: boolean;
+  headers: Record<string, string>;
+  timeout?: string;
+  retry_schedule?: string[];
+  rate_limit?: string;
+  max_in_flight?: number;
+  ordering: 'none' | 'fifo';
+  health: SubscriptionHealth;
+  /** API subscriptions only. */
+  created_at?: string;
+  updated_at?: string;
+}
+
+/** The answer to a create: the view plus the secret, shown this once. */
+export type CreatedSubscriptionView = SubscriptionView & { signature: SignatureView & { secret?: string } };
+
+/** One subscription with where it comes from, before rendering. */
+export interface SubscriptionRecord {
+  def: SubscriptionConfig;
+  source: 'config' | 'api';
+  createdAt?: number;
+  updatedAt?: number;
+}
+
+/** Run-time facts the view adds to a definition. */
+export interface SubscriptionFacts {
+  enabled: boolean;
+  disabledReason: string | null;
+  state: SubscriptionState | undefined;
+  stats: SubscriptionStats | undefined;
+}
+
+export const isoOrNull = (ms: number | null | undefined): string | null => (ms === null || ms === undefined ? null : new Date(ms).toISOString());
+
+/** Renders a definition and its run-time facts; never includes a secret. */
+export function subscriptionView(record: SubscriptionRecord, facts: SubscriptionFacts): SubscriptionView {
+  const { def } = record;
+  return {
+    id: def.id,
+    source: record.source,
+    url: def.url,
+    ...(def.description !== undefined && { description: def.description }),
+    events: def.events,
+    ...(def.filter !== undefined && { filter: def.filter }),
+    enabled: facts.enabled,
+    disabled_reason: facts.enabled ? null : facts.disabledReason,
+    signature: signatureView(def.signature),
+    payload: def.payload,
+    encrypt: def.encrypt,
+    headers: def.headers,
+    ...(def.timeout !== undefined && { timeout: formatDuration(def.timeout) }),
+    ...(def.retry_schedule !== undefined && { retry_schedule: def.retry_schedule.map(formatDuration) }),
+    ...(def.rate_limit !== undefined && { rate_limit: formatRate(def.rate_limit) }),
+    ...(def.max_in_flight !== undefined && { max_in_flight: def.max_in_flight }),
+    ordering: def.ordering,
+    health: healthView(facts.state, facts.stats),
+    ...(record.createdAt !== undefined && { created_at: isoOrNull(record.createdAt)! }),
+    ...(record.updatedAt !== undefined && { updated_at: isoOrNull(record.updatedAt)! }),
+  };
+}
+
+/** The signature block without `secret` and without the previous secrets themselves. */
+export function signatureView(sig: SubscriptionConfig['signature']): SignatureView {
+  const hmac = sig.scheme === 'hmac-sha256';
+  return {
+    scheme: sig.scheme,
+    ...(hmac && sig.header !== undefined && { header: sig.header }),
+    ...(hmac && { encoding: sig.encoding, prefix: sig.prefix }),
+    ...(sig.scheme === 'ed25519' && sig.secret !== undefined && { public_key: ed25519PublicKey(sig.secret) }),
+    previous_secrets: sig.previous_secrets.map((p) => ({ expires: isoOrNull(p.expires)! })),
+  };
+}
+
+function healthView(state: SubscriptionState | undefined, stats: SubscriptionStats | undefined): SubscriptionHealth {
+  return {
+    last_success_at: isoOrNull(state?.lastSuccessAt),
+    last_failure_at: isoOrNull(state?.lastFailureAt),
+    failure_streak: state?.failureStreak ?? 0,
+    backlog: stats?.backlog ?? 0,
+    oldest_waiting_at: isoOrNull(stats?.oldestWaitingCreatedAt),
+  };
+}
+
+const RATE_UNITS: Record<number, string> = { 1000: 's', 60_000: 'm', 3_600_000: 'h', 86_400_000: 'd' };
+
+/** {limit: 50, perMs: 1000} → "50/s"; null → "off", as the config writes them. */
+function formatRate(rate: Rate | null): string {
+  if (rate === null) return 'off';
+  const unit = RATE_UNITS[rate.perMs];
+  return unit ? `${rate.limit}/${unit}` : `${rate.limit}/${formatDuration(rate.perMs)}`;
+}
