@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { Hono } from 'hono';
 import { cors } from 'hono/cors';
+import { HTTPException } from 'hono/http-exception';
 import type { Config } from './config/schema';
 import { createDeliverer } from './dispatch/deliver';
 import { createDispatcher } from './dispatch/dispatcher';
@@ -139,12 +140,17 @@ function createHttp(core: RelayCore, committer: ReturnType<typeof createIngestCo
       match: (type, envelope) => core.registry.matching(type, envelope),
       tokens: () => core.config().auth.ingest_tokens,
       bodyLimit: () => core.config().server.body_limit,
+      rateLimit: () => core.config().auth.rate_limit.ingest,
     }),
   );
   app.route('/api/v1', adminRoutes(core));
   app.notFound((c) => problem(c, new AppError(404, 'Not Found', `no route for ${c.req.method} ${c.req.path}`)));
   app.onError((err, c) => {
     if (err instanceof AppError) return problem(c, err);
+    // Hono's own client errors (malformed JSON, wrong content type in a validator) are the client's fault too.
+    if (err instanceof HTTPException && err.status < 500) {
+      return problem(c, new AppError(err.status, HTTP_TITLES[err.status] ?? 'Bad Request', err.message));
+    }
     if (isStorageUnavailable(err)) {
       core.logger.error({ err }, 'storage unavailable');
       return problem(c, new AppError(503, 'Service Unavailable', 'storage is unavailable; nothing was stored, retry later', undefined, { 'retry-after': '1' }));
@@ -154,6 +160,8 @@ function createHttp(core: RelayCore, committer: ReturnType<typeof createIngestCo
   });
   return app;
 }
+
+const HTTP_TITLES: Record<number, string> = { 400: 'Bad Request', 413: 'Payload Too Large', 415: 'Unsupported Media Type' };
 
 function listen(fetch: Hono['fetch'], host: string, port: number): Promise<ServerType> {
   return new Promise((resolve, reject) => {

@@ -32,10 +32,6 @@ export const notYetChecks: ((config: Config) => NotYet[])[] = [
     s.ordering === 'fifo' ? { path: ['ordering'], message: 'ordering: fifo is not supported yet' } : null,
   ),
   (c) => (c.storage.postgres ? [{ path: ['storage', 'postgres'], message: 'storage.postgres is not supported yet; use storage.sqlite' }] : []),
-  (c) =>
-    (['ingest', 'admin'] as const).flatMap((k) =>
-      c.auth.rate_limit[k] ? [{ path: ['auth', 'rate_limit', k], message: `auth.rate_limit.${k} is not supported yet; set it to off` }] : [],
-    ),
 ];
 
 /** Every unbuilt feature the config asks for; empty when it only uses what exists. */

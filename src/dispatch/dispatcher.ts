@@ -1,7 +1,7 @@
 import { newAttemptId } from '../lib/ids';
 import type { Clock } from '../lib/clock';
 import type { Logger } from '../lib/logger';
-import type { ClaimedDelivery, ClaimRequest, Store } from '../store/types';
+import type { ClaimedDelivery, ClaimRequest, NextState, Store } from '../store/types';
 import { buildRequest } from './build-request';
 import { createCompletionWriter } from './completion-writer';
 import type { Deliverer } from './deliver';
@@ -134,7 +134,11 @@ export function createDispatcher(deps: DispatcherDeps, opts: DispatcherOptions) 
       return;
     }
     const now = clock.now();
-    const next = nextState({ attempt: number, outcome: response.outcome, now, policy: target.policy, ...(opts.random && { random: opts.random }) });
+    // Removed (admin API, reload) while the attempt ran: keep the record, stop there.
+    const removed = registry.get(target.id) === undefined;
+    const next: NextState = removed
+      ? { status: 'cancelled' }
+      : nextState({ attempt: number, outcome: response.outcome, now, policy: target.policy, ...(opts.random && { random: opts.random }) });
     const gone = response.outcome.kind === 'gone';
     if (gone) registry.setEnabled(target.id, false, `receiver answered 410 Gone at ${new Date(now).toISOString()}`);
     const written = await writer.write({
@@ -165,7 +169,7 @@ export function createDispatcher(deps: DispatcherDeps, opts: DispatcherOptions) 
     number: number,
     attemptId: string,
     response: Awaited<ReturnType<Deliverer['deliver']>>,
-    next: ReturnType<typeof nextState>,
+    next: NextState,
     written: boolean,
   ): void {
     const fields = {
@@ -184,6 +188,7 @@ export function createDispatcher(deps: DispatcherDeps, opts: DispatcherOptions) 
     if (!written) logger.warn(fields, 'attempt result not recorded: lease lost or store unavailable');
     else if (next.status === 'succeeded') logger.info(fields, 'attempt succeeded');
     else if (next.status === 'failed') logger.warn(fields, 'delivery failed for good');
+    else if (next.status === 'cancelled') logger.info(fields, 'attempt finished after its subscription was removed; delivery cancelled');
     else logger.info(fields, 'attempt failed; will retry');
   }
 

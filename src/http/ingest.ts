@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
 import type { Clock } from '../lib/clock';
+import type { Rate } from '../lib/durations';
 import type { IngestCommitter } from '../ingest/committer';
 import { batchInputSchema, EVENT_ID, eventInputSchema } from '../ingest/event-input';
 import { prepareEvent } from '../ingest/prepare';
@@ -7,6 +8,7 @@ import type { IngestResult } from '../store/types';
 import { bearerAuth } from './auth';
 import { readJsonBody } from './body';
 import { AppError } from './problem';
+import { createRateLimiter } from './rate-limit';
 import { validate } from './validate';
 
 export interface IngestDeps {
@@ -17,12 +19,17 @@ export interface IngestDeps {
   /** Accepted bearer tokens; empty leaves ingest open. Read per request so a reload applies. */
   tokens: () => readonly string[];
   bodyLimit: () => number;
+  /** `auth.rate_limit.ingest`: requests per token, null for off. Read per request so a reload applies. Absent: off. */
+  rateLimit?: () => Rate | null;
 }
 
 /** `POST /ingest` and `POST /ingest/batch` (SPEC 3). */
 export function ingestRoutes(deps: IngestDeps): Hono {
   const app = new Hono();
   app.use('*', bearerAuth(deps.tokens, 'ingest'));
+  // After auth, so only valid tokens get a bucket: a flood of made-up tokens cannot grow the map.
+  const limiter = createRateLimiter(() => deps.clock.now());
+  app.use('*', limiter.middleware(() => deps.rateLimit?.() ?? null, (c) => ingestKey(c.req.header('authorization'), deps.tokens())));
 
   app.post('/', async (c) => {
     const input = validate(eventInputSchema, await readJsonBody(c, deps.bodyLimit()));
@@ -48,6 +55,12 @@ export function ingestRoutes(deps: IngestDeps): Hono {
   });
 
   return app;
+}
+
+/** The bucket of a request that passed auth: its token, or one shared bucket while ingest is open. */
+function ingestKey(authorization: string | undefined, tokens: readonly string[]): string {
+  const token = tokens.length === 0 ? undefined : /^Bearer\s+(.+)$/i.exec(authorization ?? '')?.[1]?.trim();
+  return token ?? 'open';
 }
 
 function accepted(result: IngestResult) {

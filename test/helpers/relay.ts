@@ -38,11 +38,19 @@ export interface RunningRelay {
 }
 
 /** Starts the real app in-process on a real SQLite file and port 0. */
-export async function startRelay(config: Config, opts: { logger?: Logger; busyTimeoutMs?: number } = {}): Promise<RunningRelay> {
+export async function startRelay(
+  config: Config,
+  opts: { logger?: Logger; busyTimeoutMs?: number; loadConfig?: () => Config } = {},
+): Promise<RunningRelay> {
   const sqlite = config.storage.sqlite!;
   const store = createSqliteStore({ path: sqlite.path, synchronous: sqlite.synchronous, busyTimeoutMs: opts.busyTimeoutMs ?? 5000 });
   await store.migrate();
-  const app = await createApp(config, { store, logger: opts.logger ?? silentLogger, pollIntervalMs: 200 });
+  const app = await createApp(config, {
+    store,
+    logger: opts.logger ?? silentLogger,
+    pollIntervalMs: 200,
+    ...(opts.loadConfig && { loadConfig: opts.loadConfig }),
+  });
   const { port } = await app.start();
   const url = `http://127.0.0.1:${port}`;
   return {

@@ -1,9 +1,145 @@
+import { createRoute, z } from '@hono/zod-openapi';
 import type { RelayCore } from '../../app';
+import type { StoredEvent } from '../../store/types';
+import { AppError } from '../problem';
+import { audit } from './audit';
+import { withCursor } from './cursor';
+import { DeliverySchema, deliveryView } from './delivery-view';
 import { adminRouter } from './router';
+import { isoTime, iso, pageOf, pageQuery, problemResponses } from './schemas';
 
-/** Admin routes: events. */
+const EventSchema = z
+  .object({
+    id: z.string().openapi({ example: 'evt_01JD5Z0J6V4Q8Y2N3M4P5R6S7T' }),
+    type: z.string().openapi({ example: 'payment.completed' }),
+    timestamp: z.string().openapi({ description: 'ingest time (the envelope timestamp)' }),
+    data: z.unknown().openapi({ description: "the event's data, as ingested" }),
+    deliveries: z
+      .number()
+      .int()
+      .openapi({ description: 'deliveries made at ingest (the ingest answer); replays add more, listed by GET /events/{id}' }),
+  })
+  .openapi('Event');
+
+const EventDetailSchema = EventSchema.omit({ deliveries: true })
+  .extend({ deliveries: z.array(DeliverySchema) })
+  .openapi('EventDetail');
+
+const idParam = z.object({ id: z.string().openapi({ param: { name: 'id', in: 'path' }, example: 'evt_01JD5Z0J6V4Q8Y2N3M4P5R6S7T' }) });
+
+const listEvents = createRoute({
+  method: 'get',
+  path: '/events',
+  tags: ['events'],
+  summary: 'List events, newest first',
+  request: {
+    query: z.object({
+      type: z.string().min(1).max(128).optional().openapi({ description: 'exact event type' }),
+      since: isoTime('ingested at or after this time'),
+      until: isoTime('ingested before this time'),
+      ...pageQuery,
+    }),
+  },
+  responses: { 200: { description: 'one page of events', content: { 'application/json': { schema: pageOf(EventSchema) } } }, ...problemResponses() },
+});
+
+const getEvent = createRoute({
+  method: 'get',
+  path: '/events/{id}',
+  tags: ['events'],
+  summary: 'An event with its deliveries',
+  request: { params: idParam },
+  responses: { 200: { description: 'the event', content: { 'application/json': { schema: EventDetailSchema } } }, ...problemResponses(404) },
+});
+
+const replayEvent = createRoute({
+  method: 'post',
+  path: '/events/{id}/replay',
+  tags: ['events'],
+  summary: 'Send an event again as new deliveries',
+  description:
+    'Creates one new `pending` delivery per subscription. Without `subscriptions`, every enabled subscription that matches the event now ' +
+    '(patterns and filter) gets one. Named subscriptions must exist and be enabled; they get the event even if they would not match it. ' +
+    'Receivers see the same `webhook-id` as the first time, so idempotent receivers ignore it.',
+  request: {
+    params: idParam,
+    body: {
+      required: false,
+      content: {
+        'application/json': {
+          schema: z.strictObject({
+            subscriptions: z.array(z.string().min(1)).min(1).max(1000).optional().openapi({ description: 'subscription ids; default every matching one' }),
+          }),
+        },
+      },
+    },
+  },
+  responses: {
+    202: {
+      description: 'the new deliveries were stored and will be sent',
+      content: { 'application/json': { schema: z.object({ deliveries: z.array(z.string()).openapi({ description: 'new delivery ids' }) }) } },
+    },
+    ...problemResponses(404),
+  },
+});
+
+/** Admin routes: events (SPEC 8). */
 export function eventRoutes(core: RelayCore) {
   const app = adminRouter();
-  void core;
+
+  app.openapi(listEvents, async (c) => {
+    const { type, since, until, limit, cursor } = c.req.valid('query');
+    const page = await withCursor(() => core.store.listEvents({ type, since, until, limit, cursor: cursor || undefined }));
+    return c.json({ data: page.data.map(eventView), next_cursor: page.nextCursor }, 200);
+  });
+
+  app.openapi(getEvent, async (c) => {
+    const { id } = c.req.valid('param');
+    const event = await core.store.getEvent(id);
+    if (!event) throw new AppError(404, 'Not Found', `no event ${id}`);
+    const deliveries = await core.store.listDeliveriesOfEvent(id);
+    const { deliveries: _count, ...view } = eventView(event);
+    return c.json({ ...view, deliveries: deliveries.map(deliveryView) }, 200);
+  });
+
+  app.openapi(replayEvent, async (c) => {
+    const { id } = c.req.valid('param');
+    const body = c.req.valid('json');
+    const event = await core.store.getEvent(id);
+    if (!event) throw new AppError(404, 'Not Found', `no event ${id}`);
+    const targets = body.subscriptions ? checkedSubscriptions(core, body.subscriptions) : matchingNow(core, event);
+    const now = core.clock.now();
+    const ids = targets.length === 0 ? [] : await core.store.addDeliveries(id, targets, now);
+    // addDeliveries answers [] for an event deleted since getEvent (retention): the same 404.
+    if (targets.length > 0 && ids.length === 0) throw new AppError(404, 'Not Found', `no event ${id}`);
+    if (ids.length > 0) core.nudge();
+    await audit(c, core, 'event.replay', id, { subscriptions: targets, deliveries: ids });
+    return c.json({ deliveries: ids }, 202);
+  });
+
   return app;
+}
+
+function eventView(e: StoredEvent): z.infer<typeof EventSchema> {
+  return { id: e.id, type: e.type, timestamp: iso(e.createdAt)!, data: JSON.parse(e.data) as unknown, deliveries: e.deliveryCount };
+}
+
+/** Every enabled subscription the event fans out to now, seeing the envelope a receiver would get. */
+function matchingNow(core: RelayCore, event: StoredEvent): string[] {
+  return core.registry.matching(event.type, () => ({ id: event.id, type: event.type, timestamp: iso(event.createdAt), data: JSON.parse(event.data) }));
+}
+
+/** Named subscriptions must exist and be enabled: a delivery to a disabled one would wait, unsent, until it is enabled again. */
+function checkedSubscriptions(core: RelayCore, ids: string[]): string[] {
+  const bad = ids.flatMap((sub, i) => {
+    const target = core.registry.get(sub);
+    if (target?.enabled) return [];
+    return [{ sub, path: `subscriptions[${i}]`, message: target ? `subscription '${sub}' is disabled; enable it first` : `no subscription '${sub}'` }];
+  });
+  if (bad.length > 0) {
+    const named = [...new Set(bad.map((b) => b.sub))].join(', ');
+    const errors = bad.map(({ path, message }) => ({ path, message }));
+    throw new AppError(400, 'Bad Request', `cannot replay to unknown or disabled subscriptions: ${named}`, errors);
+  }
+  return [...new Set(ids)];
 }

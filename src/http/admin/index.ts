@@ -25,6 +25,7 @@ export function adminRoutes(core: RelayCore): OpenAPIHono<AdminEnv> {
   app.doc31('/openapi.json', {
     openapi: '3.1.0',
     info: { title: 'hookrelay admin API', version: '1' },
+    servers: [{ url: '/api/v1' }],
     security: [{ bearerAuth: [] }],
   });
   return app;

@@ -1,9 +1,103 @@
+import { existsSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { createRoute, z } from '@hono/zod-openapi';
 import type { RelayCore } from '../../app';
+import { ConfigError, type Problem } from '../../config/errors';
+import { AppError, type FieldError } from '../problem';
+import { audit } from './audit';
+import { auditLogRoutes } from './audit-log';
 import { adminRouter } from './router';
+import { problemResponses } from './schemas';
+import { statsRoutes } from './stats';
 
-/** Admin routes: operations. */
+const reload = createRoute({
+  method: 'post',
+  path: '/reload',
+  tags: ['operations'],
+  summary: 'Re-read the config file (as SIGHUP does)',
+  description:
+    'An invalid file is rejected whole: 400 with one entry per problem in `errors` (`path` is `FILE:LINE: key.path`), and the running config stays. ' +
+    'Subscriptions created over the API are kept. 409 when the relay was not started from a config file.',
+  responses: {
+    200: {
+      description: 'the new config runs',
+      content: {
+        'application/json': {
+          schema: z.object({ reloaded: z.literal(true), subscriptions: z.number().int().openapi({ description: 'subscriptions now loaded (config and API)' }) }),
+        },
+      },
+    },
+    ...problemResponses(409),
+  },
+});
+
+const backup = createRoute({
+  method: 'post',
+  path: '/backup',
+  tags: ['operations'],
+  summary: 'Consistent copy of the SQLite store while running',
+  description:
+    "`path` is a file on the relay's machine (relative paths are from its working directory); its directory must exist and the file must not " +
+    '(409): a backup never overwrites anything. The answer holds the absolute path and the size in bytes.',
+  request: {
+    body: {
+      required: true,
+      content: { 'application/json': { schema: z.strictObject({ path: z.string().min(1).max(4096).openapi({ example: '/var/backups/hookrelay-2026-11-23.db' }) }) } },
+    },
+  },
+  responses: {
+    200: { description: 'the copy is complete', content: { 'application/json': { schema: z.object({ path: z.string(), bytes: z.number().int() }) } } },
+    ...problemResponses(409),
+  },
+});
+
+/** Admin routes: operations (SPEC 8 `/stats`, `/reload`, `/backup`; and `/audit`). */
 export function operationRoutes(core: RelayCore) {
   const app = adminRouter();
-  void core;
+  app.route('/', statsRoutes(core));
+  app.route('/', auditLogRoutes(core));
+
+  app.openapi(reload, async (c) => {
+    try {
+      await core.reload();
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      // Who tried matters too: a rejected reload is recorded, though it changed nothing.
+      await audit(c, core, 'config.reload', null, { rejected: true, problems: err.problems.length });
+      const count = `${err.problems.length} problem${err.problems.length === 1 ? '' : 's'}`;
+      throw new AppError(400, 'Bad Request', `${err.fileName} has ${count}; the running config is unchanged`, err.problems.map((p) => located(p, err.fileName)));
+    }
+    const subscriptions = core.registry.all().length;
+    await audit(c, core, 'config.reload', null, { subscriptions });
+    return c.json({ reloaded: true as const, subscriptions }, 200);
+  });
+
+  // Writes a file wherever the relay's user may write, and the copy holds every event and every
+  // subscription secret: that is why only `write`-scoped tokens may call it (adminAuth: POST needs write).
+  app.openapi(backup, async (c) => {
+    const path = resolve(c.req.valid('json').path);
+    if (existsSync(path)) throw new AppError(409, 'Conflict', `${path} exists; a backup never overwrites a file`);
+    if (!isDirectory(dirname(path))) {
+      throw new AppError(400, 'Bad Request', 'the backup directory does not exist', [{ path: 'path', message: `${dirname(path)} is not a directory` }]);
+    }
+    await core.store.backup(path);
+    const bytes = statSync(path).size;
+    await audit(c, core, 'store.backup', null, { path, bytes });
+    return c.json({ path, bytes }, 200);
+  });
+
   return app;
+}
+
+/** A config problem as a field error: `hookrelay.yaml:12: subscriptions[0].url`. */
+function located(p: Problem, fileName: string): FieldError {
+  return { path: `${fileName}${p.line === null ? '' : `:${p.line}`}: ${p.path}`, message: p.message };
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }

@@ -1,5 +1,6 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
-import { AppError, formatPath } from '../problem';
+import { AppError } from '../problem';
+import { fieldErrors } from '../validate';
 import type { AdminEnv } from './auth';
 
 /** Every admin router is an OpenAPIHono with this hook: invalid input is a 400 listing each field's path. */
@@ -7,8 +8,7 @@ export function adminRouter(): OpenAPIHono<AdminEnv> {
   return new OpenAPIHono<AdminEnv>({
     defaultHook: (result) => {
       if (!result.success) {
-        const errors = result.error.issues.map((issue) => ({ path: formatPath(issue.path), message: issue.message }));
-        throw new AppError(400, 'Bad Request', 'the request does not match the schema', errors);
+        throw new AppError(400, 'Bad Request', 'the request does not match the schema', fieldErrors(result.error.issues));
       }
     },
   });

@@ -1,0 +1,213 @@
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load';
+import { startReceiver, type Receiver } from '../helpers/receiver';
+import { eventually, startRelay, tempDir, testConfig, TEST_SECRET, type RunningRelay } from '../helpers/relay';
+
+const OPS = 'ops-token-0123456789';
+const VIEWER = 'viewer-token-0123456789';
+const adminTokens = [
+  { name: 'ops', token: OPS, scopes: ['read', 'write'] },
+  { name: 'viewer', token: VIEWER, scopes: ['read'] },
+];
+const signature = { scheme: 'standard-webhooks', secret: TEST_SECRET };
+
+let relay: RunningRelay | undefined;
+let receivers: Receiver[] = [];
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Json = any;
+
+afterEach(async () => {
+  await relay?.stop();
+  relay = undefined;
+  await Promise.all(receivers.map((r) => r.close()));
+  receivers = [];
+});
+
+async function receiver(...args: Parameters<typeof startReceiver>) {
+  const r = await startReceiver(...args);
+  receivers.push(r);
+  return r;
+}
+
+async function api(method: string, path: string, body?: unknown, token = OPS): Promise<{ status: number; body: Json }> {
+  const res = await fetch(`${relay!.url}/api/v1${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
+    ...(body !== undefined && { body: JSON.stringify(body) }),
+  });
+  return { status: res.status, body: await res.json() };
+}
+
+async function ingest(type: string, data: unknown = {}): Promise<string> {
+  const res = await relay!.post('/ingest', { type, data });
+  expect(res.status).toBe(202);
+  return ((await res.json()) as { id: string }).id;
+}
+
+const fail500 = (_req: unknown, res: import('node:http').ServerResponse) => void res.writeHead(500).end();
+
+describe('GET /stats', () => {
+  it('counts deliveries by status in total and per subscription, with backlog and the oldest waiting one', async () => {
+    const ok = await receiver();
+    const bad = await receiver(fail500);
+    relay = await startRelay(
+      testConfig({
+        auth: { admin_tokens: adminTokens },
+        subscriptions: [
+          { id: 'good', url: ok.url, signature },
+          { id: 'flaky', url: bad.url, signature },
+          { id: 'later', url: bad.url, retry_schedule: ['1h'], signature },
+          { id: 'idle', url: ok.url, events: ['never.*'], signature },
+        ],
+      }),
+    );
+    const id = await ingest('x.y');
+    const statuses = await eventually(async () => {
+      const ds = (await api('GET', `/events/${id}`)).body.deliveries as Json[];
+      const by = Object.fromEntries(ds.map((d) => [d.subscription, d.status]));
+      return by.good === 'succeeded' && by.flaky === 'failed' && by.later === 'retrying' ? by : null;
+    });
+    expect(statuses).toEqual({ good: 'succeeded', flaky: 'failed', later: 'retrying' });
+    const created = (await api('GET', `/events/${id}`)).body.timestamp;
+
+    const { status, body } = await api('GET', '/stats', undefined, VIEWER);
+    expect(status).toBe(200);
+    const zero = { pending: 0, retrying: 0, delivering: 0, succeeded: 0, failed: 0, cancelled: 0 };
+    expect(body).toEqual({
+      deliveries: { ...zero, succeeded: 1, failed: 1, retrying: 1 },
+      backlog: 1,
+      oldest_waiting_at: created,
+      subscriptions: [
+        { id: 'flaky', counts: { ...zero, failed: 1 }, backlog: 0, oldest_waiting_at: null },
+        { id: 'good', counts: { ...zero, succeeded: 1 }, backlog: 0, oldest_waiting_at: null },
+        { id: 'idle', counts: zero, backlog: 0, oldest_waiting_at: null },
+        { id: 'later', counts: { ...zero, retrying: 1 }, backlog: 1, oldest_waiting_at: created },
+      ],
+    });
+  });
+});
+
+/** A config file for reload tests: SQLite in `dir`, the test admin tokens, these subscription lines. */
+function writeConfig(file: string, dir: string, subscriptions: string[]): void {
+  const lines = [
+    'server: { host: 127.0.0.1, port: 0, shutdown_grace: 2s }',
+    `storage: { sqlite: { path: ${join(dir, 'relay.db')}, synchronous: normal } }`,
+    'delivery: { allow_private_networks: true, retry_schedule: [50ms, 50ms], jitter: 0 }',
+    'auth:',
+    '  admin_tokens:',
+    ...adminTokens.map((t) => `    - { name: ${t.name}, token: ${t.token}, scopes: [${t.scopes.join(', ')}] }`),
+    'subscriptions:',
+    ...subscriptions,
+  ];
+  writeFileSync(file, lines.join('\n') + '\n');
+}
+
+const subLine = (id: string, url: string, extra = '') => `  - { id: ${id}, url: "${url}", signature: { secret: ${TEST_SECRET} }${extra} }`;
+
+describe('POST /reload', () => {
+  it('applies a valid config (a new subscription gets events); rejects an invalid one with located problems and keeps the old', async () => {
+    const rx = await receiver();
+    const dir = tempDir();
+    const file = join(dir, 'hookrelay.yaml');
+    writeConfig(file, dir, [subLine('a', `${rx.url}/a`)]);
+    relay = await startRelay(loadConfig(file, {}), { loadConfig: () => loadConfig(file, {}) });
+
+    writeConfig(file, dir, [subLine('a', `${rx.url}/a`), subLine('b', `${rx.url}/b`)]);
+    const ok = await api('POST', '/reload');
+    expect(ok).toEqual({ status: 200, body: { reloaded: true, subscriptions: 2 } });
+    const first = await ingest('x.y');
+    await rx.waitFor((r) => r.filter((x) => x.headers['webhook-id'] === first).length === 2);
+    expect(rx.received.map((x) => x.path).sort()).toEqual(['/a', '/b']);
+
+    writeConfig(file, dir, [subLine('a', `${rx.url}/a`), subLine('c', 'ftp://nowhere.test/'), subLine('d', `${rx.url}/d`, ', colour: red')]);
+    const bad = await api('POST', '/reload');
+    expect(bad.status).toBe(400);
+    expect(bad.body.detail).toBe(`${file} has 2 problems; the running config is unchanged`);
+    expect(bad.body.errors).toEqual([
+      { path: `${file}:10: subscriptions[1].url`, message: expect.any(String) },
+      { path: `${file}:11: subscriptions[2].colour`, message: "unknown key 'colour'" },
+    ]);
+    const second = await ingest('x.y');
+    await rx.waitFor((r) => r.filter((x) => x.headers['webhook-id'] === second).length === 2);
+    expect(rx.received.filter((x) => x.headers['webhook-id'] === second).map((x) => x.path).sort()).toEqual(['/a', '/b']);
+
+    const audit = (await api('GET', '/audit')).body.data;
+    expect(audit.map((e: Json) => [e.actor, e.action, e.details])).toEqual([
+      ['ops', 'config.reload', { rejected: true, problems: 2 }],
+      ['ops', 'config.reload', { subscriptions: 2 }],
+    ]);
+    expect((await api('POST', '/reload', undefined, VIEWER)).status).toBe(403);
+  });
+
+  it('answers 409 when the relay was not started from a config file', async () => {
+    relay = await startRelay(testConfig({ auth: { admin_tokens: adminTokens } }));
+    expect(await api('POST', '/reload')).toMatchObject({ status: 409, body: { detail: 'this relay was not started from a config file' } });
+  });
+});
+
+describe('POST /backup', () => {
+  it('writes a consistent copy that passes integrity_check and holds the events', async () => {
+    relay = await startRelay(testConfig({ auth: { admin_tokens: adminTokens } }));
+    const ids = [await ingest('a.b', { n: 1 }), await ingest('a.c', { n: 2 })];
+    const dir = tempDir();
+    const path = join(dir, 'copy.db');
+    const res = await api('POST', '/backup', { path });
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ path, bytes: expect.any(Number) });
+    expect(res.body.bytes).toBeGreaterThan(0);
+    const db = new Database(path, { readonly: true });
+    try {
+      expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+      const rows = db.prepare('SELECT id, type, data FROM events ORDER BY id').all();
+      expect(rows).toEqual([
+        { id: ids[0], type: 'a.b', data: '{"n":1}' },
+        { id: ids[1], type: 'a.c', data: '{"n":2}' },
+      ]);
+    } finally {
+      db.close();
+    }
+    const audit = (await api('GET', '/audit')).body.data;
+    expect(audit[0]).toMatchObject({ actor: 'ops', action: 'store.backup', target: null, details: { path, bytes: res.body.bytes } });
+  });
+
+  it('never overwrites a file, needs an existing directory and a path, and the write scope', async () => {
+    relay = await startRelay(testConfig({ auth: { admin_tokens: adminTokens } }));
+    const dir = tempDir();
+    const existing = join(dir, 'taken.db');
+    writeFileSync(existing, 'keep me');
+    expect(await api('POST', '/backup', { path: existing })).toMatchObject({ status: 409, body: { detail: `${existing} exists; a backup never overwrites a file` } });
+    const nowhere = join(dir, 'missing', 'copy.db');
+    expect(await api('POST', '/backup', { path: nowhere })).toMatchObject({ status: 400, body: { errors: [{ path: 'path' }] } });
+    expect(existsSync(nowhere)).toBe(false);
+    expect(await api('POST', '/backup', {})).toMatchObject({ status: 400, body: { errors: [{ path: 'path' }] } });
+    mkdirSync(join(dir, 'sub'));
+    const viewer = await api('POST', '/backup', { path: join(dir, 'sub', 'x.db') }, VIEWER);
+    expect(viewer.status).toBe(403);
+    expect(existsSync(join(dir, 'sub', 'x.db'))).toBe(false);
+  });
+});
+
+describe('GET /audit', () => {
+  it('lists every admin write newest first with the token name, paginated', async () => {
+    relay = await startRelay(testConfig({ auth: { admin_tokens: adminTokens } }));
+    const eventId = await ingest('a.b');
+    const dir = tempDir();
+    for (let i = 0; i < 3; i++) expect((await api('POST', '/backup', { path: join(dir, `b${i}.db`) })).status).toBe(200);
+    expect((await api('POST', `/events/${eventId}/replay`, { subscriptions: [] })).status).toBe(400); // rejected: not recorded
+    const seen: Json[] = [];
+    let cursor: string | null = null;
+    do {
+      const res: { status: number; body: Json } = await api('GET', `/audit?limit=2${cursor ? `&cursor=${cursor}` : ''}`, undefined, VIEWER);
+      expect(res.status).toBe(200);
+      seen.push(...res.body.data);
+      cursor = res.body.next_cursor;
+    } while (cursor !== null);
+    expect(seen.map((e) => [e.actor, e.action, e.details.path])).toEqual([2, 1, 0].map((i) => ['ops', 'store.backup', join(dir, `b${i}.db`)]));
+    for (const e of seen) expect(e).toEqual({ id: expect.stringMatching(/^aud_/), at: expect.stringMatching(/Z$/), actor: 'ops', action: 'store.backup', target: null, details: expect.any(Object) });
+    expect((await api('GET', '/audit?cursor=zzz')).status).toBe(400);
+  });
+});
