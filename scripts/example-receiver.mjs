@@ -30,7 +30,7 @@ const server = createServer((req, res) => {
       console.log(`[receiver]   ${name}: ${req.headers[name]}`);
     }
     console.log(`[receiver]   body: ${body}`);
-    res.writeHead(ok ? 204 : 400).end();
+    res.writeHead(ok ? 204 : 400).end(ok ? undefined : 'invalid signature');
   });
 });
 server.listen(port, '127.0.0.1', () => console.log(`[receiver] listening on http://127.0.0.1:${port}/webhooks`));
