@@ -1,6 +1,7 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import { init } from './0001-init';
 import { admin } from './0002-admin';
+import { scheduling } from './0003-scheduling';
 
 /**
  * Every SQLite migration, by name. Kysely runs them in name order, so names start with a
@@ -9,6 +10,7 @@ import { admin } from './0002-admin';
 export const sqliteMigrations: Record<string, Migration> = {
   '0001-init': init,
   '0002-admin': admin,
+  '0003-scheduling': scheduling,
 };
 
 /** Hands the static map to Kysely's Migrator. */

@@ -30,6 +30,13 @@ describe('features that are built load without problems', () => {
     expect(problemsOf(withSub(...lines))).toEqual([]);
   });
 
+  it('per-subscription rate_limit, max_in_flight and ordering', () => {
+    const sig = `    signature: { secret: ${SECRET} }`;
+    expect(problemsOf(withSub(sig, '    rate_limit: 50/s', '    max_in_flight: 4', '    ordering: fifo'))).toEqual([]);
+    expect(problemsOf(withSub(sig, '    rate_limit: off', '    ordering: none'))).toEqual([]);
+    expect(problemsOf('delivery:\n  disable_after: 12h\n')).toEqual([]);
+  });
+
   it('auth.rate_limit for ingest and admin', () => {
     expect(problemsOf('auth:\n  rate_limit: { ingest: 1000/s, admin: 10/s }\n')).toEqual([]);
     expect(problemsOf('auth:\n  rate_limit: { ingest: off, admin: false }\n')).toEqual([]);
@@ -45,18 +52,6 @@ describe('features that are built load without problems', () => {
 });
 
 describe('features validated but not built yet', () => {
-  const sig = `    signature: { secret: ${SECRET} }`;
-  it.each([
-    ['rate_limit: 50/s', 'rate_limit', 'a per-subscription rate_limit is not supported yet (remove it or set it to off)'],
-    ['ordering: fifo', 'ordering', 'ordering: fifo is not supported yet'],
-  ])('%s', (line, key, message) => {
-    expect(problemsOf(withSub(sig, `    ${line}`))).toEqual([{ path: `subscriptions[0].${key}`, line: 5, column: 5 + key.length + 2, message }]);
-  });
-
-  it('accepts the same keys at their built values', () => {
-    expect(problemsOf(withSub(sig, '    encrypt: false', '    rate_limit: off', '    ordering: none'))).toEqual([]);
-  });
-
   it('storage.postgres', () => {
     expect(problemsOf('storage:\n  postgres: { url: "postgres://db/relay" }\n')).toEqual([
       { path: 'storage.postgres', line: 2, column: 13, message: 'storage.postgres is not supported yet; use storage.sqlite' },
@@ -64,7 +59,7 @@ describe('features validated but not built yet', () => {
   });
 
   it('runs only after the schema passes', () => {
-    const problems = problemsOf(withSub(sig, '    ordering: fifo', '    bogus: 1'));
+    const problems = problemsOf('storage:\n  postgres: { url: "postgres://db/relay" }\n  bogus: 1\n');
     expect(problems.map((p) => p.message)).toEqual(["unknown key 'bogus'"]);
   });
 });

@@ -12,25 +12,8 @@ export interface NotYet {
   message: string;
 }
 
-type Subscription = Config['subscriptions'][number];
-
-/** Runs `check` on every subscription, prefixing its path. */
-function perSubscription(check: (sub: Subscription) => NotYet | null) {
-  return (config: Config): NotYet[] =>
-    config.subscriptions.flatMap((sub, i) => {
-      const found = check(sub);
-      return found ? [{ path: ['subscriptions', i, ...found.path], message: found.message }] : [];
-    });
-}
-
 /** One check per unbuilt feature; each returns the places in the config that ask for it. */
 export const notYetChecks: ((config: Config) => NotYet[])[] = [
-  perSubscription((s) =>
-    s.rate_limit ? { path: ['rate_limit'], message: 'a per-subscription rate_limit is not supported yet (remove it or set it to off)' } : null,
-  ),
-  perSubscription((s) =>
-    s.ordering === 'fifo' ? { path: ['ordering'], message: 'ordering: fifo is not supported yet' } : null,
-  ),
   (c) => (c.storage.postgres ? [{ path: ['storage', 'postgres'], message: 'storage.postgres is not supported yet; use storage.sqlite' }] : []),
 ];
 

@@ -22,8 +22,11 @@ export interface DelivererOptions {
 export interface AttemptOptions {
   /** Whole attempt: connect, headers and body. */
   timeoutMs: number;
-  /** Aborts the attempt from outside (shutdown). */
-  signal?: AbortSignal | undefined;
+  /**
+   * The attempt's controller: the caller aborts it from outside (shutdown); the timeout aborts it
+   * with a TimeoutError. One controller per attempt, no AbortSignal.any: this runs per request.
+   */
+  controller?: AbortController | undefined;
 }
 
 /**
@@ -35,9 +38,9 @@ export function createDeliverer(opts: DelivererOptions) {
 
   async function deliver(req: OutgoingRequest, attempt: AttemptOptions): Promise<AttemptResponse> {
     const started = performance.now();
-    const timeout = new AbortController();
-    const timer = setTimeout(() => timeout.abort(new TimeoutError(attempt.timeoutMs)), attempt.timeoutMs);
-    const signal = attempt.signal ? AbortSignal.any([timeout.signal, attempt.signal]) : timeout.signal;
+    const controller = attempt.controller ?? new AbortController();
+    const timer = setTimeout(() => controller.abort(new TimeoutError(attempt.timeoutMs)), attempt.timeoutMs);
+    const signal = controller.signal;
     try {
       const res = await agent.request({ ...target(req.url), method: 'POST', headers: req.headers, body: req.body, signal });
       const body = await readCapped(res.body, opts.maxResponseBody);

@@ -5,8 +5,10 @@ import type { ClaimedDelivery, ClaimRequest, NextState, Store } from '../store/t
 import { buildRequest } from './build-request';
 import { createCompletionWriter } from './completion-writer';
 import type { Deliverer } from './deliver';
+import { createMaintenance } from './maintenance';
 import type { Registry, TargetView } from './registry';
 import { nextState } from './retry-policy';
+import { createStartLimiter } from './start-limiter';
 
 export interface DispatcherOptions {
   /** Lease owner name of this process. */
@@ -31,6 +33,9 @@ export interface DispatcherDeps {
   deliverer: Deliverer;
 }
 
+/** Abort reason of attempts interrupted by shutdown (as opposed to their own timeout). */
+const SHUTDOWN = new Error('shutdown');
+
 interface InFlight {
   subscriptionId: string;
   controller: AbortController;
@@ -41,7 +46,9 @@ interface InFlight {
  * Claims due deliveries with a lease and runs their attempts. Ingest calls nudge() after each
  * commit so new work starts within milliseconds; a timer set to the next due retry (and a slow
  * poll) is the safety net. Each subscription is capped at its max_in_flight and claims in a fair
- * share of the free slots, so a slow or dead receiver only ever occupies its own slots.
+ * share of the free slots, so a slow or dead receiver only ever occupies its own slots. A
+ * `rate_limit` spends tokens per attempt started (an empty bucket sets the timer to the next
+ * token); `ordering: fifo` claims the head only (the store decides what the head is).
  */
 export function createDispatcher(deps: DispatcherDeps, opts: DispatcherOptions) {
   const { store, registry, clock, logger } = deps;
@@ -50,6 +57,9 @@ export function createDispatcher(deps: DispatcherDeps, opts: DispatcherOptions) 
   const writer = createCompletionWriter(store, logger, () => clock.now());
   const inFlight = new Map<string, InFlight>();
   const perSubscription = new Map<string, number>();
+  // Per-subscription rate_limit (in memory, this process only) and the auto-disable/rescue tick.
+  const limiter = createStartLimiter(() => clock.now());
+  const maintenance = createMaintenance({ store, registry, clock, logger, onRescued: () => nudge() });
   let rotation = 0;
   let pumping = false;
   let again = false;
@@ -71,6 +81,7 @@ export function createDispatcher(deps: DispatcherDeps, opts: DispatcherOptions) 
       startedCount += claimed.length;
       const counts = new Map<string, number>();
       for (const d of claimed) counts.set(d.subscriptionId, (counts.get(d.subscriptionId) ?? 0) + 1);
+      for (const [id, n] of counts) limiter.spend(id, registry.get(id)?.rateLimit ?? null, n);
       if (!requests.some((r) => counts.get(r.subscriptionId) === r.limit)) break;
     }
     return startedCount;
@@ -78,7 +89,7 @@ export function createDispatcher(deps: DispatcherDeps, opts: DispatcherOptions) 
 
   /** Fair shares of the free global slots, rotating who goes first, capped per subscription. */
   function planClaims(): ClaimRequest[] {
-    const targets = registry.enabled().filter((t) => (perSubscription.get(t.id) ?? 0) < t.maxInFlight);
+    const targets = registry.enabled().filter(canClaim);
     let free = opts.concurrency - inFlight.size;
     if (targets.length === 0 || free <= 0) return [];
     rotation = (rotation + 1) % targets.length;
@@ -88,11 +99,27 @@ export function createDispatcher(deps: DispatcherDeps, opts: DispatcherOptions) 
     const requests: ClaimRequest[] = [];
     for (const t of ordered) {
       if (free <= 0) break;
-      const limit = Math.min(share, free, t.maxInFlight - (perSubscription.get(t.id) ?? 0));
-      requests.push({ subscriptionId: t.id, limit, leaseExpiresAt: now + t.timeoutMs + leaseMarginMs });
+      const cap = Math.min(t.maxInFlight - (perSubscription.get(t.id) ?? 0), limiter.available(t.id, t.rateLimit));
+      const limit = Math.min(share, free, cap);
+      requests.push({ subscriptionId: t.id, limit, leaseExpiresAt: now + t.timeoutMs + leaseMarginMs, ...(t.fifo && { fifo: true }) });
       free -= limit;
     }
     return requests;
+  }
+
+  /** Below its max_in_flight, with a rate_limit token to spend. */
+  function canClaim(t: TargetView): boolean {
+    return (perSubscription.get(t.id) ?? 0) < t.maxInFlight && limiter.available(t.id, t.rateLimit) >= 1;
+  }
+
+  /** ms until the first subscription held back only by its rate_limit gets a token (Infinity: none is). */
+  function throttledWaitMs(): number {
+    let wait = Infinity;
+    for (const t of registry.enabled()) {
+      if (t.rateLimit === null || (perSubscription.get(t.id) ?? 0) >= t.maxInFlight) continue;
+      wait = Math.min(wait, limiter.waitMs(t.id, t.rateLimit) || Infinity);
+    }
+    return wait;
   }
 
   function launch(delivery: ClaimedDelivery): void {
@@ -100,7 +127,7 @@ export function createDispatcher(deps: DispatcherDeps, opts: DispatcherOptions) 
     perSubscription.set(delivery.subscriptionId, (perSubscription.get(delivery.subscriptionId) ?? 0) + 1);
     const entry: InFlight = { subscriptionId: delivery.subscriptionId, controller, done: Promise.resolve() };
     inFlight.set(delivery.id, entry);
-    entry.done = attempt(delivery, controller.signal)
+    entry.done = attempt(delivery, controller)
       .catch((err) => logger.error({ err, delivery_id: delivery.id }, 'attempt crashed'))
       .finally(() => {
         inFlight.delete(delivery.id);
@@ -109,7 +136,7 @@ export function createDispatcher(deps: DispatcherDeps, opts: DispatcherOptions) 
       });
   }
 
-  async function attempt(delivery: ClaimedDelivery, shutdown: AbortSignal): Promise<void> {
+  async function attempt(delivery: ClaimedDelivery, controller: AbortController): Promise<void> {
     const target = registry.get(delivery.subscriptionId);
     if (!target) {
       // Removed from the config while claimed: give it back untouched; it waits until the id returns.
@@ -126,8 +153,8 @@ export function createDispatcher(deps: DispatcherDeps, opts: DispatcherOptions) 
       attempt: number,
       now: startedAt,
     });
-    const response = await deps.deliverer.deliver(request, { timeoutMs: target.timeoutMs, signal: shutdown });
-    if (shutdown.aborted) {
+    const response = await deps.deliverer.deliver(request, { timeoutMs: target.timeoutMs, controller });
+    if (controller.signal.reason === SHUTDOWN) {
       // Cut short by shutdown: not the receiver's fault, so the attempt is not spent.
       await store.release([delivery.id], opts.owner, clock.now());
       logger.info({ delivery_id: delivery.id, event_id: delivery.event.id, subscription: target.id }, 'attempt interrupted by shutdown; delivery put back');
@@ -220,12 +247,14 @@ export function createDispatcher(deps: DispatcherDeps, opts: DispatcherOptions) 
     }
   }
 
-  /** Sleep until the next due retry, or the poll period, whichever comes first. */
+  /** Sleep until the next due retry, the next rate_limit token, or the poll period, whichever comes first. */
   async function armTimer(): Promise<void> {
     if (stopping) return;
-    const enabled = registry.enabled().filter((t) => (perSubscription.get(t.id) ?? 0) < t.maxInFlight);
-    const due = enabled.length > 0 && inFlight.size < opts.concurrency ? await store.nextDueAt(enabled.map((t) => t.id)) : null;
-    arm(due === null ? pollIntervalMs : Math.min(pollIntervalMs, Math.max(0, due - clock.now())));
+    const enabled = registry.enabled().filter(canClaim);
+    const fifo = enabled.filter((t) => t.fifo).map((t) => t.id);
+    const due = enabled.length > 0 && inFlight.size < opts.concurrency ? await store.nextDueAt(enabled.map((t) => t.id), fifo) : null;
+    const delay = due === null ? pollIntervalMs : Math.min(pollIntervalMs, Math.max(0, due - clock.now()));
+    arm(Math.min(delay, throttledWaitMs()));
   }
 
   function arm(delayMs: number): void {
@@ -241,10 +270,13 @@ export function createDispatcher(deps: DispatcherDeps, opts: DispatcherOptions) 
       const rescued = await store.rescueExpired(clock.now(), { all: rescueAll });
       if (rescued > 0) logger.warn({ deliveries: rescued }, 'deliveries left in flight by a previous process will be tried again');
       started = true;
+      maintenance.start();
       nudge();
     },
     nudge,
     runOnce,
+    /** One maintenance tick now (expired leases, auto-disable); it also runs on its own timer. */
+    maintain: maintenance.runOnce,
     /** Attempts in flight right now. */
     inFlightCount: () => inFlight.size,
     /**
@@ -255,11 +287,12 @@ export function createDispatcher(deps: DispatcherDeps, opts: DispatcherOptions) 
       stopPromise ??= (async () => {
         stopping = true;
         clearTimeout(timer);
+        await maintenance.stop();
         const all = () => Promise.all([...inFlight.values()].map((f) => f.done));
         const grace = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), graceMs).unref());
         if ((await Promise.race([all(), grace])) === 'timeout') {
           logger.warn({ attempts: inFlight.size }, 'shutdown grace period over; interrupting attempts in flight');
-          for (const f of inFlight.values()) f.controller.abort(new Error('shutdown'));
+          for (const f of inFlight.values()) f.controller.abort(SHUTDOWN);
           await all();
         }
         await writer.drain();

@@ -6,7 +6,12 @@ import { compileTarget, type DeliveryDefaults, type Target } from './registry';
 
 /** The delivery-wide defaults a subscription falls back to. */
 export function deliveryDefaults(config: Config): DeliveryDefaults {
-  return { timeoutMs: config.delivery.timeout, retryScheduleMs: config.delivery.retry_schedule, jitter: config.delivery.jitter };
+  return {
+    timeoutMs: config.delivery.timeout,
+    retryScheduleMs: config.delivery.retry_schedule,
+    jitter: config.delivery.jitter,
+    disableAfterMs: config.delivery.disable_after,
+  };
 }
 
 /**

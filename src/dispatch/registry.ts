@@ -1,5 +1,6 @@
 import type { Config } from '../config/schema';
 import { createSigner, type Signer } from '../signing';
+import type { Rate } from '../lib/durations';
 import type { SubscriptionState } from '../store/types';
 import { encryptionKey } from './encrypt-body';
 import { compileFilter } from '../filter';
@@ -32,7 +33,14 @@ export interface Target {
   headers: Record<string, string>;
   timeoutMs: number;
   policy: RetryPolicy;
+  /** Most attempts in flight; 1 under `ordering: fifo`, else `max_in_flight` (default DEFAULT_MAX_IN_FLIGHT). */
   maxInFlight: number;
+  /** `ordering: fifo`: one delivery at a time, in ingest order (claims ask the store for the head only). */
+  fifo: boolean;
+  /** `rate_limit`: most attempts started per `perMs`, or null for no limit. */
+  rateLimit: Rate | null;
+  /** `delivery.disable_after`, ms: disabled after failing this long without one success. */
+  disableAfterMs: number;
 }
 
 /** Effective state of a target: declared config plus the persisted run-time override. */
@@ -46,6 +54,8 @@ export interface DeliveryDefaults {
   timeoutMs: number;
   retryScheduleMs: number[];
   jitter: number;
+  /** `delivery.disable_after`, ms. */
+  disableAfterMs: number;
 }
 
 /** Compiles one config subscription into a Target. */
@@ -68,7 +78,11 @@ export function compileTarget(sub: SubscriptionConfig, defaults: DeliveryDefault
     headers: sub.headers,
     timeoutMs: sub.timeout ?? defaults.timeoutMs,
     policy: { scheduleMs: sub.retry_schedule ?? defaults.retryScheduleMs, jitter: defaults.jitter },
-    maxInFlight: sub.max_in_flight ?? DEFAULT_MAX_IN_FLIGHT,
+    // fifo: one attempt at a time is what keeps the order; the store enforces it as well.
+    maxInFlight: sub.ordering === 'fifo' ? 1 : (sub.max_in_flight ?? DEFAULT_MAX_IN_FLIGHT),
+    fifo: sub.ordering === 'fifo',
+    rateLimit: sub.rate_limit ?? null,
+    disableAfterMs: defaults.disableAfterMs,
   };
 }
 

@@ -46,6 +46,13 @@ export interface ClaimRequest {
   subscriptionId: string;
   limit: number;
   leaseExpiresAt: number;
+  /**
+   * `ordering: fifo`: claim only the subscription's head, the delivery with the smallest id (ids
+   * sort in ingest order) among those not yet finished (pending, retrying or delivering), and only
+   * if it is waiting and due. A head that is delivering, or waiting for a later retry, holds the
+   * whole subscription: nothing is claimed. At most one delivery whatever `limit` (if >= 1).
+   */
+  fifo?: boolean;
 }
 
 /** A delivery leased to one dispatcher, with what it needs to build the request. */
@@ -113,6 +120,12 @@ export interface SubscriptionState {
   lastFailureAt: number | null;
   /** Failed attempts since the last success. */
   failureStreak: number;
+  /**
+   * When the current run of failures began: set by the first failed attempt after a success (or
+   * ever), cleared by a success and by enabling the subscription again; null when not failing.
+   * `delivery.disable_after` is measured from it.
+   */
+  failingSince: number | null;
 }
 
 export interface StoredDelivery {
@@ -218,9 +231,17 @@ export interface Store {
    */
   ingest(requests: NewEvent[][]): Promise<IngestResult[]>;
 
-  /** Lease up to `limit` due (waiting, `next_attempt_at <= now`) deliveries per subscription, oldest due first. */
+  /**
+   * Lease up to `limit` due (waiting, `next_attempt_at <= now`) deliveries per subscription, oldest
+   * due first; with `fifo`, only the subscription's head and only when it is due (see ClaimRequest).
+   */
   claim(requests: ClaimRequest[], owner: string, now: number): Promise<ClaimedDelivery[]>;
-  /** Record finished attempts; per result, false when the lease was lost (nothing written for it). */
+  /**
+   * Record finished attempts; per result, false when the lease was lost (nothing written for it).
+   * Subscription health: a success resets `failureStreak` and clears `failingSince`; a failure
+   * (retrying or failed) counts in `failureStreak` and sets `failingSince` if it is null; a
+   * cancelled result touches neither.
+   */
   complete(results: AttemptResult[], now: number): Promise<boolean[]>;
   /** Give leased deliveries back without spending an attempt (shutdown): due now, status as before. */
   release(deliveryIds: string[], owner: string, now: number): Promise<number>;
@@ -230,11 +251,18 @@ export interface Store {
    * process owns (SQLite), at start-up, when no lease can belong to a live process.
    */
   rescueExpired(now: number, opts?: { all?: boolean }): Promise<number>;
-  /** Earliest `next_attempt_at` of waiting deliveries of these subscriptions, or null. */
-  nextDueAt(subscriptionIds: string[]): Promise<number | null>;
+  /**
+   * Earliest `next_attempt_at` of waiting deliveries of these subscriptions, or null. For the ids
+   * also in `fifoSubscriptionIds` only the head counts (see ClaimRequest.fifo): its due time if it
+   * is waiting, nothing if it is delivering, so a held subscription never looks due.
+   */
+  nextDueAt(subscriptionIds: string[], fifoSubscriptionIds?: string[]): Promise<number | null>;
 
   getSubscriptionStates(): Promise<SubscriptionState[]>;
-  /** Set the run-time enabled flag (null: follow the config again). */
+  /**
+   * Set the run-time enabled flag (null: follow the config again). Enabling (true or null) also
+   * clears `failingSince`, so a subscription turned back on gets the full `disable_after` again.
+   */
   setSubscriptionEnabled(id: string, enabled: boolean | null, reason: string | null, now: number): Promise<void>;
 
   getEvent(id: string): Promise<StoredEvent | null>;

@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { NewEvent, Store } from '../../src/store/types';
 import { describeAdminContract } from './admin-contract';
 import { attemptRecord, claimOf, newEvent, result, T } from './fixtures';
+import { describeSchedulingContract } from './scheduling-contract';
 
 /*
  * The Store contract every backend must pass (River's shared driver tests). `makeStore` returns a
@@ -214,7 +215,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         });
         expect(await store.listAttempts(claimed!.id)).toEqual([res.record]);
         expect(await store.getSubscriptionStates()).toEqual([
-          { id: 'a', enabled: null, disabledReason: null, lastSuccessAt: T + 100, lastFailureAt: null, failureStreak: 0 },
+          { id: 'a', enabled: null, disabledReason: null, lastSuccessAt: T + 100, lastFailureAt: null, failureStreak: 0, failingSince: null },
         ]);
         expect(await store.claim([claimOf('a')], 'owner-1', T + 10_000_000)).toEqual([]);
       });
@@ -313,6 +314,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
             lastSuccessAt: null,
             lastFailureAt: T + 50,
             failureStreak: 1,
+            failingSince: T + 50,
           },
         ]);
       });
@@ -448,7 +450,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         expect(await store.getSubscriptionStates()).toEqual([]);
         await store.setSubscriptionEnabled('b', false, 'disabled by ops', T);
         expect(await store.getSubscriptionStates()).toEqual([
-          { id: 'b', enabled: false, disabledReason: 'disabled by ops', lastSuccessAt: null, lastFailureAt: null, failureStreak: 0 },
+          { id: 'b', enabled: false, disabledReason: 'disabled by ops', lastSuccessAt: null, lastFailureAt: null, failureStreak: 0, failingSince: null },
         ]);
 
         await ingestOne(newEvent({ subscriptionIds: ['b'] }));
@@ -458,8 +460,9 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         await store.setSubscriptionEnabled('b', true, null, T + 20);
         await store.setSubscriptionEnabled('a', null, null, T + 20);
         expect(await store.getSubscriptionStates()).toEqual([
-          { id: 'a', enabled: null, disabledReason: null, lastSuccessAt: null, lastFailureAt: null, failureStreak: 0 },
-          { id: 'b', enabled: true, disabledReason: null, lastSuccessAt: null, lastFailureAt: T + 10, failureStreak: 1 },
+          { id: 'a', enabled: null, disabledReason: null, lastSuccessAt: null, lastFailureAt: null, failureStreak: 0, failingSince: null },
+          // Enabling again restarts the disable_after clock (failingSince), and keeps the rest of health.
+          { id: 'b', enabled: true, disabledReason: null, lastSuccessAt: null, lastFailureAt: T + 10, failureStreak: 1, failingSince: null },
         ]);
         await store.setSubscriptionEnabled('b', null, null, T + 30);
         expect((await store.getSubscriptionStates())[1]).toMatchObject({ id: 'b', enabled: null, failureStreak: 1 });
@@ -493,6 +496,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
     });
 
     describeAdminContract(() => store);
+    describeSchedulingContract(() => store);
 
     describe('lifecycle', () => {
       it('is ready after migrate, and migrate again is harmless', async () => {

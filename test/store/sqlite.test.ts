@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import { sql, type Migration } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
 import { init } from '../../migrations/sqlite/0001-init';
+import { admin } from '../../migrations/sqlite/0002-admin';
 import { ADMIN_SQL } from '../../src/store/sqlite/admin-statements';
 import { createKysely, migrateToLatest } from '../../src/store/sqlite/kysely';
 import { auditListingSql, deliveryListingSql, eventListingSql, type ListingSql } from '../../src/store/sqlite/listings';
@@ -105,7 +106,7 @@ describe('SQLite store', () => {
       const schemaBefore = inspect(path, schemaOf);
       await store.migrate();
       expect(inspect(path, schemaOf)).toEqual(schemaBefore);
-      expect(inspect(path, (db) => db.prepare('SELECT name FROM kysely_migration').pluck().all())).toEqual(['0001-init', '0002-admin']);
+      expect(inspect(path, (db) => db.prepare('SELECT name FROM kysely_migration').pluck().all())).toEqual(['0001-init', '0002-admin', '0003-scheduling']);
       expect(await store.ready()).toBe(true);
     });
   });
@@ -178,12 +179,16 @@ describe('SQLite store', () => {
         nextDue: planOf(db, SQL.nextDue, { subscriptionId: 'a' }),
         rescue: planOf(db, SQL.rescueExpired, { now: T, expiredBy: T }),
         release: planOf(db, SQL.release, { id: 'dlv_x', owner: 'p', now: T }),
+        fifoHead: planOf(db, SQL.fifoHead, { subscriptionId: 'a' }),
       }));
       expect(plans.selectDue).toMatch(/deliveries_due/);
       expect(plans.selectDue).not.toMatch(/TEMP B-TREE/);
       expect(plans.nextDue).toMatch(/deliveries_due/);
       expect(plans.rescue).toMatch(/deliveries_lease/);
       expect(plans.release).toMatch(/sqlite_autoindex_deliveries_1|PRIMARY KEY/);
+      // The fifo head: one seek per unfinished status, never a walk or a sort of the backlog.
+      expect(plans.fifoHead.match(/SEARCH deliveries USING COVERING INDEX deliveries_subscription \(subscription_id=\? AND status=\?\)/g)).toHaveLength(3);
+      expect(plans.fifoHead).not.toMatch(/TEMP B-TREE|SCAN/);
     });
   });
 });
@@ -292,6 +297,26 @@ describe('SQLite store: migration 0002', () => {
       expect(await store.ready()).toBe(true);
       const page = await store.listDeliveries({ eventType: 'order.shipped', limit: 10 });
       expect(page.data).toMatchObject([{ id: 'dlv_01HOLD0000000000000000000', eventType: 'order.shipped' }]);
+    });
+  });
+});
+
+describe('SQLite store: migration 0003', () => {
+  it('starts the failing clock of subscriptions already failing at their last failure', async () => {
+    const path = tempDbPath();
+    const db = openDatabase({ path, synchronous: 'normal' });
+    const kysely = createKysely(db);
+    try {
+      await migrateToLatest(kysely, { getMigrations: async () => ({ '0001-init': init, '0002-admin': admin }) });
+      db.exec(`INSERT INTO subscription_state (id, last_success_at, last_failure_at, failure_streak, updated_at) VALUES
+        ('failing', ${T}, ${T + 50}, 3, ${T + 50}), ('healthy', ${T + 60}, ${T + 50}, 0, ${T + 60})`);
+    } finally {
+      await kysely.destroy();
+    }
+    await withStore(path, 'normal', async (store) => {
+      await store.migrate();
+      const states = await store.getSubscriptionStates();
+      expect(states.map((st) => [st.id, st.failingSince])).toEqual([['failing', T + 50], ['healthy', null]]);
     });
   });
 });

@@ -144,5 +144,6 @@ function toSubscriptionState(row: Selectable<SubscriptionStateRow>): Subscriptio
     lastSuccessAt: row.last_success_at,
     lastFailureAt: row.last_failure_at,
     failureStreak: row.failure_streak,
+    failingSince: row.failing_since,
   };
 }

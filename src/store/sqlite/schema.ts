@@ -55,6 +55,8 @@ export interface SubscriptionStateRow {
   last_failure_at: number | null;
   failure_streak: number;
   updated_at: number;
+  /** Start of the current run of failures, null after a success (migration 0003). */
+  failing_since: number | null;
 }
 
 export interface ApiSubscriptionRow {

@@ -20,7 +20,7 @@ export function createSqliteStore(opts: SqliteOptions): Store {
   const db = openDatabase(opts);
   const kysely = createKysely(db);
   let hotPaths: HotPaths | undefined;
-  const hot = () => (hotPaths ??= createHotPaths(db));
+  const hot = () => (hotPaths ??= createHotPaths(db, opts.synchronous));
   // Admin writes and listings are prepared on first use too (after migrate, off the boot path).
   let adminWrites: AdminWrites | undefined;
   const admin = () => (adminWrites ??= createAdminWrites(db));
@@ -56,8 +56,8 @@ export function createSqliteStore(opts: SqliteOptions): Store {
     async rescueExpired(now, opts) {
       return hot().rescueExpired(toMs(now), opts?.all ? Number.MAX_SAFE_INTEGER : toMs(now));
     },
-    async nextDueAt(subscriptionIds) {
-      return subscriptionIds.length === 0 ? null : hot().nextDueAt(subscriptionIds);
+    async nextDueAt(subscriptionIds, fifoSubscriptionIds = []) {
+      return subscriptionIds.length === 0 ? null : hot().nextDueAt(subscriptionIds, fifoSubscriptionIds);
     },
 
     getSubscriptionStates: () => reads.getSubscriptionStates(kysely),

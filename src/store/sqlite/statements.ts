@@ -39,16 +39,21 @@ export const SQL = {
       request_headers, response_status, response_headers, response_body, error)
     VALUES (@id, @deliveryId, @attempt, @startedAt, @durationMs, @requestUrl,
       @requestHeaders, @responseStatus, @responseHeaders, @responseBody, @error)`,
+  // failing_since: when the current run of failures began (delivery.disable_after counts from it).
   recordSuccess: `INSERT INTO subscription_state (id, last_success_at, failure_streak, updated_at)
     VALUES (@id, @now, 0, @now)
-    ON CONFLICT (id) DO UPDATE SET last_success_at = @now, failure_streak = 0, updated_at = @now`,
-  recordFailure: `INSERT INTO subscription_state (id, last_failure_at, failure_streak, updated_at)
-    VALUES (@id, @now, 1, @now)
     ON CONFLICT (id) DO UPDATE
-    SET last_failure_at = @now, failure_streak = failure_streak + 1, updated_at = @now`,
+    SET last_success_at = @now, failure_streak = 0, failing_since = NULL, updated_at = @now`,
+  recordFailure: `INSERT INTO subscription_state (id, last_failure_at, failure_streak, failing_since, updated_at)
+    VALUES (@id, @now, 1, @now, @now)
+    ON CONFLICT (id) DO UPDATE
+    SET last_failure_at = @now, failure_streak = failure_streak + 1,
+      failing_since = COALESCE(failing_since, @now), updated_at = @now`,
+  // Enabling again (1 or NULL) restarts the disable_after clock; disabling keeps it.
   setEnabled: `INSERT INTO subscription_state (id, enabled, disabled_reason, failure_streak, updated_at)
     VALUES (@id, @enabled, @reason, 0, @now)
-    ON CONFLICT (id) DO UPDATE SET enabled = @enabled, disabled_reason = @reason, updated_at = @now`,
+    ON CONFLICT (id) DO UPDATE SET enabled = @enabled, disabled_reason = @reason,
+      failing_since = CASE WHEN @enabled = 0 THEN failing_since END, updated_at = @now`,
 
   // Both give a lease back "as before": never tried -> pending, else retrying; due at once.
   release: `UPDATE deliveries
@@ -62,6 +67,20 @@ export const SQL = {
 
   nextDue: `SELECT MIN(next_attempt_at) AS at FROM deliveries INDEXED BY deliveries_due
     WHERE subscription_id = @subscriptionId AND status IN ('pending', 'retrying')`,
+
+  // `ordering: fifo`: the oldest unfinished delivery (ids sort in ingest order), whatever its
+  // status. One MIN per status: each is a single seek in deliveries_subscription, where one
+  // `status IN (...) ORDER BY id` would sort the whole backlog.
+  fifoHead: `SELECT d.id, d.subscription_id, d.attempts, d.status, d.next_attempt_at,
+      e.id AS event_id, e.type AS event_type, e.data AS event_data, e.created_at AS event_created_at
+    FROM deliveries d JOIN events e ON e.id = d.event_id
+    WHERE d.id = (SELECT MIN(id) FROM (
+      SELECT MIN(id) AS id FROM deliveries INDEXED BY deliveries_subscription
+        WHERE subscription_id = @subscriptionId AND status = 'pending'
+      UNION ALL SELECT MIN(id) FROM deliveries INDEXED BY deliveries_subscription
+        WHERE subscription_id = @subscriptionId AND status = 'retrying'
+      UNION ALL SELECT MIN(id) FROM deliveries INDEXED BY deliveries_subscription
+        WHERE subscription_id = @subscriptionId AND status = 'delivering'))`,
 } as const;
 
 export interface DueRow {
@@ -72,6 +91,12 @@ export interface DueRow {
   event_type: string;
   event_data: string;
   event_created_at: number;
+}
+
+/** The head of a fifo subscription, with its event. */
+export interface HeadRow extends DueRow {
+  status: DeliveryStatus;
+  next_attempt_at: number | null;
 }
 
 type Params = Record<string, string | number | null>;
@@ -94,6 +119,7 @@ export function prepareStatements(db: Database.Database) {
     release: db.prepare<{ id: string; owner: string; now: number }>(SQL.release),
     rescueExpired: db.prepare<{ now: number; expiredBy: number }>(SQL.rescueExpired),
     nextDue: db.prepare<{ subscriptionId: string }, { at: number | null }>(SQL.nextDue),
+    fifoHead: db.prepare<{ subscriptionId: string }, HeadRow>(SQL.fifoHead),
   };
 }
 

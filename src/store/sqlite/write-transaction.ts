@@ -15,3 +15,27 @@ export function immediateWriter(db: Database.Database) {
     };
   };
 }
+
+/**
+ * Like immediateWriter, but the commit is not fsynced even when the store runs `synchronous:
+ * full`. Only for writes whose loss on power failure breaks no promise: a lost claim, attempt
+ * result or release leaves the delivery waiting or leased, and it is attempted again (at least
+ * once still holds). WAL keeps order: the next FULL commit (an ingest) fsyncs these frames too.
+ */
+export function relaxedWriter(db: Database.Database, synchronous: 'full' | 'normal') {
+  const write = immediateWriter(db);
+  if (synchronous === 'normal') return write;
+  const relax = db.prepare('PRAGMA synchronous = NORMAL');
+  const restore = db.prepare('PRAGMA synchronous = FULL');
+  return <A extends unknown[], R>(fn: (...args: A) => R) => {
+    const tx = write(fn);
+    return (...args: A): R => {
+      relax.run();
+      try {
+        return tx(...args);
+      } finally {
+        restore.run();
+      }
+    };
+  };
+}

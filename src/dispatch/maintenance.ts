@@ -1,0 +1,100 @@
+import type { Clock } from '../lib/clock';
+import { formatDuration } from '../lib/durations';
+import type { Logger } from '../lib/logger';
+import type { Store } from '../store/types';
+import type { Registry } from './registry';
+
+/** Longest pause between two maintenance ticks, ms. */
+export const MAX_MAINTENANCE_INTERVAL_MS = 60_000;
+/** Shortest pause between two ticks, ms (reached only with a tiny `disable_after`, as in tests). */
+const MIN_MAINTENANCE_INTERVAL_MS = 20;
+
+export interface MaintenanceDeps {
+  store: Store;
+  registry: Registry;
+  clock: Clock;
+  logger: Logger;
+  /** Called when expired leases were given back: there is work to claim. */
+  onRescued: () => void;
+}
+
+/** What one tick did. */
+export interface MaintenanceResult {
+  /** Deliveries whose lease had expired, given back. */
+  rescued: number;
+  /** Subscriptions disabled by `delivery.disable_after`. */
+  disabled: string[];
+}
+
+/**
+ * A slow periodic tick beside the dispatch loop. It gives back leases that expired (an attempt
+ * whose result could not be written; on a shared database, a dead process) and disables
+ * subscriptions that have failed for `delivery.disable_after` without one success, measured from
+ * the store's `failingSince` so it holds across restarts. The tick runs every tenth of the
+ * shortest `disable_after`, at most every MAX_MAINTENANCE_INTERVAL_MS.
+ */
+export function createMaintenance(deps: MaintenanceDeps) {
+  const { store, registry, clock, logger } = deps;
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = true;
+  let running: Promise<unknown> = Promise.resolve();
+
+  async function runOnce(): Promise<MaintenanceResult> {
+    const now = clock.now();
+    const rescued = await store.rescueExpired(now);
+    if (rescued > 0) {
+      logger.warn({ deliveries: rescued }, 'leases expired without a recorded result; deliveries will be tried again');
+      deps.onRescued();
+    }
+    return { rescued, disabled: await disableFailing(now) };
+  }
+
+  /** Disables every enabled subscription whose failures started at least `disableAfterMs` ago. */
+  async function disableFailing(now: number): Promise<string[]> {
+    const disabled: string[] = [];
+    for (const state of await store.getSubscriptionStates()) {
+      const target = registry.get(state.id);
+      if (!target?.enabled || state.failingSince === null || now - state.failingSince < target.disableAfterMs) continue;
+      const since = new Date(state.failingSince).toISOString();
+      const reason = `no successful delivery since ${since} (delivery.disable_after ${formatDuration(target.disableAfterMs)})`;
+      await store.setSubscriptionEnabled(state.id, false, reason, now);
+      registry.setEnabled(state.id, false, reason);
+      disabled.push(state.id);
+      logger.warn(
+        { subscription: state.id, failing_since: since, failure_streak: state.failureStreak, disable_after_ms: target.disableAfterMs },
+        'subscription disabled: no successful delivery within delivery.disable_after',
+      );
+    }
+    return disabled;
+  }
+
+  function intervalMs(): number {
+    const shortest = Math.min(...registry.enabled().map((t) => t.disableAfterMs));
+    return Math.min(MAX_MAINTENANCE_INTERVAL_MS, Math.max(MIN_MAINTENANCE_INTERVAL_MS, shortest / 10));
+  }
+
+  function schedule(): void {
+    if (stopped) return;
+    timer = setTimeout(() => {
+      running = runOnce()
+        .catch((err) => logger.error({ err }, 'maintenance tick failed; trying again at the next one'))
+        .finally(schedule);
+    }, intervalMs());
+    timer.unref();
+  }
+
+  return {
+    runOnce,
+    start(): void {
+      if (!stopped) return;
+      stopped = false;
+      schedule();
+    },
+    /** Stops ticking; resolves once a tick in progress is over. */
+    async stop(): Promise<void> {
+      stopped = true;
+      clearTimeout(timer);
+      await running;
+    },
+  };
+}
