@@ -107,9 +107,16 @@ export function createDispatcher(deps: DispatcherDeps, opts: DispatcherOptions) 
     return requests;
   }
 
-  /** Below its max_in_flight, with a rate_limit token to spend. */
+  /**
+   * Below its max_in_flight, with a rate_limit token to spend. A subscription with attempts in
+   * flight refills only once a batch of its slots is free (low-water mark): claiming one row per
+   * finished attempt would cost a transaction per delivery. With nothing in flight it always claims,
+   * so an idle subscription's new event starts at once.
+   */
   function canClaim(t: TargetView): boolean {
-    return (perSubscription.get(t.id) ?? 0) < t.maxInFlight && limiter.available(t.id, t.rateLimit) >= 1;
+    const running = perSubscription.get(t.id) ?? 0;
+    const refill = running === 0 ? 1 : Math.max(1, Math.min(16, Math.floor(t.maxInFlight / 4)));
+    return t.maxInFlight - running >= refill && limiter.available(t.id, t.rateLimit) >= 1;
   }
 
   /** ms until the first subscription held back only by its rate_limit gets a token (Infinity: none is). */

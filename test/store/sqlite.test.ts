@@ -8,6 +8,7 @@ import { init } from '../../migrations/sqlite/0001-init';
 import { admin } from '../../migrations/sqlite/0002-admin';
 import { ADMIN_SQL } from '../../src/store/sqlite/admin-statements';
 import { createKysely, migrateToLatest } from '../../src/store/sqlite/kysely';
+import { immediateWriter, relaxedWriter } from '../../src/store/sqlite/write-transaction';
 import { auditListingSql, deliveryListingSql, eventListingSql, type ListingSql } from '../../src/store/sqlite/listings';
 import { openDatabase } from '../../src/store/sqlite/open-database';
 import { createSqliteStore } from '../../src/store/sqlite/sqlite-store';
@@ -75,6 +76,25 @@ describe('SQLite store', () => {
       expect(await store.rescueExpired(T + 1000)).toBe(1);
       expect(await store.countDeliveriesByStatus()).toMatchObject({ pending: 2, delivering: 0 });
     });
+  });
+
+  it('commits dispatch bookkeeping without fsync but keeps every other write FULL', () => {
+    const db = openDatabase({ path: tempDbPath(), synchronous: 'full' });
+    try {
+      const level = () => db.pragma('synchronous', { simple: true });
+      const relaxed = relaxedWriter(db, 'full')(() => level());
+      const durable = immediateWriter(db)(() => level());
+      expect(relaxed()).toBe(1); // NORMAL inside a claim/complete/release transaction
+      expect(level()).toBe(2); // and FULL again right after, for the next ingest
+      expect(durable()).toBe(2);
+      const failing = relaxedWriter(db, 'full')(() => {
+        throw new Error('boom');
+      });
+      expect(failing).toThrow('boom');
+      expect(level()).toBe(2); // restored even when the transaction fails
+    } finally {
+      db.close();
+    }
   });
 
   it('opens in WAL mode with the configured synchronous level', async () => {

@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { AttemptResult, ClaimRequest, NewEvent } from '../types';
-import { completeAttempt } from './complete';
+import { completeAttempt, HealthTally } from './complete';
 import { ingestRequest } from './ingest';
 import { claimDeliveries, nextDueAt, releaseDeliveries } from './leases';
 import { prepareStatements } from './statements';
@@ -21,7 +21,12 @@ export function createHotPaths(db: Database.Database, synchronous: 'full' | 'nor
     claim: lazy((requests: ClaimRequest[], owner: string, now: number) =>
       claimDeliveries(s, requests, owner, now),
     ),
-    complete: lazy((results: AttemptResult[], now: number) => results.map((r) => completeAttempt(s, r, now))),
+    complete: lazy((results: AttemptResult[], now: number) => {
+      const health = new HealthTally();
+      const written = results.map((r) => completeAttempt(s, r, now, health));
+      health.flush(s, now);
+      return written;
+    }),
     release: lazy((ids: string[], owner: string, now: number) => releaseDeliveries(s, ids, owner, now)),
     rescueExpired: lazy((now: number, expiredBy: number) => s.rescueExpired.run({ now, expiredBy }).changes),
     setEnabled: write((id: string, enabled: boolean | null, reason: string | null, now: number) => {

@@ -45,9 +45,9 @@ export const SQL = {
     ON CONFLICT (id) DO UPDATE
     SET last_success_at = @now, failure_streak = 0, failing_since = NULL, updated_at = @now`,
   recordFailure: `INSERT INTO subscription_state (id, last_failure_at, failure_streak, failing_since, updated_at)
-    VALUES (@id, @now, 1, @now, @now)
+    VALUES (@id, @now, @count, @now, @now)
     ON CONFLICT (id) DO UPDATE
-    SET last_failure_at = @now, failure_streak = failure_streak + 1,
+    SET last_failure_at = @now, failure_streak = failure_streak + @count,
       failing_since = COALESCE(failing_since, @now), updated_at = @now`,
   // Enabling again (1 or NULL) restarts the disable_after clock; disabling keeps it.
   setEnabled: `INSERT INTO subscription_state (id, enabled, disabled_reason, failure_streak, updated_at)
@@ -112,7 +112,7 @@ export function prepareStatements(db: Database.Database) {
     finish: db.prepare<Params & { status: DeliveryStatus }, { subscription_id: string }>(SQL.finish),
     insertAttempt: db.prepare<Params>(SQL.insertAttempt),
     recordSuccess: db.prepare<{ id: string; now: number }>(SQL.recordSuccess),
-    recordFailure: db.prepare<{ id: string; now: number }>(SQL.recordFailure),
+    recordFailure: db.prepare<{ id: string; now: number; count: number }>(SQL.recordFailure),
     setEnabled: db.prepare<{ id: string; enabled: 0 | 1 | null; reason: string | null; now: number }>(
       SQL.setEnabled,
     ),

@@ -25,16 +25,16 @@ export function immediateWriter(db: Database.Database) {
 export function relaxedWriter(db: Database.Database, synchronous: 'full' | 'normal') {
   const write = immediateWriter(db);
   if (synchronous === 'normal') return write;
-  const relax = db.prepare('PRAGMA synchronous = NORMAL');
-  const restore = db.prepare('PRAGMA synchronous = FULL');
+  // Not prepared once: SQLite applies this PRAGMA when the statement is compiled, not when it
+  // runs, so a prepared pair would leave the connection at whichever was prepared last.
   return <A extends unknown[], R>(fn: (...args: A) => R) => {
     const tx = write(fn);
     return (...args: A): R => {
-      relax.run();
+      db.exec('PRAGMA synchronous = NORMAL');
       try {
         return tx(...args);
       } finally {
-        restore.run();
+        db.exec('PRAGMA synchronous = FULL');
       }
     };
   };
