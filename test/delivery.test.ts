@@ -184,4 +184,21 @@ describe('delivery', () => {
     await healthy.waitFor((r) => r.length === 50, 10_000);
     expect(dead.received.length).toBeLessThanOrEqual(4);
   });
+
+  it('keeps a dead receiver to its fair part of the global concurrency, even when its max_in_flight allows all of it', async () => {
+    const dead = await receiver(() => new Promise(() => {}));
+    const healthy = await receiver();
+    relay = await startRelay(
+      testConfig({
+        delivery: { concurrency: 8 },
+        subscriptions: [sub('dead', dead.url, { timeout: '30s', max_in_flight: 8 }), sub('healthy', healthy.url, { max_in_flight: 8 })],
+      }),
+    );
+    const res = await relay.post('/ingest/batch', { events: Array.from({ length: 200 }, (_, i) => ({ type: 'tick', data: { i } })) });
+    expect(res.status).toBe(202);
+    await healthy.waitFor((r) => r.length === 200, 15_000);
+    // Two subscriptions compete: the dead one holds at most half of the 8 slots while the healthy
+    // one drains, instead of taking each slot the healthy one frees.
+    expect(dead.received.length).toBeLessThanOrEqual(4);
+  });
 });

@@ -60,6 +60,8 @@ export function createDispatcher(deps: DispatcherDeps, opts: DispatcherOptions) 
   // Per-subscription rate_limit (in memory, this process only) and the auto-disable/rescue tick.
   const limiter = createStartLimiter(() => clock.now());
   const maintenance = createMaintenance({ store, registry, clock, logger, onRescued: () => nudge() });
+  /** Subscriptions whose last claim came back full: more of their deliveries are due. */
+  const backlogged = new Set<string>();
   let rotation = 0;
   let pumping = false;
   let again = false;
@@ -82,16 +84,27 @@ export function createDispatcher(deps: DispatcherDeps, opts: DispatcherOptions) 
       const counts = new Map<string, number>();
       for (const d of claimed) counts.set(d.subscriptionId, (counts.get(d.subscriptionId) ?? 0) + 1);
       for (const [id, n] of counts) limiter.spend(id, registry.get(id)?.rateLimit ?? null, n);
+      // A claim that came back full means more is waiting: the subscription competes for slots.
+      for (const r of requests) {
+        if (counts.get(r.subscriptionId) === r.limit) backlogged.add(r.subscriptionId);
+        else backlogged.delete(r.subscriptionId);
+      }
       if (!requests.some((r) => counts.get(r.subscriptionId) === r.limit)) break;
     }
     return startedCount;
   }
 
-  /** Fair shares of the free global slots, rotating who goes first, capped per subscription. */
+  /**
+   * Fair shares of the free global slots, rotating who goes first, capped per subscription. No
+   * subscription may hold more than its fair part of `concurrency` (divided among those with work:
+   * attempts in flight or a backlog), so one whose receiver hangs keeps its slots but never takes
+   * the others': it cannot creep up to every slot as the healthy ones finish and free theirs.
+   */
   function planClaims(): ClaimRequest[] {
     const targets = registry.enabled().filter(canClaim);
     let free = opts.concurrency - inFlight.size;
     if (targets.length === 0 || free <= 0) return [];
+    const fairCap = Math.ceil(opts.concurrency / Math.max(1, competing()));
     rotation = (rotation + 1) % targets.length;
     const ordered = [...targets.slice(rotation), ...targets.slice(0, rotation)];
     const share = Math.max(1, Math.floor(free / ordered.length));
@@ -99,12 +112,26 @@ export function createDispatcher(deps: DispatcherDeps, opts: DispatcherOptions) 
     const requests: ClaimRequest[] = [];
     for (const t of ordered) {
       if (free <= 0) break;
-      const cap = Math.min(t.maxInFlight - (perSubscription.get(t.id) ?? 0), limiter.available(t.id, t.rateLimit));
+      const running = perSubscription.get(t.id) ?? 0;
+      const cap = Math.min(t.maxInFlight - running, fairCap - running, limiter.available(t.id, t.rateLimit));
+      if (cap <= 0) continue;
       const limit = Math.min(share, free, cap);
       requests.push({ subscriptionId: t.id, limit, leaseExpiresAt: now + t.timeoutMs + leaseMarginMs, ...(t.fifo && { fifo: true }) });
       free -= limit;
     }
     return requests;
+  }
+
+  /**
+   * How many subscriptions compete for slots now: those with attempts in flight or a backlog seen at
+   * their last claim. Idle ones do not count, so one busy subscription among many idle ones still
+   * gets every slot; a newly busy one counts from its first full claim on.
+   */
+  function competing(): number {
+    const ids = new Set<string>();
+    for (const [id, running] of perSubscription) if (running > 0) ids.add(id);
+    for (const id of backlogged) if (registry.get(id)?.enabled) ids.add(id);
+    return ids.size;
   }
 
   /**
