@@ -1,0 +1,492 @@
+#!/usr/bin/env node
+// `npm run bench [-- --quick] [-- --out FILE]`: measures hookrelay against bare-Node ceilings on this
+// machine and writes BENCHMARKS.md (see scripts/bench/report.mjs for what it says about the method).
+//
+// Processes: this one (load generator: autocannon for closed-loop HTTP load, undici for the bare
+// delivery loop, the backlog builder and the constant-rate latency generator), one receiver
+// (scripts/bench/receiver.mjs, bare node:http), and one relay child per measurement
+// (dist/hookrelay.mjs serve, generated YAML config, its own temp data dir). Every child is
+// SIGKILLed when this process exits, on error too.
+import autocannon from 'autocannon';
+import { Pool, request } from 'undici';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  ADMIN_TOKEN,
+  BUNDLE,
+  HERE,
+  INGEST_TOKEN,
+  ROOT,
+  forkWithIpc,
+  median,
+  nowUs,
+  percentile,
+  progress,
+  rssBytes,
+  startRelay,
+  stopChild,
+} from './lib.mjs';
+import { writeReport } from './report.mjs';
+
+const argv = process.argv.slice(2);
+const quick = argv.includes('--quick');
+const outIdx = argv.indexOf('--out');
+const outFile = outIdx >= 0 ? argv[outIdx + 1] : join(ROOT, 'BENCHMARKS.md');
+
+const DELIVERY_CONCURRENCY = 256;
+const P = quick
+  ? {
+      warmS: 0.5,
+      loadS: 2,
+      ingestConns: 64,
+      batchSize: 500,
+      batchConns: 4,
+      batchS: 2,
+      backlog: 10_000,
+      latRate: 2000,
+      latWarmS: 1,
+      latS: 3,
+      bigBacklog: 100_000,
+      isoBacklog: 10_000,
+      adminRuns: 5,
+      drainTimeoutMs: 30_000,
+    }
+  : {
+      warmS: 2,
+      loadS: 10,
+      ingestConns: 64,
+      batchSize: 500,
+      batchConns: 4,
+      batchS: 10,
+      backlog: 50_000,
+      latRate: 2000,
+      latWarmS: 1,
+      latS: 10,
+      bigBacklog: 1_000_000,
+      isoBacklog: 50_000,
+      adminRuns: 7,
+      drainTimeoutMs: 180_000,
+    };
+
+const EVENT = { type: 'order.created', data: { order_id: 'ord_1234567890', amount: '100.00', currency: 'EUR', customer: 'cus_abcdef' } };
+const EVENT_BODY = JSON.stringify(EVENT);
+const BATCH_BODY = JSON.stringify({ events: Array.from({ length: P.batchSize }, () => EVENT) });
+// What the relay sends per delivery, roughly: the envelope and standard-webhooks headers.
+const ENVELOPE_BODY = JSON.stringify({ id: 'evt_01JBENCHBENCHBENCHBENCHBE', type: EVENT.type, timestamp: new Date().toISOString(), data: EVENT.data });
+
+if (!existsSync(BUNDLE)) {
+  console.error(`${BUNDLE} is missing: run \`npm run build\` first`);
+  process.exit(1);
+}
+
+const results = {
+  mode: quick ? 'quick' : 'full',
+  params: { ...P, deliveryConcurrency: DELIVERY_CONCURRENCY },
+  startedAt: new Date(),
+  phases: {},
+  errors: [],
+};
+
+let receiver;
+
+async function phase(key, title, fn) {
+  progress(`--- ${title}`);
+  const started = Date.now();
+  try {
+    results.phases[key] = await fn();
+    progress(`    ${title}: done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    progress(`    ${title}: FAILED: ${message}`);
+    results.errors.push({ key, title, message });
+    results.phases[key] = { error: message };
+  }
+}
+
+// ---- load helpers ------------------------------------------------------------------------------
+
+async function cannon({ url, body, connections, seconds, headers = {} }) {
+  const r = await autocannon({
+    url,
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body,
+    connections,
+    pipelining: 1,
+    duration: seconds,
+  });
+  return {
+    rps: r['2xx'] / r.duration,
+    ok: r['2xx'],
+    non2xx: r.non2xx,
+    errors: r.errors,
+    timeouts: r.timeouts,
+    seconds: r.duration,
+    latencyP50: r.latency.p50,
+    latencyP99: r.latency.p99,
+  };
+}
+
+/** Closed-loop autocannon run after a warm-up run of the same shape. */
+async function warmAndMeasure(opts, label) {
+  if (P.warmS > 0) await cannon({ ...opts, seconds: P.warmS });
+  progress(`    ${label}: measuring ${opts.connections} connections for ${P.loadS} s`);
+  return cannon({ ...opts, seconds: opts.seconds ?? P.loadS });
+}
+
+/** Ingests `total` events through POST /ingest/batch (P.batchSize per request, P.batchConns at once). */
+async function ingestBacklog(relay, total, label) {
+  const pool = new Pool(relay.base, { connections: P.batchConns });
+  const batches = Math.ceil(total / P.batchSize);
+  let next = 0;
+  let done = 0;
+  let lastReport = 0;
+  const started = nowUs();
+  const worker = async () => {
+    for (;;) {
+      const i = next++;
+      if (i >= batches) return;
+      const n = Math.min(P.batchSize, total - i * P.batchSize);
+      const body = n === P.batchSize ? BATCH_BODY : JSON.stringify({ events: Array.from({ length: n }, () => EVENT) });
+      const res = await pool.request({
+        path: '/ingest/batch',
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${INGEST_TOKEN}` },
+        body,
+      });
+      const text = await res.body.text();
+      if (res.statusCode !== 202) throw new Error(`POST /ingest/batch answered ${res.statusCode}: ${text.slice(0, 300)}`);
+      done += n;
+      if (total >= 100_000 && done - lastReport >= total / 10) {
+        lastReport = done;
+        const s = (nowUs() - started) / 1e6;
+        progress(`    ${label}: ${done.toLocaleString('en-US')} / ${total.toLocaleString('en-US')} events ingested (${Math.round(done / s).toLocaleString('en-US')} events/s)`);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: P.batchConns }, worker));
+  const seconds = (nowUs() - started) / 1e6;
+  await pool.close();
+  return { events: total, seconds, rate: total / seconds };
+}
+
+/** Opens the receiver's gate and times how long the relay takes until `target` deliveries are answered. */
+async function drain(target, { sampleRssOf, timeoutMs = P.drainTimeoutMs } = {}) {
+  let peakRss = 0;
+  const ticker = setInterval(() => {
+    receiver.rpc('stats').then((s) => progress(`    ... ${s.count.toLocaleString('en-US')} / ${target.toLocaleString('en-US')} delivered`), () => {});
+  }, 5000);
+  const sampler = sampleRssOf
+    ? setInterval(() => {
+        peakRss = Math.max(peakRss, rssBytes(sampleRssOf) ?? 0);
+      }, 100)
+    : undefined;
+  const gate = await receiver.rpc('gate', { open: true });
+  const waited = await receiver.rpc('wait', { target, timeoutMs });
+  if (sampler) clearInterval(sampler);
+  clearInterval(ticker);
+  const seconds = (waited.at - gate.at) / 1e6;
+  const counted = waited.count - gate.released;
+  if (!waited.reached) {
+    progress(`    only ${waited.count} of ${target} deliveries arrived within ${timeoutMs / 1000} s`);
+  }
+  return {
+    target,
+    delivered: waited.count,
+    reached: waited.reached,
+    heldAtOpen: gate.released,
+    seconds,
+    rate: counted / seconds,
+    peakRss: sampleRssOf ? peakRss : undefined,
+  };
+}
+
+async function adminFirstPage(relay, runs) {
+  const times = [];
+  let rows = null;
+  for (let i = 0; i < runs; i++) {
+    const t = nowUs();
+    const res = await request(`${relay.base}/api/v1/deliveries?limit=50`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    const text = await res.body.text();
+    const ms = (nowUs() - t) / 1000;
+    if (res.statusCode !== 200) throw new Error(`GET /api/v1/deliveries answered ${res.statusCode}: ${text.slice(0, 300)}`);
+    rows = JSON.parse(text).data?.length ?? null;
+    times.push(ms);
+  }
+  return { medianMs: median(times), minMs: Math.min(...times), maxMs: Math.max(...times), runs, rows };
+}
+
+async function timedGet(relay, path) {
+  const t = nowUs();
+  const res = await request(`${relay.base}${path}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+  const text = await res.body.text();
+  return { ms: (nowUs() - t) / 1000, status: res.statusCode, body: text };
+}
+
+function gatedSub(id) {
+  // A long timeout: the requests held by the closed gate must not time out while the backlog builds.
+  return { id, url: `http://127.0.0.1:${receiver.info.okPort}/ok`, max_in_flight: DELIVERY_CONCURRENCY, timeout: '30m' };
+}
+
+/** Resets the receiver, closes its gate, starts a relay and ingests a backlog it cannot deliver yet. */
+async function relayWithBacklog(name, subs, events) {
+  await receiver.rpc('gate', { open: true });
+  await receiver.rpc('reset');
+  await receiver.rpc('gate', { open: false });
+  const relay = await startRelay(name, { subs });
+  progress(`    relay ${name} (pid ${relay.pid}) on port ${relay.port}; ingesting a backlog of ${events.toLocaleString('en-US')} events`);
+  const ingest = await ingestBacklog(relay, events, name);
+  await sleep(300); // let the dispatcher claim what the gate will hold
+  return { relay, ingest };
+}
+
+// ---- the run -----------------------------------------------------------------------------------
+
+async function main() {
+  progress(`mode: ${results.mode}; relay bundle ${BUNDLE}`);
+  receiver = await forkWithIpc(join(HERE, 'receiver.mjs'), [], 'receiver');
+  progress(`receiver (pid ${receiver.pid}) on ports ${receiver.info.okPort} (answers 200) and ${receiver.info.hangPort} (never answers)`);
+
+  // 1a. bare Hono POST handler
+  await phase('bareHono', '1a. bare Hono POST handler (JSON.parse, 202)', async () => {
+    const hono = await forkWithIpc(join(HERE, 'bare-hono.mjs'), [], 'bare-hono');
+    try {
+      return await warmAndMeasure({ url: `http://127.0.0.1:${hono.info.port}/ingest`, body: EVENT_BODY, connections: P.ingestConns }, 'bare Hono');
+    } finally {
+      await stopChild(hono);
+    }
+  });
+
+  // 1b. bare undici POST loop to the receiver
+  await phase('bareUndici', `1b. bare undici POST loop to the receiver (${DELIVERY_CONCURRENCY} in flight)`, async () => {
+    await receiver.rpc('gate', { open: true });
+    const pool = new Pool(`http://127.0.0.1:${receiver.info.okPort}`, { connections: DELIVERY_CONCURRENCY });
+    const headers = {
+      'content-type': 'application/json',
+      'user-agent': 'hookrelay-bench',
+      'webhook-id': 'evt_01JBENCHBENCHBENCHBENCHBE',
+      'webhook-timestamp': String(Math.floor(Date.now() / 1000)),
+      'webhook-signature': 'v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=',
+    };
+    const loop = async (seconds) => {
+      const until = nowUs() + seconds * 1e6;
+      let count = 0;
+      let errors = 0;
+      const worker = async () => {
+        while (nowUs() < until) {
+          try {
+            const res = await pool.request({ path: '/ok', method: 'POST', headers, body: ENVELOPE_BODY });
+            await res.body.dump();
+            if (res.statusCode === 200) count++;
+            else errors++;
+          } catch {
+            errors++;
+          }
+        }
+      };
+      const t = nowUs();
+      await Promise.all(Array.from({ length: DELIVERY_CONCURRENCY }, worker));
+      const s = (nowUs() - t) / 1e6;
+      return { rps: count / s, ok: count, errors, seconds: s };
+    };
+    await loop(P.warmS);
+    progress(`    bare undici: measuring ${DELIVERY_CONCURRENCY} in flight for ${P.loadS} s`);
+    const r = await loop(P.loadS);
+    await pool.close();
+    return r;
+  });
+
+  // 2. durable ingest, deliveries running to the receiver
+  await phase('ingest', '2. durable ingest (synchronous: full, one matching subscription)', async () => {
+    await receiver.rpc('gate', { open: true });
+    await receiver.rpc('reset');
+    const relay = await startRelay('ingest', { subs: [{ id: 'bench', url: `http://127.0.0.1:${receiver.info.okPort}/ok`, max_in_flight: DELIVERY_CONCURRENCY }] });
+    try {
+      const r = await warmAndMeasure(
+        { url: `${relay.base}/ingest`, body: EVENT_BODY, connections: P.ingestConns, headers: { authorization: `Bearer ${INGEST_TOKEN}` } },
+        'ingest',
+      );
+      const stats = await receiver.rpc('stats');
+      r.deliveredDuringRun = stats.count;
+      r.rss = rssBytes(relay.pid);
+      return r;
+    } finally {
+      await relay.stop();
+    }
+  });
+
+  // 3. batch ingest (gate closed: deliveries are created, but held, so this is ingest alone)
+  await phase('batch', `3. batch ingest (${P.batchSize} events per request)`, async () => {
+    await receiver.rpc('reset');
+    await receiver.rpc('gate', { open: false });
+    const relay = await startRelay('batch', { subs: [gatedSub('bench')] });
+    try {
+      const r = await warmAndMeasure(
+        {
+          url: `${relay.base}/ingest/batch`,
+          body: BATCH_BODY,
+          connections: P.batchConns,
+          seconds: P.batchS,
+          headers: { authorization: `Bearer ${INGEST_TOKEN}` },
+        },
+        'batch ingest',
+      );
+      return { ...r, eventsPerSecond: r.rps * P.batchSize, batchSize: P.batchSize };
+    } finally {
+      await relay.stop();
+      await receiver.rpc('gate', { open: true });
+    }
+  });
+
+  // 4. delivery throughput from a pre-ingested backlog
+  await phase('delivery', `4. delivery from a backlog of ${P.backlog.toLocaleString('en-US')}`, async () => {
+    const { relay, ingest } = await relayWithBacklog('delivery', [gatedSub('bench')], P.backlog);
+    try {
+      const admin = await adminFirstPage(relay, P.adminRuns);
+      const rssHeld = rssBytes(relay.pid);
+      progress(`    opening the gate: delivering ${P.backlog.toLocaleString('en-US')}`);
+      const d = await drain(P.backlog, { sampleRssOf: relay.pid });
+      return { ...d, ingest, admin, rssHeld };
+    } finally {
+      await relay.stop();
+    }
+  });
+
+  // 5. ingest → receiver latency at a constant rate
+  await phase('latency', `5. ingest→receiver latency at ${P.latRate.toLocaleString('en-US')} events/s`, async () => {
+    await receiver.rpc('gate', { open: true });
+    await receiver.rpc('reset');
+    const relay = await startRelay('latency', { subs: [{ id: 'bench', url: `http://127.0.0.1:${receiver.info.okPort}/lat`, max_in_flight: DELIVERY_CONCURRENCY }] });
+    try {
+      return await constantRate(relay);
+    } finally {
+      await relay.stop();
+    }
+  });
+
+  // 6. the same with a big backlog: throughput, RSS, admin first page
+  await phase('bigBacklog', `6. delivery with ${P.bigBacklog.toLocaleString('en-US')} waiting`, async () => {
+    const { relay, ingest } = await relayWithBacklog('backlog', [gatedSub('bench')], P.bigBacklog);
+    try {
+      progress(`    backlog built at ${Math.round(ingest.rate).toLocaleString('en-US')} events/s; timing the admin API`);
+      const rssHeld = rssBytes(relay.pid);
+      const admin = await adminFirstPage(relay, P.adminRuns);
+      const stats = await timedGet(relay, '/api/v1/stats');
+      let backlogPerStats = null;
+      try {
+        const s = JSON.parse(stats.body);
+        backlogPerStats = s.backlog ?? s.totals?.backlog ?? null;
+      } catch {
+        // shape unknown
+      }
+      progress(`    opening the gate: timing the first ${P.backlog.toLocaleString('en-US')} deliveries`);
+      const d = await drain(P.backlog, { sampleRssOf: relay.pid });
+      const rssAfter = rssBytes(relay.pid);
+      return { ...d, waiting: P.bigBacklog, ingest, admin, rssHeld, rssAfter, statsMs: stats.ms, statsStatus: stats.status, backlogPerStats };
+    } finally {
+      await relay.stop();
+    }
+  });
+
+  // 7. isolation: healthy subscription alone, then beside one whose receiver never answers
+  await phase('isolation', '7. isolation (healthy subscription beside one that never answers)', async () => {
+    const hangUrl = `http://127.0.0.1:${receiver.info.hangPort}/hang`;
+    const run = async (name, hangEnabled) => {
+      const subs = [gatedSub('healthy'), { id: 'hanging', url: hangUrl, enabled: hangEnabled, max_in_flight: DELIVERY_CONCURRENCY, timeout: '10s' }];
+      const { relay } = await relayWithBacklog(name, subs, P.isoBacklog);
+      try {
+        progress(`    ${name}: opening the gate`);
+        const d = await drain(P.isoBacklog);
+        const stats = await receiver.rpc('stats');
+        return { ...d, hangingRequests: stats.hung };
+      } finally {
+        await relay.stop();
+      }
+    };
+    const solo = await run('iso-solo', false);
+    const withHang = await run('iso-hang', true);
+    return { solo, withHang, ratio: withHang.rate / solo.rate };
+  });
+}
+
+async function constantRate(relay) {
+  const rate = P.latRate;
+  const total = Math.round(rate * (P.latWarmS + P.latS));
+  const intervalUs = 1e6 / rate;
+  const pool = new Pool(relay.base, { connections: 128 });
+  const acks = [];
+  const lags = [];
+  let errors = 0;
+  const pending = [];
+  const start = nowUs() + 20_000;
+  const measureFrom = start + P.latWarmS * 1e6;
+  let sent = 0;
+  progress(`    sending ${total.toLocaleString('en-US')} events on a clock (${P.latWarmS} s warm-up + ${P.latS} s measured)`);
+  const send = (scheduled) => {
+    const t = nowUs();
+    if (scheduled >= measureFrom) lags.push(t - scheduled);
+    const body = JSON.stringify({ type: EVENT.type, data: { ...EVENT.data, t } });
+    pending.push(
+      pool
+        .request({ path: '/ingest', method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${INGEST_TOKEN}` }, body })
+        .then(async (res) => {
+          await res.body.dump();
+          if (res.statusCode !== 202) errors++;
+          else if (t >= measureFrom) acks.push(nowUs() - t);
+        })
+        .catch(() => {
+          errors++;
+        }),
+    );
+  };
+  await new Promise((resolve) => {
+    const timer = setInterval(() => {
+      const now = nowUs();
+      if (now < start) return;
+      const due = Math.min(total, Math.floor((now - start) / intervalUs) + 1);
+      while (sent < due) send(start + sent++ * intervalUs);
+      if (sent >= total) {
+        clearInterval(timer);
+        resolve();
+      }
+    }, 1);
+  });
+  await Promise.all(pending);
+  await pool.close();
+  const ok = total - errors;
+  const arrived = await receiver.rpc('wait', { target: ok, timeoutMs: 30_000 });
+  const lat = await receiver.rpc('latency', { fromUs: measureFrom });
+  acks.sort((a, b) => a - b);
+  lags.sort((a, b) => a - b);
+  const ms = (us) => (us == null || Number.isNaN(us) ? null : us / 1000);
+  return {
+    rate,
+    sent: total,
+    errors,
+    delivered: arrived.count,
+    samples: lat.samples,
+    p50: ms(lat.p50),
+    p90: ms(lat.p90),
+    p99: ms(lat.p99),
+    max: ms(lat.max),
+    ackP50: ms(percentile(acks, 50)),
+    ackP99: ms(percentile(acks, 99)),
+    lagP99: ms(percentile(lags, 99)),
+    lagMax: ms(lags[lags.length - 1]),
+  };
+}
+
+try {
+  await main();
+} catch (err) {
+  console.error(err);
+  results.errors.push({ key: 'main', title: 'bench', message: err instanceof Error ? err.message : String(err) });
+} finally {
+  await stopChild(receiver);
+}
+results.finishedAt = new Date();
+const { summary } = writeReport(outFile, results);
+console.log('\n' + summary);
+progress(`wrote ${outFile}`);
+process.exitCode = results.errors.length > 0 ? 1 : 0;
