@@ -67,6 +67,8 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
   const deliverer = createDeliverer({
     connectionsPerOrigin: Math.min(config.delivery.concurrency, 256),
     maxResponseBody: config.delivery.max_response_body,
+    // Fixed at start (the Agent's connector is built once): these two keys need a restart.
+    network: { allowPrivateNetworks: config.delivery.allow_private_networks, allowedNetworks: config.delivery.allowed_networks },
   });
   const dispatcher = createDispatcher(
     { store, registry, clock, logger, deliverer },

@@ -1,6 +1,8 @@
 import { issueEntries } from '../config/errors';
 import { subscriptionSchema } from '../config/schema';
 import type { SubscriptionConfig } from '../dispatch/registry';
+import { blockedLiteral, blockedMessage } from '../net/guard';
+import { literalHost } from '../net/ip-policy';
 import { SECRET_GENERATORS } from '../signing';
 import { SubscriptionError, type SubscriptionFieldError } from './subscription-error';
 
@@ -17,6 +19,18 @@ export function parseSpec(spec: RawSpec, message = 'the subscription is invalid'
   const result = subscriptionSchema.safeParse(spec);
   if (result.success) return result.data;
   throw new SubscriptionError('invalid', message, specErrors(result.error.issues));
+}
+
+/**
+ * Refuses (400 on `url`) a URL whose host is a literal address the network guard blocks (SPEC 7),
+ * after WHATWG normalisation (http://2130706433/ is 127.0.0.1). Names pass: they are checked
+ * when dialled, since they may resolve differently by then. Reads the current config's keys.
+ */
+export function checkDestination(url: string, delivery: { allow_private_networks: boolean; allowed_networks: readonly string[] }): void {
+  const rules = { allowPrivateNetworks: delivery.allow_private_networks, allowedNetworks: delivery.allowed_networks };
+  const address = literalHost(url);
+  const blocked = address === null ? null : blockedLiteral(address, rules);
+  if (blocked) throw new SubscriptionError('invalid', 'the subscription URL is a blocked address', [{ path: ['url'], message: blockedMessage(blocked, rules) }]);
 }
 
 /** Zod issues as field errors, one per unknown key. */

@@ -4,7 +4,7 @@ import { deliveryDefaults } from '../dispatch/load-targets';
 import { compileTarget, type SubscriptionConfig } from '../dispatch/registry';
 import { findApiSubscription, isDeclaredInConfig, loadRecords, renderRecords } from './subscription-records';
 import { declaredInConfig, SubscriptionError, unknownSubscription } from './subscription-error';
-import { changedFields, mergeSpec, parseSpec, withGeneratedSecret, type RawSpec } from './subscription-spec';
+import { changedFields, checkDestination, mergeSpec, parseSpec, withGeneratedSecret, type RawSpec } from './subscription-spec';
 import type { CreatedSubscriptionView, SubscriptionView } from './subscription-view';
 
 // Subscriptions over the admin API (SPEC 8): the logic behind the routes, without HTTP.
@@ -47,6 +47,7 @@ export async function getSubscription(core: RelayCore, id: string): Promise<Subs
 export async function createSubscription(core: RelayCore, body: RawSpec): Promise<{ view: CreatedSubscriptionView; secretGenerated: boolean }> {
   const spec = withGeneratedSecret(body);
   const def = parseSpec(spec);
+  checkDestination(def.url, core.config().delivery);
   const taken = () => new SubscriptionError('conflict', `subscription id '${def.id}' is already used by a ${isDeclaredInConfig(core, def.id) ? 'config' : 'API'} subscription`);
   if (isDeclaredInConfig(core, def.id) || core.registry.get(def.id)) throw taken();
   const now = core.clock.now();
@@ -85,6 +86,8 @@ export async function updateSubscription(core: RelayCore, id: string, patch: Raw
   if (!stored) throw unknownSubscription(id);
   const merged = mergeSpec(stored.spec, patch);
   const def = parseSpec(merged);
+  // Only a new URL: a stored one the config now blocks must still accept {"enabled": false}.
+  if ('url' in patch) checkDestination(def.url, core.config().delivery);
   const changed = changedFields(effective(stored.spec), def as unknown as RawSpec);
   const now = core.clock.now();
   const wasEnabled = core.registry.get(id)?.enabled;

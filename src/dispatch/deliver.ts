@@ -1,4 +1,5 @@
 import { Agent, type Dispatcher } from 'undici';
+import { BlockedDestinationError, createGuardedConnector, type HostLookup, type NetworkRules } from '../net/guard';
 import type { OutgoingRequest } from './build-request';
 import { parseRetryAfter, type Outcome } from './retry-policy';
 
@@ -17,6 +18,10 @@ export interface DelivererOptions {
   connectionsPerOrigin: number;
   /** Bytes of the receiver's answer kept per attempt. */
   maxResponseBody: number;
+  /** Which destinations may be dialled (SPEC 7); fixed for the deliverer's life. */
+  network: NetworkRules;
+  /** How names are resolved when the guard is on; default dns.lookup. Tests inject a stub. */
+  lookup?: HostLookup | undefined;
 }
 
 export interface AttemptOptions {
@@ -32,9 +37,16 @@ export interface AttemptOptions {
 /**
  * Sends attempts over undici with a bounded connection pool per origin. Never throws for the
  * receiver's failures: every ending is an Outcome value. Redirects are never followed (3xx fails).
+ * Unless private networks are allowed, every new connection goes through the network guard
+ * (src/net/guard.ts); a blocked destination fails for good. With them allowed, undici's own
+ * connector is used untouched: no extra work per connection.
  */
 export function createDeliverer(opts: DelivererOptions) {
-  const agent = new Agent({ connections: opts.connectionsPerOrigin, keepAliveTimeout: 30_000 });
+  const agent = new Agent({
+    connections: opts.connectionsPerOrigin,
+    keepAliveTimeout: 30_000,
+    ...(!opts.network.allowPrivateNetworks && { connect: createGuardedConnector(opts.network, opts.lookup) }),
+  });
 
   async function deliver(req: OutgoingRequest, attempt: AttemptOptions): Promise<AttemptResponse> {
     const started = performance.now();
@@ -48,6 +60,9 @@ export function createDeliverer(opts: DelivererOptions) {
       return { outcome: classify(res.statusCode, headers), status: res.statusCode, headers, body, durationMs: since(started) };
     } catch (err) {
       const reason = signal.aborted ? signal.reason : err;
+      if (reason instanceof BlockedDestinationError) {
+        return { outcome: { kind: 'fail', status: null, error: reason.message }, status: null, headers: null, body: null, durationMs: since(started) };
+      }
       return { outcome: { kind: 'retry', status: null, error: describeError(reason) }, status: null, headers: null, body: null, durationMs: since(started) };
     } finally {
       clearTimeout(timer);
