@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { DURATION_HINT, parseDuration, parseRate, parseSize, RATE_HINT, SIZE_HINT } from '../lib/durations';
 import { compileFilter } from '../filter';
+import { blockedLiteral, blockedMessage } from '../net/guard';
+import { literalHost } from '../net/ip-policy';
 import { ed25519SecretProblem } from '../signing/ed25519';
 import { VERSION } from '../version';
 import { describeValue } from './errors';
@@ -340,7 +342,26 @@ export const configSchema = z.strictObject({
     // Runs even when an entry is invalid, so a duplicate id is reported with the other problems.
     .check(z.superRefine(checkUniqueIds, { when: () => true }))
     .default(() => []),
-});
+}).superRefine(checkDestinations);
+
+/**
+ * A subscription whose URL is a literal address the network guard would block fails at load, with
+ * its line, instead of at its first attempt. Host names are checked when they are dialled.
+ */
+function checkDestinations(
+  config: { delivery: { allow_private_networks: boolean; allowed_networks: string[] }; subscriptions: { url: string }[] },
+  ctx: z.RefinementCtx,
+): void {
+  const rules = { allowPrivateNetworks: config.delivery.allow_private_networks, allowedNetworks: config.delivery.allowed_networks };
+  if (rules.allowPrivateNetworks) return;
+  config.subscriptions.forEach((sub, i) => {
+    // Zod runs this even when a URL failed its own check; that one is already reported.
+    if (typeof sub?.url !== 'string' || !URL.canParse(sub.url)) return;
+    const address = literalHost(sub.url);
+    const blocked = address === null ? null : blockedLiteral(address, rules);
+    if (blocked) ctx.addIssue({ code: 'custom', path: ['subscriptions', i, 'url'], message: blockedMessage(blocked, rules) });
+  });
+}
 
 /** The validated config: durations in ms, sizes in bytes, rates as {limit, perMs} | null. */
 export type Config = z.output<typeof configSchema>;
