@@ -1,3 +1,4 @@
+import { backupCommand } from './cli/backup';
 import { checkConfigCommand } from './cli/check-config';
 import { genSecretCommand } from './cli/gen-secret';
 import { migrateCommand } from './cli/migrate';
@@ -13,9 +14,7 @@ const COMMANDS: Record<string, Command> = {
   'check-config': checkConfigCommand,
   migrate: migrateCommand,
   'gen-secret': genSecretCommand,
-  backup: async () => {
-    throw new CliError('backup is not implemented yet');
-  },
+  backup: backupCommand,
   version: async () => {
     process.stdout.write(`hookrelay ${VERSION}\n`);
     return 0;

@@ -1,5 +1,6 @@
 import { dirname, join } from 'node:path';
 import { copyFileSync, writeFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { assertBundleBuilt, BUNDLE, childConfig, runBundle, startChildRelay, type ChildRelay } from './helpers/child';
@@ -76,6 +77,29 @@ describe('the bundle as a command', () => {
     expect(stderr).toBe('');
     expect(code).toBe(0);
     expect(stdout).toMatch(/migrated/);
+  });
+
+  it('backup copies the store while a relay runs on it, and the copy holds every acknowledged event', async () => {
+    const rx = await startReceiver();
+    receivers.push(rx);
+    const dir = tempDir();
+    const yaml = childConfig(dir, [['a', rx.url]]);
+    const relay = await child(dir, yaml);
+    const ids: string[] = [];
+    for (let i = 0; i < 20; i++) ids.push((await post(relay.url, { type: 'backup.test', data: { i } })).body.id);
+    const out = join(dir, 'copies', 'backup.db');
+    const { code, stdout, stderr } = await runBundle(['backup', '--config', join(dir, 'config.yaml'), '--out', out]);
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/integrity ok/);
+    const copy = new Database(out, { readonly: true });
+    try {
+      const stored = copy.prepare('SELECT id FROM events').all() as { id: string }[];
+      expect(stored.map((r) => r.id).sort()).toEqual([...ids].sort());
+    } finally {
+      copy.close();
+    }
+    expect((await runBundle(['backup', '--config', join(dir, 'config.yaml')])).code).toBe(2);
   });
 
   it('migrate creates the database and exits 0', async () => {

@@ -46,7 +46,7 @@ function isInMemory(path: string): boolean {
  * The addon path for the bundle: HOOKRELAY_SQLITE_ADDON if set, else `better_sqlite3.node` beside
  * dist/hookrelay.mjs. Run from source, better-sqlite3 finds its own build in node_modules.
  */
-function nativeBinding(): string | undefined {
+export function nativeBinding(): string | undefined {
   if (process.env.HOOKRELAY_SQLITE_ADDON) return process.env.HOOKRELAY_SQLITE_ADDON;
   if (typeof __HOOKRELAY_BUNDLE__ === 'undefined') return undefined;
   return join(dirname(fileURLToPath(import.meta.url)), 'better_sqlite3.node');
