@@ -143,6 +143,7 @@ function createHttp(core: RelayCore, committer: ReturnType<typeof createIngestCo
       tokens: () => core.config().auth.ingest_tokens,
       bodyLimit: () => core.config().server.body_limit,
       rateLimit: () => core.config().auth.rate_limit.ingest,
+      logger: core.logger,
     }),
   );
   app.route('/api/v1', adminRoutes(core));

@@ -1,3 +1,4 @@
+import { StringDecoder } from 'node:string_decoder';
 import { Agent, type Dispatcher } from 'undici';
 import { BlockedDestinationError, createGuardedConnector, type HostLookup, type NetworkRules } from '../net/guard';
 import type { OutgoingRequest } from './build-request';
@@ -96,7 +97,11 @@ function classify(status: number, headers: Record<string, string>): Outcome {
   return { kind: 'retry', status, error: `HTTP ${status}`, ...(retryAfterMs !== undefined && { retryAfterMs }) };
 }
 
-/** Keeps the first `cap` bytes; stops reading (and closes the socket) past them. */
+/**
+ * Keeps the first `cap` bytes; stops reading (and closes the socket) past them. Destroying the body
+ * aborts the request, so undici closes the connection rather than reading the rest into the void.
+ * A character cut in half by the cap is dropped, so the kept text is never more than `cap` bytes.
+ */
 async function readCapped(body: Dispatcher.ResponseData['body'], cap: number): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
@@ -111,7 +116,8 @@ async function readCapped(body: Dispatcher.ResponseData['body'], cap: number): P
     chunks.push(chunk);
     size += chunk.length;
   }
-  return Buffer.concat(chunks, size).toString('utf8');
+  // StringDecoder holds back an incomplete trailing UTF-8 sequence instead of emitting U+FFFD.
+  return new StringDecoder('utf8').write(Buffer.concat(chunks, size));
 }
 
 function flattenHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {

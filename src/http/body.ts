@@ -3,8 +3,16 @@ import type { Context } from 'hono';
 import { AppError } from './problem';
 
 /**
+ * Deepest nesting of arrays and objects accepted in a body. The code after parsing (canonical JSON,
+ * filters, JSON.stringify) recurses once per level, so a body of a few hundred kilobytes of `[`
+ * would otherwise end in a stack overflow (a 500) instead of a client error.
+ */
+export const MAX_JSON_DEPTH = 512;
+
+/**
  * Reads a JSON request body, counting the bytes actually received (chunked bodies included) and
- * stopping at `limit`: 415 when not JSON, 413 over the limit, 400 when it does not parse.
+ * stopping at `limit`: 415 when not JSON, 413 over the limit, 400 when it does not parse or nests
+ * deeper than MAX_JSON_DEPTH.
  */
 export async function readJsonBody(c: Context, limit: number): Promise<unknown> {
   const type = c.req.header('content-type') ?? '';
@@ -17,6 +25,9 @@ export async function readJsonBody(c: Context, limit: number): Promise<unknown> 
   // The Node request when served by @hono/node-server (no Web-stream copy); the Web body otherwise.
   const stream = incoming ?? (c.req.raw.body as unknown as AsyncIterable<Uint8Array> | null);
   const text = stream ? await readLimited(stream, limit) : '';
+  if (nestingDepth(text) > MAX_JSON_DEPTH) {
+    throw new AppError(400, 'Bad Request', `the body nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels`);
+  }
   try {
     return JSON.parse(text);
   } catch (err) {
@@ -34,6 +45,24 @@ async function readLimited(stream: AsyncIterable<Uint8Array>, limit: number): Pr
     chunks.push(chunk);
   }
   return Buffer.concat(chunks, size).toString('utf8');
+}
+
+/** Deepest bracket nesting of JSON text, ignoring brackets inside strings; one pass, no parse. */
+export function nestingDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) max = depth;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return max;
 }
 
 function tooLarge(limit: number): AppError {

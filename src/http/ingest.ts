@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
 import type { Clock } from '../lib/clock';
+import type { Logger } from '../lib/logger';
 import type { Rate } from '../lib/durations';
 import type { IngestCommitter } from '../ingest/committer';
 import { batchInputSchema, EVENT_ID, eventInputSchema } from '../ingest/event-input';
@@ -21,12 +22,14 @@ export interface IngestDeps {
   bodyLimit: () => number;
   /** `auth.rate_limit.ingest`: requests per token, null for off. Read per request so a reload applies. Absent: off. */
   rateLimit?: () => Rate | null;
+  /** Where refused tokens are logged; absent: not logged. */
+  logger?: Logger;
 }
 
 /** `POST /ingest` and `POST /ingest/batch` (SPEC 3). */
 export function ingestRoutes(deps: IngestDeps): Hono {
   const app = new Hono();
-  app.use('*', bearerAuth(deps.tokens, 'ingest'));
+  app.use('*', bearerAuth(deps.tokens, 'ingest', deps.logger));
   // After auth, so only valid tokens get a bucket: a flood of made-up tokens cannot grow the map.
   const limiter = createRateLimiter(() => deps.clock.now());
   app.use('*', limiter.middleware(() => deps.rateLimit?.() ?? null, (c) => ingestKey(c.req.header('authorization'), deps.tokens())));

@@ -2,21 +2,61 @@ import pino from 'pino';
 
 export type Logger = pino.Logger;
 
-/** Paths redacted from every log line, so a secret logged by mistake never reaches the log store. */
-const REDACT = ['secret', '*.secret', 'token', '*.token', 'authorization', '*.authorization', 'headers.authorization'];
+/**
+ * Paths redacted from every log line, so a secret logged by mistake never reaches the log store:
+ * signing secrets (also inside a subscription's `signature`, and old ones kept for rotation), bearer
+ * tokens, and credentials in request headers. pino has no recursive wildcard, so each depth a
+ * secret can sit at is listed.
+ */
+export const REDACT_PATHS = [
+  'secret',
+  '*.secret',
+  '*.*.secret',
+  'signature.secret',
+  '*.signature.secret',
+  'previous_secrets',
+  '*.previous_secrets',
+  '*.*.previous_secrets',
+  'secrets',
+  '*.secrets',
+  'token',
+  '*.token',
+  '*.*.token',
+  'tokens',
+  '*.tokens',
+  'ingest_tokens',
+  '*.ingest_tokens',
+  '*.*.ingest_tokens',
+  'admin_tokens',
+  '*.admin_tokens',
+  '*.*.admin_tokens',
+  'password',
+  '*.password',
+  'authorization',
+  '*.authorization',
+  'headers.authorization',
+  '*.headers.authorization',
+  'headers.cookie',
+  '*.headers.cookie',
+  'headers["proxy-authorization"]',
+  '*.headers["proxy-authorization"]',
+  'headers["x-api-key"]',
+  '*.headers["x-api-key"]',
+];
 
 /**
- * JSON logs to stdout (pino). `pretty` renders a readable line with a small built-in formatter
- * instead of pino-pretty, so no dev-only dependency is bundled.
+ * JSON logs to stdout (pino), or to `destination` (tests). `pretty` renders a readable line with a
+ * small built-in formatter instead of pino-pretty, so no dev-only dependency is bundled.
  */
-export function createLogger(opts: { level: string; format?: 'json' | 'pretty' | undefined }): Logger {
+export function createLogger(opts: { level: string; format?: 'json' | 'pretty' | undefined }, destination?: pino.DestinationStream): Logger {
   const pretty = opts.format === 'pretty' || (opts.format === undefined && process.stdout.isTTY === true);
   const options: pino.LoggerOptions = {
     level: opts.level,
     base: undefined,
-    redact: { paths: REDACT, censor: '[redacted]' },
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
+  if (destination) return pino(options, destination);
   return pretty ? pino(options, prettyStream()) : pino(options);
 }
 
