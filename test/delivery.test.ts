@@ -69,6 +69,17 @@ describe('delivery', () => {
     expect((await settled(id)).status).toBe('succeeded');
   });
 
+  it('sends a subscription\'s credential headers but keeps them out of the attempt record', async () => {
+    const rx = await receiver();
+    relay = await startRelay(testConfig({ subscriptions: [sub('creds', rx.url, { headers: { Authorization: 'Bearer receiver-secret-123', 'X-Api-Key': 'k-456', 'X-Env': 'prod' } })] }));
+    const delivery = await settled(await ingest('x.y'));
+    expect(rx.received[0]!.headers).toMatchObject({ authorization: 'Bearer receiver-secret-123', 'x-api-key': 'k-456' });
+    const [attempt] = await relay.store.listAttempts(delivery.id);
+    expect(attempt!.requestHeaders).toMatchObject({ authorization: '[redacted]', 'x-api-key': '[redacted]', 'x-env': 'prod' });
+    expect(attempt!.requestHeaders['webhook-signature']).toMatch(/^v1,/);
+    expect(JSON.stringify(attempt)).not.toMatch(/receiver-secret-123|k-456/);
+  });
+
   it('sends only data with payload: data', async () => {
     const rx = await receiver();
     relay = await startRelay(testConfig({ subscriptions: [sub('raw', rx.url, { payload: 'data' })] }));

@@ -73,10 +73,23 @@ const LITERALS: [string, string][] = [
   ['[64:ff9b::10.0.0.1]', '64:ff9b::a00:1 stands for 10.0.0.1, a private address'],
 ];
 
+/**
+ * A config whose subscriptions point at literal addresses the guard blocks. Loading refuses those
+ * (config error with its line; the admin API answers 400), so the dial-time guard, the second line
+ * of defence, is reached here the way it is in production: by definitions that were valid when
+ * stored (an API subscription created while private networks were allowed, then a config change).
+ * The schema runs with private networks allowed, then the rules under test are put in place.
+ */
+function storedBeforeRulesChanged(raw: Parameters<typeof testConfig>[0] & { delivery: Record<string, unknown> }) {
+  const config = testConfig({ ...raw, delivery: { ...raw.delivery, allow_private_networks: true } });
+  config.delivery.allow_private_networks = false;
+  return config;
+}
+
 describe('network guard (allow_private_networks: false)', () => {
   it('fails every literal blocked form for good with the blocked error, reaching nothing', async () => {
     const subscriptions = LITERALS.map(([host], i) => ({ id: `s${i}`, url: `http://${host}:${port()}/hook`, signature }));
-    relay = await startRelay(testConfig({ delivery: { allow_private_networks: false }, subscriptions }));
+    relay = await startRelay(storedBeforeRulesChanged({ delivery: {}, subscriptions }));
     const before = rx.received.length;
     const results = await deliverOne();
     for (const [i, [host, text]] of LITERALS.entries()) {
@@ -103,7 +116,7 @@ describe('network guard (allow_private_networks: false)', () => {
       { id: 'v6-loopback', url: `http://[::1]:${port()}/v6`, signature },
       { id: 'private', url: `http://10.0.0.1:${port()}/`, signature },
     ];
-    relay = await startRelay(testConfig({ delivery: { allow_private_networks: false, allowed_networks: ['127.0.0.0/8'] }, subscriptions }));
+    relay = await startRelay(storedBeforeRulesChanged({ delivery: { allowed_networks: ['127.0.0.0/8'] }, subscriptions }));
     const results = await deliverOne();
     expect(results.get('allowed')).toEqual({ status: 'succeeded', errors: [null] });
     expect(results.get('decimal')).toEqual({ status: 'succeeded', errors: [null] });
@@ -115,7 +128,7 @@ describe('network guard (allow_private_networks: false)', () => {
   });
 
   it('covers test events: POST /subscriptions/{id}/test to a blocked address fails the same way', async () => {
-    relay = await startRelay(testConfig({ auth: admin, delivery: { allow_private_networks: false }, subscriptions: [{ id: 'cfg', url: `${rx.url}/cfg`, signature }] }));
+    relay = await startRelay(storedBeforeRulesChanged({ auth: admin, delivery: {}, subscriptions: [{ id: 'cfg', url: `${rx.url}/cfg`, signature }] }));
     const before = rx.received.length;
     const res = await ops('POST', '/subscriptions/cfg/test');
     expect(res.status).toBe(202);

@@ -2,7 +2,7 @@ import { newAttemptId } from '../lib/ids';
 import type { Clock } from '../lib/clock';
 import type { Logger } from '../lib/logger';
 import type { ClaimedDelivery, ClaimRequest, NextState, Store } from '../store/types';
-import { buildRequest } from './build-request';
+import { buildRequest, recordedHeaders } from './build-request';
 import { createCompletionWriter } from './completion-writer';
 import type { Deliverer } from './deliver';
 import { createMaintenance } from './maintenance';
@@ -214,7 +214,7 @@ export function createDispatcher(deps: DispatcherDeps, opts: DispatcherOptions) 
         startedAt,
         durationMs: response.durationMs,
         requestUrl: request.url,
-        requestHeaders: request.headers,
+        requestHeaders: recordedHeaders(request.headers),
         responseStatus: response.status,
         responseHeaders: response.headers,
         responseBody: response.body,

@@ -1,4 +1,6 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { MiddlewareHandler } from 'hono';
+import { AppError } from '../problem';
 import type { RelayCore } from '../../app';
 import { createRateLimiter } from '../rate-limit';
 import { adminAuth, type AdminEnv } from './auth';
@@ -17,6 +19,7 @@ export function adminRoutes(core: RelayCore): OpenAPIHono<AdminEnv> {
   const limiter = createRateLimiter(() => core.clock.now());
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer' });
   app.use('*', adminAuth(() => core.config().auth.admin_tokens, core.logger));
+  app.use('*', requireJsonBody);
   app.use('*', limiter.middleware(() => core.config().auth.rate_limit.admin, (c) => (c.get('actor') as { name: string }).name));
   app.route('/', subscriptionRoutes(core));
   app.route('/', eventRoutes(core));
@@ -30,3 +33,18 @@ export function adminRoutes(core: RelayCore): OpenAPIHono<AdminEnv> {
   });
   return app;
 }
+
+/**
+ * A request that carries a body must say it is JSON. Checked here, before the route's validator:
+ * left to @hono/zod-openapi, a body without Content-Type got 415 with its stream cancelled, and the
+ * client's next request on that keep-alive connection was reset.
+ */
+const requireJsonBody: MiddlewareHandler = async (c, next) => {
+  const length = c.req.header('content-length');
+  const hasBody = (length !== undefined && length !== '0') || c.req.header('transfer-encoding') !== undefined;
+  const type = c.req.header('content-type') ?? '';
+  if (hasBody && !/^application\/([a-z0-9.+-]*\+)?json\b/i.test(type.trim())) {
+    throw new AppError(415, 'Unsupported Media Type', 'the body must be application/json', undefined, { connection: 'close' });
+  }
+  await next();
+};
