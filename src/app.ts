@@ -170,7 +170,23 @@ function listen(fetch: Hono['fetch'], host: string, port: number): Promise<Serve
   return new Promise((resolve, reject) => {
     const server = serve({ fetch, hostname: host, port }, () => resolve(server));
     server.once('error', reject);
+    server.on('clientError', answerClientError);
   });
+}
+
+/**
+ * Requests Node's HTTP parser refuses before any route sees them (conflicting Content-Length and
+ * Transfer-Encoding, a bad chunk, oversized headers) get problem+json too, then the connection closes:
+ * after a framing error nothing more on it can be trusted.
+ */
+function answerClientError(err: Error & { code?: string }, socket: import('node:stream').Duplex): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const [status, title] = err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large'] : [400, 'Bad Request'];
+  const body = JSON.stringify({ type: `https://hookrelay.dev/problems/${title.toLowerCase().replace(/ /g, '-')}`, title, status, detail: `malformed HTTP request (${err.code ?? 'parse error'})` });
+  socket.end(`HTTP/1.1 ${status} ${title}\r\ncontent-type: application/problem+json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
 }
 
 /** Stops accepting connections and waits for requests in progress; idle keep-alive sockets close at once. */

@@ -261,7 +261,7 @@ describe('ingest bodies over the limit', () => {
     expect(raw).toMatch(/content-type: application\/problem\+json/i);
   });
 
-  it('rejects conflicting Content-Length and Transfer-Encoding with 400 (Node parser) and stores nothing', async () => {
+  it('rejects conflicting Content-Length and Transfer-Encoding with a 400 problem+json and stores nothing', async () => {
     relay = await startRelay(testConfig({ server: { body_limit: '1kb' } }));
     const smuggled = [
       `POST /ingest HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 13\r\ntransfer-encoding: chunked\r\n\r\nd\r\n{"type":"a1"}\r\n0\r\n\r\n`,
@@ -273,6 +273,8 @@ describe('ingest bodies over the limit', () => {
     for (const text of smuggled) {
       const raw = await rawExchange(relay.url, text);
       expect(raw, text).toMatch(/^HTTP\/1\.1 400 /);
+      expect(raw, text).toMatch(/content-type: application\/problem\+json/i);
+      expect(JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4))).toMatchObject({ status: 400, title: 'Bad Request' });
     }
     expect((await relay.store.listEvents({ limit: 10 })).data).toEqual([]);
     expect((await relay.post('/ingest', { type: 'after' })).status).toBe(202);
