@@ -10,11 +10,12 @@
  * Retry-After waits at least the clamped delay (twice the scheduled one).
  */
 import type { ServerResponse } from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sleep } from './helpers/chaos';
-import { startReceiver, type Received, type Receiver } from './helpers/receiver';
-import { eventually, startRelay, testConfig, TEST_SECRET, type RunningRelay } from './helpers/relay';
+import { type Received, type Receiver } from './helpers/receiver';
+import { eventually, testConfig, TEST_SECRET, type RunningRelay } from './helpers/relay';
 import type { AttemptRecord, StoredDelivery } from '../src/store/types';
+import { closeAfterEach } from './helpers/lifecycle';
 
 /** How the receiver answers one attempt. */
 type Act =
@@ -121,18 +122,10 @@ function expectedRecord(a: Act, timeoutMs: number) {
 }
 
 let relay: RunningRelay | undefined;
-let receivers: Receiver[] = [];
-afterEach(async () => {
-  await relay?.stop();
-  relay = undefined;
-  await Promise.all(receivers.map((r) => r.close()));
-  receivers = [];
-});
+const life = closeAfterEach();
 
 async function receiver(sub: string) {
-  const r = await startReceiver(scriptedHandler(sub));
-  receivers.push(r);
-  return r;
+  return life.receiver(scriptedHandler(sub));
 }
 
 function sub(id: string, url: string, extra: Record<string, unknown>) {
@@ -219,7 +212,7 @@ describe('receiver chaos', () => {
       },
     ];
     for (const lane of lanes) lane.rx = await receiver(lane.id);
-    relay = await startRelay(
+    relay = await life.relay(
       testConfig({
         delivery: { jitter: 0, retry_schedule: ['50ms', '50ms', '50ms'] },
         subscriptions: lanes.map((l) =>
@@ -298,14 +291,13 @@ describe('receiver chaos', () => {
     // (max_in_flight 1) when the 410 comes.
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
-    const gone = await startReceiver(async (req, res) => {
+    const gone = await life.receiver(async (req, res) => {
       const { data } = JSON.parse(req.body) as { data: { scripts: Record<string, Script> } };
       if (data.scripts.gone?.[0] === 'gone' && req.headers['x-hookrelay-attempt'] === '1') await gate;
       await scriptedHandler('gone')(req, res);
     });
-    receivers.push(gone);
     const steady = await receiver('steady');
-    relay = await startRelay(
+    relay = await life.relay(
       testConfig({
         auth: { admin_tokens: [{ name: 'ops', token: ADMIN, scopes: ['read', 'write'] }] },
         delivery: { jitter: 0, retry_schedule: ['50ms', '50ms', '50ms'] },
@@ -368,7 +360,7 @@ describe('receiver chaos', () => {
 
   it('410 Gone on a later attempt ends the delivery there, whatever retries remain', async () => {
     const rx = await receiver('late');
-    relay = await startRelay(
+    relay = await life.relay(
       testConfig({ subscriptions: [sub('late', rx.url, { timeout: '200ms', retry_schedule: ['50ms', '50ms', '50ms', '50ms'] })] }),
     );
     const res = await relay.post('/ingest', { type: 'chaos.gone', data: { scripts: { late: ['e500', 'reset', 'gone', 'ok'] } } });

@@ -1,23 +1,12 @@
 import { Webhook } from 'standardwebhooks';
-import { afterEach, describe, expect, it } from 'vitest';
-import { startReceiver, type Receiver } from './helpers/receiver';
-import { eventually, startRelay, testConfig, TEST_SECRET, type RunningRelay } from './helpers/relay';
+import { describe, expect, it } from 'vitest';
+import { eventually, testConfig, TEST_SECRET, type RunningRelay } from './helpers/relay';
+import { closeAfterEach } from './helpers/lifecycle';
 
 let relay: RunningRelay | undefined;
-let receivers: Receiver[] = [];
+const life = closeAfterEach();
 
-afterEach(async () => {
-  await relay?.stop();
-  relay = undefined;
-  await Promise.all(receivers.map((r) => r.close()));
-  receivers = [];
-});
-
-async function receiver(...args: Parameters<typeof startReceiver>) {
-  const r = await startReceiver(...args);
-  receivers.push(r);
-  return r;
-}
+const receiver = life.receiver;
 
 function sub(id: string, url: string, extra: Record<string, unknown> = {}) {
   return { id, url, signature: { scheme: 'standard-webhooks', secret: TEST_SECRET }, ...extra };
@@ -44,7 +33,7 @@ async function settled(eventId: string) {
 describe('delivery', () => {
   it('sends the envelope with the SPEC headers, signed so standardwebhooks verifies it', async () => {
     const rx = await receiver();
-    relay = await startRelay(testConfig({ subscriptions: [sub('billing', `${rx.url}/hooks`, { headers: { 'X-Env': 'prod' } })] }));
+    relay = await life.relay(testConfig({ subscriptions: [sub('billing', `${rx.url}/hooks`, { headers: { 'X-Env': 'prod' } })] }));
     const id = await ingest('payment.completed', { id: 'pay_abc123', amount: '100.00', note: 'naïve ☃' });
     await rx.waitFor((r) => r.length === 1);
     const req = rx.received[0]!;
@@ -71,7 +60,7 @@ describe('delivery', () => {
 
   it('sends a subscription\'s credential headers but keeps them out of the attempt record', async () => {
     const rx = await receiver();
-    relay = await startRelay(testConfig({ subscriptions: [sub('creds', rx.url, { headers: { Authorization: 'Bearer receiver-secret-123', 'X-Api-Key': 'k-456', 'X-Env': 'prod' } })] }));
+    relay = await life.relay(testConfig({ subscriptions: [sub('creds', rx.url, { headers: { Authorization: 'Bearer receiver-secret-123', 'X-Api-Key': 'k-456', 'X-Env': 'prod' } })] }));
     const delivery = await settled(await ingest('x.y'));
     expect(rx.received[0]!.headers).toMatchObject({ authorization: 'Bearer receiver-secret-123', 'x-api-key': 'k-456' });
     const [attempt] = await relay.store.listAttempts(delivery.id);
@@ -82,7 +71,7 @@ describe('delivery', () => {
 
   it('sends only data with payload: data', async () => {
     const rx = await receiver();
-    relay = await startRelay(testConfig({ subscriptions: [sub('raw', rx.url, { payload: 'data' })] }));
+    relay = await life.relay(testConfig({ subscriptions: [sub('raw', rx.url, { payload: 'data' })] }));
     await ingest('x.y', { k: [1, 2, 3] });
     await rx.waitFor((r) => r.length === 1);
     expect(rx.received[0]!.body).toBe('{"k":[1,2,3]}');
@@ -93,7 +82,7 @@ describe('delivery', () => {
     const rx = await receiver((_req, res) => {
       if (++calls < 3) res.writeHead(500).end('boom');
     });
-    relay = await startRelay(testConfig({ delivery: { retry_schedule: ['100ms', '200ms'], jitter: 0 }, subscriptions: [sub('s', rx.url)] }));
+    relay = await life.relay(testConfig({ delivery: { retry_schedule: ['100ms', '200ms'], jitter: 0 }, subscriptions: [sub('s', rx.url)] }));
     const id = await ingest('order.created');
     const delivery = await settled(id);
     expect(delivery).toMatchObject({ status: 'succeeded', attempts: 3 });
@@ -116,7 +105,7 @@ describe('delivery', () => {
 
   it('marks the delivery failed when the schedule is spent', async () => {
     const rx = await receiver((_req, res) => void res.writeHead(503).end());
-    relay = await startRelay(testConfig({ subscriptions: [sub('s', rx.url, { retry_schedule: ['20ms', '20ms'] })] }));
+    relay = await life.relay(testConfig({ subscriptions: [sub('s', rx.url, { retry_schedule: ['20ms', '20ms'] })] }));
     const id = await ingest('a.b');
     expect(await settled(id)).toMatchObject({ status: 'failed', attempts: 3, lastStatusCode: 503 });
     expect(rx.received).toHaveLength(3);
@@ -126,7 +115,7 @@ describe('delivery', () => {
     const rx = await receiver((req, res) => {
       if (req.path === '/moved') res.writeHead(302, { location: '/target' }).end();
     });
-    relay = await startRelay(testConfig({ subscriptions: [sub('s', `${rx.url}/moved`, { retry_schedule: [] })] }));
+    relay = await life.relay(testConfig({ subscriptions: [sub('s', `${rx.url}/moved`, { retry_schedule: [] })] }));
     const id = await ingest('a.b');
     const delivery = await settled(id);
     expect(delivery.status).toBe('failed');
@@ -138,14 +127,14 @@ describe('delivery', () => {
   it('fails for good on 410 Gone and disables the subscription, across restarts', async () => {
     const rx = await receiver((_req, res) => void res.writeHead(410).end());
     const config = testConfig({ subscriptions: [sub('gone', rx.url)] });
-    relay = await startRelay(config);
+    relay = await life.relay(config);
     const id = await ingest('a.b');
     expect(await settled(id)).toMatchObject({ status: 'failed', attempts: 1 });
     expect(relay.app.registry.get('gone')).toMatchObject({ enabled: false, disabledReason: expect.stringMatching(/410/) });
     const next = await relay.post('/ingest', { type: 'a.b' });
     expect(await next.json()).toMatchObject({ deliveries: 0 });
     await relay.stop();
-    relay = await startRelay(config);
+    relay = await life.relay(config);
     expect(relay.app.registry.get('gone')?.enabled).toBe(false);
   });
 
@@ -154,7 +143,7 @@ describe('delivery', () => {
     const rx = await receiver((_req, res) => {
       if (++calls === 1) res.writeHead(429, { 'retry-after': '3600' }).end();
     });
-    relay = await startRelay(testConfig({ delivery: { jitter: 0 }, subscriptions: [sub('s', rx.url, { retry_schedule: ['150ms'] })] }));
+    relay = await life.relay(testConfig({ delivery: { jitter: 0 }, subscriptions: [sub('s', rx.url, { retry_schedule: ['150ms'] })] }));
     const id = await ingest('a.b');
     expect((await settled(id)).status).toBe('succeeded');
     const gap = rx.received[1]!.at - rx.received[0]!.at;
@@ -164,7 +153,7 @@ describe('delivery', () => {
 
   it('ends an attempt that takes longer than its timeout', async () => {
     const rx = await receiver(() => new Promise(() => {})); // never answers
-    relay = await startRelay(testConfig({ subscriptions: [sub('slow', rx.url, { timeout: '200ms', retry_schedule: [] })] }));
+    relay = await life.relay(testConfig({ subscriptions: [sub('slow', rx.url, { timeout: '200ms', retry_schedule: [] })] }));
     const id = await ingest('a.b');
     const delivery = await settled(id);
     expect(delivery.status).toBe('failed');
@@ -174,7 +163,7 @@ describe('delivery', () => {
 
   it('keeps at most max_response_body bytes of the answer', async () => {
     const rx = await receiver((_req, res) => void res.writeHead(500).end('y'.repeat(100_000)));
-    relay = await startRelay(testConfig({ delivery: { max_response_body: '1kb' }, subscriptions: [sub('s', rx.url, { retry_schedule: [] })] }));
+    relay = await life.relay(testConfig({ delivery: { max_response_body: '1kb' }, subscriptions: [sub('s', rx.url, { retry_schedule: [] })] }));
     const delivery = await settled(await ingest('a.b'));
     const [attempt] = await relay.store.listAttempts(delivery.id);
     expect(attempt!.responseBody).toBe('y'.repeat(1024));
@@ -183,7 +172,7 @@ describe('delivery', () => {
   it('does not let a dead receiver delay a healthy one', async () => {
     const dead = await receiver(() => new Promise(() => {}));
     const healthy = await receiver();
-    relay = await startRelay(
+    relay = await life.relay(
       testConfig({
         delivery: { concurrency: 8 },
         subscriptions: [sub('dead', dead.url, { timeout: '30s', max_in_flight: 4 }), sub('healthy', healthy.url)],
@@ -199,7 +188,7 @@ describe('delivery', () => {
   it('keeps a dead receiver to its fair part of the global concurrency, even when its max_in_flight allows all of it', async () => {
     const dead = await receiver(() => new Promise(() => {}));
     const healthy = await receiver();
-    relay = await startRelay(
+    relay = await life.relay(
       testConfig({
         delivery: { concurrency: 8 },
         subscriptions: [sub('dead', dead.url, { timeout: '30s', max_in_flight: 8 }), sub('healthy', healthy.url, { max_in_flight: 8 })],

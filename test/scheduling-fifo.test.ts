@@ -1,8 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Config } from '../src/config/schema';
 import { createSqliteStore } from '../src/store/sqlite/sqlite-store';
-import { startReceiver, type Handler, type Receiver } from './helpers/receiver';
-import { eventually, startRelay, testConfig, TEST_SECRET, type RunningRelay } from './helpers/relay';
+import { type Handler, type Receiver } from './helpers/receiver';
+import { eventually, testConfig, TEST_SECRET, type RunningRelay } from './helpers/relay';
+import { closeAfterEach } from './helpers/lifecycle';
 
 /*
  * `ordering: fifo` end to end: one delivery at a time per subscription, in ingest order, the head
@@ -10,20 +11,13 @@ import { eventually, startRelay, testConfig, TEST_SECRET, type RunningRelay } fr
  */
 
 let relay: RunningRelay | undefined;
-let receivers: Receiver[] = [];
-
-afterEach(async () => {
-  await relay?.stop();
-  relay = undefined;
-  await Promise.all(receivers.map((r) => r.close()));
-  receivers = [];
-});
+const life = closeAfterEach();
 
 /** A receiver that also records the most requests it ever had open at once. */
 async function receiver(handler: Handler) {
   let open = 0;
   const stats = { maxOpen: 0 };
-  const rx = await startReceiver(async (req, res) => {
+  const rx = await life.receiver(async (req, res) => {
     stats.maxOpen = Math.max(stats.maxOpen, ++open);
     try {
       // Stay open a moment so overlapping attempts would be seen overlapping.
@@ -33,7 +27,6 @@ async function receiver(handler: Handler) {
       open--;
     }
   });
-  receivers.push(rx);
   return Object.assign(rx, { stats });
 }
 
@@ -77,7 +70,7 @@ describe('ordering: fifo', () => {
   it('delivers one at a time in ingest order; a retrying head holds the rest until it succeeds', async () => {
     const events = ids('retry', 8);
     const rx = await receiver(failFirst(new Map([[events[0]!, 2]])));
-    relay = await startRelay(fifoConfig(rx.url, ['50ms', '50ms', '50ms']));
+    relay = await life.relay(fifoConfig(rx.url, ['50ms', '50ms', '50ms']));
     // One batch and a few single requests behind it: ingest order across requests too.
     await ingestBatch(events.slice(0, 5));
     for (const id of events.slice(5)) await ingestOne(id);
@@ -92,7 +85,7 @@ describe('ordering: fifo', () => {
   it('a head that fails for good lets the next one go', async () => {
     const events = ids('fail', 4);
     const rx = await receiver(failFirst(new Map([[events[0]!, 99]])));
-    relay = await startRelay(fifoConfig(rx.url, ['50ms']));
+    relay = await life.relay(fifoConfig(rx.url, ['50ms']));
     await ingestBatch(events);
 
     await rx.waitFor((r) => r.length === events.length + 1);
@@ -107,7 +100,7 @@ describe('ordering: fifo', () => {
     const failing = new Map([[events[0]!, 99]]);
     const rx = await receiver(failFirst(failing));
     const config = fifoConfig(rx.url, ['300ms', '300ms', '300ms', '300ms', '300ms']);
-    relay = await startRelay(config);
+    relay = await life.relay(config);
     await ingestBatch(events);
     await rx.waitFor((r) => r.length === 1);
     await eventually(async () => (await statusOf(events[0]!)) === 'retrying');
@@ -125,7 +118,7 @@ describe('ordering: fifo', () => {
     await store.close();
 
     failing.set(events[0]!, 1);
-    relay = await startRelay(config);
+    relay = await life.relay(config);
     await rx.waitFor((r) => r.length === events.length + 1);
     await eventually(async () => (await statusOf(events.at(-1)!)) === 'succeeded');
     expect(webhookIds(rx)).toEqual([events[0], ...events]);
@@ -137,7 +130,7 @@ describe('ordering: fifo', () => {
     const events = ids('apart', 3);
     const ordered = await receiver(failFirst(new Map([[events[0]!, 99]])));
     const free = await receiver(() => {});
-    relay = await startRelay(
+    relay = await life.relay(
       testConfig({
         delivery: { retry_schedule: ['1h'] },
         subscriptions: [

@@ -1,6 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { startReceiver, type Handler, type Receiver } from './helpers/receiver';
-import { startRelay, testConfig, type RunningRelay } from './helpers/relay';
+import { describe, expect, it } from 'vitest';
+import { type Handler } from './helpers/receiver';
+import { testConfig, type RunningRelay } from './helpers/relay';
+import { closeAfterEach } from './helpers/lifecycle';
 
 /*
  * How subscriptions share the dispatcher: a per-subscription `rate_limit` on attempts started,
@@ -8,20 +9,9 @@ import { startRelay, testConfig, type RunningRelay } from './helpers/relay';
  */
 
 let relay: RunningRelay | undefined;
-let receivers: Receiver[] = [];
+const life = closeAfterEach();
 
-afterEach(async () => {
-  await relay?.stop();
-  relay = undefined;
-  await Promise.all(receivers.map((r) => r.close()));
-  receivers = [];
-});
-
-async function receiver(handler: Handler = () => {}) {
-  const r = await startReceiver(handler);
-  receivers.push(r);
-  return r;
-}
+const receiver = (handler: Handler = () => {}) => life.receiver(handler);
 
 const slow = (ms: number): Handler => () => new Promise((r) => setTimeout(r, ms));
 
@@ -58,7 +48,7 @@ describe('rate_limit', () => {
   it('starts at most the limit (plus a small burst) per window, and holds back no other subscription', async () => {
     const limited = await receiver();
     const unlimited = await receiver();
-    relay = await startRelay(
+    relay = await life.relay(
       testConfig({ subscriptions: [sub('limited', limited.url, { rate_limit: '20/s' }), sub('unlimited', unlimited.url)] }),
     );
     await ingestMany('limited', 100);
@@ -83,7 +73,7 @@ describe('fair sharing', () => {
   ])('a subscription with thousands waiting does not starve one with ten (%s)', async (_label, delivery, bigExtra) => {
     const big = await receiver(slow(20));
     const small = await receiver();
-    relay = await startRelay(testConfig({ delivery, subscriptions: [sub('big', big.url, bigExtra), sub('small', small.url)] }));
+    relay = await life.relay(testConfig({ delivery, subscriptions: [sub('big', big.url, bigExtra), sub('small', small.url)] }));
     await ingestMany('big', 3000);
     await big.waitFor((r) => r.length > 0);
     // The small subscription's events come last, behind the whole backlog.

@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
-import { startReceiver, type Receiver } from '../helpers/receiver';
-import { eventually, startRelay, testConfig, TEST_SECRET, type RunningRelay } from '../helpers/relay';
+import { describe, expect, it } from 'vitest';
+import { eventually, testConfig, TEST_SECRET, type RunningRelay } from '../helpers/relay';
+import { closeAfterEach } from '../helpers/lifecycle';
 
 const OPS = 'ops-token-0123456789';
 const adminTokens = [
@@ -11,23 +11,12 @@ const adminTokens = [
 const signature = { scheme: 'standard-webhooks', secret: TEST_SECRET };
 
 let relay: RunningRelay | undefined;
-let receivers: Receiver[] = [];
-
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = any;
 
-afterEach(async () => {
-  await relay?.stop();
-  relay = undefined;
-  await Promise.all(receivers.map((r) => r.close()));
-  receivers = [];
-});
+const life = closeAfterEach();
 
-async function receiver(...args: Parameters<typeof startReceiver>) {
-  const r = await startReceiver(...args);
-  receivers.push(r);
-  return r;
-}
+const receiver = life.receiver;
 
 async function api(method: string, path: string, body?: unknown): Promise<{ status: number; body: Json }> {
   const res = await fetch(`${relay!.url}/api/v1${path}`, {
@@ -64,7 +53,7 @@ describe('GET /deliveries', () => {
   it('filters by status, subscription, event type and creation window, and pages', async () => {
     const ok = await receiver();
     const bad = await receiver(broken);
-    relay = await startRelay(
+    relay = await life.relay(
       testConfig({
         auth: { admin_tokens: adminTokens },
         subscriptions: [
@@ -112,7 +101,7 @@ describe('GET /deliveries', () => {
 
   it('pages with limit 2 while deliveries keep being created: no duplicates, no gaps', async () => {
     const ok = await receiver();
-    relay = await startRelay(
+    relay = await life.relay(
       testConfig({ auth: { admin_tokens: adminTokens }, subscriptions: [{ id: 'a', url: ok.url, signature }, { id: 'b', url: ok.url, signature }] }),
     );
     for (let i = 0; i < 3; i++) await ingest('page.test', { i });
@@ -134,7 +123,7 @@ describe('GET /deliveries', () => {
 describe('GET /deliveries/{id}', () => {
   it("shows every attempt: request, the receiver's status, headers and body, duration and error", async () => {
     const bad = await receiver(broken);
-    relay = await startRelay(testConfig({ auth: { admin_tokens: adminTokens }, subscriptions: [{ id: 'flaky', url: `${bad.url}/hook`, signature }] }));
+    relay = await life.relay(testConfig({ auth: { admin_tokens: adminTokens }, subscriptions: [{ id: 'flaky', url: `${bad.url}/hook`, signature }] }));
     const eventId = await ingest('order.created');
     const { id } = await deliveryOf(eventId, 'flaky', settled);
     const { status, body } = await api('GET', `/deliveries/${id}`);
@@ -161,7 +150,7 @@ describe('GET /deliveries/{id}', () => {
     const closed = await receiver();
     const url = closed.url;
     await closed.close();
-    relay = await startRelay(testConfig({ auth: { admin_tokens: adminTokens }, subscriptions: [{ id: 'gone', url, signature }] }));
+    relay = await life.relay(testConfig({ auth: { admin_tokens: adminTokens }, subscriptions: [{ id: 'gone', url, signature }] }));
     const { id } = await deliveryOf(await ingest('x.y'), 'gone', settled);
     const { body } = await api('GET', `/deliveries/${id}`);
     expect(body.attempt_log[0]).toMatchObject({ response: null, error: expect.any(String) });
@@ -174,7 +163,7 @@ describe('GET /deliveries/{id}', () => {
 describe('POST /deliveries/{id}/retry and /cancel', () => {
   it('retries a failed delivery once the receiver is fixed: it succeeds; a succeeded one is 409', async () => {
     const rx = await receiver(broken);
-    relay = await startRelay(testConfig({ auth: { admin_tokens: adminTokens }, subscriptions: [{ id: 'flaky', url: rx.url, signature }] }));
+    relay = await life.relay(testConfig({ auth: { admin_tokens: adminTokens }, subscriptions: [{ id: 'flaky', url: rx.url, signature }] }));
     const eventId = await ingest('order.created');
     const { id } = await deliveryOf(eventId, 'flaky', settled);
     rx.setHandler(() => {});
@@ -199,7 +188,7 @@ describe('POST /deliveries/{id}/retry and /cancel', () => {
     // One attempt in flight at a time: the first event's request hangs, so the second waits.
     let release: (() => void) | undefined;
     const rx = await receiver((_req, res) => new Promise<void>((r) => (release = () => (res.writeHead(200).end(), r()))));
-    relay = await startRelay(
+    relay = await life.relay(
       testConfig({ auth: { admin_tokens: adminTokens }, subscriptions: [{ id: 'slow', url: rx.url, max_in_flight: 1, signature }] }),
     );
     const first = await ingest('a.first');

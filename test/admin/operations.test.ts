@@ -1,10 +1,10 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load';
-import { startReceiver, type Receiver } from '../helpers/receiver';
-import { eventually, startRelay, tempDir, testConfig, TEST_SECRET, type RunningRelay } from '../helpers/relay';
+import { eventually, tempDir, testConfig, TEST_SECRET, type RunningRelay } from '../helpers/relay';
+import { closeAfterEach } from '../helpers/lifecycle';
 
 const OPS = 'ops-token-0123456789';
 const VIEWER = 'viewer-token-0123456789';
@@ -15,23 +15,12 @@ const adminTokens = [
 const signature = { scheme: 'standard-webhooks', secret: TEST_SECRET };
 
 let relay: RunningRelay | undefined;
-let receivers: Receiver[] = [];
-
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = any;
 
-afterEach(async () => {
-  await relay?.stop();
-  relay = undefined;
-  await Promise.all(receivers.map((r) => r.close()));
-  receivers = [];
-});
+const life = closeAfterEach();
 
-async function receiver(...args: Parameters<typeof startReceiver>) {
-  const r = await startReceiver(...args);
-  receivers.push(r);
-  return r;
-}
+const receiver = life.receiver;
 
 async function api(method: string, path: string, body?: unknown, token = OPS): Promise<{ status: number; body: Json }> {
   const res = await fetch(`${relay!.url}/api/v1${path}`, {
@@ -54,7 +43,7 @@ describe('GET /stats', () => {
   it('counts deliveries by status in total and per subscription, with backlog and the oldest waiting one', async () => {
     const ok = await receiver();
     const bad = await receiver(fail500);
-    relay = await startRelay(
+    relay = await life.relay(
       testConfig({
         auth: { admin_tokens: adminTokens },
         subscriptions: [
@@ -114,7 +103,7 @@ describe('POST /reload', () => {
     const dir = tempDir();
     const file = join(dir, 'hookrelay.yaml');
     writeConfig(file, dir, [subLine('a', `${rx.url}/a`)]);
-    relay = await startRelay(loadConfig(file, {}), { loadConfig: () => loadConfig(file, {}) });
+    relay = await life.relay(loadConfig(file, {}), { loadConfig: () => loadConfig(file, {}) });
 
     writeConfig(file, dir, [subLine('a', `${rx.url}/a`), subLine('b', `${rx.url}/b`)]);
     const ok = await api('POST', '/reload');
@@ -144,14 +133,14 @@ describe('POST /reload', () => {
   });
 
   it('answers 409 when the relay was not started from a config file', async () => {
-    relay = await startRelay(testConfig({ auth: { admin_tokens: adminTokens } }));
+    relay = await life.relay(testConfig({ auth: { admin_tokens: adminTokens } }));
     expect(await api('POST', '/reload')).toMatchObject({ status: 409, body: { detail: 'this relay was not started from a config file' } });
   });
 });
 
 describe('POST /backup', () => {
   it('writes a consistent copy that passes integrity_check and holds the events', async () => {
-    relay = await startRelay(testConfig({ auth: { admin_tokens: adminTokens } }));
+    relay = await life.relay(testConfig({ auth: { admin_tokens: adminTokens } }));
     const ids = [await ingest('a.b', { n: 1 }), await ingest('a.c', { n: 2 })];
     const dir = tempDir();
     const path = join(dir, 'copy.db');
@@ -175,7 +164,7 @@ describe('POST /backup', () => {
   });
 
   it('never overwrites a file, needs an existing directory and a path, and the write scope', async () => {
-    relay = await startRelay(testConfig({ auth: { admin_tokens: adminTokens } }));
+    relay = await life.relay(testConfig({ auth: { admin_tokens: adminTokens } }));
     const dir = tempDir();
     const existing = join(dir, 'taken.db');
     writeFileSync(existing, 'keep me');
@@ -193,7 +182,7 @@ describe('POST /backup', () => {
 
 describe('GET /audit', () => {
   it('lists every admin write newest first with the token name, paginated', async () => {
-    relay = await startRelay(testConfig({ auth: { admin_tokens: adminTokens } }));
+    relay = await life.relay(testConfig({ auth: { admin_tokens: adminTokens } }));
     const eventId = await ingest('a.b');
     const dir = tempDir();
     for (let i = 0; i < 3; i++) expect((await api('POST', '/backup', { path: join(dir, `b${i}.db`) })).status).toBe(200);
