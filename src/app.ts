@@ -14,6 +14,8 @@ import { adminRoutes } from './http/admin';
 import { healthRoutes } from './http/health';
 import { ingestRoutes } from './http/ingest';
 import { AppError, problem } from './http/problem';
+import { createMetrics, type RelayMetrics } from './metrics/metrics';
+import { metricsRoutes } from './metrics/routes';
 import { createIngestCommitter } from './ingest/committer';
 import { systemClock, type Clock } from './lib/clock';
 import type { Logger } from './lib/logger';
@@ -70,6 +72,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
     // Fixed at start (the Agent's connector is built once): these two keys need a restart.
     network: { allowPrivateNetworks: config.delivery.allow_private_networks, allowedNetworks: config.delivery.allowed_networks },
   });
+  const metrics = createMetrics({ store, clock });
   const dispatcher = createDispatcher(
     { store, registry, clock, logger, deliverer },
     {
@@ -79,6 +82,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
       userAgent: config.delivery.user_agent,
       ...(deps.pollIntervalMs !== undefined && { pollIntervalMs: deps.pollIntervalMs }),
       ...(deps.random && { random: deps.random }),
+      onAttempt: (a) => metrics.attemptFinished(a),
     },
   );
   const committer = createIngestCommitter(store, () => dispatcher.nudge());
@@ -99,7 +103,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
       dispatcher.nudge();
     },
   };
-  const http = createHttp(core, committer);
+  const http = createHttp(core, committer, metrics);
 
   let server: ServerType | undefined;
   let stopPromise: Promise<void> | undefined;
@@ -128,12 +132,13 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
   };
 }
 
-function createHttp(core: RelayCore, committer: ReturnType<typeof createIngestCommitter>): Hono {
+function createHttp(core: RelayCore, committer: ReturnType<typeof createIngestCommitter>, metrics: RelayMetrics): Hono {
   const app = new Hono();
   const origins = core.config().server.cors_origins;
   // No CORS headers at all unless origins are configured explicitly.
   if (origins.length > 0) app.use('/api/*', cors({ origin: origins, allowHeaders: ['Authorization', 'Content-Type'], maxAge: 600 }));
   app.route('/', healthRoutes(core.store));
+  app.route('/', metricsRoutes(metrics));
   app.route(
     '/ingest',
     ingestRoutes({
@@ -144,6 +149,7 @@ function createHttp(core: RelayCore, committer: ReturnType<typeof createIngestCo
       bodyLimit: () => core.config().server.body_limit,
       rateLimit: () => core.config().auth.rate_limit.ingest,
       logger: core.logger,
+      onAccepted: (events) => metrics.eventsIngested(events),
     }),
   );
   app.route('/api/v1', adminRoutes(core));

@@ -7,7 +7,7 @@ import { createCompletionWriter } from './completion-writer';
 import type { Deliverer } from './deliver';
 import { createMaintenance } from './maintenance';
 import type { Registry, TargetView } from './registry';
-import { nextState } from './retry-policy';
+import { nextState, type Outcome } from './retry-policy';
 import { createStartLimiter } from './start-limiter';
 
 export interface DispatcherOptions {
@@ -23,6 +23,22 @@ export interface DispatcherOptions {
   leaseMarginMs?: number;
   /** Uniform random in [0,1) for jitter; injected by tests. */
   random?: () => number;
+  /** Called once per finished attempt (after its result is written), e.g. for metrics. */
+  onAttempt?: (attempt: AttemptObservation) => void;
+}
+
+/** One finished attempt as an observer (metrics) sees it. */
+export interface AttemptObservation {
+  subscriptionId: string;
+  /** HTTP status, null when there was no answer (network error, timeout, blocked destination). */
+  status: number | null;
+  /** How deliver() classified it; `fail` with a null status is a blocked destination. */
+  kind: Outcome['kind'];
+  durationMs: number;
+  /** The delivery's state after this attempt. */
+  outcome: NextState['status'];
+  /** False when the result could not be recorded (lease lost, store unavailable). */
+  written: boolean;
 }
 
 export interface DispatcherDeps {
@@ -222,6 +238,7 @@ export function createDispatcher(deps: DispatcherDeps, opts: DispatcherOptions) 
       },
     });
     logAttempt(target, delivery, number, attemptId, response, next, written);
+    opts.onAttempt?.({ subscriptionId: target.id, status: response.status, kind: response.outcome.kind, durationMs: response.durationMs, outcome: next.status, written });
   }
 
   function logAttempt(

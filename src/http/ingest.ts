@@ -24,6 +24,8 @@ export interface IngestDeps {
   rateLimit?: () => Rate | null;
   /** Where refused tokens are logged; absent: not logged. */
   logger?: Logger;
+  /** Called with the events of each acknowledged request (metrics); `created` false for a replay. */
+  onAccepted?: (events: readonly { created: boolean }[]) => void;
 }
 
 /** `POST /ingest` and `POST /ingest/batch` (SPEC 3). */
@@ -44,6 +46,7 @@ export function ingestRoutes(deps: IngestDeps): Hono {
     }
     const event = prepareEvent(input, { idempotencyKey, now: deps.clock.now(), match: deps.match });
     const [stored] = accepted(await deps.committer.submit([event]));
+    deps.onAccepted?.([stored!]);
     return c.json({ id: stored!.id, deliveries: stored!.deliveries }, stored!.created ? 202 : 200);
   });
 
@@ -52,6 +55,7 @@ export function ingestRoutes(deps: IngestDeps): Hono {
     const now = deps.clock.now();
     const events = input.events.map((e) => prepareEvent(e, { now, match: deps.match }));
     const stored = accepted(await deps.committer.submit(events));
+    deps.onAccepted?.(stored);
     const body = { events: stored.map(({ id, deliveries }) => ({ id, deliveries })) };
     // A batch that only replays events stored before answers 200, like a single replay.
     return c.json(body, stored.some((e) => e.created) ? 202 : 200);

@@ -1,0 +1,110 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { AttemptObservation } from '../dispatch/dispatcher';
+import type { Clock } from '../lib/clock';
+import type { Store } from '../store/types';
+
+/** `status_class` of an attempt: the receiver's answer by hundreds, or why there was none. */
+export type StatusClass = '2xx' | '3xx' | '4xx' | '5xx' | 'network' | 'blocked';
+
+export function statusClass(a: Pick<AttemptObservation, 'status' | 'kind'>): StatusClass {
+  if (a.status === null) return a.kind === 'fail' ? 'blocked' : 'network';
+  if (a.status < 300) return '2xx';
+  if (a.status < 400) return '3xx';
+  if (a.status < 500) return '4xx';
+  return '5xx';
+}
+
+/** Attempt durations, 5 ms to 30 s (the longest default attempt timeout). */
+const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+export interface RelayMetrics {
+  registry: Registry;
+  /** Events acknowledged by ingest; `created` false for an idempotent replay. */
+  eventsIngested(events: readonly { created: boolean }[]): void;
+  /** One finished attempt (the dispatcher's onAttempt). */
+  attemptFinished(a: AttemptObservation): void;
+  /** The Prometheus text exposition of everything. */
+  render(): Promise<string>;
+  contentType: string;
+}
+
+/**
+ * One registry per app (never prom-client's global one: several apps may share a process, as the
+ * tests do). Counters move as work happens; the waiting gauges are read from the store at scrape time.
+ */
+export function createMetrics(deps: { store: Store; clock: Clock }): RelayMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+
+  const ingested = new Counter({
+    name: 'hookrelay_events_ingested_total',
+    help: 'Events acknowledged by ingest, by outcome (created, or replayed by idempotency key).',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  const attempts = new Counter({
+    name: 'hookrelay_attempts_total',
+    help: 'Delivery attempts finished, by subscription, status class and the delivery state after the attempt.',
+    labelNames: ['subscription', 'status_class', 'outcome'] as const,
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: 'hookrelay_attempt_duration_seconds',
+    help: 'Duration of delivery attempts, by subscription.',
+    labelNames: ['subscription'] as const,
+    buckets: DURATION_BUCKETS,
+    registers: [registry],
+  });
+  const finished = new Counter({
+    name: 'hookrelay_deliveries_finished_total',
+    help: 'Deliveries that reached a final status through an attempt, by subscription and status.',
+    labelNames: ['subscription', 'status'] as const,
+    registers: [registry],
+  });
+
+  // Both gauges come from one deliveryStats() read per scrape: registry.metrics() collects them together.
+  let reading: Promise<void> | undefined;
+  const readStats = () =>
+    (reading ??= (async () => {
+      try {
+        const stats = await deps.store.deliveryStats();
+        const now = deps.clock.now();
+        waiting.reset();
+        oldest.reset();
+        for (const s of stats) {
+          waiting.set({ subscription: s.subscriptionId }, s.backlog);
+          oldest.set({ subscription: s.subscriptionId }, s.oldestWaitingCreatedAt === null ? 0 : Math.max(0, now - s.oldestWaitingCreatedAt) / 1000);
+        }
+      } finally {
+        reading = undefined;
+      }
+    })());
+  const waiting: Gauge<'subscription'> = new Gauge({
+    name: 'hookrelay_deliveries_waiting',
+    help: 'Deliveries waiting (pending or retrying), by subscription; read from the store at scrape time.',
+    labelNames: ['subscription'] as const,
+    registers: [registry],
+    collect: readStats,
+  });
+  const oldest: Gauge<'subscription'> = new Gauge({
+    name: 'hookrelay_oldest_waiting_age_seconds',
+    help: 'Age of the oldest waiting delivery (0 when none waits), by subscription; read at scrape time.',
+    labelNames: ['subscription'] as const,
+    registers: [registry],
+    collect: readStats,
+  });
+
+  return {
+    registry,
+    contentType: registry.contentType,
+    eventsIngested(events) {
+      for (const e of events) ingested.inc({ outcome: e.created ? 'created' : 'replayed' });
+    },
+    attemptFinished(a) {
+      attempts.inc({ subscription: a.subscriptionId, status_class: statusClass(a), outcome: a.outcome });
+      duration.observe({ subscription: a.subscriptionId }, a.durationMs / 1000);
+      if (a.outcome !== 'retrying') finished.inc({ subscription: a.subscriptionId, status: a.outcome });
+    },
+    render: () => registry.metrics(),
+  };
+}
