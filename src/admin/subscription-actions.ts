@@ -7,7 +7,7 @@ import { findApiSubscription, isDeclaredInConfig } from './subscription-records'
 import { declaredInConfig, SubscriptionError, unknownSubscription } from './subscription-error';
 import { generateSecret, isObject, parseSpec, specErrors } from './subscription-spec';
 import { upsertApiTarget } from './subscriptions';
-import { isoOrNull } from './subscription-view';
+import { isoOrNull } from '../lib/time';
 
 /** The answer to a rotation: the new secret, shown this once, and when the old ones stop signing. */
 export interface RotationResult {

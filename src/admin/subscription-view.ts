@@ -2,6 +2,7 @@ import type { SubscriptionConfig } from '../dispatch/registry';
 import { formatDuration, type Rate } from '../lib/durations';
 import { ed25519PublicKey } from '../signing';
 import type { SubscriptionState, SubscriptionStats } from '../store/types';
+import { isoOrNull } from '../lib/time';
 
 // What the admin API shows of a subscription. It is built from the validated definition, so config
 // and API subscriptions read alike (defaults filled in, durations written back as "10s"), and it
@@ -74,7 +75,6 @@ export interface SubscriptionFacts {
   stats: SubscriptionStats | undefined;
 }
 
-export const isoOrNull = (ms: number | null | undefined): string | null => (ms === null || ms === undefined ? null : new Date(ms).toISOString());
 
 /** Renders a definition and its run-time facts; never includes a secret. */
 export function subscriptionView(record: SubscriptionRecord, facts: SubscriptionFacts): SubscriptionView {

@@ -107,6 +107,8 @@ interface TypeMatch {
 export class Registry {
   private targets = new Map<string, TargetView>();
   private matchCache = new Map<string, TypeMatch>();
+  /** The enabled targets, kept between changes: the dispatcher asks for them on every claim round. */
+  private enabledCache: TargetView[] | undefined;
 
   constructor(targets: Target[], states: SubscriptionState[]) {
     this.replace(targets, states);
@@ -116,19 +118,19 @@ export class Registry {
   replace(targets: Target[], states: SubscriptionState[]): void {
     const byId = new Map(states.map((s) => [s.id, s]));
     this.targets = new Map(targets.map((t) => [t.id, view(t, byId.get(t.id))]));
-    this.matchCache.clear();
+    this.changed();
   }
 
   /** Add or replace one subscription (admin API), keeping its persisted run-time state. */
   upsert(target: Target, state: SubscriptionState | undefined): void {
     this.targets.set(target.id, view(target, state));
-    this.matchCache.clear();
+    this.changed();
   }
 
   /** Forget a subscription; its waiting deliveries are no longer claimed. */
   remove(id: string): void {
     this.targets.delete(id);
-    this.matchCache.clear();
+    this.changed();
   }
 
   /** Apply a run-time enable/disable (API, or a 410 Gone); null follows the declaration again. */
@@ -137,7 +139,7 @@ export class Registry {
     if (!target) return;
     target.enabled = enabled ?? target.declaredEnabled;
     target.disabledReason = target.enabled ? null : reason;
-    this.matchCache.clear();
+    this.changed();
   }
 
   get(id: string): TargetView | undefined {
@@ -148,8 +150,15 @@ export class Registry {
     return [...this.targets.values()];
   }
 
-  enabled(): TargetView[] {
-    return this.all().filter((t) => t.enabled);
+  /** The enabled targets; a shared array, not to be modified. */
+  enabled(): readonly TargetView[] {
+    return (this.enabledCache ??= this.all().filter((t) => t.enabled));
+  }
+
+  /** Drops what was derived from the set of targets. */
+  private changed(): void {
+    this.matchCache.clear();
+    this.enabledCache = undefined;
   }
 
   /**

@@ -16,7 +16,7 @@ export const MAX_JSON_DEPTH = 512;
  */
 export async function readJsonBody(c: Context, limit: number): Promise<unknown> {
   const type = c.req.header('content-type') ?? '';
-  if (!/^application\/([a-z0-9.+-]*\+)?json\b/i.test(type.trim())) {
+  if (!isJsonContentType(type)) {
     throw new AppError(415, 'Unsupported Media Type', 'the body must be application/json');
   }
   const declared = Number(c.req.header('content-length'));
@@ -70,4 +70,9 @@ function tooLarge(limit: number): AppError {
   return new AppError(413, 'Payload Too Large', `the body is larger than server.body_limit (${limit} bytes)`, undefined, {
     connection: 'close',
   });
+}
+
+/** `application/json` or a `+json` type, with or without parameters. */
+export function isJsonContentType(type: string): boolean {
+  return /^application\/([a-z0-9.+-]*\+)?json\b/i.test(type.trim());
 }

@@ -1,8 +1,8 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
 import type { Config } from '../../config/schema';
 import type { Logger } from '../../lib/logger';
 import { AppError } from '../problem';
+import { bearerToken, matchToken } from '../token';
 
 /** The admin token a request authenticated with. */
 export interface Actor {
@@ -13,21 +13,15 @@ export interface Actor {
 /** Hono variables set by the admin middleware. */
 export type AdminEnv = { Variables: { actor: Actor } };
 
-const digest = (s: string) => createHash('sha256').update(s).digest();
-
 /**
  * Admin bearer auth: 401 without a valid token, 403 when its scopes lack `read` (GET, HEAD) or
- * `write` (everything else). Tokens are compared as SHA-256 digests in constant time, every one of
- * them, so timing reveals neither which token nor how much of it matched. Failures are logged.
+ * `write` (everything else). Tokens are compared in constant time (matchToken). Failures are logged.
  */
 export function adminAuth(tokens: () => Config['auth']['admin_tokens'], logger: Logger): MiddlewareHandler<AdminEnv> {
   return async (c, next) => {
-    const match = /^Bearer\s+(.+)$/i.exec(c.req.header('authorization') ?? '');
-    const given = match ? digest(match[1]!.trim()) : null;
-    let found: Actor | undefined;
-    if (given) {
-      for (const t of tokens()) if (timingSafeEqual(given, digest(t.token)) && !found) found = { name: t.name, scopes: t.scopes };
-    }
+    const given = bearerToken(c.req.header('authorization'));
+    const token = given === null ? undefined : matchToken(given, tokens(), (t) => t.token);
+    const found: Actor | undefined = token && { name: token.name, scopes: token.scopes };
     if (!found) {
       logger.warn({ method: c.req.method, path: c.req.path, reason: given ? 'invalid token' : 'missing token' }, 'admin API: authentication failed');
       throw new AppError(401, 'Unauthorized', given ? 'invalid admin token' : 'missing bearer token', undefined, { 'www-authenticate': 'Bearer realm="admin"' });

@@ -1,5 +1,6 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
+import { isJsonContentType } from '../body';
 import { AppError } from '../problem';
 import type { RelayCore } from '../../app';
 import { createRateLimiter } from '../rate-limit';
@@ -43,7 +44,7 @@ const requireJsonBody: MiddlewareHandler = async (c, next) => {
   const length = c.req.header('content-length');
   const hasBody = (length !== undefined && length !== '0') || c.req.header('transfer-encoding') !== undefined;
   const type = c.req.header('content-type') ?? '';
-  if (hasBody && !/^application\/([a-z0-9.+-]*\+)?json\b/i.test(type.trim())) {
+  if (hasBody && !isJsonContentType(type)) {
     throw new AppError(415, 'Unsupported Media Type', 'the body must be application/json', undefined, { connection: 'close' });
   }
   await next();

@@ -45,7 +45,7 @@ export const isoTime = (description: string) =>
     .openapi({ description, example: '2026-11-23T10:00:00Z' });
 
 /** Epoch ms as ISO 8601 (null stays null). */
-export const iso = (ms: number | null | undefined): string | null => (ms === null || ms === undefined ? null : new Date(ms).toISOString());
+export { isoOrNull as iso } from '../../lib/time';
 
 /** `{data, next_cursor}` of a listing. */
 export const pageOf = <T extends z.ZodType>(item: T) => z.object({ data: z.array(item), next_cursor: z.string().nullable() });
