@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { eventually, testConfig, TEST_SECRET, type RunningRelay } from '../helpers/relay';
 import { closeAfterEach } from '../helpers/lifecycle';
+import { adminClient } from '../helpers/admin-client';
 
 const OPS = 'ops-token-0123456789';
 const adminTokens = [
@@ -18,14 +19,7 @@ const life = closeAfterEach();
 
 const receiver = life.receiver;
 
-async function api(method: string, path: string, body?: unknown): Promise<{ status: number; body: Json }> {
-  const res = await fetch(`${relay!.url}/api/v1${path}`, {
-    method,
-    headers: { authorization: `Bearer ${OPS}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
-    ...(body !== undefined && { body: JSON.stringify(body) }),
-  });
-  return { status: res.status, body: await res.json() };
-}
+const api = adminClient(() => relay!.url, OPS);
 
 async function ingest(type: string, data: unknown = {}): Promise<string> {
   const res = await relay!.post('/ingest', { type, data });

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load';
 import { eventually, tempDir, testConfig, TEST_SECRET, type RunningRelay } from '../helpers/relay';
 import { closeAfterEach } from '../helpers/lifecycle';
+import { adminClient } from '../helpers/admin-client';
 
 const OPS = 'ops-token-0123456789';
 const VIEWER = 'viewer-token-0123456789';
@@ -22,14 +23,8 @@ const life = closeAfterEach();
 
 const receiver = life.receiver;
 
-async function api(method: string, path: string, body?: unknown, token = OPS): Promise<{ status: number; body: Json }> {
-  const res = await fetch(`${relay!.url}/api/v1${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
-    ...(body !== undefined && { body: JSON.stringify(body) }),
-  });
-  return { status: res.status, body: await res.json() };
-}
+const api = adminClient(() => relay!.url, OPS);
+const asViewer = adminClient(() => relay!.url, VIEWER);
 
 async function ingest(type: string, data: unknown = {}): Promise<string> {
   const res = await relay!.post('/ingest', { type, data });
@@ -63,7 +58,7 @@ describe('GET /stats', () => {
     expect(statuses).toEqual({ good: 'succeeded', flaky: 'failed', later: 'retrying' });
     const created = (await api('GET', `/events/${id}`)).body.timestamp;
 
-    const { status, body } = await api('GET', '/stats', undefined, VIEWER);
+    const { status, body } = await asViewer('GET', '/stats');
     expect(status).toBe(200);
     const zero = { pending: 0, retrying: 0, delivering: 0, succeeded: 0, failed: 0, cancelled: 0 };
     expect(body).toEqual({
@@ -107,7 +102,7 @@ describe('POST /reload', () => {
 
     writeConfig(file, dir, [subLine('a', `${rx.url}/a`), subLine('b', `${rx.url}/b`)]);
     const ok = await api('POST', '/reload');
-    expect(ok).toEqual({ status: 200, body: { reloaded: true, subscriptions: 2 } });
+    expect({ status: ok.status, body: ok.body }).toEqual({ status: 200, body: { reloaded: true, subscriptions: 2 } });
     const first = await ingest('x.y');
     await rx.waitFor((r) => r.filter((x) => x.headers['webhook-id'] === first).length === 2);
     expect(rx.received.map((x) => x.path).sort()).toEqual(['/a', '/b']);
@@ -129,7 +124,7 @@ describe('POST /reload', () => {
       ['ops', 'config.reload', { rejected: true, problems: 2 }],
       ['ops', 'config.reload', { subscriptions: 2 }],
     ]);
-    expect((await api('POST', '/reload', undefined, VIEWER)).status).toBe(403);
+    expect((await asViewer('POST', '/reload')).status).toBe(403);
   });
 
   it('answers 409 when the relay was not started from a config file', async () => {
@@ -174,7 +169,7 @@ describe('POST /backup', () => {
     expect(existsSync(nowhere)).toBe(false);
     expect(await api('POST', '/backup', {})).toMatchObject({ status: 400, body: { errors: [{ path: 'path' }] } });
     mkdirSync(join(dir, 'sub'));
-    const viewer = await api('POST', '/backup', { path: join(dir, 'sub', 'x.db') }, VIEWER);
+    const viewer = await asViewer('POST', '/backup', { path: join(dir, 'sub', 'x.db') });
     expect(viewer.status).toBe(403);
     expect(existsSync(join(dir, 'sub', 'x.db'))).toBe(false);
   });
@@ -190,7 +185,7 @@ describe('GET /audit', () => {
     const seen: Json[] = [];
     let cursor: string | null = null;
     do {
-      const res: { status: number; body: Json } = await api('GET', `/audit?limit=2${cursor ? `&cursor=${cursor}` : ''}`, undefined, VIEWER);
+      const res: { status: number; body: Json } = await asViewer('GET', `/audit?limit=2${cursor ? `&cursor=${cursor}` : ''}`);
       expect(res.status).toBe(200);
       seen.push(...res.body.data);
       cursor = res.body.next_cursor;
