@@ -129,6 +129,23 @@ describe('POST /ingest', () => {
     expect((await relay.store.listDeliveriesOfEvent('evt_custom_1')).length).toBe(2);
   });
 
+  it('treats an id the relay made, sent back by the caller, like any other id', async () => {
+    const event = { type: 'invoice.paid', data: { n: 7 } };
+    const first = await relay.post('/ingest', event, auth);
+    expect(first.status).toBe(202);
+    const firstBody = (await first.json()) as { id: string };
+    const again = await relay.post('/ingest', { ...event, id: firstBody.id }, auth);
+    expect(again.status).toBe(200);
+    expect(await again.json()).toEqual(firstBody);
+    expect((await relay.post('/ingest', { type: 'invoice.paid', data: { n: 8 }, id: firstBody.id }, auth)).status).toBe(409);
+    // In a batch too: the made id and a new one, all or nothing.
+    const batch = await relay.post('/ingest/batch', { events: [{ type: 'x' }, { ...event, id: firstBody.id }] }, auth);
+    expect(batch.status).toBe(202);
+    const answered = ((await batch.json()) as { events: { id: string }[] }).events;
+    expect(answered[1]!.id).toBe(firstBody.id);
+    expect(await relay.store.listDeliveriesOfEvent(firstBody.id)).toHaveLength(2);
+  });
+
   it('takes the id from Idempotency-Key when the body has none', async () => {
     const headers = { ...auth, 'idempotency-key': 'order-42-paid' };
     const first = await relay.post('/ingest', { type: 'invoice.paid' }, headers);

@@ -152,6 +152,26 @@ describe('the bundle as a server', () => {
     await second.waitForLog((l) => l.msg === 'deliveries left in flight by a previous process will be tried again');
   });
 
+  it('refuses a second relay on the same SQLite file with one line, and the first keeps working', async () => {
+    const rx = await startReceiver();
+    receivers.push(rx);
+    const dir = tempDir();
+    const first = await child(dir, childConfig(dir, [['a', rx.url]]));
+    const second = await runBundle(['serve', '--config', join(dir, 'config.yaml')]);
+    expect(second.code).toBe(1);
+    expect(second.stderr.trim().split('\n')).toHaveLength(1);
+    expect(second.stderr).toMatch(/^hookrelay: .*relay\.db is already served by another hookrelay process/);
+    expect(second.stderr).toContain('storage.postgres');
+    const { status, body } = await post(first.url, { type: 'still.here' });
+    expect(status).toBe(202);
+    await rx.waitFor((r) => r.some((x) => x.headers['webhook-id'] === body.id));
+    // A clean stop lets the next process in.
+    first.proc.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+    const third = await child(dir, childConfig(dir, [['a', rx.url]]));
+    expect((await fetch(`${third.url}/readyz`)).status).toBe(200);
+  });
+
   it('drains on SIGTERM: attempts in flight finish, nothing is spent, exit 0', async () => {
     const rx = await startReceiver(async () => new Promise((r) => setTimeout(r, 300)));
     receivers.push(rx);

@@ -2,6 +2,7 @@ import { createApp } from '../app';
 import { loadConfig } from '../config/load';
 import { createLogger } from '../lib/logger';
 import { openStore } from '../store/open';
+import { lockDatabaseFile } from '../store/sqlite/process-lock';
 import { VERSION } from '../version';
 import { configPath, parseFlags } from './usage';
 
@@ -14,6 +15,8 @@ export async function serveCommand(args: string[], env: NodeJS.ProcessEnv): Prom
   const path = configPath(flags.config, env);
   const config = loadConfig(path, env);
   const logger = createLogger(config.log);
+  // One SQLite file, one process: a second relay on the same file is refused before it touches it.
+  const unlock = config.storage.sqlite ? lockDatabaseFile(config.storage.sqlite.path) : () => {};
   const store = openStore(config.storage);
   await store.migrate();
   const app = await createApp(config, { store, logger, loadConfig: () => loadConfig(path, env) });
@@ -34,6 +37,7 @@ export async function serveCommand(args: string[], env: NodeJS.ProcessEnv): Prom
         .stop()
         .then(() => store.close())
         .then(() => {
+          unlock();
           logger.info('stopped');
           resolve(0);
         })

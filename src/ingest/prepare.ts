@@ -10,7 +10,8 @@ export function prepareEvent(
   opts: { idempotencyKey?: string | undefined; now: number; match: (type: string, envelope: () => unknown) => string[] },
 ): NewEvent {
   const data = input.data === undefined ? {} : input.data;
-  const id = input.id ?? opts.idempotencyKey ?? newEventId(opts.now);
+  const givenId = input.id ?? opts.idempotencyKey;
+  const id = givenId ?? newEventId(opts.now);
   // The envelope a filter sees is the one a receiver gets (SPEC 5), built only if a filter asks.
   const envelope = () => ({ id, type: input.type, timestamp: new Date(opts.now).toISOString(), data });
   return {
@@ -19,6 +20,7 @@ export function prepareEvent(
     data: JSON.stringify(data),
     contentHash: createHash('sha256').update(input.type).update('\0').update(canonicalJson(data)).digest('base64url'),
     createdAt: opts.now,
+    ...(givenId === undefined && { freshId: true }),
     subscriptionIds: opts.match(input.type, envelope),
   };
 }

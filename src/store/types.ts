@@ -20,6 +20,11 @@ export interface NewEvent {
   /** Hash of type and canonical data: decides "same content" for idempotent replays. */
   contentHash: string;
   createdAt: number;
+  /**
+   * true when the relay made `id` just now (the caller gave none): no stored event can have it, so
+   * a backend may skip the idempotency lookup (the unique constraint on the id still holds).
+   */
+  freshId?: boolean;
   /** One delivery is created per id, status `pending`, due at `createdAt`. */
   subscriptionIds: string[];
 }

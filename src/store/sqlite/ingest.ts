@@ -17,6 +17,7 @@ export function ingestRequest(s: Statements, events: NewEvent[]): IngestResult {
       continue;
     }
     firstHash.set(event.id, event.contentHash);
+    if (event.freshId) continue;
     const stored = s.findEvent.get({ id: event.id });
     if (stored === undefined) continue;
     if (stored.content_hash !== event.contentHash) return { kind: 'conflict', id: event.id };
