@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, fstatSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -94,6 +94,49 @@ describe('SQLite store', () => {
       expect(level()).toBe(2); // restored even when the transaction fails
     } finally {
       db.close();
+    }
+  });
+
+  it('answers an ingest only after its WAL file is flushed (synchronous: full), off the event loop', async () => {
+    const path = tempDbPath();
+    const flushed: number[] = [];
+    let release = () => {};
+    const syncFd = (fd: number) => {
+      flushed.push(fstatSync(fd).ino);
+      return new Promise<void>((r) => (release = r));
+    };
+    const store = createSqliteStore({ path, synchronous: 'full' }, { syncFd });
+    try {
+      await store.migrate();
+      let answered = false;
+      const ingest = store.ingest([[event('e1')]]).then((r) => ((answered = true), r));
+      // The commit is done (another connection sees the row) but the flush has not finished: no answer yet.
+      await new Promise((r) => setTimeout(r, 50));
+      expect(inspect(path, (db) => db.prepare('SELECT count(*) AS n FROM events').get())).toEqual({ n: 1 });
+      expect(answered).toBe(false);
+      // What is flushed is the WAL file that holds the commit.
+      expect(flushed).toEqual([statSync(`${path}-wal`).ino]);
+      release();
+      expect(await ingest).toEqual([{ kind: 'ok', events: [{ id: 'e1', deliveries: 1, created: true }] }]);
+    } finally {
+      release();
+      await store.close();
+    }
+    // synchronous: normal promises survival of a process crash only: no flush.
+    const normal = createSqliteStore({ path: tempDbPath(), synchronous: 'normal' }, { syncFd });
+    await normal.migrate();
+    await normal.ingest([[event('e2')]]);
+    await normal.close();
+    expect(flushed).toHaveLength(1);
+  });
+
+  it('fails an ingest whose WAL flush fails (the caller gets an error, not a 2xx)', async () => {
+    const store = createSqliteStore({ path: tempDbPath(), synchronous: 'full' }, { syncFd: async () => Promise.reject(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' })) });
+    try {
+      await store.migrate();
+      await expect(store.ingest([[event('e1')]])).rejects.toMatchObject({ code: 'EIO' });
+    } finally {
+      await store.close();
     }
   });
 

@@ -38,7 +38,8 @@ export function openDatabase(opts: SqliteOptions): Database.Database {
   return db;
 }
 
-function isInMemory(path: string): boolean {
+/** ':memory:', '' and URI names: no file of our own (and no WAL file beside it). */
+export function isInMemory(path: string): boolean {
   return path === ':memory:' || path === '' || path.startsWith('file:');
 }
 

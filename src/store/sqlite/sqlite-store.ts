@@ -5,8 +5,9 @@ import { backupDatabase } from './backup';
 import { createHotPaths, type HotPaths } from './hot-paths';
 import { createKysely, isMigrated, migrateToLatest } from './kysely';
 import { createListings, type Listings } from './listings';
-import { openDatabase, type SqliteOptions } from './open-database';
+import { isInMemory, openDatabase, type SqliteOptions } from './open-database';
 import * as reads from './reads';
+import { createWalSync, type SyncFd } from './wal-sync';
 
 export type { SqliteOptions } from './open-database';
 
@@ -16,9 +17,12 @@ export type { SqliteOptions } from './open-database';
  * interleaves inside a hot-path transaction. SQLite errors (SQLITE_BUSY, SQLITE_FULL, …) are thrown
  * as they come, with their `code`, for the HTTP layer to map to 503.
  */
-export function createSqliteStore(opts: SqliteOptions): Store {
+export function createSqliteStore(opts: SqliteOptions, hooks: { syncFd?: SyncFd } = {}): Store {
   const db = openDatabase(opts);
   const kysely = createKysely(db);
+  // synchronous: full: ingest commits unsynced, then its WAL is flushed off the event loop before
+  // the answer (see wal-sync.ts). Without a file there is nothing to flush.
+  const walSync = opts.synchronous === 'full' && !isInMemory(opts.path) ? createWalSync(`${opts.path}-wal`, hooks.syncFd) : undefined;
   let hotPaths: HotPaths | undefined;
   const hot = () => (hotPaths ??= createHotPaths(db, opts.synchronous));
   // Admin writes and listings are prepared on first use too (after migrate, off the boot path).
@@ -39,10 +43,13 @@ export function createSqliteStore(opts: SqliteOptions): Store {
       }
     },
     // Destroying Kysely closes the shared database (and checkpoints the WAL).
-    close: () => (closing ??= kysely.destroy()),
+    close: () => (closing ??= kysely.destroy().finally(() => walSync?.close())),
 
     async ingest(requests) {
-      return requests.length === 0 ? [] : hot().ingest(requests);
+      if (requests.length === 0) return [];
+      const results = hot().ingest(requests);
+      await walSync?.sync();
+      return results;
     },
     async claim(requests, owner, now) {
       return requests.length === 0 ? [] : hot().claim(requests, owner, toMs(now));
