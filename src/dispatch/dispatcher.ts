@@ -76,6 +76,15 @@ export function createDispatcher(deps: DispatcherDeps, opts: DispatcherOptions) 
   // Per-subscription rate_limit (in memory, this process only) and the auto-disable/rescue tick.
   const limiter = createStartLimiter(() => clock.now());
   const maintenance = createMaintenance({ store, registry, clock, logger, onRescued: () => nudge() });
+  /**
+   * Subscriptions whose last claim came back short: nothing else of theirs was due then. The claim
+   * rounds that follow this dispatcher's own finished attempts skip them; at low rates most of those
+   * rounds would be write transactions that find nothing. Whatever can make work due from outside
+   * (an ingest commit, the admin API, a timer, a rescue) calls nudge(), which empties the set;
+   * `epoch` counts those calls, so a claim that raced one never marks its subscription drained.
+   */
+  const drained = new Set<string>();
+  let epoch = 0;
   /** Subscriptions whose last claim came back full: more of their deliveries are due. */
   const backlogged = new Set<string>();
   let rotation = 0;
@@ -94,6 +103,7 @@ export function createDispatcher(deps: DispatcherDeps, opts: DispatcherOptions) 
     for (let round = 0; round < 4; round++) {
       const requests = planClaims();
       if (requests.length === 0) break;
+      const claimEpoch = epoch;
       const claimed = await store.claim(requests, opts.owner, clock.now());
       for (const delivery of claimed) launch(delivery);
       startedCount += claimed.length;
@@ -102,8 +112,13 @@ export function createDispatcher(deps: DispatcherDeps, opts: DispatcherOptions) 
       for (const [id, n] of counts) limiter.spend(id, registry.get(id)?.rateLimit ?? null, n);
       // A claim that came back full means more is waiting: the subscription competes for slots.
       for (const r of requests) {
-        if (counts.get(r.subscriptionId) === r.limit) backlogged.add(r.subscriptionId);
-        else backlogged.delete(r.subscriptionId);
+        if (counts.get(r.subscriptionId) === r.limit) {
+          backlogged.add(r.subscriptionId);
+          drained.delete(r.subscriptionId);
+        } else {
+          backlogged.delete(r.subscriptionId);
+          if (epoch === claimEpoch) drained.add(r.subscriptionId);
+        }
       }
       if (!requests.some((r) => counts.get(r.subscriptionId) === r.limit)) break;
     }
@@ -117,7 +132,7 @@ export function createDispatcher(deps: DispatcherDeps, opts: DispatcherOptions) 
    * the others': it cannot creep up to every slot as the healthy ones finish and free theirs.
    */
   function planClaims(): ClaimRequest[] {
-    const targets = registry.enabled().filter(canClaim);
+    const targets = registry.enabled().filter((t) => canClaim(t) && !drained.has(t.id));
     let free = opts.concurrency - inFlight.size;
     if (targets.length === 0 || free <= 0) return [];
     const fairCap = Math.ceil(opts.concurrency / Math.max(1, competing()));
@@ -182,7 +197,7 @@ export function createDispatcher(deps: DispatcherDeps, opts: DispatcherOptions) 
       .finally(() => {
         inFlight.delete(delivery.id);
         perSubscription.set(delivery.subscriptionId, (perSubscription.get(delivery.subscriptionId) ?? 1) - 1);
-        nudge();
+        wake();
       });
   }
 
@@ -191,6 +206,7 @@ export function createDispatcher(deps: DispatcherDeps, opts: DispatcherOptions) 
     if (!target) {
       // Removed from the config while claimed: give it back untouched; it waits until the id returns.
       await store.release([delivery.id], opts.owner, clock.now());
+      drained.delete(delivery.subscriptionId);
       return;
     }
     const number = delivery.attempts + 1;
@@ -237,6 +253,8 @@ export function createDispatcher(deps: DispatcherDeps, opts: DispatcherOptions) 
         error: response.outcome.kind === 'ok' ? null : response.outcome.error,
       },
     });
+    // A retry may be due at once; a fifo subscription's next delivery is its new head.
+    if (target.fifo || next.status === 'retrying') drained.delete(target.id);
     logAttempt(target, delivery, number, attemptId, response, next, written);
     opts.onAttempt?.({ subscriptionId: target.id, status: response.status, kind: response.outcome.kind, durationMs: response.durationMs, outcome: next.status, written });
   }
@@ -270,8 +288,15 @@ export function createDispatcher(deps: DispatcherDeps, opts: DispatcherOptions) 
     else logger.info(fields, 'attempt failed; will retry');
   }
 
-  /** Asks for a claim soon; calls within one turn of the event loop coalesce. */
+  /** New work may be due (from outside, or time passed): claim from every subscription soon. */
   function nudge(): void {
+    epoch++;
+    drained.clear();
+    wake();
+  }
+
+  /** Asks for a claim soon; calls within one turn of the event loop coalesce. */
+  function wake(): void {
     if (stopping || !started) return;
     if (pumping) {
       again = true;
