@@ -199,7 +199,9 @@ export async function startRelay(name, opts) {
   const logPath = join(dir, 'relay.log');
   const fd = openSync(logPath, 'a');
   const child = track(
-    spawn(process.execPath, [BUNDLE, 'serve', '--config', configPath], {
+    // HOOKRELAY_BENCH_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") goes to every relay's
+    // node, for profiling a phase; such flags are not allowed in NODE_OPTIONS.
+    spawn(process.execPath, [...(process.env.HOOKRELAY_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), BUNDLE, 'serve', '--config', configPath], {
       stdio: ['ignore', fd, fd],
       env: { ...process.env, NODE_ENV: 'production' },
     }),
