@@ -17,6 +17,7 @@ import { AppError, problem } from './http/problem';
 import { createMetrics, type RelayMetrics } from './metrics/metrics';
 import { metricsRoutes } from './metrics/routes';
 import { createIngestCommitter } from './ingest/committer';
+import { createPruner } from './retention/pruner';
 import { systemClock, type Clock } from './lib/clock';
 import type { Logger } from './lib/logger';
 import { isStorageUnavailable } from './store/errors';
@@ -30,6 +31,8 @@ export interface AppDeps {
   random?: () => number;
   /** Dispatcher safety-net poll period, ms (default 1000). */
   pollIntervalMs?: number;
+  /** Time between retention sweeps, ms (default 60 s). */
+  pruneIntervalMs?: number;
   /** Reads the config again (SIGHUP, POST /api/v1/reload); throws ConfigError. Absent: reload is refused. */
   loadConfig?: () => Config;
 }
@@ -58,6 +61,8 @@ export interface App {
   reload(): Promise<void>;
   registry: Registry;
   dispatcher: ReturnType<typeof createDispatcher>;
+  /** One retention sweep now (it also runs every `pruneIntervalMs`); resolves with the events deleted. */
+  prune(): Promise<number>;
 }
 
 /** Wires HTTP, ingest and dispatch around an opened, migrated store. No process globals. */
@@ -86,6 +91,10 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
     },
   );
   const committer = createIngestCommitter(store, () => dispatcher.nudge());
+  const pruner = createPruner(
+    { store, clock, logger },
+    { retention: () => current.retention, intervalMs: deps.pruneIntervalMs ?? 60_000, onPruned: (n) => metrics.eventsPruned(n) },
+  );
 
   const core: RelayCore = {
     store,
@@ -113,8 +122,10 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
     registry,
     dispatcher,
     reload: core.reload,
+    prune: pruner.runOnce,
     async start() {
       await dispatcher.start({ rescueAll: config.storage.postgres === undefined });
+      pruner.start();
       server = await listen(http.fetch, config.server.host, config.server.port);
       const address = server.address() as AddressInfo;
       return { host: address.address, port: address.port };
@@ -123,6 +134,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
       stopPromise ??= (async () => {
         const closed = server ? closeServer(server) : Promise.resolve();
         await committer.drain();
+        await pruner.stop();
         await dispatcher.stop(config.server.shutdown_grace);
         await deliverer.close();
         await closed;

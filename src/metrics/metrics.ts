@@ -23,6 +23,8 @@ export interface RelayMetrics {
   eventsIngested(events: readonly { created: boolean }[]): void;
   /** One finished attempt (the dispatcher's onAttempt). */
   attemptFinished(a: AttemptObservation): void;
+  /** Events deleted by retention. */
+  eventsPruned(count: number): void;
   /** The Prometheus text exposition of everything. */
   render(): Promise<string>;
   contentType: string;
@@ -53,6 +55,11 @@ export function createMetrics(deps: { store: Store; clock: Clock }): RelayMetric
     help: 'Duration of delivery attempts, by subscription.',
     labelNames: ['subscription'] as const,
     buckets: DURATION_BUCKETS,
+    registers: [registry],
+  });
+  const pruned = new Counter({
+    name: 'hookrelay_events_pruned_total',
+    help: 'Finished events deleted by retention (with their deliveries and attempts).',
     registers: [registry],
   });
   const finished = new Counter({
@@ -99,6 +106,9 @@ export function createMetrics(deps: { store: Store; clock: Clock }): RelayMetric
     contentType: registry.contentType,
     eventsIngested(events) {
       for (const e of events) ingested.inc({ outcome: e.created ? 'created' : 'replayed' });
+    },
+    eventsPruned(count) {
+      pruned.inc(count);
     },
     attemptFinished(a) {
       attempts.inc({ subscription: a.subscriptionId, status_class: statusClass(a), outcome: a.outcome });

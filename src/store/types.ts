@@ -208,6 +208,23 @@ export interface SubscriptionStats {
   oldestWaitingCreatedAt: number | null;
 }
 
+/** One batch of a retention sweep (see Store.pruneFinished). */
+export interface PruneRequest {
+  succeededBefore: number;
+  failedBefore: number;
+  /** Most events looked at in this batch. */
+  limit: number;
+  /** Opaque, from the previous batch's `next`. */
+  after?: string | undefined;
+}
+
+export interface PruneBatch {
+  /** Events deleted (their deliveries and attempts went with them). */
+  deleted: number;
+  /** Where the next batch starts; null when the sweep is done. */
+  next: string | null;
+}
+
 /** Who changed what through the admin API. */
 export interface AuditEntry {
   /** `aud_` + ULID. */
@@ -308,6 +325,20 @@ export interface Store {
   appendAudit(entry: AuditEntry): Promise<void>;
   /** Audit entries newest first. */
   listAudit(query: { limit: number; cursor?: string | undefined }): Promise<Page<AuditEntry>>;
+
+  /**
+   * Retention: one short transaction that looks at up to `limit` events, oldest first, after
+   * `after` (a cursor from the previous call; absent: from the oldest), and deletes those that are
+   * finished and old enough, with their deliveries and attempts. An event is finished when none of
+   * its deliveries is pending, retrying or delivering; it goes when its `created_at` is before
+   * `succeededBefore` if every delivery succeeded (or it has none), and before `failedBefore` if
+   * any delivery failed or was cancelled. `next` is null once every event older than both limits
+   * has been looked at; the caller calls again with `next` until then, so no single write holds
+   * the database long and events that must stay (still waiting, say) are passed over once per
+   * sweep, not once per batch. A backend may also hand freed space back to the file system when
+   * a sweep ends (SQLite: incremental vacuum).
+   */
+  pruneFinished(opts: PruneRequest): Promise<PruneBatch>;
 
   /** A consistent copy of the whole store at `path` while it runs (SQLite online backup); throws where unsupported. */
   backup(path: string): Promise<void>;

@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { NewEvent, Store } from '../../src/store/types';
 import { describeAdminContract } from './admin-contract';
 import { attemptRecord, claimOf, newEvent, result, T } from './fixtures';
+import { describeRetentionContract } from './retention-contract';
 import { describeSchedulingContract } from './scheduling-contract';
 
 /*
@@ -497,6 +498,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
 
     describeAdminContract(() => store);
     describeSchedulingContract(() => store);
+    describeRetentionContract(() => store);
 
     describe('lifecycle', () => {
       it('is ready after migrate, and migrate again is harmless', async () => {

@@ -1,4 +1,4 @@
-import { existsSync, fstatSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, fstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -12,6 +12,7 @@ import { immediateWriter, relaxedWriter } from '../../src/store/sqlite/write-tra
 import { auditListingSql, deliveryListingSql, eventListingSql, type ListingSql } from '../../src/store/sqlite/listings';
 import { openDatabase } from '../../src/store/sqlite/open-database';
 import { createSqliteStore } from '../../src/store/sqlite/sqlite-store';
+import { PRUNE_SQL } from '../../src/store/sqlite/prune';
 import { STATS_SQL } from '../../src/store/sqlite/reads';
 import { SQL } from '../../src/store/sqlite/statements';
 import type { DeliveryQuery, DeliveryStatus, NewEvent, Store } from '../../src/store/types';
@@ -456,6 +457,65 @@ describe('SQLite store: backup', () => {
       await expect(store.backup(path)).rejects.toThrow(/live database/);
       await expect(store.backup(`${path}-wal`)).rejects.toThrow(/live database/);
       expect(await store.ready()).toBe(true);
+    });
+  });
+});
+
+describe('SQLite store: retention', () => {
+  it('finds prune candidates through events_created and each event\'s deliveries through deliveries_event', async () => {
+    const path = tempDbPath();
+    await withStore(path, 'normal', async (store) => store.migrate());
+    const plan = inspect(path, (db) => planOf(db, PRUNE_SQL.window, { cutoff: T, afterCreatedAt: 0, afterSeq: 0, limit: 500 }));
+    expect(plan).toContain('SEARCH e USING INDEX events_created');
+    expect(plan).toContain('deliveries_event');
+    expect(plan).not.toMatch(/SCAN (d|deliveries)\b/);
+    expect(plan).not.toContain('USE TEMP B-TREE');
+  });
+
+  it('creates new files with incremental auto-vacuum and converts a file made before it, keeping every row', async () => {
+    const fresh = tempDbPath();
+    await withStore(fresh, 'normal', async (store) => store.migrate());
+    expect(inspect(fresh, (db) => db.pragma('auto_vacuum', { simple: true }))).toBe(2);
+
+    // A file as an earlier version made it: auto_vacuum NONE, already migrated and holding events.
+    const old = tempDbPath();
+    mkdirSync(dirname(old), { recursive: true });
+    const raw = new Database(old);
+    raw.pragma('journal_mode = WAL');
+    raw.close();
+    expect(inspect(old, (db) => db.pragma('auto_vacuum', { simple: true }))).toBe(0);
+    await withStore(old, 'normal', async (store) => {
+      await store.migrate();
+      await store.ingest([[event('kept')]]);
+    });
+    await withStore(old, 'normal', async (store) => {
+      await store.migrate();
+      expect(await store.getEvent('kept')).not.toBeNull();
+    });
+    expect(inspect(old, (db) => db.pragma('auto_vacuum', { simple: true }))).toBe(2);
+  });
+
+  it('hands the space of pruned events back: the file shrinks after a sweep', async () => {
+    const path = tempDbPath();
+    const big = JSON.stringify({ blob: 'x'.repeat(4000) });
+    const pages = () => inspect(path, (db) => db.pragma('page_count', { simple: true }) as number);
+    await withStore(path, 'normal', async (store) => {
+      await store.migrate();
+      for (let b = 0; b < 30; b++) {
+        await store.ingest(Array.from({ length: 100 }, (_, i) => [{ ...event(`big_${b}_${i}`, []), data: big }]));
+      }
+      const before = pages();
+      let after: string | undefined;
+      for (;;) {
+        const batch = await store.pruneFinished({ succeededBefore: T + 1, failedBefore: T + 1, limit: 100, after });
+        if (batch.next === null) break;
+        after = batch.next;
+      }
+      expect(await store.getEvent('big_29_99')).toBeNull();
+      // About 3,000 pages of events went; at most the 1,024 kept free may stay in the file.
+      expect(before).toBeGreaterThan(3000);
+      expect(pages()).toBeLessThan(before - 1500);
+      expect(inspect(path, (db) => db.pragma('freelist_count', { simple: true }) as number)).toBeLessThanOrEqual(1024);
     });
   });
 });

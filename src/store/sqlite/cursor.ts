@@ -26,6 +26,13 @@ const MAX_ID_LENGTH = 255;
 export const eventCursor = (key: EventKey): string => encode(['e', key.createdAt, key.seq]);
 export const deliveryCursor = (id: string): string => encode(['d', id]);
 export const auditCursor = (seq: number): string => encode(['a', seq]);
+/** Where a retention sweep goes on: after this event row. */
+export const pruneCursor = (key: EventKey): string => encode(['p', key.createdAt, key.seq]);
+
+export function decodePruneCursor(cursor: string): EventKey {
+  const [createdAt, seq] = decode(cursor, 'p', 2);
+  return { createdAt: integer(createdAt), seq: integer(seq) };
+}
 
 export function decodeEventCursor(cursor: string): EventKey {
   const [createdAt, seq] = decode(cursor, 'e', 2);

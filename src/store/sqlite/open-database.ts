@@ -26,6 +26,9 @@ export function openDatabase(opts: SqliteOptions): Database.Database {
   const busyTimeoutMs = opts.busyTimeoutMs ?? BUSY_TIMEOUT_MS;
   const db = new Database(opts.path, { timeout: busyTimeoutMs, ...(addon && { nativeBinding: addon }) });
   try {
+    // Before anything is created: a new file lets retention hand freed pages back (prune.ts).
+    // On an existing file this is a no-op; the store's migrate() converts it once.
+    db.pragma('auto_vacuum = INCREMENTAL');
     // WAL: readers never block the writer, and a commit is one append (plus fsync when FULL).
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${opts.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);

@@ -1,3 +1,4 @@
+import type Database from 'better-sqlite3';
 import { sqliteMigrationProvider } from '../../../migrations/sqlite/index';
 import type { Store } from '../types';
 import { createAdminWrites, type AdminWrites } from './admin-writes';
@@ -6,6 +7,7 @@ import { createHotPaths, type HotPaths } from './hot-paths';
 import { createKysely, isMigrated, migrateToLatest } from './kysely';
 import { createListings, type Listings } from './listings';
 import { isInMemory, openDatabase, type SqliteOptions } from './open-database';
+import { createPruner } from './prune';
 import * as reads from './reads';
 import { createWalSync, type SyncFd } from './wal-sync';
 
@@ -30,10 +32,15 @@ export function createSqliteStore(opts: SqliteOptions, hooks: { syncFd?: SyncFd 
   const admin = () => (adminWrites ??= createAdminWrites(db));
   let listingQueries: Listings | undefined;
   const listings = () => (listingQueries ??= createListings(db));
+  let pruner: ReturnType<typeof createPruner> | undefined;
+  const prune = () => (pruner ??= createPruner(db));
   let closing: Promise<void> | undefined;
 
   return {
-    migrate: () => migrateToLatest(kysely, sqliteMigrationProvider),
+    async migrate() {
+      await migrateToLatest(kysely, sqliteMigrationProvider);
+      useIncrementalVacuum(db);
+    },
     async ready() {
       try {
         db.prepare('SELECT 1').get();
@@ -113,8 +120,22 @@ export function createSqliteStore(opts: SqliteOptions, hooks: { syncFd?: SyncFd 
     async appendAudit(entry) {
       admin().appendAudit({ ...entry, at: toMs(entry.at) });
     },
+    async pruneFinished(request) {
+      return prune()(request);
+    },
     backup: (path) => backupDatabase(db, path),
   };
+}
+
+/**
+ * Retention hands freed pages back to the file system (prune.ts), which needs auto_vacuum =
+ * INCREMENTAL. A new file gets it when it is opened (openDatabase); a file made by an earlier
+ * version is rebuilt once with VACUUM, the only way SQLite changes that mode. In memory: no file.
+ */
+function useIncrementalVacuum(db: Database.Database): void {
+  if (db.memory || db.pragma('auto_vacuum', { simple: true }) === 2) return;
+  db.pragma('auto_vacuum = INCREMENTAL');
+  db.exec('VACUUM');
 }
 
 // Columns are STRICT INTEGER: a computed time with a fraction (jitter) would be rejected.

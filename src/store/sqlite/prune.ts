@@ -1,0 +1,74 @@
+import type Database from 'better-sqlite3';
+import type { PruneBatch, PruneRequest } from '../types';
+import { decodePruneCursor, pruneCursor } from './cursor';
+
+/*
+ * Retention. A sweep walks events oldest first through `events_created` (created_at, then the
+ * rowid seq), a batch of `limit` rows per call, each batch one short write transaction. Deleting an
+ * event cascades to its deliveries (deliveries_event) and their attempts (attempts_delivery).
+ * Events that must stay (still waiting, or not old enough for their outcome) are passed over by
+ * the cursor, so a million deliveries held by a disabled subscription cost one pass per sweep.
+ */
+
+export const PRUNE_SQL = {
+  // `open`: a delivery still waits or runs; `bad`: one failed or was cancelled (the `failed` limit applies).
+  window: `SELECT e.seq, e.created_at,
+      EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id
+        AND d.status IN ('pending', 'retrying', 'delivering')) AS open,
+      EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id
+        AND d.status IN ('failed', 'cancelled')) AS bad
+    FROM events e INDEXED BY events_created
+    WHERE e.created_at < @cutoff AND (e.created_at, e.seq) > (@afterCreatedAt, @afterSeq)
+    ORDER BY e.created_at, e.seq
+    LIMIT @limit`,
+  deleteEvent: `DELETE FROM events WHERE seq = @seq`,
+} as const;
+
+/** Pages left on the free list after a sweep: new rows reuse them instead of growing the file. */
+const KEEP_FREE_PAGES = 1024;
+/** Most pages handed back to the file system per sweep, so one truncation stays short. */
+const VACUUM_PAGES_PER_SWEEP = 4096;
+
+interface WindowRow {
+  seq: number;
+  created_at: number;
+  open: 0 | 1;
+  bad: 0 | 1;
+}
+
+export function createPruner(db: Database.Database) {
+  const window = db.prepare<Record<string, number>, WindowRow>(PRUNE_SQL.window);
+  const deleteEvent = db.prepare<{ seq: number }>(PRUNE_SQL.deleteEvent);
+  const batch = db.transaction((req: PruneRequest): PruneBatch => {
+    const after = req.after === undefined ? { createdAt: Number.MIN_SAFE_INTEGER, seq: 0 } : decodePruneCursor(req.after);
+    const limit = Math.max(1, Math.floor(req.limit));
+    const rows = window.all({
+      cutoff: Math.round(Math.max(req.succeededBefore, req.failedBefore)),
+      afterCreatedAt: after.createdAt,
+      afterSeq: after.seq,
+      limit,
+    });
+    let deleted = 0;
+    for (const row of rows) {
+      if (row.open) continue;
+      const before = row.bad ? req.failedBefore : req.succeededBefore;
+      if (row.created_at < before) deleted += deleteEvent.run({ seq: row.seq }).changes;
+    }
+    const last = rows.at(-1);
+    return { deleted, next: rows.length < limit || !last ? null : pruneCursor({ createdAt: last.created_at, seq: last.seq }) };
+  });
+
+  return (req: PruneRequest): PruneBatch => {
+    const result = batch.immediate(req);
+    if (result.next === null) handBackFreePages(db);
+    return result;
+  };
+}
+
+/** End of a sweep: with auto_vacuum = INCREMENTAL, return most free pages to the file system. */
+function handBackFreePages(db: Database.Database): void {
+  if (db.pragma('auto_vacuum', { simple: true }) !== 2) return;
+  const free = db.pragma('freelist_count', { simple: true }) as number;
+  const pages = Math.min(free - KEEP_FREE_PAGES, VACUUM_PAGES_PER_SWEEP);
+  if (pages > 0) db.pragma(`incremental_vacuum(${pages})`);
+}
