@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { loadConfig } from '../config/load';
 import { openStore } from '../store/open';
-import { nativeBinding } from '../store/sqlite/open-database';
+import { bindingOption } from '../store/sqlite/open-database';
 import { configPath, CliError, parseFlags, UsageError } from './usage';
 
 /**
@@ -20,8 +20,7 @@ export async function backupCommand(args: string[], env: NodeJS.ProcessEnv): Pro
   } finally {
     await store.close();
   }
-  const addon = nativeBinding();
-  const copy = new Database(flags.out, { readonly: true, fileMustExist: true, ...(addon && { nativeBinding: addon }) });
+  const copy = new Database(flags.out, { readonly: true, fileMustExist: true, ...bindingOption() });
   try {
     const check = copy.pragma('integrity_check', { simple: true });
     if (check !== 'ok') throw new CliError(`the copy at ${flags.out} failed integrity_check: ${String(check)}`);

@@ -36,11 +36,22 @@ export interface ChildRelay {
   waitForLog(predicate: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
 }
 
-/** Writes `yaml` to dir/config.yaml and starts `serve` on it; resolves once it listens. */
-export async function startChildRelay(dir: string, yaml: string, env: Record<string, string> = {}): Promise<ChildRelay> {
+/**
+ * Writes `yaml` to dir/config.yaml and starts `serve` on it; resolves once it listens. `command` is
+ * the program and its leading arguments: the bundle under this node by default, or e.g. the single
+ * executable alone.
+ */
+export async function startChildRelay(
+  dir: string,
+  yaml: string,
+  env: Record<string, string> = {},
+  command: string[] = [process.execPath, BUNDLE],
+): Promise<ChildRelay> {
   const configFile = join(dir, 'config.yaml');
   writeFileSync(configFile, yaml);
-  const proc = spawn(process.execPath, [BUNDLE, 'serve', '--config', configFile], {
+  const [program, ...leading] = command;
+  const proc = spawn(program!, [...leading, 'serve', '--config', configFile], {
+    cwd: dir,
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

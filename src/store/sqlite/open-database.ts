@@ -2,9 +2,12 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
+import { loadEmbeddedAddon } from './embedded-addon';
 
 /** Set to true by build.mjs: the bundle loads better-sqlite3's addon from beside itself. */
 declare const __HOOKRELAY_BUNDLE__: boolean | undefined;
+/** Set to true by scripts/build-binary.mjs: the single executable carries the addon as an asset. */
+declare const __HOOKRELAY_SEA__: boolean | undefined;
 
 /** How to open the SQLite file (config `storage.sqlite`). */
 export interface SqliteOptions {
@@ -22,9 +25,8 @@ export const BUSY_TIMEOUT_MS = 5000;
 /** Opens the database file with the PRAGMAs every connection of the relay needs. */
 export function openDatabase(opts: SqliteOptions): Database.Database {
   if (!isInMemory(opts.path)) mkdirSync(dirname(resolve(opts.path)), { recursive: true });
-  const addon = nativeBinding();
   const busyTimeoutMs = opts.busyTimeoutMs ?? BUSY_TIMEOUT_MS;
-  const db = new Database(opts.path, { timeout: busyTimeoutMs, ...(addon && { nativeBinding: addon }) });
+  const db = new Database(opts.path, { timeout: busyTimeoutMs, ...bindingOption() });
   try {
     // Before anything is created: a new file lets retention hand freed pages back (prune.ts).
     // On an existing file this is a no-op; the store's migrate() converts it once.
@@ -47,11 +49,24 @@ export function isInMemory(path: string): boolean {
 }
 
 /**
- * The addon path for the bundle: HOOKRELAY_SQLITE_ADDON if set, else `better_sqlite3.node` beside
- * dist/hookrelay.mjs. Run from source, better-sqlite3 finds its own build in node_modules.
+ * better-sqlite3's native addon, as its `nativeBinding` option takes it:
+ * - HOOKRELAY_SQLITE_ADDON if set (a path);
+ * - in the single executable (build-binary.mjs), the copy embedded as an asset, written once to a
+ *   cache file and loaded with process.dlopen (its require() only knows Node's built-in modules);
+ * - in the bundle, `better_sqlite3.node` beside dist/hookrelay.mjs;
+ * - run from source, undefined: better-sqlite3 finds its own build in node_modules.
  */
-export function nativeBinding(): string | undefined {
+export function nativeBinding(): string | object | undefined {
   if (process.env.HOOKRELAY_SQLITE_ADDON) return process.env.HOOKRELAY_SQLITE_ADDON;
+  if (typeof __HOOKRELAY_SEA__ !== 'undefined') return (embeddedAddon ??= loadEmbeddedAddon());
   if (typeof __HOOKRELAY_BUNDLE__ === 'undefined') return undefined;
   return join(dirname(fileURLToPath(import.meta.url)), 'better_sqlite3.node');
+}
+
+let embeddedAddon: object | undefined;
+
+/** `nativeBinding` for `new Database(…)` (its types say string; better-sqlite3 also takes a loaded addon). */
+export function bindingOption(): { nativeBinding?: string } {
+  const addon = nativeBinding();
+  return addon === undefined ? {} : { nativeBinding: addon as string };
 }

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { nativeBinding } from './open-database';
+import { bindingOption } from './open-database';
 
 /** Thrown when another process already serves the same SQLite file. */
 export class DatabaseInUseError extends Error {}
@@ -18,8 +18,7 @@ export function lockDatabaseFile(path: string): () => void {
   if (path === ':memory:' || path === '') return () => {};
   const lockPath = `${resolve(path)}.lock`;
   mkdirSync(dirname(lockPath), { recursive: true });
-  const addon = nativeBinding();
-  const db = new Database(lockPath, { timeout: 0, ...(addon && { nativeBinding: addon }) });
+  const db = new Database(lockPath, { timeout: 0, ...bindingOption() });
   try {
     db.pragma('locking_mode = EXCLUSIVE');
     // A write takes the exclusive lock, and EXCLUSIVE locking mode keeps it until close.
