@@ -167,7 +167,9 @@ subscriptions:
       relay.stdout!.on('data', (d) => (output += d));
       relay.stderr!.on('data', (d) => (output += d));
       await eventually(async () => output.includes('hookrelay listening'), 20_000);
-      expect(output).toContain('"pid":1');
+      // unshare runs the relay as its child; in its namespace that child is PID 1.
+      const inner = Number(execFileSync('pgrep', ['-P', String(relay.pid)], { encoding: 'utf8' }).trim());
+      expect(readFileSync(`/proc/${inner}/status`, 'utf8')).toMatch(/^NSpid:\s+\d+\s+1$/m);
 
       const res = await fetch(`http://127.0.0.1:${port}/ingest`, {
         method: 'POST',
@@ -186,9 +188,8 @@ subscriptions:
       const check = execForm(healthcheck.slice(healthcheck.indexOf('CMD') + 3).trim()).map((a) => (a === 'node' ? process.execPath : a));
       expect(spawnSync(check[0]!, check.slice(1), { env: { ...env } }).status).toBe(0);
 
-      // docker stop: SIGTERM to PID 1. unshare runs the relay as its child; signal that process.
-      const inner = execFileSync('pgrep', ['-P', String(relay.pid)], { encoding: 'utf8' }).trim();
-      process.kill(Number(inner), 'SIGTERM');
+      // docker stop: SIGTERM to PID 1.
+      process.kill(inner, 'SIGTERM');
       const code = await new Promise<number | null>((done) => relay!.once('exit', (c) => done(c)));
       expect(code).toBe(0);
       expect(output).toContain('"msg":"stopped"');
