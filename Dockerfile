@@ -9,6 +9,8 @@ WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY build.mjs tsconfig.json ./
+# build.mjs uses helpers from scripts/ (the dashboard's build).
+COPY scripts ./scripts
 COPY src ./src
 COPY migrations ./migrations
 RUN npm run build && mkdir -p /out/data

@@ -3,11 +3,14 @@
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { build } from 'esbuild';
+import * as esbuild from 'esbuild';
 
 const require = createRequire(import.meta.url);
+const { buildUi } = require('./scripts/ui-build.cjs');
+// The dashboard's browser code and style, built first and carried inside the bundle as strings.
+const ui = buildUi(esbuild, dirname(new URL(import.meta.url).pathname));
 
-await build({
+await esbuild.build({
   entryPoints: ['src/main.ts'],
   outfile: 'dist/hookrelay.mjs',
   bundle: true,
@@ -17,7 +20,7 @@ await build({
   sourcemap: 'linked',
   legalComments: 'none',
   logLevel: 'warning',
-  define: { __HOOKRELAY_BUNDLE__: 'true' },
+  define: { __HOOKRELAY_BUNDLE__: 'true', __HOOKRELAY_UI__: JSON.stringify(ui) },
   // CommonJS dependencies (pino, better-sqlite3) call require(); give the ES module a real one.
   banner: {
     js: "#!/usr/bin/env node\nimport { createRequire as __hookrelayCreateRequire } from 'node:module';\nconst require = __hookrelayCreateRequire(import.meta.url);",

@@ -10,9 +10,10 @@ import { chmodSync, copyFileSync, mkdirSync, rmSync, statSync, writeFileSync } f
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import * as esbuild from 'esbuild';
 
 const require = createRequire(import.meta.url);
+const { buildUi } = require('./ui-build.cjs');
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const work = join(root, 'dist', 'sea');
 const out = join(root, 'dist', 'hookrelay');
@@ -20,7 +21,8 @@ rmSync(work, { recursive: true, force: true });
 mkdirSync(work, { recursive: true });
 
 const main = join(work, 'hookrelay.cjs');
-await build({
+const ui = buildUi(esbuild, root);
+await esbuild.build({
   entryPoints: [join(root, 'src/main.ts')],
   outfile: main,
   bundle: true,
@@ -29,7 +31,7 @@ await build({
   format: 'cjs',
   legalComments: 'none',
   logLevel: 'warning',
-  define: { __HOOKRELAY_BUNDLE__: 'true', __HOOKRELAY_SEA__: 'true' },
+  define: { __HOOKRELAY_BUNDLE__: 'true', __HOOKRELAY_SEA__: 'true', __HOOKRELAY_UI__: JSON.stringify(ui) },
 });
 
 const addon = join(dirname(require.resolve('better-sqlite3/package.json')), 'build/Release/better_sqlite3.node');

@@ -18,6 +18,7 @@ import { createMetrics, type RelayMetrics } from './metrics/metrics';
 import { metricsRoutes } from './metrics/routes';
 import { createIngestCommitter } from './ingest/committer';
 import { createPruner } from './retention/pruner';
+import { uiRoutes } from './ui/routes';
 import { systemClock, type Clock } from './lib/clock';
 import type { Logger } from './lib/logger';
 import { isStorageUnavailable } from './store/errors';
@@ -151,6 +152,7 @@ function createHttp(core: RelayCore, committer: ReturnType<typeof createIngestCo
   if (origins.length > 0) app.use('/api/*', cors({ origin: origins, allowHeaders: ['Authorization', 'Content-Type'], maxAge: 600 }));
   app.route('/', healthRoutes(core.store));
   app.route('/', metricsRoutes(metrics));
+  app.route('/', uiRoutes());
   app.route(
     '/ingest',
     ingestRoutes({

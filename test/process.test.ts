@@ -127,6 +127,13 @@ describe('the bundle as a server', () => {
     expect(JSON.stringify(relay.logs)).not.toContain(TEST_SECRET.slice(6));
     expect((await fetch(`${relay.url}/healthz`)).status).toBe(200);
     expect((await fetch(`${relay.url}/readyz`)).status).toBe(200);
+    // The dashboard's assets are inside the bundle.
+    const page = await fetch(`${relay.url}/ui/`);
+    expect(page.status).toBe(200);
+    const script = /src="(\/ui\/assets\/app-[0-9a-f]+\.js)"/.exec(await page.text())?.[1];
+    const js = await fetch(`${relay.url}${script}`);
+    expect(js.headers.get('content-type')).toContain('text/javascript');
+    expect((await js.text()).length).toBeGreaterThan(5000);
   });
 
   it('loses no acknowledged event when killed with SIGKILL mid-flight', async () => {

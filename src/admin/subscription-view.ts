@@ -1,3 +1,4 @@
+import { recordedHeaders } from '../dispatch/build-request';
 import type { SubscriptionConfig } from '../dispatch/registry';
 import { formatDuration, type Rate } from '../lib/durations';
 import { ed25519PublicKey } from '../signing';
@@ -91,7 +92,8 @@ export function subscriptionView(record: SubscriptionRecord, facts: Subscription
     signature: signatureView(def.signature),
     payload: def.payload,
     encrypt: def.encrypt,
-    headers: def.headers,
+    // Credentials a subscription sends its receiver are not shown, as in attempt records.
+    headers: recordedHeaders(def.headers),
     ...(def.timeout !== undefined && { timeout: formatDuration(def.timeout) }),
     ...(def.retry_schedule !== undefined && { retry_schedule: def.retry_schedule.map(formatDuration) }),
     ...(def.rate_limit !== undefined && { rate_limit: formatRate(def.rate_limit) }),

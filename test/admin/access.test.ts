@@ -61,13 +61,19 @@ async function expectProblem(res: Response, status: number): Promise<Json> {
 describe('admin authentication and scopes', () => {
   it('answers 401 without a token or with a wrong one, on every route', async () => {
     relay = await startRelay(testConfig({ auth: { admin_tokens: adminTokens } }));
-    for (const [method, path] of [...SPEC_ROUTES, ['get', '/audit'] as [string, string], ['get', '/openapi.json'] as [string, string]]) {
+    for (const [method, path] of [...SPEC_ROUTES, ['get', '/audit'] as [string, string], ['get', '/whoami'] as [string, string], ['get', '/openapi.json'] as [string, string]]) {
       const missing = await call(method.toUpperCase(), concrete(path));
       expect((await expectProblem(missing, 401)).detail, path).toBe('missing bearer token');
       expect(missing.headers.get('www-authenticate')).toBe('Bearer realm="admin"');
       const wrong = await call(method.toUpperCase(), concrete(path), bearer('not-a-token-at-all'));
       expect((await expectProblem(wrong, 401)).detail).toBe('invalid admin token');
     }
+  });
+
+  it('tells a token its own name and scopes at GET /whoami', async () => {
+    relay = await startRelay(testConfig({ auth: { admin_tokens: adminTokens } }));
+    expect(await (await call('GET', '/api/v1/whoami', bearer(OPS))).json()).toEqual({ name: 'ops', scopes: ['read', 'write'] });
+    expect(await (await call('GET', '/api/v1/whoami', bearer(VIEWER))).json()).toEqual({ name: 'viewer', scopes: ['read'] });
   });
 
   it('answers 403 to a read-only token on every write route, and nothing changes', async () => {

@@ -238,6 +238,26 @@ describe('GET /subscriptions/{id}', () => {
   });
 });
 
+describe('GET /subscriptions/{id}: headers', () => {
+  it('shows the headers a subscription adds, with credential values redacted', async () => {
+    const created = await ops('POST', '/subscriptions', {
+      id: 'with-headers',
+      url: `${rx.url}/h`,
+      headers: { 'X-Env': 'prod', Authorization: 'Bearer receiver-secret', 'X-Partner-Token': 'tok_123' },
+    });
+    expect(created.status).toBe(201);
+    for (const answer of [created, await viewer('GET', '/subscriptions/with-headers')]) {
+      expect((answer.body as { headers: unknown }).headers).toEqual({ 'X-Env': 'prod', Authorization: '[redacted]', 'X-Partner-Token': '[redacted]' });
+      expect(answer.text).not.toContain('receiver-secret');
+      expect(answer.text).not.toContain('tok_123');
+    }
+    // The receiver still gets the real values.
+    expect((await ops('POST', '/subscriptions/with-headers/test')).status).toBe(202);
+    await rx.waitFor(at('/h'));
+    expect(to('/h')[0]!.headers.authorization).toBe('Bearer receiver-secret');
+  });
+});
+
 describe('PATCH /subscriptions/{id}', () => {
   it('disables and enables a config subscription, persisted across restarts', async () => {
     const off = await ops('PATCH', '/subscriptions/cfg', { enabled: false });

@@ -51,10 +51,32 @@ const backup = createRoute({
   },
 });
 
+const whoami = createRoute({
+  method: 'get',
+  path: '/whoami',
+  tags: ['operations'],
+  summary: 'The admin token this request authenticated with: its name and scopes',
+  description: 'For clients such as the dashboard, which hide what a read-only token cannot do (the API refuses it anyway).',
+  responses: {
+    200: {
+      description: 'the token',
+      content: {
+        'application/json': {
+          schema: z.object({ name: z.string(), scopes: z.array(z.enum(['read', 'write'])) }).openapi('WhoAmI'),
+        },
+      },
+    },
+  },
+});
+
 /** Admin routes: operations (SPEC 8 `/stats`, `/reload`, `/backup`; and `/audit`). */
 export function operationRoutes(core: RelayCore) {
   const app = adminRouter();
   app.route('/', statsRoutes(core));
+  app.openapi(whoami, (c) => {
+    const actor = c.get('actor');
+    return c.json({ name: actor.name, scopes: [...actor.scopes] }, 200);
+  });
   app.route('/', auditLogRoutes(core));
 
   app.openapi(reload, async (c) => {
