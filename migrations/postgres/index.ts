@@ -1,0 +1,16 @@
+import type { Migration, MigrationProvider } from 'kysely';
+import { init } from './0001-init';
+
+/**
+ * Every Postgres migration, by name, in a static map so the bundle carries them (as for SQLite).
+ * Kysely's Postgres adapter runs them while holding a Postgres advisory lock (`pg_advisory_lock`), so
+ * several relay instances starting at once queue instead of racing: one migrates, the others find
+ * nothing left to do.
+ */
+export const postgresMigrations: Record<string, Migration> = {
+  '0001-init': init,
+};
+
+export const postgresMigrationProvider: MigrationProvider = {
+  getMigrations: async () => postgresMigrations,
+};
