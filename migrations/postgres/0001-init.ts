@@ -10,46 +10,46 @@ import { sql, type Kysely, type Migration } from 'kysely';
 const statements = [
   `CREATE TABLE events (
     seq BIGSERIAL PRIMARY KEY,
-    id TEXT NOT NULL UNIQUE,
-    type TEXT NOT NULL,
-    data TEXT NOT NULL,
-    content_hash TEXT NOT NULL,
+    id TEXT COLLATE "C" NOT NULL UNIQUE,
+    type TEXT COLLATE "C" NOT NULL,
+    data TEXT COLLATE "C" NOT NULL,
+    content_hash TEXT COLLATE "C" NOT NULL,
     created_at BIGINT NOT NULL,
     delivery_count INTEGER NOT NULL
   )`,
   `CREATE TABLE deliveries (
-    id TEXT PRIMARY KEY,
-    event_id TEXT NOT NULL REFERENCES events (id) ON DELETE CASCADE,
-    subscription_id TEXT NOT NULL,
-    event_type TEXT NOT NULL,
-    status TEXT NOT NULL
+    id TEXT COLLATE "C" PRIMARY KEY,
+    event_id TEXT COLLATE "C" NOT NULL REFERENCES events (id) ON DELETE CASCADE,
+    subscription_id TEXT COLLATE "C" NOT NULL,
+    event_type TEXT COLLATE "C" NOT NULL,
+    status TEXT COLLATE "C" NOT NULL
       CHECK (status IN ('pending', 'retrying', 'delivering', 'succeeded', 'failed', 'cancelled')),
     attempts INTEGER NOT NULL DEFAULT 0,
     next_attempt_at BIGINT,
-    lease_owner TEXT,
+    lease_owner TEXT COLLATE "C",
     lease_expires_at BIGINT,
     last_status_code INTEGER,
-    last_error TEXT,
+    last_error TEXT COLLATE "C",
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL
   )`,
   `CREATE TABLE attempts (
-    id TEXT PRIMARY KEY,
-    delivery_id TEXT NOT NULL REFERENCES deliveries (id) ON DELETE CASCADE,
+    id TEXT COLLATE "C" PRIMARY KEY,
+    delivery_id TEXT COLLATE "C" NOT NULL REFERENCES deliveries (id) ON DELETE CASCADE,
     attempt INTEGER NOT NULL,
     started_at BIGINT NOT NULL,
     duration_ms INTEGER NOT NULL,
-    request_url TEXT NOT NULL,
-    request_headers TEXT NOT NULL,
+    request_url TEXT COLLATE "C" NOT NULL,
+    request_headers TEXT COLLATE "C" NOT NULL,
     response_status INTEGER,
-    response_headers TEXT,
-    response_body TEXT,
-    error TEXT
+    response_headers TEXT COLLATE "C",
+    response_body TEXT COLLATE "C",
+    error TEXT COLLATE "C"
   )`,
   `CREATE TABLE subscription_state (
-    id TEXT PRIMARY KEY,
+    id TEXT COLLATE "C" PRIMARY KEY,
     enabled SMALLINT CHECK (enabled IN (0, 1)),
-    disabled_reason TEXT,
+    disabled_reason TEXT COLLATE "C",
     last_success_at BIGINT,
     last_failure_at BIGINT,
     failure_streak INTEGER NOT NULL DEFAULT 0,
@@ -57,19 +57,19 @@ const statements = [
     updated_at BIGINT NOT NULL
   )`,
   `CREATE TABLE api_subscriptions (
-    id TEXT PRIMARY KEY,
-    spec TEXT NOT NULL,
+    id TEXT COLLATE "C" PRIMARY KEY,
+    spec TEXT COLLATE "C" NOT NULL,
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL
   )`,
   `CREATE TABLE audit_log (
     seq BIGSERIAL PRIMARY KEY,
-    id TEXT NOT NULL UNIQUE,
+    id TEXT COLLATE "C" NOT NULL UNIQUE,
     at BIGINT NOT NULL,
-    actor TEXT NOT NULL,
-    action TEXT NOT NULL,
-    target TEXT,
-    details TEXT NOT NULL
+    actor TEXT COLLATE "C" NOT NULL,
+    action TEXT COLLATE "C" NOT NULL,
+    target TEXT COLLATE "C",
+    details TEXT COLLATE "C" NOT NULL
   )`,
   // Claims (FOR UPDATE SKIP LOCKED over this order) and the next due time.
   `CREATE INDEX deliveries_due ON deliveries (subscription_id, next_attempt_at, id) WHERE status IN ('pending', 'retrying')`,

@@ -124,44 +124,50 @@ export function auditListingSql(after: number | null, limit: number): ListingSql
 /** The listings over one connection; statements are prepared per query shape and kept. */
 export function createListings(db: Database.Database) {
   const statements = new Map<string, Database.Statement<[Params]>>();
-  const all = <R>({ sql, params }: ListingSql): R[] => {
+  return listingsOver(<R>({ sql, params }: ListingSql): R[] => {
     let statement = statements.get(sql);
     if (statement === undefined) {
       statement = db.prepare<[Params]>(sql);
       statements.set(sql, statement);
     }
     return statement.all(params) as R[];
-  };
+  });
+}
 
+/** Runs one listing query; the Postgres store runs the same SQL through its own connection. */
+export type RunListing = <R>(listing: ListingSql) => R[] | Promise<R[]>;
+
+/** The three listings over any backend that runs ListingSql. */
+export function listingsOver(all: RunListing) {
   return {
-    listEvents(query: EventQuery): Page<StoredEvent> {
+    async listEvents(query: EventQuery): Promise<Page<StoredEvent>> {
       const after = query.cursor === undefined ? null : decodeEventCursor(query.cursor);
       const size = pageSize(query.limit);
-      const rows = all<EventRow & { seq: number }>(eventListingSql(query, after, size + 1));
+      const rows = await all<EventRow & { seq: number }>(eventListingSql(query, after, size + 1));
       return page(rows, size, toEvent, (row) => eventCursor({ createdAt: row.created_at, seq: row.seq }));
     },
 
-    listDeliveries(query: DeliveryQuery): Page<DeliveryWithEventType> {
+    async listDeliveries(query: DeliveryQuery): Promise<Page<DeliveryWithEventType>> {
       const after = query.cursor === undefined ? null : decodeDeliveryCursor(query.cursor);
       const size = pageSize(query.limit);
       const statuses = query.status !== undefined || query.subscriptionId === undefined ? [query.status] : ALL_STATUSES;
       let rows: DeliveryRow[] = [];
-      for (const status of statuses) rows.push(...all<DeliveryRow>(deliveryListingSql({ ...query, status }, after, size + 1)));
+      for (const status of statuses) rows.push(...(await all<DeliveryRow>(deliveryListingSql({ ...query, status }, after, size + 1))));
       // The newest size + 1 overall are among the newest size + 1 of each status.
       if (statuses.length > 1) rows = rows.sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0)).slice(0, size + 1);
       return page(rows, size, (row) => ({ ...toDelivery(row), eventType: row.event_type }), (row) => deliveryCursor(row.id));
     },
 
-    listAudit(query: { limit: number; cursor?: string | undefined }): Page<AuditEntry> {
+    async listAudit(query: { limit: number; cursor?: string | undefined }): Promise<Page<AuditEntry>> {
       const after = query.cursor === undefined ? null : decodeAuditCursor(query.cursor);
       const size = pageSize(query.limit);
-      const rows = all<AuditLogRow & { seq: number }>(auditListingSql(after, size + 1));
+      const rows = await all<AuditLogRow & { seq: number }>(auditListingSql(after, size + 1));
       return page(rows, size, toAuditEntry, (row) => auditCursor(row.seq));
     },
   };
 }
 
-export type Listings = ReturnType<typeof createListings>;
+export type Listings = ReturnType<typeof listingsOver>;
 
 function page<R, T>(rows: R[], size: number, map: (row: R) => T, cursorOf: (row: R) => string): Page<T> {
   const data = rows.slice(0, size);

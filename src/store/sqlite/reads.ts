@@ -65,10 +65,16 @@ export const STATS_SQL = {
 } as const;
 
 export async function deliveryStats(db: Db): Promise<SubscriptionStats[]> {
-  const { rows: counted } = await sql
-    .raw<{ subscription_id: string; status: DeliveryStatus; count: number }>(STATS_SQL.counts)
-    .execute(db);
-  const { rows: oldest } = await sql.raw<{ subscription_id: string; at: number }>(STATS_SQL.oldestWaiting).execute(db);
+  const { rows: counted } = await sql.raw<CountRow>(STATS_SQL.counts).execute(db);
+  const { rows: oldest } = await sql.raw<OldestRow>(STATS_SQL.oldestWaiting).execute(db);
+  return statsFrom(counted, oldest);
+}
+
+type CountRow = { subscription_id: string; status: DeliveryStatus; count: number | string };
+type OldestRow = { subscription_id: string; at: number };
+
+/** Per-subscription stats from the rows of STATS_SQL (either backend runs them). */
+export function statsFrom(counted: CountRow[], oldest: OldestRow[]): SubscriptionStats[] {
   const oldestBySubscription = new Map(oldest.map((row) => [row.subscription_id, row.at]));
 
   const stats = new Map<string, SubscriptionStats>();

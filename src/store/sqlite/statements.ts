@@ -47,13 +47,13 @@ export const SQL = {
   recordFailure: `INSERT INTO subscription_state (id, last_failure_at, failure_streak, failing_since, updated_at)
     VALUES (@id, @now, @count, @now, @now)
     ON CONFLICT (id) DO UPDATE
-    SET last_failure_at = @now, failure_streak = failure_streak + @count,
-      failing_since = COALESCE(failing_since, @now), updated_at = @now`,
+    SET last_failure_at = @now, failure_streak = subscription_state.failure_streak + @count,
+      failing_since = COALESCE(subscription_state.failing_since, @now), updated_at = @now`,
   // Enabling again (1 or NULL) restarts the disable_after clock; disabling keeps it.
   setEnabled: `INSERT INTO subscription_state (id, enabled, disabled_reason, failure_streak, updated_at)
     VALUES (@id, @enabled, @reason, 0, @now)
     ON CONFLICT (id) DO UPDATE SET enabled = @enabled, disabled_reason = @reason,
-      failing_since = CASE WHEN @enabled = 0 THEN failing_since END, updated_at = @now`,
+      failing_since = CASE WHEN @enabled = 0 THEN subscription_state.failing_since END, updated_at = @now`,
 
   // Both give a lease back "as before": never tried -> pending, else retrying; due at once.
   release: `UPDATE deliveries
@@ -80,7 +80,7 @@ export const SQL = {
       UNION ALL SELECT MIN(id) FROM deliveries INDEXED BY deliveries_subscription
         WHERE subscription_id = @subscriptionId AND status = 'retrying'
       UNION ALL SELECT MIN(id) FROM deliveries INDEXED BY deliveries_subscription
-        WHERE subscription_id = @subscriptionId AND status = 'delivering'))`,
+        WHERE subscription_id = @subscriptionId AND status = 'delivering') AS heads)`,
 } as const;
 
 export interface DueRow {
