@@ -87,6 +87,8 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
       headerPrefix: config.delivery.header_prefix,
       userAgent: config.delivery.user_agent,
       ...(deps.pollIntervalMs !== undefined && { pollIntervalMs: deps.pollIntervalMs }),
+      // Several instances on Postgres: how long a dead instance's lease holds its work.
+      ...(config.storage.postgres && { leaseMarginMs: config.storage.postgres.lease_margin }),
       ...(deps.random && { random: deps.random }),
       onAttempt: (a) => metrics.attemptFinished(a),
     },
@@ -117,6 +119,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
 
   let server: ServerType | undefined;
   let stopPromise: Promise<void> | undefined;
+  let stopWakeups = () => {};
 
   return {
     fetch: http.fetch,
@@ -127,6 +130,8 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
     async start() {
       await dispatcher.start({ rescueAll: config.storage.postgres === undefined });
       pruner.start();
+      // Postgres: an ingest on any instance wakes this dispatcher (LISTEN/NOTIFY).
+      stopWakeups = store.onWork?.(() => dispatcher.nudge()) ?? stopWakeups;
       server = await listen(http.fetch, config.server.host, config.server.port);
       const address = server.address() as AddressInfo;
       return { host: address.address, port: address.port };
@@ -135,6 +140,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
       stopPromise ??= (async () => {
         const closed = server ? closeServer(server) : Promise.resolve();
         await committer.drain();
+        stopWakeups();
         await pruner.stop();
         await dispatcher.stop(config.server.shutdown_grace);
         await deliverer.close();

@@ -65,9 +65,9 @@ describe('defaults', () => {
   });
 
   it('keeps postgres without adding sqlite', () => {
-    // Rejected later by a not-yet check; the schema itself accepts it.
-    const problems = problemsOf(lines('storage:', '  postgres: { url: "postgres://db/x" }'));
-    expect(problems.map((p) => p.path)).toEqual(['storage.postgres']);
+    const config = parseConfigText(lines('storage:', '  postgres: { url: "postgres://db/x" }'), { env: {} });
+    expect(config.storage.sqlite).toBeUndefined();
+    expect(config.storage.postgres?.url).toBe('postgres://db/x');
   });
 });
 

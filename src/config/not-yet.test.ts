@@ -51,15 +51,12 @@ describe('features that are built load without problems', () => {
   });
 });
 
-describe('features validated but not built yet', () => {
-  it('storage.postgres', () => {
-    expect(problemsOf('storage:\n  postgres: { url: "postgres://db/relay" }\n')).toEqual([
-      { path: 'storage.postgres', line: 2, column: 13, message: 'storage.postgres is not supported yet; use storage.sqlite' },
-    ]);
-  });
-
-  it('runs only after the schema passes', () => {
-    const problems = problemsOf('storage:\n  postgres: { url: "postgres://db/relay" }\n  bogus: 1\n');
-    expect(problems.map((p) => p.message)).toEqual(["unknown key 'bogus'"]);
+describe('storage.postgres', () => {
+  it('loads with its defaults, and refuses sqlite and postgres together', () => {
+    const config = parseConfigText('storage:\n  postgres: { url: "postgres://db/relay" }\n', { env: {} });
+    expect(config.storage.postgres).toEqual({ url: 'postgres://db/relay', lease_margin: 30_000, max_connections: 10 });
+    const both = problemsOf('storage:\n  sqlite: { path: x.db }\n  postgres: { url: "postgres://db/relay" }\n');
+    expect(both.map((p) => p.path)).toEqual(['storage.postgres']);
+    expect(problemsOf('storage:\n  postgres: { url: "mysql://db/relay" }\n').map((p) => p.path)).toEqual(['storage.postgres.url']);
   });
 });

@@ -13,9 +13,7 @@ export interface NotYet {
 }
 
 /** One check per unbuilt feature; each returns the places in the config that ask for it. */
-export const notYetChecks: ((config: Config) => NotYet[])[] = [
-  (c) => (c.storage.postgres ? [{ path: ['storage', 'postgres'], message: 'storage.postgres is not supported yet; use storage.sqlite' }] : []),
-];
+export const notYetChecks: ((config: Config) => NotYet[])[] = [];
 
 /** Every unbuilt feature the config asks for; empty when it only uses what exists. */
 export function findNotYet(config: Config): NotYet[] {

@@ -93,6 +93,10 @@ const sqliteSchema = z.strictObject({
 const postgresSchema = z.strictObject({
   /** Connection URL, postgres:// or postgresql://; required. */
   url: z.string().regex(/^postgres(ql)?:\/\//, 'expected a URL starting with postgres:// or postgresql://'),
+  /** How long a lease outlives its attempt's timeout before another instance may take the delivery over, ms; default 30s. */
+  lease_margin: duration().prefault('30s'),
+  /** Connections this instance opens at most; default 10. */
+  max_connections: z.number().int().min(1).max(1000).default(10),
 });
 
 /** `storage`: at most one backend; sqlite with its defaults when none is named. */

@@ -75,7 +75,8 @@ export function createDispatcher(deps: DispatcherDeps, opts: DispatcherOptions) 
   const perSubscription = new Map<string, number>();
   // Per-subscription rate_limit (in memory, this process only) and the auto-disable/rescue tick.
   const limiter = createStartLimiter(() => clock.now());
-  const maintenance = createMaintenance({ store, registry, clock, logger, onRescued: () => nudge() });
+  // A lease expires leaseMarginMs after its attempt's timeout; look for expired ones at least twice per margin.
+  const maintenance = createMaintenance({ store, registry, clock, logger, onRescued: () => nudge(), maxIntervalMs: Math.max(1000, leaseMarginMs / 2) });
   /**
    * Subscriptions whose last claim came back short: nothing else of theirs was due then. The claim
    * rounds that follow this dispatcher's own finished attempts skip them; at low rates most of those

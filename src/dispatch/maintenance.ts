@@ -16,6 +16,8 @@ export interface MaintenanceDeps {
   logger: Logger;
   /** Called when expired leases were given back: there is work to claim. */
   onRescued: () => void;
+  /** Longest pause between ticks, ms (default MAX_MAINTENANCE_INTERVAL_MS); a shared database takes dead instances' work over sooner. */
+  maxIntervalMs?: number;
 }
 
 /** What one tick did. */
@@ -70,7 +72,7 @@ export function createMaintenance(deps: MaintenanceDeps) {
 
   function intervalMs(): number {
     const shortest = Math.min(...registry.enabled().map((t) => t.disableAfterMs));
-    return Math.min(MAX_MAINTENANCE_INTERVAL_MS, Math.max(MIN_MAINTENANCE_INTERVAL_MS, shortest / 10));
+    return Math.min(deps.maxIntervalMs ?? MAX_MAINTENANCE_INTERVAL_MS, Math.max(MIN_MAINTENANCE_INTERVAL_MS, shortest / 10));
   }
 
   function schedule(): void {

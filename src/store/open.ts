@@ -1,10 +1,11 @@
 import type { Config } from '../config/schema';
+import { createPostgresStore } from './postgres/postgres-store';
 import { createSqliteStore } from './sqlite/sqlite-store';
 import type { Store } from './types';
 
 /** Opens the configured backend (not migrated yet). */
 export function openStore(storage: Config['storage']): Store {
-  if (storage.postgres) throw new Error('storage.postgres is not supported yet');
+  if (storage.postgres) return createPostgresStore({ url: storage.postgres.url, maxConnections: storage.postgres.max_connections });
   const sqlite = storage.sqlite ?? { path: './data/hookrelay.db', synchronous: 'full' as const };
   return createSqliteStore({ path: sqlite.path, synchronous: sqlite.synchronous });
 }

@@ -340,6 +340,14 @@ export interface Store {
    */
   pruneFinished(opts: PruneRequest): Promise<PruneBatch>;
 
+  /**
+   * Optional: calls `listener` when another process (or this one) committed work that may be due
+   * now: new deliveries, a retry or a recovery. Postgres: LISTEN/NOTIFY, so an ingest on one
+   * instance wakes the dispatchers of all. Returns the unsubscribe function. Polling stays the
+   * safety net, so a missed call only delays.
+   */
+  onWork?(listener: () => void): () => void;
+
   /** A consistent copy of the whole store at `path` while it runs (SQLite online backup); throws where unsupported. */
   backup(path: string): Promise<void>;
 }

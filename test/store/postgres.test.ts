@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { afterAll } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { quoteIdent } from '../../src/store/postgres/connect';
 import { createPostgresStore } from '../../src/store/postgres/postgres-store';
 import { describeStoreContract } from './contract';
@@ -23,5 +23,111 @@ describeStoreContract('postgres', async () => {
   const schema = `hookrelay_contract_${randomBytes(6).toString('hex')}`;
   await admin.query(`CREATE SCHEMA ${quoteIdent(schema)}`);
   schemas.push(schema);
-  return createPostgresStore({ url: URL, schema, maxConnections: 4 });
+  return createPostgresStore({ url: URL, schema, maxConnections: 4, time: 'caller' });
+});
+
+describe('Postgres store: several instances on one database', () => {
+  async function twoStores(time: 'database' | 'caller' = 'database') {
+    const schema = `hookrelay_multi_${randomBytes(6).toString('hex')}`;
+    await admin.query(`CREATE SCHEMA ${quoteIdent(schema)}`);
+    schemas.push(schema);
+    const a = createPostgresStore({ url: URL, schema, maxConnections: 4, time });
+    const b = createPostgresStore({ url: URL, schema, maxConnections: 4, time });
+    await Promise.all([a.migrate(), b.migrate()]);
+    return { a, b, close: () => Promise.all([a.close(), b.close()]) };
+  }
+  const event = (id: string, subscriptionIds = ['s']) => ({ id, type: 't', data: '{}', contentHash: `h-${id}`, createdAt: Date.now(), subscriptionIds });
+
+  it('never leases one delivery to two instances claiming at the same time', async () => {
+    const { a, b, close } = await twoStores();
+    try {
+      await a.ingest(Array.from({ length: 200 }, (_, i) => [event(`e${i}`)]));
+      const claimAll = async (store: typeof a, owner: string) => {
+        const ids: string[] = [];
+        for (;;) {
+          const got = await store.claim([{ subscriptionId: 's', limit: 7, leaseExpiresAt: Date.now() + 60_000 }], owner, Date.now());
+          if (got.length === 0) return ids;
+          ids.push(...got.map((d) => d.id));
+        }
+      };
+      const [fromA, fromB] = await Promise.all([claimAll(a, 'A'), claimAll(b, 'B')]);
+      expect(fromA.length + fromB.length).toBe(200);
+      expect(new Set([...fromA, ...fromB]).size).toBe(200);
+      expect(fromA.length).toBeGreaterThan(0);
+      expect(fromB.length).toBeGreaterThan(0);
+    } finally {
+      await close();
+    }
+  });
+
+  it('answers concurrent ingests of one id from two instances as one event (the unique key decides)', async () => {
+    const { a, b, close } = await twoStores();
+    try {
+      const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).ingest([[event('same')]])));
+      const created = answers.flatMap((r) => (r[0]!.kind === 'ok' ? r[0]!.events : [])).filter((e) => e.created);
+      expect(created).toHaveLength(1);
+      expect(await a.listDeliveriesOfEvent('same')).toHaveLength(1);
+    } finally {
+      await close();
+    }
+  });
+
+  it('compares leases and due times on the database clock: a caller an hour ahead claims nothing early and takes no live lease', async () => {
+    const { a, b, close } = await twoStores();
+    const HOUR = 3_600_000;
+    try {
+      await a.ingest([[event('e1', ['s'])], [event('e2', ['t'])]]);
+      // e1 fails once and is due again in ten minutes.
+      const [d1] = await a.claim([{ subscriptionId: 's', limit: 1, leaseExpiresAt: Date.now() + 30_000 }], 'A', Date.now());
+      const retry = { status: 'retrying' as const, nextAttemptAt: Date.now() + 10 * 60_000 };
+      const record = { id: 'att_1', attempt: 1, startedAt: Date.now(), durationMs: 5, requestUrl: 'http://x', requestHeaders: {}, responseStatus: 500, responseHeaders: {}, responseBody: '', error: 'HTTP 500' };
+      expect(await a.complete([{ deliveryId: d1!.id, subscriptionId: 's', leaseOwner: 'A', next: retry, record }], Date.now())).toEqual([true]);
+      // B's clock runs an hour ahead: by its clock e1 is due, by the database's it is not.
+      expect(await b.claim([{ subscriptionId: 's', limit: 1, leaseExpiresAt: Date.now() + HOUR + 30_000 }], 'B', Date.now() + HOUR)).toEqual([]);
+      // A holds e2 with a 30 s lease; B's clock says it expired long ago; the database's does not.
+      const [d2] = await a.claim([{ subscriptionId: 't', limit: 1, leaseExpiresAt: Date.now() + 30_000 }], 'A', Date.now());
+      expect(await b.rescueExpired(Date.now() + HOUR)).toBe(0);
+      expect((await b.getDelivery(d2!.id))?.status).toBe('delivering');
+      // And B's timer hears of e1's due time on its own clock: about an hour and ten minutes from its now.
+      const due = await b.nextDueAt(['s']);
+      expect(due! - Date.now()).toBeGreaterThan(9 * 60_000);
+    } finally {
+      await close();
+    }
+  });
+
+  it('lets another instance take over an expired lease, and rejects the late result of the first', async () => {
+    const { a, b, close } = await twoStores();
+    try {
+      await a.ingest([[event('e1')]]);
+      const [held] = await a.claim([{ subscriptionId: 's', limit: 1, leaseExpiresAt: Date.now() + 100 }], 'A', Date.now());
+      await new Promise((r) => setTimeout(r, 250));
+      expect(await b.rescueExpired(Date.now())).toBe(1);
+      const [taken] = await b.claim([{ subscriptionId: 's', limit: 1, leaseExpiresAt: Date.now() + 30_000 }], 'B', Date.now());
+      expect(taken?.id).toBe(held!.id);
+      const record = (id: string) => ({ id, attempt: 1, startedAt: Date.now(), durationMs: 5, requestUrl: 'http://x', requestHeaders: {}, responseStatus: 200, responseHeaders: {}, responseBody: 'ok', error: null });
+      expect(await a.complete([{ deliveryId: held!.id, subscriptionId: 's', leaseOwner: 'A', next: { status: 'succeeded' }, record: record('att_a') }], Date.now())).toEqual([false]);
+      expect(await b.complete([{ deliveryId: held!.id, subscriptionId: 's', leaseOwner: 'B', next: { status: 'succeeded' }, record: record('att_b') }], Date.now())).toEqual([true]);
+      expect((await a.listAttempts(held!.id)).map((x) => x.id)).toEqual(['att_b']);
+    } finally {
+      await close();
+    }
+  });
+
+  it('wakes every instance when one commits new work (LISTEN/NOTIFY)', async () => {
+    const { a, b, close } = await twoStores();
+    try {
+      let woken = 0;
+      const stop = b.onWork!(() => woken++);
+      // The listening connection opens in the background; ingest until it hears one.
+      for (let i = 0; i < 50 && woken === 0; i++) {
+        await a.ingest([[event(`n${i}`)]]);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(woken).toBeGreaterThan(0);
+      stop();
+    } finally {
+      await close();
+    }
+  });
 });

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type pg from 'pg';
+import pg from 'pg';
 import { newDeliveryId } from '../../lib/ids';
 import { ADMIN_SQL } from '../sqlite/admin-statements';
 import { pruneCursor, decodePruneCursor } from '../sqlite/cursor';
@@ -24,13 +24,12 @@ import { createPool, createPostgresKysely, migratePostgres, type PostgresOptions
 import { toPg, valuesOf } from './sql';
 
 /*
- * The Postgres store (issue 9, in progress). It runs the SQLite store's SQL (see sql.ts) in
- * Postgres transactions, and passes the same shared Store contract. Built so far: every Store
- * method on one database, claims that skip rows another instance holds (FOR UPDATE SKIP LOCKED),
- * every state change guarded by the lease owner, and idempotent ingest decided by the unique key.
- * Not yet: lease and due comparisons on database time (the caller's clock is used, as in SQLite),
- * LISTEN/NOTIFY wake-ups, fifo and rate limits across instances, and wiring it to
- * `storage.postgres` (still a config error).
+ * The Postgres store: several relay instances share one database. It runs the SQLite store's SQL
+ * (see sql.ts) in Postgres transactions and passes the same shared Store contract. Claims take due
+ * rows FOR UPDATE SKIP LOCKED, so instances never lease the same delivery; every state change is
+ * guarded by the lease owner (a late result of an expired lease writes nothing); idempotent ingest
+ * is decided by the unique key on events.id; times are moved onto the database's clock (see
+ * `time`); commits that make work due NOTIFY every instance's dispatcher.
  */
 
 type Params = Record<string, unknown>;
@@ -53,8 +52,25 @@ function over(client: pg.PoolClient | pg.Pool): Tx {
 
 const UNIQUE_VIOLATION = '23505';
 
-export function createPostgresStore(opts: PostgresOptions): Store {
+export interface PostgresStoreOptions extends PostgresOptions {
+  /**
+   * `database` (default): every time a caller passes is moved onto the database's clock before it
+   * is stored or compared (shifted by database time minus the caller's `now`, measured in the same
+   * transaction), so instances whose clocks disagree can neither claim a delivery early nor take a
+   * live lease. `caller`: times are used as given (the shared contract tests, which pass fixed times).
+   */
+  time?: 'database' | 'caller';
+}
+
+/** Channel of the wake-up notifications (one per schema, so test schemas do not wake each other). */
+const channelOf = (schema: string | undefined) => `hookrelay_work${schema ? `_${schema}` : ''}`.slice(0, 63);
+
+export function createPostgresStore(opts: PostgresStoreOptions): Store {
   const pool = createPool(opts);
+  const time = opts.time ?? 'database';
+  const channel = channelOf(opts.schema);
+  const listeners = new Set<() => void>();
+  let listening: pg.Client | undefined;
   const kysely: Kysely<PostgresSchema> = createPostgresKysely(pool);
   const direct = over(pool);
   let closing: Promise<void> | undefined;
@@ -74,6 +90,40 @@ export function createPostgresStore(opts: PostgresOptions): Store {
     }
   }
 
+  /** Database time minus the caller's `now` (0 with time: 'caller'). */
+  async function shiftOf(tx: Tx, callerNow: number): Promise<number> {
+    if (time === 'caller') return 0;
+    const [row] = await tx.rows<{ now: number }>(`SELECT (extract(epoch from clock_timestamp()) * 1000)::bigint AS now`);
+    return row!.now - Math.round(callerNow);
+  }
+
+  /** Wakes every instance's dispatcher once the transaction commits. */
+  const notify = (tx: Tx) => tx.rows(`SELECT pg_notify('${channel}', '')`);
+
+  /** One connection LISTENing for the whole store, opened with the first listener; reopened after a failure. */
+  async function listen(): Promise<void> {
+    if (listening || listeners.size === 0 || closing) return;
+    const client = new pg.Client({ connectionString: opts.url });
+    listening = client;
+    const retry = () => {
+      if (listening !== client) return;
+      listening = undefined;
+      client.end().catch(() => undefined);
+      setTimeout(() => void listen(), 1000).unref();
+    };
+    client.on('error', retry);
+    client.on('end', retry);
+    client.on('notification', () => {
+      for (const l of listeners) l();
+    });
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${channel}`);
+    } catch {
+      retry();
+    }
+  }
+
   const listings = listingsOver(<R>({ sql, params }: ListingSql) => direct.rows<R>(sql, params));
 
   return {
@@ -87,7 +137,21 @@ export function createPostgresStore(opts: PostgresOptions): Store {
         return false;
       }
     },
-    close: () => (closing ??= kysely.destroy()),
+    close: () =>
+      (closing ??= (async () => {
+        const client = listening;
+        listening = undefined;
+        await client?.end().catch(() => undefined);
+        await kysely.destroy();
+      })()),
+
+    onWork(listener) {
+      listeners.add(listener);
+      void listen();
+      return () => {
+        listeners.delete(listener);
+      };
+    },
 
     async ingest(requests) {
       if (requests.length === 0) return [];
@@ -96,8 +160,10 @@ export function createPostgresStore(opts: PostgresOptions): Store {
       for (let round = 0; ; round++) {
         try {
           return await transaction(async (tx) => {
+            const shift = await shiftOf(tx, Date.now());
             const results: IngestResult[] = [];
-            for (const events of requests) results.push(await ingestRequest(tx, events));
+            for (const events of requests) results.push(await ingestRequest(tx, events, shift));
+            if (results.some((r) => r.kind === 'ok' && r.events.some((e) => e.created && e.deliveries > 0))) await notify(tx);
             return results;
           });
         } catch (err) {
@@ -109,13 +175,15 @@ export function createPostgresStore(opts: PostgresOptions): Store {
     async claim(requests, owner, now) {
       if (requests.length === 0) return [];
       return transaction(async (tx) => {
+        const shift = await shiftOf(tx, now);
+        const at = ms(now + shift);
         const claimed: ClaimedDelivery[] = [];
         for (const request of requests) {
           const limit = Math.floor(request.limit);
           if (limit <= 0) continue;
-          const rows = request.fifo ? await dueHead(tx, request.subscriptionId, ms(now)) : await tx.rows<DueRow>(`${SQL.selectDue} FOR UPDATE OF d SKIP LOCKED`, { subscriptionId: request.subscriptionId, now: ms(now), limit });
+          const rows = request.fifo ? await dueHead(tx, request.subscriptionId, at) : await tx.rows<DueRow>(`${SQL.selectDue} FOR UPDATE OF d SKIP LOCKED`, { subscriptionId: request.subscriptionId, now: at, limit });
           for (const row of rows) {
-            await tx.count(SQL.lease, { id: row.id, owner, leaseExpiresAt: ms(request.leaseExpiresAt), now: ms(now) });
+            await tx.count(SQL.lease, { id: row.id, owner, leaseExpiresAt: ms(request.leaseExpiresAt + shift), now: at });
             claimed.push({ id: row.id, subscriptionId: row.subscription_id, attempts: row.attempts, event: { id: row.event_id, type: row.event_type, data: row.event_data, createdAt: row.event_created_at } });
           }
         }
@@ -126,6 +194,8 @@ export function createPostgresStore(opts: PostgresOptions): Store {
     async complete(results, now) {
       if (results.length === 0) return [];
       return transaction(async (tx) => {
+        const shift = await shiftOf(tx, now);
+        now += shift;
         const written: boolean[] = [];
         const health = new Map<string, { success: boolean; failures: number }>();
         const flush = async () => {
@@ -135,7 +205,8 @@ export function createPostgresStore(opts: PostgresOptions): Store {
           }
           health.clear();
         };
-        for (const result of results) written.push(await completeAttempt(tx, result, ms(now), health, flush));
+        for (const result of results) written.push(await completeAttempt(tx, result, ms(now), shift, health, flush));
+        if (results.some((r) => r.next.status === 'retrying')) await notify(tx);
         await flush();
         return written;
       });
@@ -144,28 +215,26 @@ export function createPostgresStore(opts: PostgresOptions): Store {
     async release(deliveryIds, owner, now) {
       if (deliveryIds.length === 0) return 0;
       return transaction(async (tx) => {
+        const at = ms(now + (await shiftOf(tx, now)));
         let released = 0;
-        for (const id of deliveryIds) released += await tx.count(SQL.release, { id, owner, now: ms(now) });
+        for (const id of deliveryIds) released += await tx.count(SQL.release, { id, owner, now: at });
+        if (released > 0) await notify(tx);
         return released;
       });
     },
     async rescueExpired(now, o) {
-      return direct.count(SQL.rescueExpired, { now: ms(now), expiredBy: o?.all ? Number.MAX_SAFE_INTEGER : ms(now) });
+      return transaction(async (tx) => {
+        // Expired by the database's clock, never by a caller's that runs ahead.
+        const at = ms(now + (await shiftOf(tx, now)));
+        const rescued = await tx.count(SQL.rescueExpired, { now: at, expiredBy: o?.all ? Number.MAX_SAFE_INTEGER : at });
+        if (rescued > 0) await notify(tx);
+        return rescued;
+      });
     },
     async nextDueAt(subscriptionIds, fifoSubscriptionIds = []) {
-      const fifo = new Set(fifoSubscriptionIds);
-      let earliest: number | null = null;
-      for (const subscriptionId of new Set(subscriptionIds)) {
-        let at: number | null;
-        if (fifo.has(subscriptionId)) {
-          const [head] = await direct.rows<HeadRow>(SQL.fifoHead, { subscriptionId });
-          at = head === undefined || head.status === 'delivering' ? null : head.next_attempt_at;
-        } else {
-          at = (await direct.rows<{ at: number | null }>(SQL.nextDue, { subscriptionId }))[0]?.at ?? null;
-        }
-        if (at !== null && (earliest === null || at < earliest)) earliest = at;
-      }
-      return earliest;
+      const earliest = await earliestDue(subscriptionIds, fifoSubscriptionIds);
+      // Back on the caller's clock: it sets a timer with it.
+      return earliest === null ? null : earliest - (await shiftOf(direct, Date.now()));
     },
 
     getSubscriptionStates: () => reads.getSubscriptionStates(kysely),
@@ -202,24 +271,35 @@ export function createPostgresStore(opts: PostgresOptions): Store {
       return transaction(async (tx) => {
         const [event] = await tx.rows<{ type: string }>(ADMIN_SQL.eventType, { id: eventId });
         if (event === undefined) return [];
+        const at = ms(now + (await shiftOf(tx, now)));
         const ids: string[] = [];
         for (const subscriptionId of subscriptionIds) {
           const id = newDeliveryId(ms(now));
-          await tx.count(ADMIN_SQL.insertDelivery, { id, eventId, subscriptionId, eventType: event.type, createdAt: ms(now) });
+          await tx.count(ADMIN_SQL.insertDelivery, { id, eventId, subscriptionId, eventType: event.type, createdAt: at });
           ids.push(id);
         }
+        await notify(tx);
         return ids;
       });
     },
     async retryDelivery(id, now) {
-      return act(await direct.rows<DeliveryRow>(ADMIN_SQL.retry, { id, now: ms(now) }), id, 'retry');
+      return transaction(async (tx) => {
+        const updated = await tx.rows<DeliveryRow>(ADMIN_SQL.retry, { id, now: ms(now + (await shiftOf(tx, now))) });
+        if (updated.length > 0) await notify(tx);
+        return act(tx, updated, id, 'retry');
+      });
     },
     async cancelDelivery(id, now) {
-      return act(await direct.rows<DeliveryRow>(ADMIN_SQL.cancel, { id, now: ms(now) }), id, 'cancel');
+      return transaction(async (tx) => act(tx, await tx.rows<DeliveryRow>(ADMIN_SQL.cancel, { id, now: ms(now + (await shiftOf(tx, now))) }), id, 'cancel'));
     },
     async recoverDeliveries(subscriptionId, since, until, now) {
       if (since >= until) return 0;
-      return direct.count(ADMIN_SQL.recover, { subscriptionId, since: ms(since), until: ms(until), sinceId: deliveryIdFloor(since), now: ms(now) });
+      return transaction(async (tx) => {
+        const shift = await shiftOf(tx, now);
+        const recovered = await tx.count(ADMIN_SQL.recover, { subscriptionId, since: ms(since + shift), until: ms(until + shift), sinceId: deliveryIdFloor(since + shift), now: ms(now + shift) });
+        if (recovered > 0) await notify(tx);
+        return recovered;
+      });
     },
     deliveryStats,
     async appendAudit(entry) {
@@ -228,6 +308,8 @@ export function createPostgresStore(opts: PostgresOptions): Store {
 
     async pruneFinished(request) {
       return transaction(async (tx) => {
+        const shift = await shiftOf(tx, Date.now());
+        request = { ...request, succeededBefore: request.succeededBefore + shift, failedBefore: request.failedBefore + shift };
         const after = request.after === undefined ? { createdAt: Number.MIN_SAFE_INTEGER, seq: 0 } : decodePruneCursor(request.after);
         const limit = Math.max(1, Math.floor(request.limit));
         const rows = await tx.rows<{ seq: number; created_at: number; open: boolean; bad: boolean }>(PRUNE_SQL.window, {
@@ -251,8 +333,24 @@ export function createPostgresStore(opts: PostgresOptions): Store {
     },
   };
 
+  async function earliestDue(subscriptionIds: string[], fifoSubscriptionIds: string[]): Promise<number | null> {
+    const fifo = new Set(fifoSubscriptionIds);
+    let earliest: number | null = null;
+    for (const subscriptionId of new Set(subscriptionIds)) {
+      let at: number | null;
+      if (fifo.has(subscriptionId)) {
+        const [head] = await direct.rows<HeadRow>(SQL.fifoHead, { subscriptionId });
+        at = head === undefined || head.status === 'delivering' ? null : head.next_attempt_at;
+      } else {
+        at = (await direct.rows<{ at: number | null }>(SQL.nextDue, { subscriptionId }))[0]?.at ?? null;
+      }
+      if (at !== null && (earliest === null || at < earliest)) earliest = at;
+    }
+    return earliest;
+  }
+
   /** The SQLite store's ingest rules (sqlite/ingest.ts), on a Postgres transaction. */
-  async function ingestRequest(tx: Tx, events: NewEvent[]): Promise<IngestResult> {
+  async function ingestRequest(tx: Tx, events: NewEvent[], shift: number): Promise<IngestResult> {
     const known = new Map<string, number>();
     const firstHash = new Map<string, string>();
     for (const event of events) {
@@ -275,7 +373,7 @@ export function createPostgresStore(opts: PostgresOptions): Store {
         results.push({ id: event.id, deliveries: stored, created: false });
         continue;
       }
-      const createdAt = ms(event.createdAt);
+      const createdAt = ms(event.createdAt + shift);
       await tx.count(SQL.insertEvent, { id: event.id, type: event.type, data: event.data, contentHash: event.contentHash, createdAt, deliveryCount: event.subscriptionIds.length });
       for (const subscriptionId of event.subscriptionIds) {
         await tx.count(SQL.insertDelivery, { id: newDeliveryId(createdAt), eventId: event.id, subscriptionId, eventType: event.type, createdAt });
@@ -298,6 +396,7 @@ export function createPostgresStore(opts: PostgresOptions): Store {
     tx: Tx,
     result: AttemptResult,
     now: number,
+    shift: number,
     health: Map<string, { success: boolean; failures: number }>,
     flush: () => Promise<void>,
   ): Promise<boolean> {
@@ -306,7 +405,7 @@ export function createPostgresStore(opts: PostgresOptions): Store {
       id: result.deliveryId,
       owner: result.leaseOwner,
       status: next.status,
-      nextAttemptAt: next.status === 'retrying' ? Math.round(next.nextAttemptAt) : null,
+      nextAttemptAt: next.status === 'retrying' ? Math.round(next.nextAttemptAt + shift) : null,
       lastStatusCode: record.responseStatus,
       lastError: record.error,
       now,
@@ -316,7 +415,7 @@ export function createPostgresStore(opts: PostgresOptions): Store {
       id: record.id,
       deliveryId: result.deliveryId,
       attempt: record.attempt,
-      startedAt: Math.round(record.startedAt),
+      startedAt: Math.round(record.startedAt + shift),
       durationMs: Math.round(record.durationMs),
       requestUrl: record.requestUrl,
       requestHeaders: JSON.stringify(record.requestHeaders),
@@ -341,9 +440,9 @@ export function createPostgresStore(opts: PostgresOptions): Store {
     return true;
   }
 
-  async function act(updated: DeliveryRow[], id: string, action: 'retry' | 'cancel'): Promise<DeliveryActionResult> {
+  async function act(tx: Tx, updated: DeliveryRow[], id: string, action: 'retry' | 'cancel'): Promise<DeliveryActionResult> {
     if (updated[0] !== undefined) return { kind: 'ok', delivery: reads.toDelivery(updated[0]) };
-    const [current] = await direct.rows<DeliveryRow & { status: DeliveryStatus }>(ADMIN_SQL.selectDelivery, { id });
+    const [current] = await tx.rows<DeliveryRow & { status: DeliveryStatus }>(ADMIN_SQL.selectDelivery, { id });
     if (current === undefined) return { kind: 'not_found' };
     if (action === 'cancel' && current.status === 'cancelled') return { kind: 'ok', delivery: reads.toDelivery(current) };
     return { kind: 'conflict', status: current.status };
