@@ -1,4 +1,4 @@
-import { Kysely, Migrator, PostgresDialect } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { postgresMigrationProvider } from '../../../migrations/postgres/index';
 import type { SqliteSchema } from '../sqlite/schema';
@@ -43,14 +43,16 @@ export function createPostgresKysely(pool: pg.Pool): Kysely<PostgresSchema> {
 }
 
 /**
- * Applies pending migrations to `schema` (default `public`). Safe when several instances start at
+ * Applies pending migrations to `schema` (default: the connection's current schema). Safe when several instances start at
  * once: Kysely's Postgres adapter holds an advisory lock while it migrates, so the others wait,
  * then find nothing to do. The schema is named because Kysely looks for its bookkeeping tables in
  * every schema unless told one: another schema's `kysely_migration_lock` would make it skip
  * creating ours.
  */
-export async function migratePostgres(db: Kysely<PostgresSchema>, schema = 'public'): Promise<void> {
-  const migrator = new Migrator({ db, provider: postgresMigrationProvider, migrationTableSchema: schema });
+export async function migratePostgres(db: Kysely<PostgresSchema>, schema?: string): Promise<void> {
+  // The schema tables are created in: the connection's first (search_path, e.g. set in the URL).
+  const target = schema ?? (await sql<{ schema: string }>`SELECT current_schema() AS schema`.execute(db)).rows[0]!.schema;
+  const migrator = new Migrator({ db, provider: postgresMigrationProvider, migrationTableSchema: target });
   const { error, results } = await migrator.migrateToLatest();
   if (error === undefined) return;
   const failed = results?.find((r) => r.status === 'Error')?.migrationName;

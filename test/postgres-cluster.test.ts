@@ -1,0 +1,161 @@
+import { randomBytes } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
+import pg from 'pg';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { quoteIdent } from '../src/store/postgres/connect';
+import { assertBundleBuilt, startChildRelay, type ChildRelay } from './helpers/child';
+import { startReceiver, type Received, type Receiver } from './helpers/receiver';
+import { eventually, tempDir, TEST_SECRET } from './helpers/relay';
+
+/*
+ * Several relay processes (the built bundle) on one real Postgres database
+ * (HOOKRELAY_TEST_POSTGRES_URL, set by .ci/run; the machine's local server otherwise), each test in
+ * a schema of its own. Attempts time out after 2 s and leases outlive them by 1 s, so a stopped or
+ * killed instance's work is taken over within seconds.
+ */
+
+const URL = process.env.HOOKRELAY_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const admin = new pg.Pool({ connectionString: URL, max: 2 });
+const schemas: string[] = [];
+let relays: ChildRelay[] = [];
+let receivers: Receiver[] = [];
+
+beforeAll(assertBundleBuilt);
+afterEach(async () => {
+  for (const r of relays) {
+    r.proc.kill('SIGCONT');
+    r.proc.kill('SIGKILL');
+  }
+  await Promise.all(relays.map((r) => r.exited));
+  relays = [];
+  await Promise.all(receivers.splice(0).map((r) => r.close()));
+});
+afterAll(async () => {
+  for (const schema of schemas) await admin.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`);
+  await admin.end();
+});
+
+/** A fresh schema, and the URL whose connections use it. */
+async function database(): Promise<{ schema: string; url: string }> {
+  const schema = `hookrelay_cluster_${randomBytes(6).toString('hex')}`;
+  await admin.query(`CREATE SCHEMA ${quoteIdent(schema)}`);
+  schemas.push(schema);
+  const url = new globalThis.URL(URL);
+  url.searchParams.set('options', `-c search_path=${schema}`);
+  return { schema, url: url.toString() };
+}
+
+function config(url: string, receiver: string): string {
+  return `server: { host: 127.0.0.1, port: 0, shutdown_grace: 1s }
+storage:
+  postgres: { url: "${url}", lease_margin: 1s }
+delivery: { allow_private_networks: true, timeout: 2s, retry_schedule: [200ms, 200ms, 200ms, 200ms], jitter: 0 }
+log: { level: info, format: json }
+subscriptions:
+  - { id: orders, url: "${receiver}/orders", signature: { scheme: standard-webhooks, secret: ${TEST_SECRET} } }
+`;
+}
+
+async function instance(url: string, receiver: Receiver): Promise<ChildRelay> {
+  const dir = tempDir();
+  const relay = await startChildRelay(dir, config(url, receiver.url));
+  relays.push(relay);
+  return relay;
+}
+
+async function post(relay: ChildRelay, data: unknown): Promise<string> {
+  const res = await fetch(`${relay.url}/ingest`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ type: 'order.created', data }) });
+  expect(res.status).toBe(202);
+  return ((await res.json()) as { id: string }).id;
+}
+
+const deliveredIds = (received: Received[]) => new Set(received.map((r) => r.headers['webhook-id']));
+
+describe('several instances on one Postgres database', () => {
+  it('start together (migrating once), share the work, deliver every event, and never attempt one delivery twice at once', async () => {
+    // The receiver answers after 30 ms and records how many attempts of each event overlap.
+    const open = new Map<string, number>();
+    let overlapping = 0;
+    const receiver = await startReceiver(async (req) => {
+      const id = req.headers['webhook-id']!;
+      open.set(id, (open.get(id) ?? 0) + 1);
+      if (open.get(id)! > 1) overlapping++;
+      await new Promise((r) => setTimeout(r, 30));
+      open.set(id, open.get(id)! - 1);
+    });
+    receivers.push(receiver);
+    const { url, schema } = await database();
+    const cluster = await Promise.all([instance(url, receiver), instance(url, receiver), instance(url, receiver)]);
+    const migrations = await admin.query(`SELECT count(*)::int AS n FROM ${quoteIdent(schema)}.kysely_migration`);
+    expect(migrations.rows[0].n).toBe(1);
+
+    const ids: string[] = [];
+    for (let i = 0; i < 150; i++) ids.push(await post(cluster[i % 3]!, { i }));
+    await receiver.waitFor((r) => ids.every((id) => deliveredIds(r).has(id)), 30_000);
+    expect(overlapping).toBe(0);
+    // Each event once: no delivery was attempted by two instances.
+    expect(receiver.received).toHaveLength(150);
+    // The work was shared: more than one instance delivered.
+    const busy = cluster.filter((r) => r.logs.some((l) => l.msg === 'attempt succeeded'));
+    expect(busy.length).toBeGreaterThan(1);
+  });
+
+  it('takes over the work of an instance stopped past its leases, and rejects its late results when it resumes', async () => {
+    let held: ServerResponse[] = [];
+    let holding = true;
+    const receiver = await startReceiver((_req, res) => {
+      if (!holding) return;
+      held.push(res);
+      return new Promise(() => {});
+    });
+    receivers.push(receiver);
+    const { url, schema } = await database();
+    const first = await instance(url, receiver);
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push(await post(first, { i }));
+    await receiver.waitFor((r) => r.length === 5); // all five in flight in the first instance
+    first.proc.kill('SIGSTOP');
+    // Its attempts get their answers, which it cannot read while stopped.
+    holding = false;
+    for (const res of held) res.end('ok');
+    held = [];
+
+    const second = await instance(url, receiver);
+    await receiver.waitFor((r) => r.length === 10, 20_000); // each event delivered again, by the second
+    await second.waitForLog((l) => l.msg === 'leases expired without a recorded result; deliveries will be tried again');
+    await eventually(async () => {
+      const { rows } = await admin.query(`SELECT count(*)::int AS n FROM ${quoteIdent(schema)}.deliveries WHERE status = 'succeeded'`);
+      return rows[0].n === 5;
+    });
+
+    first.proc.kill('SIGCONT');
+    await first.waitForLog((l) => l.msg === 'attempt result not recorded: lease lost or store unavailable', 10_000);
+    // Only the second instance's attempts are recorded.
+    const { rows } = await admin.query(`SELECT count(*)::int AS n FROM ${quoteIdent(schema)}.attempts`);
+    expect(rows[0].n).toBe(5);
+    const statuses = await admin.query(`SELECT DISTINCT status FROM ${quoteIdent(schema)}.deliveries`);
+    expect(statuses.rows.map((r) => r.status)).toEqual(['succeeded']);
+    expect(new Set(receiver.received.map((r) => r.headers['webhook-id']))).toEqual(new Set(ids));
+  });
+
+  it('loses nothing when an instance is killed with SIGKILL mid-flight', async () => {
+    let healthy = false;
+    const receiver = await startReceiver(() => (healthy ? undefined : new Promise(() => {})));
+    receivers.push(receiver);
+    const { url, schema } = await database();
+    const [victim, survivor] = await Promise.all([instance(url, receiver), instance(url, receiver)]);
+    const ids: string[] = [];
+    for (let i = 0; i < 20; i++) ids.push(await post(i % 2 ? victim : survivor, { i }));
+    await receiver.waitFor((r) => deliveredIds(r).size === 20);
+    victim.proc.kill('SIGKILL');
+    expect(await victim.exited).toBe('SIGKILL');
+    healthy = true;
+    // The survivor's own attempts time out and retry; the victim's leases expire and are taken over.
+    await eventually(async () => {
+      const { rows } = await admin.query(`SELECT count(*)::int AS n FROM ${quoteIdent(schema)}.deliveries WHERE status = 'succeeded'`);
+      return rows[0].n === 20;
+    }, 30_000);
+    expect(deliveredIds(receiver.received)).toEqual(new Set(ids));
+    await survivor.waitForLog((l) => l.msg === 'leases expired without a recorded result; deliveries will be tried again', 20_000);
+  });
+});
