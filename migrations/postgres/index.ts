@@ -1,5 +1,6 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import { init } from './0001-init';
+import { rateBuckets } from './0002-rate-buckets';
 
 /**
  * Every Postgres migration, by name, in a static map so the bundle carries them (as for SQLite).
@@ -9,6 +10,7 @@ import { init } from './0001-init';
  */
 export const postgresMigrations: Record<string, Migration> = {
   '0001-init': init,
+  '0002-rate-buckets': rateBuckets,
 };
 
 export const postgresMigrationProvider: MigrationProvider = {

@@ -148,7 +148,13 @@ export function createDispatcher(deps: DispatcherDeps, opts: DispatcherOptions) 
       const cap = Math.min(t.maxInFlight - running, fairCap - running, limiter.available(t.id, t.rateLimit));
       if (cap <= 0) continue;
       const limit = Math.min(share, free, cap);
-      requests.push({ subscriptionId: t.id, limit, leaseExpiresAt: now + t.timeoutMs + leaseMarginMs, ...(t.fifo && { fifo: true }) });
+      requests.push({
+        subscriptionId: t.id,
+        limit,
+        leaseExpiresAt: now + t.timeoutMs + leaseMarginMs,
+        ...(t.fifo && { fifo: true }),
+        ...(t.rateLimit && { rateLimit: t.rateLimit }),
+      });
       free -= limit;
     }
     return requests;

@@ -58,6 +58,12 @@ export interface ClaimRequest {
    * whole subscription: nothing is claimed. At most one delivery whatever `limit` (if >= 1).
    */
   fifo?: boolean;
+  /**
+   * The subscription's `rate_limit`. A store shared by several processes (Postgres) also spends
+   * attempts from one bucket per subscription in the database, so the limit holds across them;
+   * a single-process store may ignore it (the dispatcher's own limiter already holds it).
+   */
+  rateLimit?: { limit: number; perMs: number };
 }
 
 /** A delivery leased to one dispatcher, with what it needs to build the request. */

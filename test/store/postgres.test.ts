@@ -131,3 +131,48 @@ describe('Postgres store: several instances on one database', () => {
     }
   });
 });
+
+describe('Postgres store: scheduling across instances', () => {
+  async function twoStores() {
+    const schema = `hookrelay_sched_${randomBytes(6).toString('hex')}`;
+    await admin.query(`CREATE SCHEMA ${quoteIdent(schema)}`);
+    schemas.push(schema);
+    const a = createPostgresStore({ url: URL, schema, maxConnections: 4 });
+    const b = createPostgresStore({ url: URL, schema, maxConnections: 4 });
+    await Promise.all([a.migrate(), b.migrate()]);
+    return { a, b, close: () => Promise.all([a.close(), b.close()]) };
+  }
+  const event = (id: string) => ({ id, type: 't', data: '{}', contentHash: `h-${id}`, createdAt: Date.now(), subscriptionIds: ['s'] });
+
+  it('spends one rate_limit bucket per subscription for all instances', async () => {
+    const { a, b, close } = await twoStores();
+    try {
+      await a.ingest(Array.from({ length: 30 }, (_, i) => [event(`e${i}`)]));
+      const rateLimit = { limit: 5, perMs: 3_600_000 }; // 5 an hour: no refill during the test
+      const claim = (store: typeof a, owner: string) => store.claim([{ subscriptionId: 's', limit: 4, leaseExpiresAt: Date.now() + 60_000, rateLimit }], owner, Date.now());
+      const rounds = await Promise.all([claim(a, 'A'), claim(b, 'B'), claim(a, 'A'), claim(b, 'B')]);
+      expect(rounds.flat()).toHaveLength(5);
+      expect(new Set(rounds.flat().map((d) => d.id)).size).toBe(5);
+    } finally {
+      await close();
+    }
+  });
+
+  it('hands a fifo head to one instance only, and the next only after it finished', async () => {
+    const { a, b, close } = await twoStores();
+    try {
+      await a.ingest([[event('first')], [event('second')]]);
+      const fifo = (store: typeof a, owner: string) => store.claim([{ subscriptionId: 's', limit: 5, leaseExpiresAt: Date.now() + 60_000, fifo: true }], owner, Date.now());
+      const [fromA, fromB] = await Promise.all([fifo(a, 'A'), fifo(b, 'B')]);
+      const got = [...fromA, ...fromB];
+      expect(got.map((d) => d.event.id)).toEqual(['first']);
+      expect(await fifo(b, 'B')).toEqual([]); // held by the head in flight
+      const owner = fromA.length === 1 ? 'A' : 'B';
+      const record = { id: 'att_f', attempt: 1, startedAt: Date.now(), durationMs: 1, requestUrl: 'http://x', requestHeaders: {}, responseStatus: 200, responseHeaders: {}, responseBody: 'ok', error: null };
+      expect(await (owner === 'A' ? a : b).complete([{ deliveryId: got[0]!.id, subscriptionId: 's', leaseOwner: owner, next: { status: 'succeeded' }, record }], Date.now())).toEqual([true]);
+      expect((await fifo(b, 'B')).map((d) => d.event.id)).toEqual(['second']);
+    } finally {
+      await close();
+    }
+  });
+});

@@ -34,6 +34,17 @@ import { toPg, valuesOf } from './sql';
 
 type Params = Record<string, unknown>;
 
+/** The shared token buckets of `rate_limit` (migrations/postgres/0002-rate-buckets.ts). */
+const RATE_SQL = {
+  // A full bucket at first sight; then refilled by the time passed, never above the limit.
+  refill: `INSERT INTO rate_buckets (subscription_id, tokens, updated_at) VALUES (@subscriptionId, @limit, @now)
+    ON CONFLICT (subscription_id) DO UPDATE SET
+      tokens = LEAST(@limit::double precision, rate_buckets.tokens + GREATEST(0, @now - rate_buckets.updated_at) * @limit::double precision / @perMs),
+      updated_at = GREATEST(rate_buckets.updated_at, @now)
+    RETURNING tokens`,
+  giveBack: `UPDATE rate_buckets SET tokens = tokens + @n WHERE subscription_id = @subscriptionId`,
+} as const;
+
 interface Tx {
   rows<R>(sql: string, params?: Params): Promise<R[]>;
   count(sql: string, params?: Params): Promise<number>;
@@ -179,9 +190,13 @@ export function createPostgresStore(opts: PostgresStoreOptions): Store {
         const at = ms(now + shift);
         const claimed: ClaimedDelivery[] = [];
         for (const request of requests) {
-          const limit = Math.floor(request.limit);
+          let limit = Math.floor(request.limit);
+          if (limit <= 0) continue;
+          if (request.rateLimit) limit = await takeTokens(tx, request.subscriptionId, request.rateLimit, at, limit);
           if (limit <= 0) continue;
           const rows = request.fifo ? await dueHead(tx, request.subscriptionId, at) : await tx.rows<DueRow>(`${SQL.selectDue} FOR UPDATE OF d SKIP LOCKED`, { subscriptionId: request.subscriptionId, now: at, limit });
+          // Tokens taken for rows that were not there go back.
+          if (request.rateLimit && rows.length < limit) await tx.count(RATE_SQL.giveBack, { subscriptionId: request.subscriptionId, n: limit - rows.length });
           for (const row of rows) {
             await tx.count(SQL.lease, { id: row.id, owner, leaseExpiresAt: ms(request.leaseExpiresAt + shift), now: at });
             claimed.push({ id: row.id, subscriptionId: row.subscription_id, attempts: row.attempts, event: { id: row.event_id, type: row.event_type, data: row.event_data, createdAt: row.event_created_at } });
@@ -332,6 +347,14 @@ export function createPostgresStore(opts: PostgresStoreOptions): Store {
       throw new Error('backup copies the SQLite store; back up Postgres with pg_dump or your provider\'s snapshots');
     },
   };
+
+  /** Refills the subscription's bucket to `at` and takes up to `want` whole tokens; the caller gives back what it does not use. */
+  async function takeTokens(tx: Tx, subscriptionId: string, rate: { limit: number; perMs: number }, at: number, want: number): Promise<number> {
+    const [bucket] = await tx.rows<{ tokens: number }>(RATE_SQL.refill, { subscriptionId, limit: rate.limit, perMs: rate.perMs, now: at });
+    const n = Math.min(want, Math.floor(bucket!.tokens));
+    if (n > 0) await tx.count(RATE_SQL.giveBack, { subscriptionId, n: -n });
+    return n;
+  }
 
   async function earliestDue(subscriptionIds: string[], fifoSubscriptionIds: string[]): Promise<number | null> {
     const fifo = new Set(fifoSubscriptionIds);
