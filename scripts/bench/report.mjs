@@ -7,6 +7,8 @@ import os from 'node:os';
 import { BUNDLE, ROOT } from './lib.mjs';
 
 const TIME_HEADING = '## Where the time goes';
+/** Written by `npm run bench -- --postgres` (writePostgresSection); a full run carries it over. */
+export const POSTGRES_HEADING = '## Postgres: several instances';
 const TIME_PLACEHOLDER = `_Not written yet._ Profile the relay under this load (\`node --cpu-prof dist/hookrelay.mjs serve --config FILE\`
 while \`npm run bench\` or autocannon drives it) and write here where the remaining time goes. \`npm run bench\`
 keeps this section's text when it rewrites the file.`;
@@ -236,7 +238,7 @@ ${METHOD}
 ${TIME_HEADING}
 
 ${preservedTimeSection(path)}
-`;
+${preservedSection(path, POSTGRES_HEADING) ?? ''}`;
   writeFileSync(path, md);
   const summary = ['Results:', ...rows.map((r) => r.replace(/\*\*/g, '')), `${metCount} of ${checks.length} targets met.`].join('\n');
   return { summary };
@@ -284,4 +286,33 @@ function detailLines(results) {
   }
   for (const e of results.errors) out.push(`- **${e.title} failed**: \`${e.message.split('\n')[0]}\``);
   return out;
+}
+
+/** The text of section `heading` of the old file, heading included; null when there is none. */
+function preservedSection(path, heading) {
+  let old;
+  try {
+    old = readFileSync(path, 'utf8');
+  } catch {
+    return null;
+  }
+  const start = old.indexOf(`\n${heading}\n`);
+  if (start < 0) return null;
+  const rest = old.slice(start + 1);
+  const next = rest.slice(heading.length).search(/^## /m);
+  return `\n${next < 0 ? rest.trimEnd() : rest.slice(0, heading.length + next).trimEnd()}\n`;
+}
+
+/** Writes (or replaces) the Postgres section of BENCHMARKS.md, leaving the rest of the file alone. */
+export function writePostgresSection(path, text) {
+  let old = '';
+  try {
+    old = readFileSync(path, 'utf8');
+  } catch {
+    // a new file
+  }
+  const section = `${POSTGRES_HEADING}\n\n${text.trim()}\n`;
+  const previous = preservedSection(path, POSTGRES_HEADING);
+  const md = previous ? old.replace(previous.trim(), section.trim()) : `${old.trimEnd()}\n\n${section}`;
+  writeFileSync(path, md.endsWith('\n') ? md : `${md}\n`);
 }
