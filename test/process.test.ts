@@ -1,5 +1,5 @@
 import { dirname, join } from 'node:path';
-import { copyFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -60,6 +60,13 @@ describe('the bundle as a command', () => {
     const { code, stdout } = await runBundle(['check-config'], { HOOKRELAY_CONFIG: join(__dirname, '../config.example.yaml') });
     expect(code).toBe(0);
     expect(stdout).toMatch(/ok \(1 subscriptions/);
+    // The Postgres example with the environment docker-compose.example.yml gives it.
+    const env = { DATABASE_URL: 'postgres://hookrelay:hookrelay@postgres:5432/hookrelay', INGEST_TOKEN: 'change-me-ingest-token', ADMIN_TOKEN: 'change-me-admin-token-0' };
+    const compose = readFileSync(join(__dirname, '../docker-compose.example.yml'), 'utf8');
+    for (const [key, value] of Object.entries(env)) expect(compose).toContain(`${key}: ${value}`);
+    const pg = await runBundle(['check-config', '--config', join(__dirname, '../config.postgres.example.yaml')], env);
+    expect(pg.stderr).toBe('');
+    expect(pg.stdout).toMatch(/ok \(1 subscriptions, storage: postgres\)/);
   });
 
   it('gen-secret prints a secret standardwebhooks accepts', async () => {

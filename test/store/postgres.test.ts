@@ -148,7 +148,8 @@ describe('Postgres store: scheduling across instances', () => {
     const { a, b, close } = await twoStores();
     try {
       await a.ingest(Array.from({ length: 30 }, (_, i) => [event(`e${i}`)]));
-      const rateLimit = { limit: 5, perMs: 3_600_000 }; // 5 an hour: no refill during the test
+      // 50 an hour: a burst of 5 (a tenth, as the dispatcher's own limiter), no refill during the test.
+      const rateLimit = { limit: 50, perMs: 3_600_000 };
       const claim = (store: typeof a, owner: string) => store.claim([{ subscriptionId: 's', limit: 4, leaseExpiresAt: Date.now() + 60_000, rateLimit }], owner, Date.now());
       const rounds = await Promise.all([claim(a, 'A'), claim(b, 'B'), claim(a, 'A'), claim(b, 'B')]);
       expect(rounds.flat()).toHaveLength(5);

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import pg from 'pg';
+import { capacityOf } from '../../dispatch/start-limiter';
 import { newDeliveryId } from '../../lib/ids';
 import { ADMIN_SQL } from '../sqlite/admin-statements';
 import { pruneCursor, decodePruneCursor } from '../sqlite/cursor';
@@ -42,9 +43,10 @@ const LEASE_MANY = `UPDATE deliveries
 /** The shared token buckets of `rate_limit` (migrations/postgres/0002-rate-buckets.ts). */
 const RATE_SQL = {
   // A full bucket at first sight; then refilled by the time passed, never above the limit.
-  refill: `INSERT INTO rate_buckets (subscription_id, tokens, updated_at) VALUES (@subscriptionId, @limit, @now)
+  // Capacity as the dispatcher's own limiter (capacityOf: a tenth of the limit, at least 1).
+  refill: `INSERT INTO rate_buckets (subscription_id, tokens, updated_at) VALUES (@subscriptionId, @capacity, @now)
     ON CONFLICT (subscription_id) DO UPDATE SET
-      tokens = LEAST(@limit::double precision, rate_buckets.tokens + GREATEST(0, @now - rate_buckets.updated_at) * @limit::double precision / @perMs),
+      tokens = LEAST(@capacity::double precision, rate_buckets.tokens + GREATEST(0, @now - rate_buckets.updated_at) * @limit::double precision / @perMs),
       updated_at = GREATEST(rate_buckets.updated_at, @now)
     RETURNING tokens`,
   giveBack: `UPDATE rate_buckets SET tokens = tokens + @n WHERE subscription_id = @subscriptionId`,
@@ -356,7 +358,7 @@ export function createPostgresStore(opts: PostgresStoreOptions): Store {
 
   /** Refills the subscription's bucket to `at` and takes up to `want` whole tokens; the caller gives back what it does not use. */
   async function takeTokens(tx: Tx, subscriptionId: string, rate: { limit: number; perMs: number }, at: number, want: number): Promise<number> {
-    const [bucket] = await tx.rows<{ tokens: number }>(RATE_SQL.refill, { subscriptionId, limit: rate.limit, perMs: rate.perMs, now: at });
+    const [bucket] = await tx.rows<{ tokens: number }>(RATE_SQL.refill, { subscriptionId, capacity: capacityOf(rate), limit: rate.limit, perMs: rate.perMs, now: at });
     const n = Math.min(want, Math.floor(bucket!.tokens));
     if (n > 0) await tx.count(RATE_SQL.giveBack, { subscriptionId, n: -n });
     return n;
