@@ -1,9 +1,12 @@
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { ServerResponse } from 'node:http';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { postgresMigrations } from '../migrations/postgres/index';
 import { quoteIdent } from '../src/store/postgres/connect';
-import { assertBundleBuilt, startChildRelay, type ChildRelay } from './helpers/child';
+import { assertBundleBuilt, runBundle, startChildRelay, type ChildRelay } from './helpers/child';
 import { startReceiver, type Received, type Receiver } from './helpers/receiver';
 import { eventually, tempDir, TEST_SECRET } from './helpers/relay';
 
@@ -86,8 +89,9 @@ describe('several instances on one Postgres database', () => {
     receivers.push(receiver);
     const { url, schema } = await database();
     const cluster = await Promise.all([instance(url, receiver), instance(url, receiver), instance(url, receiver)]);
-    const migrations = await admin.query(`SELECT count(*)::int AS n FROM ${quoteIdent(schema)}.kysely_migration`);
-    expect(migrations.rows[0].n).toBe(1);
+    const migrations = await admin.query(`SELECT name FROM ${quoteIdent(schema)}.kysely_migration`);
+    expect(migrations.rows.map((r) => r.name)).toEqual(Object.keys(postgresMigrations));
+    for (const relay of cluster) expect((await fetch(`${relay.url}/readyz`)).status).toBe(200);
 
     const ids: string[] = [];
     for (let i = 0; i < 150; i++) ids.push(await post(cluster[i % 3]!, { i }));
@@ -157,5 +161,19 @@ describe('several instances on one Postgres database', () => {
     }, 30_000);
     expect(deliveredIds(receiver.received)).toEqual(new Set(ids));
     await survivor.waitForLog((l) => l.msg === 'leases expired without a recorded result; deliveries will be tried again', 20_000);
+  });
+
+  it('migrates and refuses backup from the command line', async () => {
+    const { url, schema } = await database();
+    const dir = tempDir();
+    const file = join(dir, 'config.yaml');
+    writeFileSync(file, config(url, 'http://127.0.0.1:1'));
+    const migrated = await runBundle(['migrate', '--config', file]);
+    expect(migrated).toMatchObject({ code: 0, stdout: 'storage migrated\n' });
+    const tables = await admin.query(`SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = $1 AND table_name = 'deliveries'`, [schema]);
+    expect(tables.rows[0].n).toBe(1);
+    const backup = await runBundle(['backup', '--config', file, '--out', join(dir, 'copy.db')]);
+    expect(backup.code).toBe(1);
+    expect(backup.stderr).toBe('hookrelay: backup copies the SQLite store; for storage.postgres use pg_dump\n');
   });
 });

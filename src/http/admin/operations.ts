@@ -97,6 +97,7 @@ export function operationRoutes(core: RelayCore) {
   // Writes a file wherever the relay's user may write, and the copy holds every event and every
   // subscription secret: that is why only `write`-scoped tokens may call it (adminAuth: POST needs write).
   app.openapi(backup, async (c) => {
+    if (core.config().storage.postgres) throw new AppError(409, 'Conflict', 'backup copies the SQLite store; this relay uses storage.postgres: back it up with pg_dump or your provider\'s snapshots');
     const path = resolve(c.req.valid('json').path);
     if (existsSync(path)) throw new AppError(409, 'Conflict', `${path} exists; a backup never overwrites a file`);
     if (!isDirectory(dirname(path))) {

@@ -21,6 +21,7 @@ import type {
   Store,
   SubscriptionStats,
 } from '../types';
+import { postgresMigrations } from '../../../migrations/postgres/index';
 import { createPool, createPostgresKysely, migratePostgres, type PostgresOptions, type PostgresSchema } from './connect';
 import { toPg, valuesOf } from './sql';
 
@@ -150,7 +151,7 @@ export function createPostgresStore(opts: PostgresStoreOptions): Store {
       try {
         await direct.rows('SELECT 1');
         const applied = await direct.rows<{ n: number }>(`SELECT count(*)::int AS n FROM kysely_migration`);
-        return applied[0]!.n > 0;
+        return applied[0]!.n === Object.keys(postgresMigrations).length;
       } catch {
         return false;
       }
