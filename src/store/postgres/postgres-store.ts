@@ -41,6 +41,23 @@ const LEASE_MANY = `UPDATE deliveries
   SET status = 'delivering', lease_owner = @owner, lease_expires_at = @leaseExpiresAt, updated_at = @now
   WHERE id = ANY(@ids) AND status IN ('pending', 'retrying')`;
 
+/** SQL.finish for a batch: one row per result, each guarded by its own lease owner. */
+const FINISH_MANY = `UPDATE deliveries AS d
+  SET status = v.status, attempts = d.attempts + 1, next_attempt_at = v.next_attempt_at,
+    lease_owner = NULL, lease_expires_at = NULL, last_status_code = v.last_status_code,
+    last_error = v.last_error, updated_at = @now
+  FROM unnest(@ids::text[], @owners::text[], @statuses::text[], @nexts::bigint[], @codes::int[], @errors::text[])
+    AS v(id, owner, status, next_attempt_at, last_status_code, last_error)
+  WHERE d.id = v.id AND d.status = 'delivering' AND d.lease_owner = v.owner
+  RETURNING d.id, d.subscription_id`;
+
+/** SQL.insertAttempt for a batch. */
+const INSERT_ATTEMPTS_MANY = `INSERT INTO attempts (id, delivery_id, attempt, started_at, duration_ms, request_url,
+    request_headers, response_status, response_headers, response_body, error)
+  SELECT * FROM unnest(@ids::text[], @deliveryIds::text[], @attempts::int[], @startedAts::bigint[],
+    @durations::int[], @urls::text[], @requestHeaders::text[], @responseStatuses::int[],
+    @responseHeaders::text[], @bodies::text[], @errors::text[])`;
+
 /** The shared token buckets of `rate_limit` (migrations/postgres/0002-rate-buckets.ts). */
 const RATE_SQL = {
   // A full bucket at first sight; then refilled by the time passed, never above the limit.
@@ -229,7 +246,14 @@ export function createPostgresStore(opts: PostgresStoreOptions): Store {
           }
           health.clear();
         };
-        for (const result of results) written.push(await completeAttempt(tx, result, ms(now), shift, health, flush));
+        const repeated = new Set(results.map((r) => r.deliveryId)).size !== results.length;
+        if (repeated || results.some((r) => r.disableSubscription !== undefined)) {
+          // Rare (410 Gone, or one delivery twice in a batch): one by one, in order, so the disable
+          // lands in order with the health updates and only the first of two results wins.
+          for (const result of results) written.push(await completeAttempt(tx, result, ms(now), shift, health, flush));
+        } else {
+          written.push(...(await completeMany(tx, results, ms(now), shift, health)));
+        }
         if (results.some((r) => r.next.status === 'retrying')) await notify(tx);
         await flush();
         return written;
@@ -470,6 +494,50 @@ export function createPostgresStore(opts: PostgresStoreOptions): Store {
       await tx.count(SQL.setEnabled, { id: subscriptionId, enabled: 0, reason: result.disableSubscription, now });
     }
     return true;
+  }
+
+  /**
+   * A whole batch of results in two statements (the guarded updates, then the attempt records of
+   * those that were still ours): on a network database the round trips are what cost.
+   */
+  async function completeMany(tx: Tx, results: AttemptResult[], now: number, shift: number, health: Map<string, { success: boolean; failures: number }>): Promise<boolean[]> {
+    const finished = await tx.rows<{ id: string; subscription_id: string }>(FINISH_MANY, {
+      now,
+      ids: results.map((r) => r.deliveryId),
+      owners: results.map((r) => r.leaseOwner),
+      statuses: results.map((r) => r.next.status),
+      nexts: results.map((r) => (r.next.status === 'retrying' ? Math.round(r.next.nextAttemptAt + shift) : null)),
+      codes: results.map((r) => r.record.responseStatus),
+      errors: results.map((r) => r.record.error),
+    });
+    const ours = new Map(finished.map((f) => [f.id, f.subscription_id]));
+    const kept = results.filter((r) => ours.has(r.deliveryId));
+    if (kept.length > 0) {
+      await tx.count(INSERT_ATTEMPTS_MANY, {
+        ids: kept.map((r) => r.record.id),
+        deliveryIds: kept.map((r) => r.deliveryId),
+        attempts: kept.map((r) => r.record.attempt),
+        startedAts: kept.map((r) => Math.round(r.record.startedAt + shift)),
+        durations: kept.map((r) => Math.round(r.record.durationMs)),
+        urls: kept.map((r) => r.record.requestUrl),
+        requestHeaders: kept.map((r) => JSON.stringify(r.record.requestHeaders)),
+        responseStatuses: kept.map((r) => r.record.responseStatus),
+        responseHeaders: kept.map((r) => (r.record.responseHeaders === null ? null : JSON.stringify(r.record.responseHeaders))),
+        bodies: kept.map((r) => r.record.responseBody),
+        errors: kept.map((r) => r.record.error),
+      });
+    }
+    for (const r of kept) {
+      if (r.next.status === 'cancelled') continue;
+      const subscriptionId = ours.get(r.deliveryId)!;
+      const entry = health.get(subscriptionId) ?? { success: false, failures: 0 };
+      if (r.next.status === 'succeeded') {
+        entry.success = true;
+        entry.failures = 0;
+      } else entry.failures++;
+      health.set(subscriptionId, entry);
+    }
+    return results.map((r) => ours.has(r.deliveryId));
   }
 
   async function act(tx: Tx, updated: DeliveryRow[], id: string, action: 'retry' | 'cancel'): Promise<DeliveryActionResult> {
