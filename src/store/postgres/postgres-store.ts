@@ -3,10 +3,9 @@ import pg from 'pg';
 import { capacityOf } from '../../dispatch/start-limiter';
 import { newDeliveryId } from '../../lib/ids';
 import { ADMIN_SQL } from '../sqlite/admin-statements';
-import { pruneCursor, decodePruneCursor } from '../sqlite/cursor';
 import { deliveryIdFloor } from '../sqlite/delivery-id-floor';
 import { listingsOver, type ListingSql } from '../sqlite/listings';
-import { PRUNE_SQL } from '../sqlite/prune';
+import { PRUNE_SQL, planPrune, type WindowRow } from '../sqlite/prune';
 import * as reads from '../sqlite/reads';
 import type { DeliveryRow } from '../sqlite/schema';
 import { SQL, type DueRow, type HeadRow } from '../sqlite/statements';
@@ -358,21 +357,11 @@ export function createPostgresStore(opts: PostgresStoreOptions): Store {
       return transaction(async (tx) => {
         const shift = await shiftOf(tx, Date.now());
         request = { ...request, succeededBefore: request.succeededBefore + shift, failedBefore: request.failedBefore + shift };
-        const after = request.after === undefined ? { createdAt: Number.MIN_SAFE_INTEGER, seq: 0 } : decodePruneCursor(request.after);
-        const limit = Math.max(1, Math.floor(request.limit));
-        const rows = await tx.rows<{ seq: number; created_at: number; open: boolean; bad: boolean }>(PRUNE_SQL.window, {
-          cutoff: ms(Math.max(request.succeededBefore, request.failedBefore)),
-          afterCreatedAt: after.createdAt,
-          afterSeq: after.seq,
-          limit,
-        });
+        const plan = planPrune(request);
+        const rows = await tx.rows<WindowRow>(PRUNE_SQL.window, plan.params);
         let deleted = 0;
-        for (const row of rows) {
-          if (row.open) continue;
-          if (row.created_at < (row.bad ? request.failedBefore : request.succeededBefore)) deleted += await tx.count(PRUNE_SQL.deleteEvent, { seq: row.seq });
-        }
-        const last = rows.at(-1);
-        return { deleted, next: rows.length < limit || !last ? null : pruneCursor({ createdAt: last.created_at, seq: last.seq }) };
+        for (const seq of plan.doomed(rows)) deleted += await tx.count(PRUNE_SQL.deleteEvent, { seq });
+        return { deleted, next: plan.next(rows) };
       });
     },
 

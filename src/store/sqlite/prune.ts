@@ -29,33 +29,41 @@ const KEEP_FREE_PAGES = 1024;
 /** Most pages handed back to the file system per sweep, so one truncation stays short. */
 const VACUUM_PAGES_PER_SWEEP = 4096;
 
-interface WindowRow {
+/** A row of PRUNE_SQL.window; `open` and `bad` are 0/1 in SQLite and booleans in Postgres. */
+export interface WindowRow {
   seq: number;
   created_at: number;
-  open: 0 | 1;
-  bad: 0 | 1;
+  open: 0 | 1 | boolean;
+  bad: 0 | 1 | boolean;
+}
+
+/**
+ * One batch of a sweep, the same for every backend: the window query's parameters, which of its
+ * rows to delete, and where the next batch starts (null once the window came back short).
+ */
+export function planPrune(req: PruneRequest) {
+  const after = req.after === undefined ? { createdAt: Number.MIN_SAFE_INTEGER, seq: 0 } : decodePruneCursor(req.after);
+  const limit = Math.max(1, Math.floor(req.limit));
+  return {
+    params: { cutoff: Math.round(Math.max(req.succeededBefore, req.failedBefore)), afterCreatedAt: after.createdAt, afterSeq: after.seq, limit },
+    doomed: (rows: WindowRow[]): number[] =>
+      rows.filter((row) => !row.open && row.created_at < (row.bad ? req.failedBefore : req.succeededBefore)).map((row) => row.seq),
+    next: (rows: WindowRow[]): string | null => {
+      const last = rows.at(-1);
+      return rows.length < limit || !last ? null : pruneCursor({ createdAt: last.created_at, seq: last.seq });
+    },
+  };
 }
 
 export function createPruner(db: Database.Database) {
   const window = db.prepare<Record<string, number>, WindowRow>(PRUNE_SQL.window);
   const deleteEvent = db.prepare<{ seq: number }>(PRUNE_SQL.deleteEvent);
   const batch = db.transaction((req: PruneRequest): PruneBatch => {
-    const after = req.after === undefined ? { createdAt: Number.MIN_SAFE_INTEGER, seq: 0 } : decodePruneCursor(req.after);
-    const limit = Math.max(1, Math.floor(req.limit));
-    const rows = window.all({
-      cutoff: Math.round(Math.max(req.succeededBefore, req.failedBefore)),
-      afterCreatedAt: after.createdAt,
-      afterSeq: after.seq,
-      limit,
-    });
+    const plan = planPrune(req);
+    const rows = window.all(plan.params);
     let deleted = 0;
-    for (const row of rows) {
-      if (row.open) continue;
-      const before = row.bad ? req.failedBefore : req.succeededBefore;
-      if (row.created_at < before) deleted += deleteEvent.run({ seq: row.seq }).changes;
-    }
-    const last = rows.at(-1);
-    return { deleted, next: rows.length < limit || !last ? null : pruneCursor({ createdAt: last.created_at, seq: last.seq }) };
+    for (const seq of plan.doomed(rows)) deleted += deleteEvent.run({ seq }).changes;
+    return { deleted, next: plan.next(rows) };
   });
 
   return (req: PruneRequest): PruneBatch => {
