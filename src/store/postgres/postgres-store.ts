@@ -2,7 +2,9 @@ import type { Kysely } from 'kysely';
 import pg from 'pg';
 import { capacityOf } from '../../dispatch/start-limiter';
 import { newDeliveryId } from '../../lib/ids';
+import { idsToLookUp, planIngest, type StoredIdentity } from '../ingest-plan';
 import { ADMIN_SQL } from '../sqlite/admin-statements';
+import { HealthTally } from '../sqlite/complete';
 import { deliveryIdFloor } from '../sqlite/delivery-id-floor';
 import { listingsOver, type ListingSql } from '../sqlite/listings';
 import { PRUNE_SQL, planPrune, type WindowRow } from '../sqlite/prune';
@@ -15,7 +17,6 @@ import type {
   DeliveryActionResult,
   DeliveryStatus,
   IngestResult,
-  IngestedEvent,
   NewEvent,
   Store,
   SubscriptionStats,
@@ -34,6 +35,9 @@ import { toPg, valuesOf } from './sql';
  */
 
 type Params = Record<string, unknown>;
+
+/** SQL.findEvent for all the ids of a request at once. */
+const FIND_EVENTS = `SELECT id, content_hash, delivery_count FROM events WHERE id = ANY(@ids)`;
 
 /** SQL.lease for several rows at once (the rows are locked by this transaction already). */
 const LEASE_MANY = `UPDATE deliveries
@@ -237,13 +241,12 @@ export function createPostgresStore(opts: PostgresStoreOptions): Store {
         const shift = await shiftOf(tx, now);
         now += shift;
         const written: boolean[] = [];
-        const health = new Map<string, { success: boolean; failures: number }>();
+        const health = new HealthTally();
         const flush = async () => {
-          for (const [id, { success, failures }] of health) {
+          for (const { id, success, failures } of health.drain()) {
             if (success) await tx.count(SQL.recordSuccess, { id, now: ms(now) });
             if (failures > 0) await tx.count(SQL.recordFailure, { id, now: ms(now), count: failures });
           }
-          health.clear();
         };
         const repeated = new Set(results.map((r) => r.deliveryId)).size !== results.length;
         if (repeated || results.some((r) => r.disableSubscription !== undefined)) {
@@ -394,39 +397,20 @@ export function createPostgresStore(opts: PostgresStoreOptions): Store {
     return earliest;
   }
 
-  /** The SQLite store's ingest rules (sqlite/ingest.ts), on a Postgres transaction. */
+  /** One ingest request on a Postgres transaction: the shared rules (planIngest), one lookup for all its ids. */
   async function ingestRequest(tx: Tx, events: NewEvent[], shift: number): Promise<IngestResult> {
-    const known = new Map<string, number>();
-    const firstHash = new Map<string, string>();
-    for (const event of events) {
-      const seenHash = firstHash.get(event.id);
-      if (seenHash !== undefined) {
-        if (seenHash !== event.contentHash) return { kind: 'conflict', id: event.id };
-        continue;
-      }
-      firstHash.set(event.id, event.contentHash);
-      if (event.freshId) continue;
-      const [stored] = await tx.rows<{ content_hash: string; delivery_count: number }>(SQL.findEvent, { id: event.id });
-      if (stored === undefined) continue;
-      if (stored.content_hash !== event.contentHash) return { kind: 'conflict', id: event.id };
-      known.set(event.id, stored.delivery_count);
-    }
-    const results: IngestedEvent[] = [];
-    for (const event of events) {
-      const stored = known.get(event.id);
-      if (stored !== undefined) {
-        results.push({ id: event.id, deliveries: stored, created: false });
-        continue;
-      }
+    const ids = idsToLookUp(events);
+    const found = ids.length === 0 ? [] : await tx.rows<StoredIdentity & { id: string }>(FIND_EVENTS, { ids });
+    const plan = planIngest(events, new Map(found.map((f) => [f.id, f])));
+    if (plan.kind === 'conflict') return plan;
+    for (const event of plan.toInsert) {
       const createdAt = ms(event.createdAt + shift);
       await tx.count(SQL.insertEvent, { id: event.id, type: event.type, data: event.data, contentHash: event.contentHash, createdAt, deliveryCount: event.subscriptionIds.length });
       for (const subscriptionId of event.subscriptionIds) {
         await tx.count(SQL.insertDelivery, { id: newDeliveryId(createdAt), eventId: event.id, subscriptionId, eventType: event.type, createdAt });
       }
-      known.set(event.id, event.subscriptionIds.length);
-      results.push({ id: event.id, deliveries: event.subscriptionIds.length, created: true });
     }
-    return { kind: 'ok', events: results };
+    return { kind: 'ok', events: plan.events };
   }
 
   async function dueHead(tx: Tx, subscriptionId: string, now: number): Promise<DueRow[]> {
@@ -442,7 +426,7 @@ export function createPostgresStore(opts: PostgresStoreOptions): Store {
     result: AttemptResult,
     now: number,
     shift: number,
-    health: Map<string, { success: boolean; failures: number }>,
+    health: HealthTally,
     flush: () => Promise<void>,
   ): Promise<boolean> {
     const { record, next } = result;
@@ -470,14 +454,7 @@ export function createPostgresStore(opts: PostgresStoreOptions): Store {
       error: record.error,
     });
     const subscriptionId = finished.subscription_id;
-    if (next.status !== 'cancelled') {
-      const entry = health.get(subscriptionId) ?? { success: false, failures: 0 };
-      if (next.status === 'succeeded') {
-        entry.success = true;
-        entry.failures = 0;
-      } else entry.failures++;
-      health.set(subscriptionId, entry);
-    }
+    if (next.status !== 'cancelled') health.count(subscriptionId, next.status === 'succeeded');
     if (result.disableSubscription !== undefined) {
       await flush();
       await tx.count(SQL.setEnabled, { id: subscriptionId, enabled: 0, reason: result.disableSubscription, now });
@@ -489,7 +466,7 @@ export function createPostgresStore(opts: PostgresStoreOptions): Store {
    * A whole batch of results in two statements (the guarded updates, then the attempt records of
    * those that were still ours): on a network database the round trips are what cost.
    */
-  async function completeMany(tx: Tx, results: AttemptResult[], now: number, shift: number, health: Map<string, { success: boolean; failures: number }>): Promise<boolean[]> {
+  async function completeMany(tx: Tx, results: AttemptResult[], now: number, shift: number, health: HealthTally): Promise<boolean[]> {
     const finished = await tx.rows<{ id: string; subscription_id: string }>(FINISH_MANY, {
       now,
       ids: results.map((r) => r.deliveryId),
@@ -516,16 +493,7 @@ export function createPostgresStore(opts: PostgresStoreOptions): Store {
         errors: kept.map((r) => r.record.error),
       });
     }
-    for (const r of kept) {
-      if (r.next.status === 'cancelled') continue;
-      const subscriptionId = ours.get(r.deliveryId)!;
-      const entry = health.get(subscriptionId) ?? { success: false, failures: 0 };
-      if (r.next.status === 'succeeded') {
-        entry.success = true;
-        entry.failures = 0;
-      } else entry.failures++;
-      health.set(subscriptionId, entry);
-    }
+    for (const r of kept) if (r.next.status !== 'cancelled') health.count(ours.get(r.deliveryId)!, r.next.status === 'succeeded');
     return results.map((r) => ours.has(r.deliveryId));
   }
 

@@ -61,11 +61,17 @@ export class HealthTally {
     this.bySubscription.set(subscriptionId, entry);
   }
 
+  /** The folded updates so far, emptied: a success to record, then failures after it. */
+  drain(): { id: string; success: boolean; failures: number }[] {
+    const entries = [...this.bySubscription].map(([id, e]) => ({ id, ...e }));
+    this.bySubscription.clear();
+    return entries;
+  }
+
   flush(s: Statements, now: number): void {
-    for (const [id, { success, failures }] of this.bySubscription) {
+    for (const { id, success, failures } of this.drain()) {
       if (success) s.recordSuccess.run({ id, now });
       if (failures > 0) s.recordFailure.run({ id, now, count: failures });
     }
-    this.bySubscription.clear();
   }
 }
