@@ -17,7 +17,10 @@ children[1].on('exit', (code) => {
 });
 
 for (let i = 0; ; i++) {
-  const ready = await fetch('http://127.0.0.1:8080/readyz').then((r) => r.ok, () => false);
+  const ready = await fetch('http://127.0.0.1:8080/readyz').then(
+    (r) => r.ok,
+    () => false,
+  );
   if (ready) break;
   if (i > 100) throw new Error('the relay did not become ready on port 8080');
   await sleep(100);

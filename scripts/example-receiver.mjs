@@ -26,7 +26,14 @@ const server = createServer((req, res) => {
     const ok = verify(req.headers, body);
     const age = Math.floor(Date.now() / 1000 - Number(req.headers['webhook-timestamp']));
     console.log(`\n[receiver] ${req.method} ${req.url}  signature ${ok ? 'VERIFIED' : 'INVALID'} (signed ${age}s ago)`);
-    for (const name of ['webhook-id', 'webhook-timestamp', 'webhook-signature', 'x-hookrelay-event', 'x-hookrelay-delivery', 'x-hookrelay-attempt']) {
+    for (const name of [
+      'webhook-id',
+      'webhook-timestamp',
+      'webhook-signature',
+      'x-hookrelay-event',
+      'x-hookrelay-delivery',
+      'x-hookrelay-attempt',
+    ]) {
       console.log(`[receiver]   ${name}: ${req.headers[name]}`);
     }
     console.log(`[receiver]   body: ${body}`);

@@ -73,6 +73,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
   let current = config;
   const registry = new Registry(await loadTargets(config, store, logger), await store.getSubscriptionStates());
   const deliverer = createDeliverer({
+    now: () => clock.now(),
     connectionsPerOrigin: Math.min(config.delivery.concurrency, 256),
     maxResponseBody: config.delivery.max_response_body,
     // Fixed at start (the Agent's connector is built once): these two keys need a restart.
@@ -182,7 +183,12 @@ function createHttp(core: RelayCore, committer: ReturnType<typeof createIngestCo
     }
     if (isStorageUnavailable(err)) {
       core.logger.error({ err }, 'storage unavailable');
-      return problem(c, new AppError(503, 'Service Unavailable', 'storage is unavailable; nothing was stored, retry later', undefined, { 'retry-after': '1' }));
+      return problem(
+        c,
+        new AppError(503, 'Service Unavailable', 'storage is unavailable; nothing was stored, retry later', undefined, {
+          'retry-after': '1',
+        }),
+      );
     }
     core.logger.error({ err, method: c.req.method, path: c.req.path }, 'unexpected error');
     return problem(c, new AppError(500, 'Internal Server Error', 'unexpected error; see the relay log'));
@@ -211,8 +217,15 @@ function answerClientError(err: Error & { code?: string }, socket: import('node:
     return;
   }
   const [status, title] = err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large'] : [400, 'Bad Request'];
-  const body = JSON.stringify({ type: `https://hookrelay.dev/problems/${title.toLowerCase().replace(/ /g, '-')}`, title, status, detail: `malformed HTTP request (${err.code ?? 'parse error'})` });
-  socket.end(`HTTP/1.1 ${status} ${title}\r\ncontent-type: application/problem+json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  const body = JSON.stringify({
+    type: `https://hookrelay.dev/problems/${title.toLowerCase().replace(/ /g, '-')}`,
+    title,
+    status,
+    detail: `malformed HTTP request (${err.code ?? 'parse error'})`,
+  });
+  socket.end(
+    `HTTP/1.1 ${status} ${title}\r\ncontent-type: application/problem+json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
 }
 
 /** Stops accepting connections and waits for requests in progress; idle keep-alive sockets close at once. */

@@ -37,10 +37,15 @@ describe('CORS', () => {
     relay = await startRelay(testConfig({ auth: { admin_tokens: adminTokens } }));
     const pre = await preflight('https://evil.example');
     expect(corsHeaders(pre)).toEqual([]);
-    const get = await fetch(`${relay.url}/api/v1/events`, { headers: { origin: 'https://evil.example', authorization: `Bearer ${VIEWER}` } });
+    const get = await fetch(`${relay.url}/api/v1/events`, {
+      headers: { origin: 'https://evil.example', authorization: `Bearer ${VIEWER}` },
+    });
     expect(get.status).toBe(200);
     expect(corsHeaders(get)).toEqual([]);
-    const ingest = await fetch(`${relay.url}/ingest`, { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } });
+    const ingest = await fetch(`${relay.url}/ingest`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
+    });
     expect(corsHeaders(ingest)).toEqual([]);
   });
 
@@ -50,21 +55,28 @@ describe('CORS', () => {
     expect(allowed.status).toBeLessThan(300);
     expect(allowed.headers.get('access-control-allow-origin')).toBe('https://ops.example');
     expect(allowed.headers.get('access-control-allow-headers')?.toLowerCase()).toContain('authorization');
-    const get = await fetch(`${relay.url}/api/v1/events`, { headers: { origin: 'https://ops.example', authorization: `Bearer ${VIEWER}` } });
+    const get = await fetch(`${relay.url}/api/v1/events`, {
+      headers: { origin: 'https://ops.example', authorization: `Bearer ${VIEWER}` },
+    });
     expect(get.headers.get('access-control-allow-origin')).toBe('https://ops.example');
 
     // Another origin gets no permission: a browser will refuse to let its page read anything.
     const other = await preflight('https://evil.example');
     expect(other.headers.get('access-control-allow-origin')).toBeNull();
     expect(other.headers.get('access-control-allow-credentials')).toBeNull();
-    const otherGet = await fetch(`${relay.url}/api/v1/events`, { headers: { origin: 'https://evil.example', authorization: `Bearer ${VIEWER}` } });
+    const otherGet = await fetch(`${relay.url}/api/v1/events`, {
+      headers: { origin: 'https://evil.example', authorization: `Bearer ${VIEWER}` },
+    });
     expect(otherGet.headers.get('access-control-allow-origin')).toBeNull();
     // The configured origin is not a prefix or a pattern.
     for (const origin of ['https://ops.example.evil.example', 'http://ops.example', 'null', '*']) {
       expect((await preflight(origin)).headers.get('access-control-allow-origin'), origin).toBeNull();
     }
     // Ingest is for services, not browsers: no CORS there even when the API allows an origin.
-    const ingest = await fetch(`${relay.url}/ingest`, { method: 'OPTIONS', headers: { origin: 'https://ops.example', 'access-control-request-method': 'POST' } });
+    const ingest = await fetch(`${relay.url}/ingest`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://ops.example', 'access-control-request-method': 'POST' },
+    });
     expect(ingest.headers.get('access-control-allow-origin')).toBeNull();
   });
 });
@@ -83,7 +95,11 @@ describe('authentication failures', () => {
       ['POST', '/api/v1/reload', { authorization: `Bearer ${VIEWER}` }, 'insufficient scope'],
     ];
     for (const [method, path, headers] of attempts) {
-      const res = await fetch(`${relay.url}${path}`, { method, headers: { 'content-type': 'application/json', ...headers }, ...(method !== 'GET' && method !== 'DELETE' && { body: '{"type":"a"}' }) });
+      const res = await fetch(`${relay.url}${path}`, {
+        method,
+        headers: { 'content-type': 'application/json', ...headers },
+        ...(method !== 'GET' && method !== 'DELETE' && { body: '{"type":"a"}' }),
+      });
       expect(res.status, path).toBe(path === '/api/v1/reload' ? 403 : 401);
     }
     const failures = logs.entries().filter((e) => e.level === 40);
@@ -122,7 +138,11 @@ describe('secrets', () => {
       auth: { ingest_tokens: [INGEST], admin_tokens: adminTokens },
       subscriptions: [
         { id: 'std', url: `${receiver.url}/ok/std`, signature: { scheme: 'standard-webhooks', secret: secrets.config } },
-        { id: 'hmac', url: `${receiver.url}/fail/hmac`, signature: { scheme: 'hmac-sha256', secret: secrets.hmac, header: 'x-sig', prefix: 'sha256=' } },
+        {
+          id: 'hmac',
+          url: `${receiver.url}/fail/hmac`,
+          signature: { scheme: 'hmac-sha256', secret: secrets.hmac, header: 'x-sig', prefix: 'sha256=' },
+        },
       ],
     });
     relay = await startRelay(config, { logger: logs.logger, loadConfig: () => config });
@@ -134,7 +154,15 @@ describe('secrets', () => {
       return answer;
     };
 
-    expect((await call('POST', '/subscriptions', { id: 'api', url: `${receiver.url}/ok/api`, signature: { scheme: 'standard-webhooks', secret: secrets.created } })).status).toBe(201);
+    expect(
+      (
+        await call('POST', '/subscriptions', {
+          id: 'api',
+          url: `${receiver.url}/ok/api`,
+          signature: { scheme: 'standard-webhooks', secret: secrets.created },
+        })
+      ).status,
+    ).toBe(201);
     // The create answer is the one place a secret is shown (SPEC 8): it is left out of the check below.
     answers.pop();
     const rotated = await call('POST', '/subscriptions/api/rotate-secret', { secret: secrets.rotated });
@@ -142,12 +170,17 @@ describe('secrets', () => {
     answers.pop(); // the rotation answer shows the new secret, once
     const refused = await call('POST', '/subscriptions/api/rotate-secret', { secret: secrets.refused });
     expect(refused.status, refused.text).toBe(400);
-    const patched = await call('PATCH', '/subscriptions/api', { signature: { scheme: 'hmac-sha256', secret: secrets.patched, header: 'x-sig' } });
+    const patched = await call('PATCH', '/subscriptions/api', {
+      signature: { scheme: 'hmac-sha256', secret: secrets.patched, header: 'x-sig' },
+    });
     expect(patched.status, patched.text).toBe(200);
     expect((await call('POST', '/reload')).status).toBe(200);
 
-    for (let i = 0; i < 3; i++) expect((await relay.post('/ingest', { type: 'secret.check', data: { i } }, { authorization: `Bearer ${INGEST}` })).status).toBe(202);
-    await receiver.waitFor((r) => r.filter((x) => x.path === '/fail/hmac').length >= 6 && r.filter((x) => x.path.startsWith('/ok/')).length >= 6);
+    for (let i = 0; i < 3; i++)
+      expect((await relay.post('/ingest', { type: 'secret.check', data: { i } }, { authorization: `Bearer ${INGEST}` })).status).toBe(202);
+    await receiver.waitFor(
+      (r) => r.filter((x) => x.path === '/fail/hmac').length >= 6 && r.filter((x) => x.path.startsWith('/ok/')).length >= 6,
+    );
     const deliveries = await eventually(async () => {
       const page = await call('GET', '/deliveries?limit=100');
       const done = (page.body.data as { status: string }[]).filter((d) => d.status === 'succeeded' || d.status === 'failed');
@@ -157,7 +190,8 @@ describe('secrets', () => {
       const detail = await call('GET', `/deliveries/${d.id}`);
       expect(detail.body.attempt_log.length).toBeGreaterThan(0);
     }
-    for (const path of ['/subscriptions', '/subscriptions/api', '/subscriptions/hmac', '/events', '/audit', '/stats', '/openapi.json']) await call('GET', path);
+    for (const path of ['/subscriptions', '/subscriptions/api', '/subscriptions/hmac', '/events', '/audit', '/stats', '/openapi.json'])
+      await call('GET', path);
 
     const everything = [...logs.lines, ...answers];
     expect(logs.lines.length).toBeGreaterThan(10);
@@ -169,10 +203,20 @@ describe('secrets', () => {
 
   it('are redacted by the logger wherever a config or subscription object puts them', () => {
     const logs = captureLogs('info');
-    const subscription = { id: 's', signature: { scheme: 'hmac-sha256', secret: 'S1-secret', previous_secrets: [{ secret: 'S2-secret', expires: 'x' }] }, headers: { authorization: 'Bearer S3-secret' } };
+    const subscription = {
+      id: 's',
+      signature: { scheme: 'hmac-sha256', secret: 'S1-secret', previous_secrets: [{ secret: 'S2-secret', expires: 'x' }] },
+      headers: { authorization: 'Bearer S3-secret' },
+    };
     logs.logger.info({ subscription }, 'a subscription');
-    logs.logger.info({ config: { auth: { ingest_tokens: ['S4-secret'], admin_tokens: [{ name: 'ops', token: 'S5-secret' }] } } }, 'a config');
-    logs.logger.info({ token: 'S6-secret', password: 'S7-secret', request: { headers: { authorization: 'Basic S8-secret', cookie: 'sid=S9-secret' } } }, 'loose fields');
+    logs.logger.info(
+      { config: { auth: { ingest_tokens: ['S4-secret'], admin_tokens: [{ name: 'ops', token: 'S5-secret' }] } } },
+      'a config',
+    );
+    logs.logger.info(
+      { token: 'S6-secret', password: 'S7-secret', request: { headers: { authorization: 'Basic S8-secret', cookie: 'sid=S9-secret' } } },
+      'loose fields',
+    );
     logs.logger.info({ signature: { secret: 'S10-secret' }, secrets: ['S11-secret'] }, 'a signature');
     expect(logs.lines).toHaveLength(4);
     for (const line of logs.lines) expect(line).not.toMatch(/S\d+-secret/);

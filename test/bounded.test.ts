@@ -67,7 +67,11 @@ function keepWriting(socket: Socket, everyMs: number, write: () => string | Buff
   return state;
 }
 
-const request1 = { url: '', headers: { 'content-type': 'application/json' }, body: '{"id":"evt_1","type":"t","timestamp":"2026-01-01T00:00:00.000Z","data":{}}' };
+const request1 = {
+  url: '',
+  headers: { 'content-type': 'application/json' },
+  body: '{"id":"evt_1","type":"t","timestamp":"2026-01-01T00:00:00.000Z","data":{}}',
+};
 
 describe('an attempt against a hostile receiver', () => {
   let deliverer: Deliverer;
@@ -78,7 +82,12 @@ describe('an attempt against a hostile receiver', () => {
   });
 
   const attempt = (url: string) => {
-    deliverer = createDeliverer({ connectionsPerOrigin: 4, maxResponseBody: CAP, network: { allowPrivateNetworks: true, allowedNetworks: [] } });
+    deliverer = createDeliverer({
+      now: () => Date.now(),
+      connectionsPerOrigin: 4,
+      maxResponseBody: CAP,
+      network: { allowPrivateNetworks: true, allowedNetworks: [] },
+    });
     return deliverer.deliver({ ...request1, url }, { timeoutMs: TIMEOUT_MS });
   };
 
@@ -130,7 +139,12 @@ describe('an attempt against a hostile receiver', () => {
   });
 
   it('ends at the timeout when a body streams forever below the cap, and closes the socket', async () => {
-    deliverer = createDeliverer({ connectionsPerOrigin: 4, maxResponseBody: 64 * 1024 * 1024, network: { allowPrivateNetworks: true, allowedNetworks: [] } });
+    deliverer = createDeliverer({
+      now: () => Date.now(),
+      connectionsPerOrigin: 4,
+      maxResponseBody: 64 * 1024 * 1024,
+      network: { allowPrivateNetworks: true, allowedNetworks: [] },
+    });
     let sent: ReturnType<typeof keepWriting> | undefined;
     receiver = await rawReceiver((socket) => {
       socket.write('HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n');
@@ -156,13 +170,13 @@ describe('an attempt against a hostile receiver', () => {
   it('keeps max_response_body bytes of a large answer, never half a character', async () => {
     receiver = await rawReceiver((socket) => {
       // 'é' is two bytes: an odd cap would cut one in half.
-      const body = Buffer.from('a' + 'é'.repeat(100_000));
+      const body = Buffer.from(`a${'é'.repeat(100_000)}`);
       socket.end(Buffer.concat([Buffer.from(`HTTP/1.1 500 Oops\r\ncontent-length: ${body.length}\r\n\r\n`), body]));
     });
     const result = await attempt(receiver.url);
     expect(result.status).toBe(500);
     expect(Buffer.byteLength(result.body!)).toBeLessThanOrEqual(CAP);
-    expect(result.body).toBe('a' + 'é'.repeat((CAP - 2) / 2));
+    expect(result.body).toBe(`a${'é'.repeat((CAP - 2) / 2)}`);
     expect(result.body).not.toContain('\ufffd');
   });
 });
@@ -182,7 +196,12 @@ describe('attempt records of hostile receivers', () => {
       keepWriting(socket, 1, () => `1000\r\n${'z'.repeat(4096)}\r\n`);
     });
     receivers.push(silent, flood);
-    const sub = (id: string, url: string) => ({ id, url, events: [`bounded.${id}`], signature: { scheme: 'standard-webhooks', secret: TEST_SECRET } });
+    const sub = (id: string, url: string) => ({
+      id,
+      url,
+      events: [`bounded.${id}`],
+      signature: { scheme: 'standard-webhooks', secret: TEST_SECRET },
+    });
     relay = await startRelay(
       testConfig({
         delivery: { timeout: '1s', max_response_body: '1kb', retry_schedule: ['1h'] },
@@ -223,10 +242,14 @@ describe('ingest bodies over the limit', () => {
     const outcome = await new Promise<{ status: number | null; written: number; error: string | null }>((resolve) => {
       let status: number | null = null;
       let written = 0;
-      const req = request(`${relay!.url}/ingest`, { method: 'POST', headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' } }, (res) => {
-        status = res.statusCode ?? null;
-        res.resume();
-      });
+      const req = request(
+        `${relay!.url}/ingest`,
+        { method: 'POST', headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' } },
+        (res) => {
+          status = res.statusCode ?? null;
+          res.resume();
+        },
+      );
       const finish = (error: string | null) => resolve({ status, written, error });
       req.on('error', (err) => finish(err.message));
       req.on('close', () => finish(null));
@@ -256,7 +279,10 @@ describe('ingest bodies over the limit', () => {
 
   it('answers 413 from Content-Length alone, before reading any of the body', async () => {
     relay = await startRelay(testConfig({ server: { body_limit: '1kb' } }));
-    const raw = await rawExchange(relay.url, `POST /ingest HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100000000\r\n\r\n{"type":"a"`);
+    const raw = await rawExchange(
+      relay.url,
+      `POST /ingest HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100000000\r\n\r\n{"type":"a"`,
+    );
     expect(raw).toMatch(/^HTTP\/1\.1 413 /);
     expect(raw).toMatch(/content-type: application\/problem\+json/i);
   });

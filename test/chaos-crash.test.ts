@@ -100,7 +100,8 @@ function startGenerator(target: () => string, rnd: SeededRandom, loop: number, l
       } catch {
         // Refused, reset or cut mid-answer: not acknowledged. Retry later only if the ids are the client's.
         log.connectionErrors++;
-        const events: EventInput[] = request.path === '/ingest' ? [request.body as EventInput] : (request.body as { events: EventInput[] }).events;
+        const events: EventInput[] =
+          request.path === '/ingest' ? [request.body as EventInput] : (request.body as { events: EventInput[] }).events;
         if (events.every((e) => e.id !== undefined)) unacknowledged.push(request);
         await sleep(rnd.int(5, 20));
       }
@@ -133,114 +134,111 @@ async function killDuringStartup(dir: string, afterMs: number): Promise<void> {
 }
 
 describe('crash loop', () => {
-  it(
-    `loses no acknowledged event across ${KILLS} SIGKILLs while a generator keeps posting`,
-    async () => {
-      const seed = chaosSeed('chaos-crash');
-      const killerRnd = seededRandom(seed);
-      const receiverRnd = seededRandom(seed + 1);
+  it(`loses no acknowledged event across ${KILLS} SIGKILLs while a generator keeps posting`, async () => {
+    const seed = chaosSeed('chaos-crash');
+    const killerRnd = seededRandom(seed);
+    const receiverRnd = seededRandom(seed + 1);
 
-      // Answers 200 every time; the `slow` subscription's endpoint sometimes takes a while, so kills
-      // also land on attempts waiting for an answer.
-      const rx = await startReceiver(async (req) => {
-        if (req.path === '/slow' && receiverRnd.chance(0.3)) await sleep(receiverRnd.int(20, 300));
-      });
-      receivers.push(rx);
+    // Answers 200 every time; the `slow` subscription's endpoint sometimes takes a while, so kills
+    // also land on attempts waiting for an answer.
+    const rx = await startReceiver(async (req) => {
+      if (req.path === '/slow' && receiverRnd.chance(0.3)) await sleep(receiverRnd.int(20, 300));
+    });
+    receivers.push(rx);
 
-      const dir = tempDir();
-      console.log(`[chaos-crash] store ${join(dir, 'relay.db')}`);
-      const yaml = childConfig(
-        dir,
-        SUBSCRIPTIONS.map((s) => [s, `${rx.url}/${s}`]),
-        `auth: { admin_tokens: [ { name: ops, token: "${ADMIN_TOKEN}", scopes: [read] } ] }`,
-      );
+    const dir = tempDir();
+    console.log(`[chaos-crash] store ${join(dir, 'relay.db')}`);
+    const yaml = childConfig(
+      dir,
+      SUBSCRIPTIONS.map((s) => [s, `${rx.url}/${s}`]),
+      `auth: { admin_tokens: [ { name: ops, token: "${ADMIN_TOKEN}", scopes: [read] } ] }`,
+    );
 
-      const start = async () => {
-        const c = await startChildRelay(dir, yaml);
-        children.push(c);
-        return c;
-      };
-      let relay = await start();
+    const start = async () => {
+      const c = await startChildRelay(dir, yaml);
+      children.push(c);
+      return c;
+    };
+    let relay = await start();
 
-      const log: GeneratorLog = { acknowledged: new Set(), requests: 0, connectionErrors: 0, replayed: 0, unexpected: [] };
-      generators = [0, 1].map((loop) => startGenerator(() => relay.url, seededRandom(seed + 2 + loop), loop, log));
+    const log: GeneratorLog = { acknowledged: new Set(), requests: 0, connectionErrors: 0, replayed: 0, unexpected: [] };
+    generators = [0, 1].map((loop) => startGenerator(() => relay.url, seededRandom(seed + 2 + loop), loop, log));
 
-      const startedAt = Date.now();
-      let rescues = 0;
-      let startupKills = 0;
-      for (let kill = 1; kill <= KILLS; kill++) {
-        await sleep(killerRnd.int(50, 400));
-        relay.proc.kill('SIGKILL');
-        expect(await relay.exited).toBe('SIGKILL');
-        // Down for a moment, so some requests meet a refused connection.
-        await sleep(killerRnd.int(0, 100));
-        // Now and then the next process is killed too while it starts.
-        if (killerRnd.chance(0.25)) {
-          await killDuringStartup(dir, killerRnd.int(20, 300));
-          startupKills++;
-        }
-        relay = await start();
-        if (relay.logs.some((l) => l.msg === 'deliveries left in flight by a previous process will be tried again')) rescues++;
+    const startedAt = Date.now();
+    let rescues = 0;
+    let startupKills = 0;
+    for (let kill = 1; kill <= KILLS; kill++) {
+      await sleep(killerRnd.int(50, 400));
+      relay.proc.kill('SIGKILL');
+      expect(await relay.exited).toBe('SIGKILL');
+      // Down for a moment, so some requests meet a refused connection.
+      await sleep(killerRnd.int(0, 100));
+      // Now and then the next process is killed too while it starts.
+      if (killerRnd.chance(0.25)) {
+        await killDuringStartup(dir, killerRnd.int(20, 300));
+        startupKills++;
       }
-      // The last relay stays up; let the generator run against it a little, then stop it.
-      await sleep(300);
-      await Promise.all(generators.map((g) => g.stop()));
-      const acknowledged = [...log.acknowledged];
-      console.log(
-        `[chaos-crash] ${KILLS} kills (and ${startupKills} more while starting) in ${Date.now() - startedAt} ms; ${log.requests} requests, ${log.connectionErrors} connection errors, ` +
-          `${log.replayed} client retries, ${acknowledged.length} events acknowledged; ${rescues} restarts found deliveries in flight`,
-      );
+      relay = await start();
+      if (relay.logs.some((l) => l.msg === 'deliveries left in flight by a previous process will be tried again')) rescues++;
+    }
+    // The last relay stays up; let the generator run against it a little, then stop it.
+    await sleep(300);
+    await Promise.all(generators.map((g) => g.stop()));
+    const acknowledged = [...log.acknowledged];
+    console.log(
+      `[chaos-crash] ${KILLS} kills (and ${startupKills} more while starting) in ${Date.now() - startedAt} ms; ${log.requests} requests, ${log.connectionErrors} connection errors, ` +
+        `${log.replayed} client retries, ${acknowledged.length} events acknowledged; ${rescues} restarts found deliveries in flight`,
+    );
 
-      expect(log.unexpected).toEqual([]);
-      expect(acknowledged.length).toBeGreaterThan(100);
-      // The kills did land while attempts were in flight (otherwise this test would prove little).
-      expect(rescues).toBeGreaterThan(0);
+    expect(log.unexpected).toEqual([]);
+    expect(acknowledged.length).toBeGreaterThan(100);
+    // The kills did land while attempts were in flight (otherwise this test would prove little).
+    expect(rescues).toBeGreaterThan(0);
 
-      // Every acknowledged event reaches every subscription's endpoint, with its id as webhook-id.
-      const seen = () => new Map(SUBSCRIPTIONS.map((s) => [s, new Set(rx.received.filter((r) => r.path === `/${s}`).map((r) => r.headers['webhook-id']))]));
-      await rx
-        .waitFor(() => {
-          const byPath = seen();
-          return acknowledged.every((id) => SUBSCRIPTIONS.every((s) => byPath.get(s)!.has(id)));
-        }, 30_000)
-        .catch((err: Error) => {
-          const byPath = seen();
-          const missing = acknowledged.flatMap((id) => SUBSCRIPTIONS.filter((s) => !byPath.get(s)!.has(id)).map((s) => `${s}:${id}`));
-          throw new Error(`${err.message}; ${missing.length} acknowledged deliveries never arrived, e.g. ${missing.slice(0, 10).join(', ')}`);
-        });
-
-      // Each request is the event it names, signed, whatever attempt and whichever process sent it.
-      const wh = new Webhook(TEST_SECRET);
-      for (const r of rx.received) {
-        const payload = wh.verify(r.body, r.headers) as { id: string };
-        expect(payload.id).toBe(r.headers['webhook-id']);
-      }
-
-      // Nothing is stuck: no backlog, nothing in flight, nothing failed or cancelled.
-      type Stats = { deliveries: Record<string, number>; backlog: number; subscriptions: { id: string; backlog: number }[] };
-      const stats = async (): Promise<Stats> => {
-        const res = await fetch(`${relay.url}/api/v1/stats`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
-        expect(res.status).toBe(200);
-        return (await res.json()) as Stats;
-      };
-      const final = await eventually(async () => {
-        const s = await stats();
-        return s.backlog === 0 && s.deliveries.delivering === 0 ? s : null;
-      }, 30_000).catch(async (err: Error) => {
-        throw new Error(`${err.message}: ${JSON.stringify(await stats())}`);
+    // Every acknowledged event reaches every subscription's endpoint, with its id as webhook-id.
+    const seen = () =>
+      new Map(SUBSCRIPTIONS.map((s) => [s, new Set(rx.received.filter((r) => r.path === `/${s}`).map((r) => r.headers['webhook-id']))]));
+    await rx
+      .waitFor(() => {
+        const byPath = seen();
+        return acknowledged.every((id) => SUBSCRIPTIONS.every((s) => byPath.get(s)!.has(id)));
+      }, 30_000)
+      .catch((err: Error) => {
+        const byPath = seen();
+        const missing = acknowledged.flatMap((id) => SUBSCRIPTIONS.filter((s) => !byPath.get(s)!.has(id)).map((s) => `${s}:${id}`));
+        throw new Error(`${err.message}; ${missing.length} acknowledged deliveries never arrived, e.g. ${missing.slice(0, 10).join(', ')}`);
       });
-      expect(final.deliveries).toMatchObject({ pending: 0, retrying: 0, delivering: 0, failed: 0, cancelled: 0 });
-      expect(final.subscriptions.map((s) => [s.id, s.backlog])).toEqual(SUBSCRIPTIONS.map((s) => [s, 0]));
-      // Acknowledged events are a subset of what was stored: each has one succeeded delivery per subscription.
-      expect(final.deliveries.succeeded).toBeGreaterThanOrEqual(acknowledged.length * SUBSCRIPTIONS.length);
 
-      const duplicates = rx.received.length - new Set(rx.received.map((r) => `${r.path} ${r.headers['webhook-id']}`)).size;
-      console.log(`[chaos-crash] ${rx.received.length} requests received, ${duplicates} of them repeats (at least once)`);
+    // Each request is the event it names, signed, whatever attempt and whichever process sent it.
+    const wh = new Webhook(TEST_SECRET);
+    for (const r of rx.received) {
+      const payload = wh.verify(r.body, r.headers) as { id: string };
+      expect(payload.id).toBe(r.headers['webhook-id']);
+    }
 
-      // No process logged an error (level 50+) along the way.
-      const errors = children.flatMap((c) => c.logs.filter((l) => typeof l.level === 'number' && l.level >= 50));
-      expect(errors).toEqual([]);
-    },
-    120_000,
-  );
+    // Nothing is stuck: no backlog, nothing in flight, nothing failed or cancelled.
+    type Stats = { deliveries: Record<string, number>; backlog: number; subscriptions: { id: string; backlog: number }[] };
+    const stats = async (): Promise<Stats> => {
+      const res = await fetch(`${relay.url}/api/v1/stats`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+      expect(res.status).toBe(200);
+      return (await res.json()) as Stats;
+    };
+    const final = await eventually(async () => {
+      const s = await stats();
+      return s.backlog === 0 && s.deliveries.delivering === 0 ? s : null;
+    }, 30_000).catch(async (err: Error) => {
+      throw new Error(`${err.message}: ${JSON.stringify(await stats())}`);
+    });
+    expect(final.deliveries).toMatchObject({ pending: 0, retrying: 0, delivering: 0, failed: 0, cancelled: 0 });
+    expect(final.subscriptions.map((s) => [s.id, s.backlog])).toEqual(SUBSCRIPTIONS.map((s) => [s, 0]));
+    // Acknowledged events are a subset of what was stored: each has one succeeded delivery per subscription.
+    expect(final.deliveries.succeeded).toBeGreaterThanOrEqual(acknowledged.length * SUBSCRIPTIONS.length);
+
+    const duplicates = rx.received.length - new Set(rx.received.map((r) => `${r.path} ${r.headers['webhook-id']}`)).size;
+    console.log(`[chaos-crash] ${rx.received.length} requests received, ${duplicates} of them repeats (at least once)`);
+
+    // No process logged an error (level 50+) along the way.
+    const errors = children.flatMap((c) => c.logs.filter((l) => typeof l.level === 'number' && l.level >= 50));
+    expect(errors).toEqual([]);
+  }, 120_000);
 });

@@ -12,7 +12,7 @@
 import type { ServerResponse } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { sleep } from './helpers/chaos';
-import { type Received, type Receiver } from './helpers/receiver';
+import type { Received, Receiver } from './helpers/receiver';
 import { eventually, testConfig, TEST_SECRET, type RunningRelay } from './helpers/relay';
 import type { AttemptRecord, StoredDelivery } from '../src/store/types';
 import { closeAfterEach } from './helpers/lifecycle';
@@ -117,7 +117,11 @@ function expectedRecord(a: Act, timeoutMs: number) {
       return { responseStatus: null, responseBody: null, error: `timeout after ${timeoutMs} ms` };
     case 'reset':
       // A network error, named as such, never mistaken for a timeout or an answer.
-      return { responseStatus: null, responseBody: null, error: expect.stringMatching(/^(?!timeout)(.*(closed|reset|socket|ECONNRESET|UND_ERR).*)$/i) };
+      return {
+        responseStatus: null,
+        responseBody: null,
+        error: expect.stringMatching(/^(?!timeout)(.*(closed|reset|socket|ECONNRESET|UND_ERR).*)$/i),
+      };
   }
 }
 
@@ -202,13 +206,7 @@ describe('receiver chaos', () => {
         id: 'gamma',
         timeoutMs: 1000,
         retries: 2,
-        scripts: [
-          ['e500', 'e500', 'ok'],
-          ['e500', 'e500', 'e500', 'ok'],
-          ['hang', 'r429', 'ok'],
-          ['ok'],
-          ['reset', 'stall', 'e500'],
-        ],
+        scripts: [['e500', 'e500', 'ok'], ['e500', 'e500', 'e500', 'ok'], ['hang', 'r429', 'ok'], ['ok'], ['reset', 'stall', 'e500']],
       },
     ];
     for (const lane of lanes) lane.rx = await receiver(lane.id);
@@ -216,15 +214,24 @@ describe('receiver chaos', () => {
       testConfig({
         delivery: { jitter: 0, retry_schedule: ['50ms', '50ms', '50ms'] },
         subscriptions: lanes.map((l) =>
-          sub(l.id, l.rx!.url, { timeout: `${l.timeoutMs}ms`, retry_schedule: Array.from({ length: l.retries }, () => '50ms'), max_in_flight: 8 }),
+          sub(l.id, l.rx!.url, {
+            timeout: `${l.timeoutMs}ms`,
+            retry_schedule: Array.from({ length: l.retries }, () => '50ms'),
+            max_in_flight: 8,
+          }),
         ),
       }),
     );
 
     // Warm up first (connections, JIT): the relay, the receivers and the test share one process, and
     // a cold start can stall it long enough for a quick answer to miss a 200 ms timeout.
-    const warm = await relay.post('/ingest/batch', { events: Array.from({ length: 8 }, () => ({ type: 'chaos.warmup', data: { scripts: {} } })) });
-    await settledAll(((await warm.json()) as { events: { id: string }[] }).events.map((e) => e.id), lanes.length);
+    const warm = await relay.post('/ingest/batch', {
+      events: Array.from({ length: 8 }, () => ({ type: 'chaos.warmup', data: { scripts: {} } })),
+    });
+    await settledAll(
+      ((await warm.json()) as { events: { id: string }[] }).events.map((e) => e.id),
+      lanes.length,
+    );
 
     // 30 events, each with a script per subscription (the lists have coprime lengths, so the
     // combinations vary); 20 in one batch and 10 single requests, all at once.
@@ -257,13 +264,24 @@ describe('receiver chaos', () => {
           `received ${JSON.stringify(seen.map((r) => [r.headers['x-hookrelay-attempt'], r.at - t0]))}`;
 
         expect(delivery, where).toMatchObject({ status: want.status, attempts: want.acts.length });
-        expect(attempts.map((a) => a.attempt), where).toEqual(want.acts.map((_, k) => k + 1));
-        want.acts.forEach((a, k) => expect(attempts[k], `${where}, attempt ${k + 1} (${a})`).toMatchObject(expectedRecord(a, lane.timeoutMs)));
+        expect(
+          attempts.map((a) => a.attempt),
+          where,
+        ).toEqual(want.acts.map((_, k) => k + 1));
+        want.acts.forEach((a, k) =>
+          expect(attempts[k], `${where}, attempt ${k + 1} (${a})`).toMatchObject(expectedRecord(a, lane.timeoutMs)),
+        );
 
         // The receiver saw exactly these attempts, in order, with the event id as webhook-id and
         // the attempt ids the records name.
-        expect(seen.map((r) => r.headers['x-hookrelay-attempt']), where).toEqual(want.acts.map((_, k) => String(k + 1)));
-        expect(seen.map((r) => r.headers['x-hookrelay-delivery']), where).toEqual(attempts.map((a) => a.id));
+        expect(
+          seen.map((r) => r.headers['x-hookrelay-attempt']),
+          where,
+        ).toEqual(want.acts.map((_, k) => String(k + 1)));
+        expect(
+          seen.map((r) => r.headers['x-hookrelay-delivery']),
+          where,
+        ).toEqual(attempts.map((a) => a.id));
 
         // After a 429/503 with Retry-After (1 s, clamped to 2 × 50 ms) the next attempt waits at least 100 ms.
         for (let k = 0; k + 1 < want.acts.length; k++) {
@@ -350,9 +368,12 @@ describe('receiver chaos', () => {
     // Enabled again through the API: the held deliveries go out (attempt 1), the 410 one stays failed.
     expect((await admin('PATCH', '/subscriptions/gone', { enabled: true })).status).toBe(200);
     await gone.waitFor((r) => r.length === 5);
-    expect(gone.received.slice(1).map((r) => [r.headers['webhook-id'], r.headers['x-hookrelay-attempt']]).sort()).toEqual(
-      held.map((h) => [h.id, '1']).sort(),
-    );
+    expect(
+      gone.received
+        .slice(1)
+        .map((r) => [r.headers['webhook-id'], r.headers['x-hookrelay-attempt']])
+        .sort(),
+    ).toEqual(held.map((h) => [h.id, '1']).sort());
     const after = await Promise.all(held.map((h) => settledOne(h.id, 'gone')));
     expect(after.map((d) => [d.status, d.attempts])).toEqual(Array(4).fill(['succeeded', 1]));
     expect(await relay.store.getDelivery(firstGone.id)).toMatchObject({ status: 'failed', attempts: 1 });
@@ -369,7 +390,9 @@ describe('receiver chaos', () => {
     const delivery = await settledOne(id, 'late');
     expect(delivery).toMatchObject({ status: 'failed', attempts: 3, lastStatusCode: 410 });
     const attempts = await relay.store.listAttempts(delivery.id);
-    (['e500', 'reset', 'gone'] as Act[]).forEach((a, k) => expect(attempts[k], `attempt ${k + 1} (${a})`).toMatchObject({ attempt: k + 1, ...expectedRecord(a, 200) }));
+    (['e500', 'reset', 'gone'] as Act[]).forEach((a, k) =>
+      expect(attempts[k], `attempt ${k + 1} (${a})`).toMatchObject({ attempt: k + 1, ...expectedRecord(a, 200) }),
+    );
     expect(attempts).toHaveLength(3);
     expect(rx.received.map((r) => r.headers['x-hookrelay-attempt'])).toEqual(['1', '2', '3']);
     expect(relay.app.registry.get('late')).toMatchObject({ enabled: false, disabledReason: expect.stringMatching(/410 Gone/) });

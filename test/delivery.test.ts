@@ -54,13 +54,19 @@ describe('delivery', () => {
       timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
       data: { id: 'pay_abc123', amount: '100.00', note: 'naïve ☃' },
     });
-    expect(() => new Webhook('whsec_' + Buffer.alloc(32, 1).toString('base64')).verify(req.body, req.headers)).toThrow();
+    expect(() => new Webhook(`whsec_${Buffer.alloc(32, 1).toString('base64')}`).verify(req.body, req.headers)).toThrow();
     expect((await settled(id)).status).toBe('succeeded');
   });
 
-  it('sends a subscription\'s credential headers but keeps them out of the attempt record', async () => {
+  it("sends a subscription's credential headers but keeps them out of the attempt record", async () => {
     const rx = await receiver();
-    relay = await life.relay(testConfig({ subscriptions: [sub('creds', rx.url, { headers: { Authorization: 'Bearer receiver-secret-123', 'X-Api-Key': 'k-456', 'X-Env': 'prod' } })] }));
+    relay = await life.relay(
+      testConfig({
+        subscriptions: [
+          sub('creds', rx.url, { headers: { Authorization: 'Bearer receiver-secret-123', 'X-Api-Key': 'k-456', 'X-Env': 'prod' } }),
+        ],
+      }),
+    );
     const delivery = await settled(await ingest('x.y'));
     expect(rx.received[0]!.headers).toMatchObject({ authorization: 'Bearer receiver-secret-123', 'x-api-key': 'k-456' });
     const [attempt] = await relay.store.listAttempts(delivery.id);
@@ -82,7 +88,9 @@ describe('delivery', () => {
     const rx = await receiver((_req, res) => {
       if (++calls < 3) res.writeHead(500).end('boom');
     });
-    relay = await life.relay(testConfig({ delivery: { retry_schedule: ['100ms', '200ms'], jitter: 0 }, subscriptions: [sub('s', rx.url)] }));
+    relay = await life.relay(
+      testConfig({ delivery: { retry_schedule: ['100ms', '200ms'], jitter: 0 }, subscriptions: [sub('s', rx.url)] }),
+    );
     const id = await ingest('order.created');
     const delivery = await settled(id);
     expect(delivery).toMatchObject({ status: 'succeeded', attempts: 3 });
@@ -163,7 +171,9 @@ describe('delivery', () => {
 
   it('keeps at most max_response_body bytes of the answer', async () => {
     const rx = await receiver((_req, res) => void res.writeHead(500).end('y'.repeat(100_000)));
-    relay = await life.relay(testConfig({ delivery: { max_response_body: '1kb' }, subscriptions: [sub('s', rx.url, { retry_schedule: [] })] }));
+    relay = await life.relay(
+      testConfig({ delivery: { max_response_body: '1kb' }, subscriptions: [sub('s', rx.url, { retry_schedule: [] })] }),
+    );
     const delivery = await settled(await ingest('a.b'));
     const [attempt] = await relay.store.listAttempts(delivery.id);
     expect(attempt!.responseBody).toBe('y'.repeat(1024));

@@ -25,7 +25,9 @@ describe('encrypt: true', () => {
     rx = await startReceiver();
     relay = await startRelay(
       testConfig({
-        subscriptions: [{ id: 'secret', url: rx.url, payload, encrypt: true, signature: { scheme: 'standard-webhooks', secret: TEST_SECRET } }],
+        subscriptions: [
+          { id: 'secret', url: rx.url, payload, encrypt: true, signature: { scheme: 'standard-webhooks', secret: TEST_SECRET } },
+        ],
       }),
     );
     const res = await relay.post('/ingest', { type: 'card.issued', data: { pan_last4: '4242', holder: 'Zoë' } });
@@ -39,6 +41,8 @@ describe('encrypt: true', () => {
     expect(body).not.toContain('4242');
     const plaintext = decrypt(body, TEST_SECRET);
     const data = '{"pan_last4":"4242","holder":"Zoë"}';
-    expect(plaintext).toBe(payload === 'data' ? data : `{"id":"${id}","type":"card.issued","timestamp":"${String(outer.timestamp)}","data":${data}}`);
+    expect(plaintext).toBe(
+      payload === 'data' ? data : `{"id":"${id}","type":"card.issued","timestamp":"${String(outer.timestamp)}","data":${data}}`,
+    );
   });
 });

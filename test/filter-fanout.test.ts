@@ -20,7 +20,12 @@ describe('filters at fan-out', () => {
       testConfig({
         subscriptions: [
           { id: 'big-payments', url: `${rx.url}/big`, events: ['payment.*'], filter: { 'data.amount': { $gte: 100 } }, signature },
-          { id: 'eu', url: `${rx.url}/eu`, filter: { $or: [{ 'data.country': { $in: ['DE', 'FR'] } }, { type: { $regex: '^eu\\.' } }] }, signature },
+          {
+            id: 'eu',
+            url: `${rx.url}/eu`,
+            filter: { $or: [{ 'data.country': { $in: ['DE', 'FR'] } }, { type: { $regex: '^eu\\.' } }] },
+            signature,
+          },
           { id: 'all', url: `${rx.url}/all`, signature },
         ],
       }),
@@ -37,7 +42,12 @@ describe('filters at fan-out', () => {
       const { id, deliveries } = (await res.json()) as { id: string; deliveries: number };
       expect(deliveries, JSON.stringify(event)).toBe(paths.length);
       await rx.waitFor((r) => r.filter((x) => x.headers['webhook-id'] === id).length === paths.length);
-      expect(rx.received.filter((x) => x.headers['webhook-id'] === id).map((x) => x.path).sort()).toEqual(paths);
+      expect(
+        rx.received
+          .filter((x) => x.headers['webhook-id'] === id)
+          .map((x) => x.path)
+          .sort(),
+      ).toEqual(paths);
     }
   });
 
@@ -59,8 +69,16 @@ describe('filters at fan-out', () => {
     expect(error).toBeInstanceOf(ConfigError);
     const problems = (error as ConfigError).problems;
     expect(problems).toEqual([
-      expect.objectContaining({ path: 'subscriptions[0].filter["data.amount"]["$gtx"]', line: 6, message: expect.stringMatching(/unknown operator '\$gtx'/) }),
-      expect.objectContaining({ path: 'subscriptions[0].filter.type["$regex"]', line: 7, message: expect.stringMatching(/Invalid regular expression/) }),
+      expect.objectContaining({
+        path: 'subscriptions[0].filter["data.amount"]["$gtx"]',
+        line: 6,
+        message: expect.stringMatching(/unknown operator '\$gtx'/),
+      }),
+      expect.objectContaining({
+        path: 'subscriptions[0].filter.type["$regex"]',
+        line: 7,
+        message: expect.stringMatching(/Invalid regular expression/),
+      }),
     ]);
   });
 });

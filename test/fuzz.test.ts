@@ -33,10 +33,17 @@ beforeAll(async () => {
         { name: 'viewer', token: VIEWER, scopes: ['read'] },
       ],
     },
-    subscriptions: [{ id: 'hooks', url: `${receiver.url}/hooks`, events: ['*'], signature: { scheme: 'standard-webhooks', secret: TEST_SECRET } }],
+    subscriptions: [
+      { id: 'hooks', url: `${receiver.url}/hooks`, events: ['*'], signature: { scheme: 'standard-webhooks', secret: TEST_SECRET } },
+    ],
   });
   relay = await startRelay(config, { loadConfig: () => config });
-  const created = await send('POST', '/api/v1/subscriptions', { authorization: `Bearer ${OPS}`, 'content-type': 'application/json' }, JSON.stringify({ id: 'api-sub', url: `${receiver.url}/api` }));
+  const created = await send(
+    'POST',
+    '/api/v1/subscriptions',
+    { authorization: `Bearer ${OPS}`, 'content-type': 'application/json' },
+    JSON.stringify({ id: 'api-sub', url: `${receiver.url}/api` }),
+  );
   expect(created.status).toBe(201);
   for (let i = 0; i < 3; i++) {
     const res = await relay.post('/ingest', { type: `seed.${i}` }, { authorization: `Bearer ${INGEST}` });
@@ -68,7 +75,13 @@ async function send(method: string, path: string, headers: Record<string, string
   return sendOnce(method, path, headers, body, agent);
 }
 
-function sendOnce(method: string, path: string, headers: Record<string, string>, body: string | Uint8Array | undefined, via: Agent | false): Promise<Answer> {
+function sendOnce(
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body: string | Uint8Array | undefined,
+  via: Agent | false,
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = request(`${relay.url}${path}`, { method, headers, agent: via }, (res) => {
       const chunks: Buffer[] = [];
@@ -95,7 +108,8 @@ function expectWellFormed(answer: Answer, method: string, what: string): void {
 
 // ---- arbitraries ------------------------------------------------------------------------------
 
-const charIn = (...ranges: [number, number][]) => fc.oneof(...ranges.map(([min, max]) => fc.integer({ min, max }))).map((c) => String.fromCharCode(c));
+const charIn = (...ranges: [number, number][]) =>
+  fc.oneof(...ranges.map(([min, max]) => fc.integer({ min, max }))).map((c) => String.fromCharCode(c));
 /** Any byte Node lets through in a header value (latin1 without controls). */
 const headerValue = fc.string({ unit: charIn([0x20, 0x7e], [0x80, 0xff]), maxLength: 80 });
 /** Bytes Node accepts raw in a request target: no controls or spaces, `/ ? #` kept out of segments. */
@@ -107,36 +121,86 @@ const queryValue = fc.oneof(
   segment,
   fc.string({ maxLength: 30 }).map(encodeURIComponent),
   fc.constantFrom('', '0', '-1', '501', '1e3', '50.5', 'NaN', 'Infinity', '99999999999999999999', '0x10', ' 5', 'true'),
-  fc.constantFrom('2026-11-23T10:00:00Z', '2026-13-45T00:00:00Z', 'yesterday', '0', '-271821-04-20T00:00:00Z', '+275760-09-13T00:00:00.001Z', '2026-11-23T10:00:00%2B99:99'),
+  fc.constantFrom(
+    '2026-11-23T10:00:00Z',
+    '2026-13-45T00:00:00Z',
+    'yesterday',
+    '0',
+    '-271821-04-20T00:00:00Z',
+    '+275760-09-13T00:00:00.001Z',
+    '2026-11-23T10:00:00%2B99:99',
+  ),
   fc.constantFrom('pending', 'retrying', 'delivering', 'succeeded', 'failed', 'cancelled', 'PENDING', 'bogus'),
   fc.base64String({ maxLength: 60 }),
 );
 const queryKey = fc.oneof(fc.constantFrom('limit', 'cursor', 'status', 'since', 'until', 'type', 'subscription', 'event_type'), segment);
 const queryString = fc
   .array(fc.tuple(queryKey, fc.option(queryValue, { nil: undefined })), { maxLength: 6 })
-  .map((pairs) => (pairs.length === 0 ? '' : '?' + pairs.map(([k, v]) => (v === undefined ? k : `${k}=${v}`)).join('&')));
+  .map((pairs) => (pairs.length === 0 ? '' : `?${pairs.map(([k, v]) => (v === undefined ? k : `${k}=${v}`)).join('&')}`));
 
 const authorization = (valid: string[]) =>
   fc.oneof(
     { weight: 4, arbitrary: fc.constantFrom(...valid.map((t) => `Bearer ${t}`)) },
-    fc.constantFrom(undefined, '', 'Bearer', 'Bearer ', 'bearer', `Basic ${Buffer.from('a:b').toString('base64')}`, `Bearer  ${valid[0]}  `, `bEaReR ${valid[0]}`),
+    fc.constantFrom(
+      undefined,
+      '',
+      'Bearer',
+      'Bearer ',
+      'bearer',
+      `Basic ${Buffer.from('a:b').toString('base64')}`,
+      `Bearer  ${valid[0]}  `,
+      `bEaReR ${valid[0]}`,
+    ),
     headerValue.map((v) => `Bearer ${v}`),
     headerValue,
   );
 const contentType = fc.oneof(
   { weight: 4, arbitrary: fc.constant('application/json') },
-  fc.constantFrom(undefined, '', 'application/json; charset=utf-8', 'application/cloudevents+json', 'APPLICATION/JSON', 'application/jsonx', 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/json; charset=latin1'),
+  fc.constantFrom(
+    undefined,
+    '',
+    'application/json; charset=utf-8',
+    'application/cloudevents+json',
+    'APPLICATION/JSON',
+    'application/jsonx',
+    'text/plain',
+    'application/x-www-form-urlencoded',
+    'multipart/form-data; boundary=x',
+    'application/json; charset=latin1',
+  ),
   headerValue,
 );
 /** Random extra headers; hop-by-hop and framing headers stay Node's business (see bounded.test.ts). */
-const FRAMING = new Set(['content-length', 'transfer-encoding', 'host', 'connection', 'expect', 'upgrade', 'te', 'keep-alive', 'trailer', 'authorization', 'content-type']);
-const headerName = fc.string({ unit: fc.constantFrom(...'!#$%&\'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyz'), minLength: 1, maxLength: 20 }).filter((n) => !FRAMING.has(n));
-const extraHeaders = fc.dictionary(fc.oneof(headerName, fc.constantFrom('idempotency-key', 'origin', 'accept', 'content-encoding', 'x-forwarded-for')), headerValue, { maxKeys: 4 });
+const FRAMING = new Set([
+  'content-length',
+  'transfer-encoding',
+  'host',
+  'connection',
+  'expect',
+  'upgrade',
+  'te',
+  'keep-alive',
+  'trailer',
+  'authorization',
+  'content-type',
+]);
+const headerName = fc
+  .string({ unit: fc.constantFrom(..."!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyz"), minLength: 1, maxLength: 20 })
+  .filter((n) => !FRAMING.has(n));
+const extraHeaders = fc.dictionary(
+  fc.oneof(headerName, fc.constantFrom('idempotency-key', 'origin', 'accept', 'content-encoding', 'x-forwarded-for')),
+  headerValue,
+  { maxKeys: 4 },
+);
 
 const nest = (n: number, inner: string) => '['.repeat(n) + inner + ']'.repeat(n);
 const event = fc.record(
   {
-    type: fc.oneof({ weight: 3, arbitrary: fc.stringMatching(/^[A-Za-z0-9._:-]{1,20}$/) }, fc.string({ unit: 'grapheme', maxLength: 140 }), fc.jsonValue({ maxDepth: 1 })),
+    type: fc.oneof(
+      { weight: 3, arbitrary: fc.stringMatching(/^[A-Za-z0-9._:-]{1,20}$/) },
+      fc.string({ unit: 'grapheme', maxLength: 140 }),
+      fc.jsonValue({ maxDepth: 1 }),
+    ),
     data: fc.jsonValue({ maxDepth: 4 }),
     id: fc.oneof(fc.string({ unit: 'binary', maxLength: 300 }), fc.stringMatching(/^[\x21-\x7e]{1,40}$/), fc.integer()),
   },
@@ -150,10 +214,12 @@ const body = fc.oneof(
   fc.string({ unit: 'binary', maxLength: 200 }),
   fc.uint8Array({ maxLength: 300 }),
   // Invalid UTF-8 inside an otherwise valid event.
-  fc.uint8Array({ minLength: 1, maxLength: 40 }).map((bytes) => Buffer.concat([Buffer.from('{"type":"a.b","data":"'), Buffer.from(bytes.map((b) => b | 0x80)), Buffer.from('"}')])),
+  fc
+    .uint8Array({ minLength: 1, maxLength: 40 })
+    .map((bytes) => Buffer.concat([Buffer.from('{"type":"a.b","data":"'), Buffer.from(bytes.map((b) => b | 0x80)), Buffer.from('"}')])),
   // Deep nesting, as data and as the whole body.
   fc.integer({ min: 1, max: 200_000 }).map((n) => `{"type":"deep","data":${nest(n, '1')}}`),
-  fc.integer({ min: 1, max: 100_000 }).map((n) => '{"a":'.repeat(n) + '1' + '}'.repeat(n)),
+  fc.integer({ min: 1, max: 100_000 }).map((n) => `${'{"a":'.repeat(n)}1${'}'.repeat(n)}`),
   fc.integer({ min: 1, max: 100_000 }).map((n) => nest(n, '')),
   // Numbers JavaScript cannot hold, and escapes that are not characters.
   fc.constantFrom(
@@ -166,7 +232,7 @@ const body = fc.oneof(
     '{"type":"p","data":{"__proto__":{"x":1},"constructor":{"prototype":1}}}',
     '{"type":"a","type":"b"}',
     '\ufeff{"type":"bom"}',
-    '{"events":[' + Array.from({ length: 1001 }, () => '{"type":"x"}').join(',') + ']}',
+    `{"events":[${Array.from({ length: 1001 }, () => '{"type":"x"}').join(',')}]}`,
     '{"events":{}}',
     'null',
     '',
@@ -201,18 +267,36 @@ describe('fuzzing /ingest', () => {
   });
 
   it('answers a body nested far deeper than any event needs with 400, not a stack overflow', async () => {
-    for (const text of [`{"type":"deep","data":${nest(200_000, '1')}}`, '{"type":"deep","data":' + '{"a":'.repeat(100_000) + '1' + '}'.repeat(100_001)]) {
+    for (const text of [
+      `{"type":"deep","data":${nest(200_000, '1')}}`,
+      `{"type":"deep","data":${'{"a":'.repeat(100_000)}1${'}'.repeat(100_001)}`,
+    ]) {
       const answer = await send('POST', '/ingest', { authorization: `Bearer ${INGEST}`, 'content-type': 'application/json' }, text);
       expectWellFormed(answer, 'POST', 'deep');
       expect(answer.status).toBe(400);
     }
     // Up to MAX_JSON_DEPTH levels (the event object is the first) is accepted.
-    const ok = await send('POST', '/ingest', { authorization: `Bearer ${INGEST}`, 'content-type': 'application/json' }, `{"type":"deep","data":${nest(MAX_JSON_DEPTH - 1, '1')}}`);
+    const ok = await send(
+      'POST',
+      '/ingest',
+      { authorization: `Bearer ${INGEST}`, 'content-type': 'application/json' },
+      `{"type":"deep","data":${nest(MAX_JSON_DEPTH - 1, '1')}}`,
+    );
     expect(ok.status).toBe(202);
-    const over = await send('POST', '/ingest', { authorization: `Bearer ${INGEST}`, 'content-type': 'application/json' }, `{"type":"deep","data":${nest(MAX_JSON_DEPTH, '1')}}`);
+    const over = await send(
+      'POST',
+      '/ingest',
+      { authorization: `Bearer ${INGEST}`, 'content-type': 'application/json' },
+      `{"type":"deep","data":${nest(MAX_JSON_DEPTH, '1')}}`,
+    );
     expect(over.status).toBe(400);
     // Brackets inside strings are text, not nesting.
-    const text = await send('POST', '/ingest', { authorization: `Bearer ${INGEST}`, 'content-type': 'application/json' }, JSON.stringify({ type: 'deep', data: '['.repeat(5000) + '\\"{' }));
+    const text = await send(
+      'POST',
+      '/ingest',
+      { authorization: `Bearer ${INGEST}`, 'content-type': 'application/json' },
+      JSON.stringify({ type: 'deep', data: `${'['.repeat(5000)}\\"{` }),
+    );
     expect(text.status).toBe(202);
   });
 });
@@ -248,39 +332,89 @@ const subscriptionBody = fc.record(
     url: fc.oneof(
       fc.constant('http://127.0.0.1:9/hook'),
       fc.string({ maxLength: 40 }),
-      fc.constantFrom('ftp://x/y', 'http://[::1', 'http://256.256.256.256/', 'http://u:p@127.0.0.1/', 'http://169.254.169.254/latest', 'javascript:alert(1)'),
+      fc.constantFrom(
+        'ftp://x/y',
+        'http://[::1',
+        'http://256.256.256.256/',
+        'http://u:p@127.0.0.1/',
+        'http://169.254.169.254/latest',
+        'javascript:alert(1)',
+      ),
     ),
-    events: fc.oneof(fc.array(fc.oneof(fc.constantFrom('*', 'a.*', 'a.b', '*.a', ''), fc.string({ maxLength: 10 })), { maxLength: 3 }), fc.jsonValue({ maxDepth: 1 })),
-    filter: fc.oneof(fc.jsonValue({ maxDepth: 3 }), fc.constantFrom({ 'data.a': { $regex: '(a+)+$' } }, { $and: [] }, { $or: 'x' }, { 'data.x': { $in: 1 } }, { 'data.x': { $bogus: 1 } })),
+    events: fc.oneof(
+      fc.array(fc.oneof(fc.constantFrom('*', 'a.*', 'a.b', '*.a', ''), fc.string({ maxLength: 10 })), { maxLength: 3 }),
+      fc.jsonValue({ maxDepth: 1 }),
+    ),
+    filter: fc.oneof(
+      fc.jsonValue({ maxDepth: 3 }),
+      fc.constantFrom(
+        { 'data.a': { $regex: '(a+)+$' } },
+        { $and: [] },
+        { $or: 'x' },
+        { 'data.x': { $in: 1 } },
+        { 'data.x': { $bogus: 1 } },
+      ),
+    ),
     enabled: fc.jsonValue({ maxDepth: 0 }),
     signature: fc.oneof(
       fc.record(
-        { scheme: fc.constantFrom('standard-webhooks', 'ed25519', 'stripe', 'github', 'hmac-sha256', 'none', 'rot13'), secret: fc.oneof(fc.string({ maxLength: 50 }), fc.constant(TEST_SECRET)), header: headerValue, encoding: fc.string({ maxLength: 8 }), previous_secrets: fc.jsonValue({ maxDepth: 2 }) },
+        {
+          scheme: fc.constantFrom('standard-webhooks', 'ed25519', 'stripe', 'github', 'hmac-sha256', 'none', 'rot13'),
+          secret: fc.oneof(fc.string({ maxLength: 50 }), fc.constant(TEST_SECRET)),
+          header: headerValue,
+          encoding: fc.string({ maxLength: 8 }),
+          previous_secrets: fc.jsonValue({ maxDepth: 2 }),
+        },
         { requiredKeys: [] },
       ),
       fc.jsonValue({ maxDepth: 1 }),
     ),
     payload: fc.constantFrom('envelope', 'data', 'xml', 1),
     encrypt: fc.jsonValue({ maxDepth: 0 }),
-    headers: fc.oneof(fc.dictionary(fc.string({ maxLength: 12 }), fc.string({ maxLength: 12 }), { maxKeys: 3 }), fc.jsonValue({ maxDepth: 1 })),
-    timeout: fc.oneof(fc.constantFrom('10s', '0s', '-1s', '1e9d', '99999999999999999999d', '10', ''), fc.string({ maxLength: 8 }), fc.double()),
-    retry_schedule: fc.oneof(fc.array(fc.oneof(fc.constantFrom('1s', '0ms', '999999d'), fc.string({ maxLength: 6 })), { maxLength: 4 }), fc.jsonValue({ maxDepth: 1 })),
+    headers: fc.oneof(
+      fc.dictionary(fc.string({ maxLength: 12 }), fc.string({ maxLength: 12 }), { maxKeys: 3 }),
+      fc.jsonValue({ maxDepth: 1 }),
+    ),
+    timeout: fc.oneof(
+      fc.constantFrom('10s', '0s', '-1s', '1e9d', '99999999999999999999d', '10', ''),
+      fc.string({ maxLength: 8 }),
+      fc.double(),
+    ),
+    retry_schedule: fc.oneof(
+      fc.array(fc.oneof(fc.constantFrom('1s', '0ms', '999999d'), fc.string({ maxLength: 6 })), { maxLength: 4 }),
+      fc.jsonValue({ maxDepth: 1 }),
+    ),
     rate_limit: fc.oneof(fc.constantFrom('50/s', 'off', '0/s', '1/0s', '99999999999999999999/ms', false), fc.string({ maxLength: 8 })),
     max_in_flight: fc.oneof(fc.integer(), fc.double(), fc.constant(1e308)),
     ordering: fc.constantFrom('none', 'fifo', 'lifo'),
     keep_old_for: fc.oneof(fc.constantFrom('24h', '0s', '-1h', '9999999999999999d'), fc.string({ maxLength: 8 })),
     since: queryValue,
     until: queryValue,
-    subscriptions: fc.oneof(fc.array(fc.oneof(fc.constantFrom('hooks', 'api-sub'), fc.string({ maxLength: 10 })), { maxLength: 3 }), fc.jsonValue({ maxDepth: 1 })),
+    subscriptions: fc.oneof(
+      fc.array(fc.oneof(fc.constantFrom('hooks', 'api-sub'), fc.string({ maxLength: 10 })), { maxLength: 3 }),
+      fc.jsonValue({ maxDepth: 1 }),
+    ),
   },
   { requiredKeys: [] },
 );
 /** A backup path stays inside a temp directory, whatever the fuzzer makes of the name. */
 const backupBody = fc.oneof(
-  fc.string({ maxLength: 40 }).map((name) => JSON.stringify({ path: join(backupDir, name.replace(/[^A-Za-z0-9._-]/g, '_').replace(/\.\./g, '_') || 'x') })),
-  fc.constantFrom('{"path":""}', '{"path":1}', '{"path":null}', `{"path":"${'a'.repeat(5000)}"}`, '{"path":"/nonexistent-dir-hookrelay/x.db"}', '{}'),
+  fc
+    .string({ maxLength: 40 })
+    .map((name) => JSON.stringify({ path: join(backupDir, name.replace(/[^A-Za-z0-9._-]/g, '_').replace(/\.\./g, '_') || 'x') })),
+  fc.constantFrom(
+    '{"path":""}',
+    '{"path":1}',
+    '{"path":null}',
+    `{"path":"${'a'.repeat(5000)}"}`,
+    '{"path":"/nonexistent-dir-hookrelay/x.db"}',
+    '{}',
+  ),
 );
-const adminBody = fc.oneof(subscriptionBody.map((b) => JSON.stringify(b)), body);
+const adminBody = fc.oneof(
+  subscriptionBody.map((b) => JSON.stringify(b)),
+  body,
+);
 
 describe('fuzzing the admin API', () => {
   it('never answers 5xx on any route, to any token, id, query string or body', async () => {
@@ -314,8 +448,8 @@ describe('fuzzing the admin API', () => {
 
   it('answers deeply nested admin bodies with 4xx, not a stack overflow', async () => {
     const headers = { authorization: `Bearer ${OPS}`, 'content-type': 'application/json' };
-    const deepObject = (n: number) => '{"a":'.repeat(n) + '1' + '}'.repeat(n);
-    const deepFilter = (n: number) => '{"$not":'.repeat(n) + '{"data.a":1}' + '}'.repeat(n);
+    const deepObject = (n: number) => `${'{"a":'.repeat(n)}1${'}'.repeat(n)}`;
+    const deepFilter = (n: number) => `${'{"$not":'.repeat(n)}{"data.a":1}${'}'.repeat(n)}`;
     const cases: [string, string, string][] = [
       ['POST', '/subscriptions', `{"id":"deep","url":"http://127.0.0.1:9/","filter":${deepObject(100_000)}}`],
       ['POST', '/subscriptions', `{"id":"deep","url":"http://127.0.0.1:9/","filter":${deepFilter(100_000)}}`],

@@ -81,9 +81,7 @@ describe('POST /ingest', () => {
     expect(body.errors.map((e) => e.path).sort()).toEqual(['extra', 'id', 'type']);
     const batch = await relay.post('/ingest/batch', { events: [{ type: 'ok' }, { data: {} }] }, auth);
     expect(batch.status).toBe(400);
-    expect(((await batch.json()) as { errors: { path: string }[] }).errors).toEqual([
-      expect.objectContaining({ path: 'events[1].type' }),
-    ]);
+    expect(((await batch.json()) as { errors: { path: string }[] }).errors).toEqual([expect.objectContaining({ path: 'events[1].type' })]);
   });
 
   it('answers 415 when the body is not JSON', async () => {
@@ -101,10 +99,14 @@ describe('POST /ingest', () => {
     const big = JSON.stringify({ type: 'payment.completed', data: { pad: 'x'.repeat(2000) } });
     expect((await relay.post('/ingest', big, auth)).status).toBe(413);
     const chunked = await new Promise<number>((resolve, reject) => {
-      const req = request(`${relay.url}/ingest`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json', 'transfer-encoding': 'chunked' } }, (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      });
+      const req = request(
+        `${relay.url}/ingest`,
+        { method: 'POST', headers: { ...auth, 'content-type': 'application/json', 'transfer-encoding': 'chunked' } },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
       req.on('error', reject);
       for (let i = 0; i < 10; i++) req.write(big.slice(i * 200, (i + 1) * 200));
       req.end(big.slice(2000));
@@ -167,13 +169,26 @@ describe('POST /ingest', () => {
   });
 
   it('stores a batch all or nothing and answers in order', async () => {
-    const res = await relay.post('/ingest/batch', { events: [{ type: 'invoice.paid', id: 'b1' }, { type: 'other' }, { type: 'payment.x' }] }, auth);
+    const res = await relay.post(
+      '/ingest/batch',
+      { events: [{ type: 'invoice.paid', id: 'b1' }, { type: 'other' }, { type: 'payment.x' }] },
+      auth,
+    );
     expect(res.status).toBe(202);
     const body = (await res.json()) as { events: { id: string; deliveries: number }[] };
     expect(body.events.map((e) => e.deliveries)).toEqual([2, 1, 2]);
     expect(body.events[0]!.id).toBe('b1');
     // b1 with other content conflicts: the whole batch is refused and b2 is not stored.
-    const conflict = await relay.post('/ingest/batch', { events: [{ type: 'x', id: 'b2' }, { type: 'invoice.voided', id: 'b1' }] }, auth);
+    const conflict = await relay.post(
+      '/ingest/batch',
+      {
+        events: [
+          { type: 'x', id: 'b2' },
+          { type: 'invoice.voided', id: 'b1' },
+        ],
+      },
+      auth,
+    );
     expect(conflict.status).toBe(409);
     expect(await relay.store.getEvent('b2')).toBeNull();
   });

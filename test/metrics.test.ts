@@ -91,7 +91,10 @@ describe('GET /metrics', () => {
   it('reports waiting deliveries and the age of the oldest while a receiver hangs', async () => {
     const rx = await life.receiver(() => new Promise<void>(() => {}));
     const relay = await life.relay(
-      testConfig({ delivery: { retry_schedule: [] }, subscriptions: [sub('stuck', `${rx.url}/hooks`, { max_in_flight: 1, timeout: '30s' })] }),
+      testConfig({
+        delivery: { retry_schedule: [] },
+        subscriptions: [sub('stuck', `${rx.url}/hooks`, { max_in_flight: 1, timeout: '30s' })],
+      }),
     );
     for (let i = 0; i < 3; i++) expect((await relay.post('/ingest', { type: 'order.created', data: { n: i } })).status).toBe(202);
     await rx.waitFor((r) => r.length === 1);

@@ -21,7 +21,7 @@ const URL = process.env.HOOKRELAY_TEST_POSTGRES_URL ?? 'postgres://postgres@127.
 const admin = new pg.Pool({ connectionString: URL, max: 2 });
 const schemas: string[] = [];
 let relays: ChildRelay[] = [];
-let receivers: Receiver[] = [];
+const receivers: Receiver[] = [];
 
 beforeAll(assertBundleBuilt);
 afterEach(async () => {
@@ -67,7 +67,11 @@ async function instance(url: string, receiver: Receiver): Promise<ChildRelay> {
 }
 
 async function post(relay: ChildRelay, data: unknown): Promise<string> {
-  const res = await fetch(`${relay.url}/ingest`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ type: 'order.created', data }) });
+  const res = await fetch(`${relay.url}/ingest`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ type: 'order.created', data }),
+  });
   expect(res.status).toBe(202);
   return ((await res.json()) as { id: string }).id;
 }
@@ -170,7 +174,10 @@ describe('several instances on one Postgres database', () => {
     writeFileSync(file, config(url, 'http://127.0.0.1:1'));
     const migrated = await runBundle(['migrate', '--config', file]);
     expect(migrated).toMatchObject({ code: 0, stdout: 'storage migrated\n' });
-    const tables = await admin.query(`SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = $1 AND table_name = 'deliveries'`, [schema]);
+    const tables = await admin.query(
+      `SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = $1 AND table_name = 'deliveries'`,
+      [schema],
+    );
     expect(tables.rows[0].n).toBe(1);
     const backup = await runBundle(['backup', '--config', file, '--out', join(dir, 'copy.db')]);
     expect(backup.code).toBe(1);

@@ -47,7 +47,10 @@ describe('the bundle as a command', () => {
   it('check-config prints every problem with file and line, exit 1, no stack trace', async () => {
     const dir = tempDir();
     const file = join(dir, 'bad.yaml');
-    writeFileSync(file, 'server:\n  port: 8080\n  bogus: 1\nsubscriptions:\n  - id: a\n    url: not-a-url\n    signature: { secret: "${MISSING_SECRET}" }\n');
+    writeFileSync(
+      file,
+      'server:\n  port: 8080\n  bogus: 1\nsubscriptions:\n  - id: a\n    url: not-a-url\n    signature: { secret: "${MISSING_SECRET}" }\n',
+    );
     const { code, stderr } = await runBundle(['check-config', '--config', file]);
     expect(code).toBe(1);
     expect(stderr).toContain(`${file}:3`);
@@ -61,7 +64,11 @@ describe('the bundle as a command', () => {
     expect(code).toBe(0);
     expect(stdout).toMatch(/ok \(1 subscriptions/);
     // The Postgres example with the environment docker-compose.example.yml gives it.
-    const env = { DATABASE_URL: 'postgres://hookrelay:hookrelay@postgres:5432/hookrelay', INGEST_TOKEN: 'change-me-ingest-token', ADMIN_TOKEN: 'change-me-admin-token-0' };
+    const env = {
+      DATABASE_URL: 'postgres://hookrelay:hookrelay@postgres:5432/hookrelay',
+      INGEST_TOKEN: 'change-me-ingest-token',
+      ADMIN_TOKEN: 'change-me-admin-token-0',
+    };
     const compose = readFileSync(join(__dirname, '../docker-compose.example.yml'), 'utf8');
     for (const [key, value] of Object.entries(env)) expect(compose).toContain(`${key}: ${value}`);
     const pg = await runBundle(['check-config', '--config', join(__dirname, '../config.postgres.example.yaml')], env);
@@ -129,7 +136,13 @@ describe('the bundle as a server', () => {
     await rx.waitFor((r) => r.length === 1);
     expect(new Webhook(TEST_SECRET).verify(rx.received[0]!.body, rx.received[0]!.headers)).toMatchObject({ id: body.id });
     const line = await relay.waitForLog((l) => l.msg === 'attempt succeeded');
-    expect(line).toMatchObject({ event_id: body.id, subscription: 'example', attempt: 1, status: 200, delivery_id: expect.stringMatching(/^dlv_/) });
+    expect(line).toMatchObject({
+      event_id: body.id,
+      subscription: 'example',
+      attempt: 1,
+      status: 200,
+      delivery_id: expect.stringMatching(/^dlv_/),
+    });
     expect(typeof line.duration_ms).toBe('number');
     expect(JSON.stringify(relay.logs)).not.toContain(TEST_SECRET.slice(6));
     expect((await fetch(`${relay.url}/healthz`)).status).toBe(200);

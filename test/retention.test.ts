@@ -23,10 +23,7 @@ describe('retention', () => {
       testConfig({
         retention: { succeeded: '300ms', failed: '300ms' },
         delivery: { allow_private_networks: true, timeout: '1m' },
-        subscriptions: [
-          sub('orders', rx.url, { events: ['order.*'] }),
-          sub('held', held.url, { events: ['held.*'] }),
-        ],
+        subscriptions: [sub('orders', rx.url, { events: ['order.*'] }), sub('held', held.url, { events: ['held.*'] })],
       }),
     );
     const heldId = await post(relay, 'held.created', { n: 0 });
@@ -104,7 +101,8 @@ describe('retention', () => {
     const sizes: number[] = [];
     for (let cycle = 0; cycle < 5; cycle++) {
       const events = Array.from({ length: 500 }, (_, i) => ({ type: 'order.created', data: { cycle, i, blob } }));
-      for (let b = 0; b < events.length; b += 100) expect((await relay.post('/ingest/batch', { events: events.slice(b, b + 100) })).status).toBe(202);
+      for (let b = 0; b < events.length; b += 100)
+        expect((await relay.post('/ingest/batch', { events: events.slice(b, b + 100) })).status).toBe(202);
       await rx.waitFor((r) => r.length >= (cycle + 1) * 500, 20_000);
       await eventually(async () => (await relay.store.countDeliveriesByStatus()).succeeded === 500);
       await new Promise((r) => setTimeout(r, 5));

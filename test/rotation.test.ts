@@ -39,9 +39,9 @@ function ed25519Verifies(req: Received, secret: string): boolean {
   const x = Buffer.from(ed25519PublicKey(secret).slice('whpk_'.length), 'base64').toString('base64url');
   const key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x }, format: 'jwk' });
   const content = Buffer.from(`${req.headers['webhook-id']}.${req.headers['webhook-timestamp']}.${req.body}`);
-  return req.headers['webhook-signature']!
-    .split(' ')
-    .some((s) => s.startsWith('v1a,') && verifyEd25519(null, content, key, Buffer.from(s.slice(4), 'base64')));
+  return req.headers['webhook-signature']!.split(' ').some(
+    (s) => s.startsWith('v1a,') && verifyEd25519(null, content, key, Buffer.from(s.slice(4), 'base64')),
+  );
 }
 
 function hmacCase(header: string, encoding: 'hex' | 'base64', prefix: string): SchemeCase {

@@ -96,7 +96,11 @@ describe('delivery.disable_after', () => {
   it('disables a subscription failing past it, logs it, shows it in the API, and keeps it disabled across a restart', async () => {
     const status = { code: 500 };
     const rx = await receiver(status);
-    const config = configFor(rx.url, '300ms', Array.from({ length: 50 }, () => '50ms'));
+    const config = configFor(
+      rx.url,
+      '300ms',
+      Array.from({ length: 50 }, () => '50ms'),
+    );
     const { logger, lines } = capturingLogger();
     let relay = await start(config, { logger });
     await ingest(relay);
@@ -108,14 +112,19 @@ describe('delivery.disable_after', () => {
     const since = new Date(state!.failingSince!).toISOString();
     const reason = `no successful delivery since ${since} (delivery.disable_after 300ms)`;
     expect(state!.disabledReason).toBe(reason);
-    expect(lines).toContainEqual(expect.objectContaining({ level: 40, subscription: 'flaky', msg: expect.stringMatching(/^subscription disabled/) }));
+    expect(lines).toContainEqual(
+      expect.objectContaining({ level: 40, subscription: 'flaky', msg: expect.stringMatching(/^subscription disabled/) }),
+    );
     const api = adminClient(() => relay.url, ADMIN_TOKEN);
     expect((await api('GET', '/subscriptions/flaky')).body).toMatchObject({ enabled: false, disabled_reason: reason });
 
     await relay.stop();
     relay = await start(config);
     expect(relay.app.registry.get('flaky')).toMatchObject({ enabled: false, disabledReason: reason });
-    expect((await adminClient(() => relay.url, ADMIN_TOKEN)('GET', '/subscriptions/flaky')).body).toMatchObject({ enabled: false, disabled_reason: reason });
+    expect((await adminClient(() => relay.url, ADMIN_TOKEN)('GET', '/subscriptions/flaky')).body).toMatchObject({
+      enabled: false,
+      disabled_reason: reason,
+    });
   });
 
   it('measures from the first failure since the last success: a success resets the clock, so does enabling again', async () => {

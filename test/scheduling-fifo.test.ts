@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Config } from '../src/config/schema';
 import { createSqliteStore } from '../src/store/sqlite/sqlite-store';
-import { type Handler, type Receiver } from './helpers/receiver';
+import type { Handler, Receiver } from './helpers/receiver';
 import { eventually, testConfig, TEST_SECRET, type RunningRelay } from './helpers/relay';
 import { closeAfterEach } from './helpers/lifecycle';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type Handler } from './helpers/receiver';
+import type { Handler } from './helpers/receiver';
 import { testConfig, type RunningRelay } from './helpers/relay';
 import { closeAfterEach } from './helpers/lifecycle';
 
@@ -13,7 +13,10 @@ const life = closeAfterEach();
 
 const receiver = (handler: Handler = () => {}) => life.receiver(handler);
 
-const slow = (ms: number): Handler => () => new Promise((r) => setTimeout(r, ms));
+const slow =
+  (ms: number): Handler =>
+  () =>
+    new Promise((r) => setTimeout(r, ms));
 
 function sub(id: string, url: string, extra: Record<string, unknown> = {}) {
   return { id, url, events: [`${id}.*`], signature: { scheme: 'none' }, ...extra };

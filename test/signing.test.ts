@@ -11,7 +11,7 @@ import { createSigner, ed25519PublicKey, SECRET_GENERATORS, type SignInput, type
 // Unit level: every scheme signs with our module and is verified by the library its receivers use.
 
 const SW_SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
-const OTHER_SW_SECRET = 'whsec_' + Buffer.alloc(32, 7).toString('base64');
+const OTHER_SW_SECRET = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
 const now = () => Math.floor(Date.now() / 1000);
 const BODY = '{"id":"evt_1","type":"payment.completed","data":{"note":"naïve ☃ 🎉"}}';
 
@@ -53,11 +53,6 @@ function verifiesHmac(value: string, body: string, secret: string, prefix: strin
   return value.split(', ').some((s) => s === prefix + expected);
 }
 
-async function verifiesGithub(value: string, body: string, secret: string): Promise<boolean> {
-  for (const part of value.split(', ')) if (await octokitVerify(secret, body, part)) return true;
-  return false;
-}
-
 describe('createSigner', () => {
   it('standard-webhooks: verifies with standardwebhooks and svix; a wrong secret fails', () => {
     const i = input([SW_SECRET]);
@@ -73,7 +68,8 @@ describe('createSigner', () => {
     const i = input([SW_SECRET, OTHER_SW_SECRET]);
     const headers = signerOf({ scheme: 'standard-webhooks', secret: SW_SECRET })(i);
     expect(headers['webhook-signature']!.split(' ')).toHaveLength(2);
-    for (const secret of [SW_SECRET, OTHER_SW_SECRET]) expect(() => new StandardWebhook(secret).verify(i.body, swHeaders(i, headers))).not.toThrow();
+    for (const secret of [SW_SECRET, OTHER_SW_SECRET])
+      expect(() => new StandardWebhook(secret).verify(i.body, swHeaders(i, headers))).not.toThrow();
   });
 
   it('ed25519: v1a signature verifies with node:crypto and the whpk_ key; another key fails', () => {
@@ -85,32 +81,36 @@ describe('createSigner', () => {
     expect(ed25519PublicKey(secret)).toMatch(/^whpk_[A-Za-z0-9+/]{43}=$/);
     expect(verifiesEd25519(i, header, ed25519PublicKey(secret))).toBe(true);
     expect(verifiesEd25519(i, header, ed25519PublicKey(other))).toBe(false);
-    expect(verifiesEd25519({ ...i, body: BODY + ' ' }, header, ed25519PublicKey(secret))).toBe(false);
+    expect(verifiesEd25519({ ...i, body: `${BODY} ` }, header, ed25519PublicKey(secret))).toBe(false);
   });
 
   it('ed25519: a 32-byte seed is accepted and signs like the 64-byte key it expands to', () => {
     const { privateKey, publicKey } = generateKeyPairSync('ed25519');
     const seed = Buffer.from(privateKey.export({ format: 'jwk' }).d!, 'base64url');
     const pub = Buffer.from(publicKey.export({ format: 'jwk' }).x!, 'base64url');
-    const short = 'whsk_' + seed.toString('base64');
-    const long = 'whsk_' + Buffer.concat([seed, pub]).toString('base64');
-    expect(ed25519PublicKey(short)).toBe('whpk_' + pub.toString('base64'));
+    const short = `whsk_${seed.toString('base64')}`;
+    const long = `whsk_${Buffer.concat([seed, pub]).toString('base64')}`;
+    expect(ed25519PublicKey(short)).toBe(`whpk_${pub.toString('base64')}`);
     expect(ed25519PublicKey(long)).toBe(ed25519PublicKey(short));
     const i = input([short]);
     // Ed25519 is deterministic, so both forms give byte-identical signatures.
-    expect(signerOf({ scheme: 'ed25519', secret: short })(i)).toEqual(signerOf({ scheme: 'ed25519', secret: long })({ ...i, secrets: [long] }));
+    expect(signerOf({ scheme: 'ed25519', secret: short })(i)).toEqual(
+      signerOf({ scheme: 'ed25519', secret: long })({ ...i, secrets: [long] }),
+    );
   });
 
   it('ed25519: config rejects a key of the wrong size or whose public half does not match', () => {
     const seed = Buffer.alloc(32, 1);
     const bad = [
-      'whsk_' + Buffer.alloc(48, 1).toString('base64'),
-      'whsk_' + Buffer.concat([seed, Buffer.alloc(32, 2)]).toString('base64'),
-      'whsec_' + seed.toString('base64'),
+      `whsk_${Buffer.alloc(48, 1).toString('base64')}`,
+      `whsk_${Buffer.concat([seed, Buffer.alloc(32, 2)]).toString('base64')}`,
+      `whsec_${seed.toString('base64')}`,
       'whsk_not base64!',
     ];
     for (const secret of bad) {
-      const r = configSchema.safeParse({ subscriptions: [{ id: 's', url: 'https://example.com/', signature: { scheme: 'ed25519', secret } }] });
+      const r = configSchema.safeParse({
+        subscriptions: [{ id: 's', url: 'https://example.com/', signature: { scheme: 'ed25519', secret } }],
+      });
       expect(r.success, secret).toBe(false);
     }
   });
@@ -177,14 +177,14 @@ describe('signing properties', () => {
     fc.jsonValue().map((v) => JSON.stringify(v)),
     fc.string({ unit: 'binary' }).map((s) => JSON.stringify(s)),
     fc.constantFrom('""', '{}', '[]', 'null'),
-    fc.tuple(fc.string({ unit: 'grapheme', minLength: 1, maxLength: 8 }), fc.integer({ min: 10_000, max: 300_000 })).map(([s, n]) =>
-      JSON.stringify({ big: s.repeat(Math.ceil(n / s.length)) }),
-    ),
+    fc
+      .tuple(fc.string({ unit: 'grapheme', minLength: 1, maxLength: 8 }), fc.integer({ min: 10_000, max: 300_000 }))
+      .map(([s, n]) => JSON.stringify({ big: s.repeat(Math.ceil(n / s.length)) })),
   );
   // Raw bodies for the schemes whose verifiers do not parse: anything, even empty.
   const rawBody = fc.oneof(fc.string({ unit: 'grapheme' }), fc.constant(''), jsonBody);
   const msgId = fc.stringMatching(/^[A-Za-z0-9_-]{1,40}$/);
-  const swSecret = fc.uint8Array({ minLength: 24, maxLength: 64 }).map((b) => 'whsec_' + Buffer.from(b).toString('base64'));
+  const swSecret = fc.uint8Array({ minLength: 24, maxLength: 64 }).map((b) => `whsec_${Buffer.from(b).toString('base64')}`);
   const plainSecret = fc.string({ minLength: 1, maxLength: 64 }).filter((s) => s.trim() === s && s.length > 0);
 
   it('standard-webhooks always verifies with standardwebhooks and svix', () => {
@@ -217,11 +217,17 @@ describe('signing properties', () => {
   it('github always verifies with octokit', async () => {
     await fc.assert(
       // octokit refuses an empty payload outright; the relay never sends one (bodies are JSON).
-      fc.asyncProperty(rawBody.filter((b) => b !== ''), msgId, fc.integer({ min: 0, max: 2 ** 32 }), plainSecret, async (body, id, t, secret) => {
-        const i: SignInput = { msgId: id, timestamp: t, body, secrets: [secret] };
-        const header = signerOf({ scheme: 'github', secret })(i)['x-hub-signature-256']!;
-        expect(await octokitVerify(secret, body, header)).toBe(true);
-      }),
+      fc.asyncProperty(
+        rawBody.filter((b) => b !== ''),
+        msgId,
+        fc.integer({ min: 0, max: 2 ** 32 }),
+        plainSecret,
+        async (body, id, t, secret) => {
+          const i: SignInput = { msgId: id, timestamp: t, body, secrets: [secret] };
+          const header = signerOf({ scheme: 'github', secret })(i)['x-hub-signature-256']!;
+          expect(await octokitVerify(secret, body, header)).toBe(true);
+        },
+      ),
       { numRuns: 150 },
     );
   });
@@ -257,7 +263,9 @@ describe('gen-secret generators', () => {
   it.each(cases)('%s: a fresh secret passes config validation and signs something that verifies', async (name, scheme) => {
     const secret = SECRET_GENERATORS[name]!();
     const extra = scheme === 'hmac-sha256' ? { header: 'X-Signature' } : {};
-    const parsed = configSchema.safeParse({ subscriptions: [{ id: 's', url: 'https://example.com/', signature: { scheme, secret, ...extra } }] });
+    const parsed = configSchema.safeParse({
+      subscriptions: [{ id: 's', url: 'https://example.com/', signature: { scheme, secret, ...extra } }],
+    });
     expect(parsed.success, JSON.stringify(parsed.error?.issues)).toBe(true);
     expect(SECRET_GENERATORS[name]!()).not.toBe(secret);
 

@@ -44,17 +44,28 @@ function scripted(...answers: string[][]) {
 }
 
 function guarded(lookup: HostLookup, allowedNetworks: string[] = []) {
-  deliverer = createDeliverer({ connectionsPerOrigin: 4, maxResponseBody: 1024, network: { allowPrivateNetworks: false, allowedNetworks }, lookup });
+  deliverer = createDeliverer({
+    now: () => Date.now(),
+    connectionsPerOrigin: 4,
+    maxResponseBody: 1024,
+    network: { allowPrivateNetworks: false, allowedNetworks },
+    lookup,
+  });
   return deliverer;
 }
 
-const send = (d: Deliverer, host: string) => d.deliver({ url: `http://${host}:${port()}/hook`, headers: { 'content-type': 'application/json' }, body: '{}' }, { timeoutMs: 5000 });
+const send = (d: Deliverer, host: string) =>
+  d.deliver({ url: `http://${host}:${port()}/hook`, headers: { 'content-type': 'application/json' }, body: '{}' }, { timeoutMs: 5000 });
 
 describe('network guard on resolved names', () => {
   it('blocks a name that resolves to a private address, for good, before dialling', async () => {
     const dns = scripted(['10.0.0.1']);
     const res = await send(guarded(dns.lookup), 'internal.test');
-    expect(res.outcome).toEqual({ kind: 'fail', status: null, error: `blocked: internal.test resolved to 10.0.0.1, a private address ${SUFFIX}` });
+    expect(res.outcome).toEqual({
+      kind: 'fail',
+      status: null,
+      error: `blocked: internal.test resolved to 10.0.0.1, a private address ${SUFFIX}`,
+    });
     expect(res.status).toBeNull();
     expect(dns.calls).toEqual(['internal.test']);
   });
@@ -74,7 +85,10 @@ describe('network guard on resolved names', () => {
   it('blocks mixed answers, even when the allowed one comes first', async () => {
     const before = rx.received.length;
     const publicFirst = await send(guarded(scripted(['192.0.2.1', '10.0.0.1']).lookup), 'mixed.test');
-    expect(publicFirst.outcome).toMatchObject({ kind: 'fail', error: `blocked: mixed.test resolved to 10.0.0.1, a private address ${SUFFIX}` });
+    expect(publicFirst.outcome).toMatchObject({
+      kind: 'fail',
+      error: `blocked: mixed.test resolved to 10.0.0.1, a private address ${SUFFIX}`,
+    });
     await deliverer!.close();
     const dialableFirst = await send(guarded(scripted(['127.0.0.1', '::ffff:c0a8:101']).lookup, ['127.0.0.0/8']), 'mixed.test');
     expect(dialableFirst.outcome).toMatchObject({
@@ -91,7 +105,11 @@ describe('network guard on resolved names', () => {
     expect((await send(d, 'rebind.test')).outcome).toEqual({ kind: 'ok', status: 200 });
     expect(rx.received.length).toBe(before + 1);
     const second = await send(d, 'rebind.test');
-    expect(second.outcome).toEqual({ kind: 'fail', status: null, error: `blocked: rebind.test resolved to 10.0.0.1, a private address ${SUFFIX_ALLOWED}` });
+    expect(second.outcome).toEqual({
+      kind: 'fail',
+      status: null,
+      error: `blocked: rebind.test resolved to 10.0.0.1, a private address ${SUFFIX_ALLOWED}`,
+    });
     expect(dns.calls).toEqual(['rebind.test', 'rebind.test']);
     expect(rx.received.length).toBe(before + 1);
   });
@@ -106,7 +124,13 @@ describe('network guard on resolved names', () => {
 
   it('uses neither the resolver nor any check when private networks are allowed', async () => {
     const dns = scripted(['10.0.0.1']);
-    deliverer = createDeliverer({ connectionsPerOrigin: 4, maxResponseBody: 1024, network: { allowPrivateNetworks: true, allowedNetworks: [] }, lookup: dns.lookup });
+    deliverer = createDeliverer({
+      now: () => Date.now(),
+      connectionsPerOrigin: 4,
+      maxResponseBody: 1024,
+      network: { allowPrivateNetworks: true, allowedNetworks: [] },
+      lookup: dns.lookup,
+    });
     expect((await send(deliverer, '127.0.0.1')).outcome).toEqual({ kind: 'ok', status: 200 });
     expect(dns.calls).toEqual([]);
   });
@@ -150,7 +174,11 @@ describe('network guard against a rebinding DNS server', () => {
     const d = guarded(lookup, ['127.0.0.0/8']);
     expect((await send(d, 'rebind.test')).outcome).toEqual({ kind: 'ok', status: 200 });
     const second = await send(d, 'rebind.test');
-    expect(second.outcome).toEqual({ kind: 'fail', status: null, error: `blocked: rebind.test resolved to 10.0.0.1, a private address ${SUFFIX_ALLOWED}` });
+    expect(second.outcome).toEqual({
+      kind: 'fail',
+      status: null,
+      error: `blocked: rebind.test resolved to 10.0.0.1, a private address ${SUFFIX_ALLOWED}`,
+    });
     expect(answered).toEqual(['127.0.0.1', '10.0.0.1']);
     expect(rx.received.length).toBe(before + 1);
   });

@@ -100,11 +100,20 @@ describe('network guard (allow_private_networks: false)', () => {
   });
 
   it('resolves names when dialling and blocks one that resolves to loopback', async () => {
-    relay = await startRelay(testConfig({ delivery: { allow_private_networks: false }, subscriptions: [{ id: 'local', url: `http://localhost:${port()}/`, signature }] }));
+    relay = await startRelay(
+      testConfig({
+        delivery: { allow_private_networks: false },
+        subscriptions: [{ id: 'local', url: `http://localhost:${port()}/`, signature }],
+      }),
+    );
     const before = rx.received.length;
     const { errors, status } = (await deliverOne()).get('local')!;
     expect(status).toBe('failed');
-    expect(errors).toEqual([expect.stringMatching(new RegExp(`^blocked: localhost resolved to (127\\.0\\.0\\.1|::1), a loopback address \\${OFF.slice(0, -1)}\\)$`))]);
+    expect(errors).toEqual([
+      expect.stringMatching(
+        new RegExp(`^blocked: localhost resolved to (127\\.0\\.0\\.1|::1), a loopback address \\${OFF.slice(0, -1)}\\)$`),
+      ),
+    ]);
     expect(rx.received.length).toBe(before);
   });
 
@@ -128,7 +137,9 @@ describe('network guard (allow_private_networks: false)', () => {
   });
 
   it('covers test events: POST /subscriptions/{id}/test to a blocked address fails the same way', async () => {
-    relay = await startRelay(storedBeforeRulesChanged({ auth: admin, delivery: {}, subscriptions: [{ id: 'cfg', url: `${rx.url}/cfg`, signature }] }));
+    relay = await startRelay(
+      storedBeforeRulesChanged({ auth: admin, delivery: {}, subscriptions: [{ id: 'cfg', url: `${rx.url}/cfg`, signature }] }),
+    );
     const before = rx.received.length;
     const res = await ops('POST', '/subscriptions/cfg/test');
     expect(res.status).toBe(202);

@@ -23,7 +23,8 @@ const canMountTmpfs = probe(() => {
   execFileSync('umount', [dir], { stdio: 'ignore' });
 });
 // RLIMIT_FSIZE is per process: only safe when this test file has a process of its own (forks pool).
-const canLimitFileSize = isMainThread && process.platform === 'linux' && probe(() => execFileSync('prlimit', ['--version'], { stdio: 'ignore' }));
+const canLimitFileSize =
+  isMainThread && process.platform === 'linux' && probe(() => execFileSync('prlimit', ['--version'], { stdio: 'ignore' }));
 
 // In CI (CI=true, as .ci/run runs) both faults are required: a machine that cannot make them fails
 // the run instead of skipping silently. Elsewhere (a laptop without root) they are skipped, which
@@ -55,7 +56,9 @@ async function start(dbPath?: string, busyTimeoutMs?: number) {
   receiver = await startReceiver();
   logs = captureLogs('info');
   const config = testConfig({
-    subscriptions: [{ id: 'sink', url: `${receiver.url}/sink`, events: ['*'], signature: { scheme: 'standard-webhooks', secret: TEST_SECRET } }],
+    subscriptions: [
+      { id: 'sink', url: `${receiver.url}/sink`, events: ['*'], signature: { scheme: 'standard-webhooks', secret: TEST_SECRET } },
+    ],
   });
   if (dbPath) config.storage.sqlite!.path = dbPath;
   relay = await startRelay(config, { logger: logs.logger, ...(busyTimeoutMs !== undefined && { busyTimeoutMs }) });
@@ -110,48 +113,56 @@ async function survivesFault(inject: () => void, clear: () => void, opts: { pad?
 }
 
 describe('storage faults', () => {
-  it.skipIf(!canMountTmpfs && !requireAll)('disk full (a full tmpfs: SQLITE_FULL): 503 with Retry-After, nothing lost, recovers when space frees', async () => {
-    const mount = tempDir();
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', mount]);
-    cleanups.push(() => execFileSync('umount', ['-l', mount]));
-    await start(join(mount, 'hookrelay.db'));
-    const filler = join(mount, 'filler');
-    let fullErrors = 0;
-    await survivesFault(
-      () => {
-        // Take every free block of the filesystem.
-        const fd = openSync(filler, 'w');
-        const block = Buffer.alloc(16 * 1024);
-        try {
-          for (;;) writeSync(fd, block);
-        } catch (err) {
-          expect((err as { code?: string }).code).toBe('ENOSPC');
-          fullErrors++;
-        } finally {
-          closeSync(fd);
-        }
-      },
-      () => rmSync(filler),
-      // Larger than anything written before, so the WAL must grow into space that is not there.
-      { pad: 300_000 },
-    );
-    expect(fullErrors).toBe(1);
-    expect(unavailableCodes()).toEqual(['SQLITE_FULL', 'SQLITE_FULL', 'SQLITE_FULL']);
-  });
+  it.skipIf(!canMountTmpfs && !requireAll)(
+    'disk full (a full tmpfs: SQLITE_FULL): 503 with Retry-After, nothing lost, recovers when space frees',
+    async () => {
+      const mount = tempDir();
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', mount]);
+      cleanups.push(() => execFileSync('umount', ['-l', mount]));
+      await start(join(mount, 'hookrelay.db'));
+      const filler = join(mount, 'filler');
+      let fullErrors = 0;
+      await survivesFault(
+        () => {
+          // Take every free block of the filesystem.
+          const fd = openSync(filler, 'w');
+          const block = Buffer.alloc(16 * 1024);
+          try {
+            for (;;) writeSync(fd, block);
+          } catch (err) {
+            expect((err as { code?: string }).code).toBe('ENOSPC');
+            fullErrors++;
+          } finally {
+            closeSync(fd);
+          }
+        },
+        () => rmSync(filler),
+        // Larger than anything written before, so the WAL must grow into space that is not there.
+        { pad: 300_000 },
+      );
+      expect(fullErrors).toBe(1);
+      expect(unavailableCodes()).toEqual(['SQLITE_FULL', 'SQLITE_FULL', 'SQLITE_FULL']);
+    },
+  );
 
-  it.skipIf(!canLimitFileSize && !requireAll)('no file can grow (file-size limit, EFBIG: SQLITE_IOERR): 503 with Retry-After, nothing lost, recovers when lifted', async () => {
-    await start();
-    // Only the soft limit moves (`soft:`), so lifting it again needs no privilege.
-    const limit = (value: string) => execFileSync('prlimit', ['--pid', String(process.pid), `--fsize=${value}:`]);
-    const original = execFileSync('prlimit', ['--pid', String(process.pid), '--fsize', '--raw', '--noheadings', '--output=SOFT']).toString().trim();
-    cleanups.push(() => limit(original));
-    await survivesFault(
-      () => limit('1'),
-      () => limit(original),
-    );
-    expect(unavailableCodes()).toHaveLength(3);
-    for (const code of unavailableCodes()) expect(code).toMatch(/^SQLITE_IOERR/);
-  });
+  it.skipIf(!canLimitFileSize && !requireAll)(
+    'no file can grow (file-size limit, EFBIG: SQLITE_IOERR): 503 with Retry-After, nothing lost, recovers when lifted',
+    async () => {
+      await start();
+      // Only the soft limit moves (`soft:`), so lifting it again needs no privilege.
+      const limit = (value: string) => execFileSync('prlimit', ['--pid', String(process.pid), `--fsize=${value}:`]);
+      const original = execFileSync('prlimit', ['--pid', String(process.pid), '--fsize', '--raw', '--noheadings', '--output=SOFT'])
+        .toString()
+        .trim();
+      cleanups.push(() => limit(original));
+      await survivesFault(
+        () => limit('1'),
+        () => limit(original),
+      );
+      expect(unavailableCodes()).toHaveLength(3);
+      for (const code of unavailableCodes()) expect(code).toMatch(/^SQLITE_IOERR/);
+    },
+  );
 
   it('locked database (another connection holds the write lock: SQLITE_BUSY): 503 with Retry-After, nothing lost, recovers when released', async () => {
     await start(undefined, 50);
@@ -168,7 +179,12 @@ describe('storage faults', () => {
     await start(undefined, 50);
     const other = new Database(relay!.config.storage.sqlite!.path);
     cleanups.push(() => other.close());
-    const batch = { events: [{ id: 'evt_b1', type: 'a' }, { id: 'evt_b2', type: 'b' }] };
+    const batch = {
+      events: [
+        { id: 'evt_b1', type: 'a' },
+        { id: 'evt_b2', type: 'b' },
+      ],
+    };
     other.exec('BEGIN IMMEDIATE');
     const refused = await relay!.post('/ingest/batch', batch);
     other.exec('ROLLBACK');

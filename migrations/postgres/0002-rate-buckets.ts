@@ -7,11 +7,13 @@ import { sql, type Kysely, type Migration } from 'kysely';
  */
 export const rateBuckets: Migration = {
   async up(db: Kysely<unknown>): Promise<void> {
-    await sql.raw(`CREATE TABLE rate_buckets (
+    await sql
+      .raw(`CREATE TABLE rate_buckets (
       subscription_id TEXT COLLATE "C" PRIMARY KEY,
       tokens DOUBLE PRECISION NOT NULL,
       updated_at BIGINT NOT NULL
-    )`).execute(db);
+    )`)
+      .execute(db);
   },
   async down(db: Kysely<unknown>): Promise<void> {
     await sql.raw('DROP TABLE IF EXISTS rate_buckets').execute(db);

@@ -118,7 +118,7 @@ export async function forkWithIpc(script, args = [], name = script) {
   let readyInfo;
   const ready = new Promise((resolve, reject) => {
     child.on('message', (msg) => {
-      if (msg && msg.ready) {
+      if (msg?.ready) {
         readyInfo = msg;
         resolve(msg);
         return;
@@ -187,7 +187,7 @@ export function relayConfigYaml({ port, dbPath, postgresUrl, synchronous = 'full
     if (s.retry_schedule) lines.push(`    retry_schedule: [${s.retry_schedule.join(', ')}]`);
     lines.push(`    signature: { scheme: standard-webhooks, secret: ${JSON.stringify(SECRET)} }`);
   }
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 /** Starts the built relay as a child process with its own temp data dir; resolves when /readyz is 200. */
@@ -201,10 +201,14 @@ export async function startRelay(name, opts) {
   const child = track(
     // HOOKRELAY_BENCH_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") goes to every relay's
     // node, for profiling a phase; such flags are not allowed in NODE_OPTIONS.
-    spawn(process.execPath, [...(process.env.HOOKRELAY_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), BUNDLE, 'serve', '--config', configPath], {
-      stdio: ['ignore', fd, fd],
-      env: { ...process.env, NODE_ENV: 'production' },
-    }),
+    spawn(
+      process.execPath,
+      [...(process.env.HOOKRELAY_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), BUNDLE, 'serve', '--config', configPath],
+      {
+        stdio: ['ignore', fd, fd],
+        env: { ...process.env, NODE_ENV: 'production' },
+      },
+    ),
   );
   closeSync(fd);
   const base = `http://127.0.0.1:${port}`;

@@ -134,33 +134,75 @@ export function writeReport(path, results) {
 
   const hono = ok(p.bareHono) ? p.bareHono.rps : null;
   const undici = ok(p.bareUndici) ? p.bareUndici.rps : null;
-  row('1a', `bare Hono POST handler (JSON.parse, 202), ${P.ingestConns} connections`, hono == null ? failed(p.bareHono) : `${fmt(hono)} req/s`, 'ceiling', '', '');
-  row('1b', `bare undici POST loop to the receiver, ${P.deliveryConcurrency} in flight`, undici == null ? failed(p.bareUndici) : `${fmt(undici)} req/s`, 'ceiling', '', '');
+  row(
+    '1a',
+    `bare Hono POST handler (JSON.parse, 202), ${P.ingestConns} connections`,
+    hono == null ? failed(p.bareHono) : `${fmt(hono)} req/s`,
+    'ceiling',
+    '',
+    '',
+  );
+  row(
+    '1b',
+    `bare undici POST loop to the receiver, ${P.deliveryConcurrency} in flight`,
+    undici == null ? failed(p.bareUndici) : `${fmt(undici)} req/s`,
+    'ceiling',
+    '',
+    '',
+  );
 
   if (ok(p.ingest)) {
     const r = hono ? p.ingest.rps / hono : null;
     const met = r == null ? null : r >= 0.6;
     check('ingest ≥ 0.6 × bare Hono', met);
-    row('2', `durable ingest, \`POST /ingest\`, synchronous: full, ${P.ingestConns} connections`, `${fmt(p.ingest.rps)} req/s`, `${ratio(r)} of 1a`, '≥ 0.6 × 1a', verdict(met));
+    row(
+      '2',
+      `durable ingest, \`POST /ingest\`, synchronous: full, ${P.ingestConns} connections`,
+      `${fmt(p.ingest.rps)} req/s`,
+      `${ratio(r)} of 1a`,
+      '≥ 0.6 × 1a',
+      verdict(met),
+    );
   } else row('2', 'durable ingest', failed(p.ingest), '', '≥ 0.6 × 1a', 'n/a');
 
   if (ok(p.batch)) {
     const met = p.batch.eventsPerSecond >= 50_000;
     check('batch ingest ≥ 50,000 events/s', met);
-    row('3', `batch ingest, ${P.batchSize} events per request, ${P.batchConns} connections`, `${fmt(p.batch.eventsPerSecond)} events/s`, '', '≥ 50,000 events/s', verdict(met));
+    row(
+      '3',
+      `batch ingest, ${P.batchSize} events per request, ${P.batchConns} connections`,
+      `${fmt(p.batch.eventsPerSecond)} events/s`,
+      '',
+      '≥ 50,000 events/s',
+      verdict(met),
+    );
   } else row('3', 'batch ingest', failed(p.batch), '', '≥ 50,000 events/s', 'n/a');
 
   if (ok(p.delivery)) {
     const r = undici ? p.delivery.rate / undici : null;
     const met = r == null ? null : r >= 0.6;
     check('delivery ≥ 0.6 × bare undici', met);
-    row('4', `delivery from a backlog of ${fmt(P.backlog)}`, `${fmt(p.delivery.rate)} deliveries/s`, `${ratio(r)} of 1b`, '≥ 0.6 × 1b', verdict(met));
+    row(
+      '4',
+      `delivery from a backlog of ${fmt(P.backlog)}`,
+      `${fmt(p.delivery.rate)} deliveries/s`,
+      `${ratio(r)} of 1b`,
+      '≥ 0.6 × 1b',
+      verdict(met),
+    );
   } else row('4', 'delivery from a backlog', failed(p.delivery), '', '≥ 0.6 × 1b', 'n/a');
 
   if (ok(p.latency)) {
     const met = p.latency.p50 != null && p.latency.p50 < 5 && p.latency.p99 < 25;
     check('latency p50 < 5 ms and p99 < 25 ms', met);
-    row('5', `ingest→receiver latency at ${fmt(p.latency.rate)} events/s (constant rate)`, `p50 ${ms(p.latency.p50)} · p99 ${ms(p.latency.p99)}`, '', 'p50 < 5 ms, p99 < 25 ms', verdict(met));
+    row(
+      '5',
+      `ingest→receiver latency at ${fmt(p.latency.rate)} events/s (constant rate)`,
+      `p50 ${ms(p.latency.p50)} · p99 ${ms(p.latency.p99)}`,
+      '',
+      'p50 < 5 ms, p99 < 25 ms',
+      verdict(met),
+    );
   } else row('5', 'ingest→receiver latency', failed(p.latency), '', 'p50 < 5 ms, p99 < 25 ms', 'n/a');
 
   const small = ok(p.delivery) ? p.delivery.rate : null;
@@ -170,14 +212,35 @@ export function writeReport(path, results) {
     const r = small ? b.rate / small : null;
     const met = r == null ? null : r >= 0.8;
     check(`delivery with ${fmt(b.waiting)} waiting within 20 % of 4`, met);
-    row('6', `delivery with ${fmt(b.waiting)} waiting${quickNote}`, `${fmt(b.rate)} deliveries/s`, `${ratio(r)} of 4`, '≥ 0.8 × 4', verdict(met));
+    row(
+      '6',
+      `delivery with ${fmt(b.waiting)} waiting${quickNote}`,
+      `${fmt(b.rate)} deliveries/s`,
+      `${ratio(r)} of 4`,
+      '≥ 0.8 × 4',
+      verdict(met),
+    );
     const peak = Math.max(b.peakRss ?? 0, b.rssHeld ?? 0, b.rssAfter ?? 0) || null;
     const rssMet = peak == null ? null : peak < 250e6;
     check('RSS < 250 MB', rssMet);
-    row('6', `relay RSS with ${fmt(b.waiting)} waiting (peak while delivering)`, mb(peak), `held: ${mb(b.rssHeld)}`, '< 250 MB', verdict(rssMet));
+    row(
+      '6',
+      `relay RSS with ${fmt(b.waiting)} waiting (peak while delivering)`,
+      mb(peak),
+      `held: ${mb(b.rssHeld)}`,
+      '< 250 MB',
+      verdict(rssMet),
+    );
     const adminMet = b.admin.medianMs < 50;
     check('first admin page < 50 ms', adminMet);
-    row('6', `admin API first page \`GET /api/v1/deliveries?limit=50\` with ${fmt(b.waiting)} waiting`, ms(b.admin.medianMs), `median of ${b.admin.runs}`, '< 50 ms', verdict(adminMet));
+    row(
+      '6',
+      `admin API first page \`GET /api/v1/deliveries?limit=50\` with ${fmt(b.waiting)} waiting`,
+      ms(b.admin.medianMs),
+      `median of ${b.admin.runs}`,
+      '< 50 ms',
+      verdict(adminMet),
+    );
   } else row('6', 'big backlog', failed(p.bigBacklog), '', '', 'n/a');
 
   if (ok(p.isolation)) {
@@ -203,7 +266,7 @@ export function writeReport(path, results) {
 Generated by \`npm run bench${results.mode === 'quick' ? ' -- --quick' : ''}\` (\`scripts/bench/run.mjs\`) on ${results.startedAt.toISOString()}
 in ${dur} s; the whole file is rewritten on every run except the section "Where the time goes".${
     results.mode === 'quick'
-      ? '\n\n**This is a `--quick` run**: 2-second measurements and a 100,000-delivery backlog instead of 1,000,000 in 6; the figures are indicative, not the targets\' verdict.'
+      ? "\n\n**This is a `--quick` run**: 2-second measurements and a 100,000-delivery backlog instead of 1,000,000 in 6; the figures are indicative, not the targets' verdict."
       : ''
   }
 
@@ -254,10 +317,15 @@ function detailLines(results) {
   const cannonLine = (name, r) =>
     `- **${name}**: ${fmt(r.ok)} answered 2xx in ${fmt(r.seconds, 1)} s (${fmt(r.non2xx)} non-2xx, ${fmt(r.errors)} errors, ${fmt(r.timeouts)} timeouts); client-side latency p50 ${fmt(r.latencyP50, 1)} ms, p99 ${fmt(r.latencyP99, 1)} ms.`;
   if (p.bareHono && !p.bareHono.error) out.push(cannonLine('1a bare Hono', p.bareHono));
-  if (p.bareUndici && !p.bareUndici.error) out.push(`- **1b bare undici**: ${fmt(p.bareUndici.ok)} requests answered 200 in ${fmt(p.bareUndici.seconds, 1)} s (${fmt(p.bareUndici.errors)} errors).`);
+  if (p.bareUndici && !p.bareUndici.error)
+    out.push(
+      `- **1b bare undici**: ${fmt(p.bareUndici.ok)} requests answered 200 in ${fmt(p.bareUndici.seconds, 1)} s (${fmt(p.bareUndici.errors)} errors).`,
+    );
   if (p.ingest && !p.ingest.error) {
     out.push(cannonLine('2 durable ingest', p.ingest));
-    out.push(`  During the measured and warm-up runs the receiver got ${fmt(p.ingest.deliveredDuringRun)} deliveries; relay RSS at the end ${mb(p.ingest.rss)}.`);
+    out.push(
+      `  During the measured and warm-up runs the receiver got ${fmt(p.ingest.deliveredDuringRun)} deliveries; relay RSS at the end ${mb(p.ingest.rss)}.`,
+    );
   }
   if (p.batch && !p.batch.error) out.push(cannonLine(`3 batch ingest (${p.batch.batchSize} events per request)`, p.batch));
   if (p.delivery && !p.delivery.error) {

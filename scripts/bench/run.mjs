@@ -82,7 +82,12 @@ const EVENT = { type: 'order.created', data: { order_id: 'ord_1234567890', amoun
 const EVENT_BODY = JSON.stringify(EVENT);
 const BATCH_BODY = JSON.stringify({ events: Array.from({ length: P.batchSize }, () => EVENT) });
 // What the relay sends per delivery, roughly: the envelope and standard-webhooks headers.
-const ENVELOPE_BODY = JSON.stringify({ id: 'evt_01JBENCHBENCHBENCHBENCHBE', type: EVENT.type, timestamp: new Date().toISOString(), data: EVENT.data });
+const ENVELOPE_BODY = JSON.stringify({
+  id: 'evt_01JBENCHBENCHBENCHBENCHBE',
+  type: EVENT.type,
+  timestamp: new Date().toISOString(),
+  data: EVENT.data,
+});
 
 if (!existsSync(BUNDLE)) {
   console.error(`${BUNDLE} is missing: run \`npm run build\` first`);
@@ -171,7 +176,9 @@ async function ingestBacklog(relay, total, label) {
       if (total >= 100_000 && done - lastReport >= total / 10) {
         lastReport = done;
         const s = (nowUs() - started) / 1e6;
-        progress(`    ${label}: ${done.toLocaleString('en-US')} / ${total.toLocaleString('en-US')} events ingested (${Math.round(done / s).toLocaleString('en-US')} events/s)`);
+        progress(
+          `    ${label}: ${done.toLocaleString('en-US')} / ${total.toLocaleString('en-US')} events ingested (${Math.round(done / s).toLocaleString('en-US')} events/s)`,
+        );
       }
     }
   };
@@ -185,7 +192,10 @@ async function ingestBacklog(relay, total, label) {
 async function drain(target, { sampleRssOf, timeoutMs = P.drainTimeoutMs } = {}) {
   let peakRss = 0;
   const ticker = setInterval(() => {
-    receiver.rpc('stats').then((s) => progress(`    ... ${s.count.toLocaleString('en-US')} / ${target.toLocaleString('en-US')} delivered`), () => {});
+    receiver.rpc('stats').then(
+      (s) => progress(`    ... ${s.count.toLocaleString('en-US')} / ${target.toLocaleString('en-US')} delivered`),
+      () => {},
+    );
   }, 5000);
   const sampler = sampleRssOf
     ? setInterval(() => {
@@ -262,7 +272,10 @@ async function main() {
   await phase('bareHono', '1a. bare Hono POST handler (JSON.parse, 202)', async () => {
     const hono = await forkWithIpc(join(HERE, 'bare-hono.mjs'), [], 'bare-hono');
     try {
-      return await warmAndMeasure({ url: `http://127.0.0.1:${hono.info.port}/ingest`, body: EVENT_BODY, connections: P.ingestConns }, 'bare Hono');
+      return await warmAndMeasure(
+        { url: `http://127.0.0.1:${hono.info.port}/ingest`, body: EVENT_BODY, connections: P.ingestConns },
+        'bare Hono',
+      );
     } finally {
       await stopChild(hono);
     }
@@ -311,7 +324,9 @@ async function main() {
   await phase('ingest', '2. durable ingest (synchronous: full, one matching subscription)', async () => {
     await receiver.rpc('gate', { open: true });
     await receiver.rpc('reset');
-    const relay = await startRelay('ingest', { subs: [{ id: 'bench', url: `http://127.0.0.1:${receiver.info.okPort}/ok`, max_in_flight: DELIVERY_CONCURRENCY }] });
+    const relay = await startRelay('ingest', {
+      subs: [{ id: 'bench', url: `http://127.0.0.1:${receiver.info.okPort}/ok`, max_in_flight: DELIVERY_CONCURRENCY }],
+    });
     try {
       const r = await warmAndMeasure(
         { url: `${relay.base}/ingest`, body: EVENT_BODY, connections: P.ingestConns, headers: { authorization: `Bearer ${INGEST_TOKEN}` } },
@@ -367,7 +382,9 @@ async function main() {
   await phase('latency', `5. ingest→receiver latency at ${P.latRate.toLocaleString('en-US')} events/s`, async () => {
     await receiver.rpc('gate', { open: true });
     await receiver.rpc('reset');
-    const relay = await startRelay('latency', { subs: [{ id: 'bench', url: `http://127.0.0.1:${receiver.info.okPort}/lat`, max_in_flight: DELIVERY_CONCURRENCY }] });
+    const relay = await startRelay('latency', {
+      subs: [{ id: 'bench', url: `http://127.0.0.1:${receiver.info.okPort}/lat`, max_in_flight: DELIVERY_CONCURRENCY }],
+    });
     try {
       return await constantRate(relay);
     } finally {
@@ -393,7 +410,17 @@ async function main() {
       progress(`    opening the gate: timing the first ${P.backlog.toLocaleString('en-US')} deliveries`);
       const d = await drain(P.backlog, { sampleRssOf: relay.pid });
       const rssAfter = rssBytes(relay.pid);
-      return { ...d, waiting: P.bigBacklog, ingest, admin, rssHeld, rssAfter, statsMs: stats.ms, statsStatus: stats.status, backlogPerStats };
+      return {
+        ...d,
+        waiting: P.bigBacklog,
+        ingest,
+        admin,
+        rssHeld,
+        rssAfter,
+        statsMs: stats.ms,
+        statsStatus: stats.status,
+        backlogPerStats,
+      };
     } finally {
       await relay.stop();
     }
@@ -403,7 +430,10 @@ async function main() {
   await phase('isolation', '7. isolation (healthy subscription beside one that never answers)', async () => {
     const hangUrl = `http://127.0.0.1:${receiver.info.hangPort}/hang`;
     const run = async (name, hangEnabled) => {
-      const subs = [gatedSub('healthy'), { id: 'hanging', url: hangUrl, enabled: hangEnabled, max_in_flight: DELIVERY_CONCURRENCY, timeout: '10s' }];
+      const subs = [
+        gatedSub('healthy'),
+        { id: 'hanging', url: hangUrl, enabled: hangEnabled, max_in_flight: DELIVERY_CONCURRENCY, timeout: '10s' },
+      ];
       const { relay } = await relayWithBacklog(name, subs, P.isoBacklog);
       try {
         progress(`    ${name}: opening the gate`);
@@ -439,7 +469,12 @@ async function constantRate(relay) {
     const body = JSON.stringify({ type: EVENT.type, data: { ...EVENT.data, t } });
     pending.push(
       pool
-        .request({ path: '/ingest', method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${INGEST_TOKEN}` }, body })
+        .request({
+          path: '/ingest',
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${INGEST_TOKEN}` },
+          body,
+        })
         .then(async (res) => {
           await res.body.dump();
           if (res.statusCode !== 202) errors++;
@@ -519,11 +554,14 @@ async function postgresMain() {
       try {
         progress(`--- Postgres: ${n} instance${n > 1 ? 's' : ''}, backlog of ${backlog.toLocaleString('en-US')}`);
         // One after another: the first migrates, the others find the schema ready.
-        for (let i = 0; i < n; i++) relays.push(await startRelay(`pg-${n}-${i}`, { postgresUrl: url.toString(), subs: [gatedSub('bench')] }));
+        for (let i = 0; i < n; i++)
+          relays.push(await startRelay(`pg-${n}-${i}`, { postgresUrl: url.toString(), subs: [gatedSub('bench')] }));
         const ingest = await ingestBacklog(relays[0], backlog, `pg-${n}`);
         await sleep(1000); // every instance claims what the gate will hold
         const drained = await drain(backlog);
-        progress(`    ${n} instance${n > 1 ? 's' : ''}: ${Math.round(drained.rate).toLocaleString('en-US')} deliveries/s (${drained.heldAtOpen} held at the gate)`);
+        progress(
+          `    ${n} instance${n > 1 ? 's' : ''}: ${Math.round(drained.rate).toLocaleString('en-US')} deliveries/s (${drained.heldAtOpen} held at the gate)`,
+        );
         runs.push({ n, ingest, ...drained });
       } finally {
         for (const r of relays) await r.stop();
@@ -596,6 +634,6 @@ try {
 }
 results.finishedAt = new Date();
 const { summary } = writeReport(outFile, results);
-console.log('\n' + summary);
+console.log(`\n${summary}`);
 progress(`wrote ${outFile}`);
 process.exitCode = results.errors.length > 0 ? 1 : 0;

@@ -21,18 +21,29 @@ export interface RotationResult {
  * until now + `keepOldFor` (a duration like "24h"), next to the new one. Previous secrets already
  * expired are dropped. API subscriptions only.
  */
-export async function rotateSecret(core: RelayCore, id: string, input: { secret?: string | undefined; keepOldFor: string }): Promise<RotationResult> {
+export async function rotateSecret(
+  core: RelayCore,
+  id: string,
+  input: { secret?: string | undefined; keepOldFor: string },
+): Promise<RotationResult> {
   if (isDeclaredInConfig(core, id)) {
-    throw declaredInConfig(id, 'rotate its secret in the config file: set signature.secret to the new one, list the old one under signature.previous_secrets with an expires time, then reload');
+    throw declaredInConfig(
+      id,
+      'rotate its secret in the config file: set signature.secret to the new one, list the old one under signature.previous_secrets with an expires time, then reload',
+    );
   }
   const stored = await findApiSubscription(core, id);
   if (!stored) throw unknownSubscription(id);
   const def = parseSpec(stored.spec, 'the stored subscription no longer validates; fix it with PATCH first');
   const { scheme, secret: old } = def.signature;
-  if (scheme === 'none') throw new SubscriptionError('conflict', `subscription '${id}' has signature scheme none: there is no secret to rotate`);
+  if (scheme === 'none')
+    throw new SubscriptionError('conflict', `subscription '${id}' has signature scheme none: there is no secret to rotate`);
   const keepMs = parseKeep(input.keepOldFor);
   const secret = input.secret ?? generateSecret(scheme)!;
-  if (secret === old) throw new SubscriptionError('invalid', 'the new secret is the current one', [{ path: ['secret'], message: 'must differ from the current secret' }]);
+  if (secret === old)
+    throw new SubscriptionError('invalid', 'the new secret is the current one', [
+      { path: ['secret'], message: 'must differ from the current secret' },
+    ]);
 
   const now = core.clock.now();
   const previous = def.signature.previous_secrets.filter((p) => p.expires > now);
@@ -61,7 +72,9 @@ function parseKeep(text: string): number {
   try {
     return parseDuration(text);
   } catch (err) {
-    throw new SubscriptionError('invalid', 'the request does not match the schema', [{ path: ['keep_old_for'], message: (err as Error).message }]);
+    throw new SubscriptionError('invalid', 'the request does not match the schema', [
+      { path: ['keep_old_for'], message: (err as Error).message },
+    ]);
   }
 }
 
@@ -73,13 +86,18 @@ export async function sendTestEvent(core: RelayCore, id: string): Promise<{ even
   const target = core.registry.get(id);
   if (!target) throw unknownSubscription(id);
   if (!target.enabled) {
-    throw new SubscriptionError('conflict', `subscription '${id}' is disabled, so its test delivery would never be sent; enable it first (PATCH {"enabled": true})`);
+    throw new SubscriptionError(
+      'conflict',
+      `subscription '${id}' is disabled, so its test delivery would never be sent; enable it first (PATCH {"enabled": true})`,
+    );
   }
   const now = core.clock.now();
   const eventId = newEventId(now);
   const data = { message: 'test event from hookrelay', subscription: id, sent_at: isoOrNull(now) };
   // The id is new, so it doubles as a content hash no other event can share.
-  const [result] = await core.store.ingest([[{ id: eventId, type: 'hookrelay.test', data: JSON.stringify(data), contentHash: eventId, createdAt: now, subscriptionIds: [id] }]]);
+  const [result] = await core.store.ingest([
+    [{ id: eventId, type: 'hookrelay.test', data: JSON.stringify(data), contentHash: eventId, createdAt: now, subscriptionIds: [id] }],
+  ]);
   if (result?.kind !== 'ok') throw new Error(`test event ${eventId} was not stored: ${JSON.stringify(result)}`);
   core.nudge();
   const [delivery] = await core.store.listDeliveriesOfEvent(eventId);
@@ -88,12 +106,18 @@ export async function sendTestEvent(core: RelayCore, id: string): Promise<{ even
 }
 
 /** Makes every `failed` delivery of the subscription created in [since, until) due now; returns how many. */
-export async function recoverDeliveries(core: RelayCore, id: string, window: { since: number; until?: number | undefined }): Promise<number> {
+export async function recoverDeliveries(
+  core: RelayCore,
+  id: string,
+  window: { since: number; until?: number | undefined },
+): Promise<number> {
   if (!core.registry.get(id)) throw unknownSubscription(id);
   const now = core.clock.now();
   const until = window.until ?? now;
   if (window.since >= until) {
-    throw new SubscriptionError('invalid', 'the window is empty', [{ path: [window.until === undefined ? 'since' : 'until'], message: 'since must be before until (default: now)' }]);
+    throw new SubscriptionError('invalid', 'the window is empty', [
+      { path: [window.until === undefined ? 'since' : 'until'], message: 'since must be before until (default: now)' },
+    ]);
   }
   const recovered = await core.store.recoverDeliveries(id, window.since, until, now);
   if (recovered > 0) core.nudge();

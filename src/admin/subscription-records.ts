@@ -14,7 +14,8 @@ export async function loadRecords(core: RelayCore): Promise<Map<string, Subscrip
     if (records.has(stored.id)) continue;
     // One that no longer validates is skipped at load too (loadTargets logs it): not dispatched, not shown.
     const parsed = subscriptionSchema.safeParse(stored.spec);
-    if (parsed.success) records.set(stored.id, { def: parsed.data, source: 'api', createdAt: stored.createdAt, updatedAt: stored.updatedAt });
+    if (parsed.success)
+      records.set(stored.id, { def: parsed.data, source: 'api', createdAt: stored.createdAt, updatedAt: stored.updatedAt });
   }
   return records;
 }

@@ -30,7 +30,10 @@ export function checkDestination(url: string, delivery: { allow_private_networks
   const rules = { allowPrivateNetworks: delivery.allow_private_networks, allowedNetworks: delivery.allowed_networks };
   const address = literalHost(url);
   const blocked = address === null ? null : blockedLiteral(address, rules);
-  if (blocked) throw new SubscriptionError('invalid', 'the subscription URL is a blocked address', [{ path: ['url'], message: blockedMessage(blocked, rules) }]);
+  if (blocked)
+    throw new SubscriptionError('invalid', 'the subscription URL is a blocked address', [
+      { path: ['url'], message: blockedMessage(blocked, rules) },
+    ]);
 }
 
 /** Zod issues as field errors, one per unknown key. */

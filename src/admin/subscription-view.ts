@@ -76,7 +76,6 @@ export interface SubscriptionFacts {
   stats: SubscriptionStats | undefined;
 }
 
-
 /** Renders a definition and its run-time facts; never includes a secret. */
 export function subscriptionView(record: SubscriptionRecord, facts: SubscriptionFacts): SubscriptionView {
   const { def } = record;
@@ -127,7 +126,7 @@ function healthView(state: SubscriptionState | undefined, stats: SubscriptionSta
   };
 }
 
-const RATE_UNITS: Record<number, string> = { 1000: 's', 60_000: 'm', 3_600_000: 'h', 86_400_000: 'd' };
+const RATE_UNITS: Record<number, string> = { 1000: 's', 60000: 'm', 3600000: 'h', 86400000: 'd' };
 
 /** {limit: 50, perMs: 1000} → "50/s"; null → "off", as the config writes them. */
 function formatRate(rate: Rate | null): string {

@@ -27,7 +27,9 @@ function decodeCursor(cursor: string): string {
   const id = Buffer.from(cursor, 'base64url').toString('utf8');
   // Any string would do for "after this id"; refusing a non-round-tripping one catches typos.
   if (id === '' || Buffer.from(id).toString('base64url') !== cursor) {
-    throw new SubscriptionError('invalid', 'invalid cursor', [{ path: ['cursor'], message: "not a next_cursor of this listing; start again without 'cursor'" }]);
+    throw new SubscriptionError('invalid', 'invalid cursor', [
+      { path: ['cursor'], message: "not a next_cursor of this listing; start again without 'cursor'" },
+    ]);
   }
   return id;
 }
@@ -44,11 +46,18 @@ export async function getSubscription(core: RelayCore, id: string): Promise<Subs
  * Creates an API subscription from a config-shaped body, generating the secret when omitted;
  * answers its view with the secret, the only time it is shown.
  */
-export async function createSubscription(core: RelayCore, body: RawSpec): Promise<{ view: CreatedSubscriptionView; secretGenerated: boolean }> {
+export async function createSubscription(
+  core: RelayCore,
+  body: RawSpec,
+): Promise<{ view: CreatedSubscriptionView; secretGenerated: boolean }> {
   const spec = withGeneratedSecret(body);
   const def = parseSpec(spec);
   checkDestination(def.url, core.config().delivery);
-  const taken = () => new SubscriptionError('conflict', `subscription id '${def.id}' is already used by a ${isDeclaredInConfig(core, def.id) ? 'config' : 'API'} subscription`);
+  const taken = () =>
+    new SubscriptionError(
+      'conflict',
+      `subscription id '${def.id}' is already used by a ${isDeclaredInConfig(core, def.id) ? 'config' : 'API'} subscription`,
+    );
   if (isDeclaredInConfig(core, def.id) || core.registry.get(def.id)) throw taken();
   const now = core.clock.now();
   if (!(await core.store.insertApiSubscription(def.id, spec, now))) throw taken();
@@ -102,12 +111,17 @@ export async function updateSubscription(core: RelayCore, id: string, patch: Raw
 async function updateConfigSubscription(core: RelayCore, id: string, patch: RawSpec, actor: string): Promise<UpdateResult> {
   const others = Object.keys(patch).filter((k) => k !== 'enabled' && k !== 'id');
   if (others.length > 0) {
-    throw declaredInConfig(id, `only enabled can change at run time (got ${others.join(', ')}); edit the config file and reload to change the rest`);
+    throw declaredInConfig(
+      id,
+      `only enabled can change at run time (got ${others.join(', ')}); edit the config file and reload to change the rest`,
+    );
   }
   const changed: string[] = [];
   if ('enabled' in patch) {
     if (typeof patch.enabled !== 'boolean') {
-      throw new SubscriptionError('invalid', 'the request does not match the schema', [{ path: ['enabled'], message: 'expected true or false' }]);
+      throw new SubscriptionError('invalid', 'the request does not match the schema', [
+        { path: ['enabled'], message: 'expected true or false' },
+      ]);
     }
     const declared = core.config().subscriptions.find((s) => s.id === id)!.enabled;
     const before = core.registry.get(id)?.enabled;

@@ -50,7 +50,11 @@ export async function serveCommand(args: string[], env: NodeJS.ProcessEnv): Prom
     process.on('SIGINT', onSignal);
     // SIGHUP re-reads the config; an invalid one is logged with every problem and the old one keeps running.
     process.on('SIGHUP', () => {
-      app.reload().catch((err: unknown) => logger.error({ err: err instanceof Error ? err.message : err }, 'config reload rejected; keeping the running config'));
+      app
+        .reload()
+        .catch((err: unknown) =>
+          logger.error({ err: err instanceof Error ? err.message : err }, 'config reload rejected; keeping the running config'),
+        );
     });
   });
 }

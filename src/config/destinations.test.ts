@@ -16,7 +16,12 @@ function problems(text: string) {
 
 describe('subscription URLs the network guard would block', () => {
   it('are config errors with their line when private networks are blocked', () => {
-    const text = ['subscriptions:', sub('meta', 'http://169.254.169.254/latest'), sub('local', 'http://0x7f.1:9000/'), sub('ok', 'https://example.com/')].join('\n');
+    const text = [
+      'subscriptions:',
+      sub('meta', 'http://169.254.169.254/latest'),
+      sub('local', 'http://0x7f.1:9000/'),
+      sub('ok', 'https://example.com/'),
+    ].join('\n');
     expect(problems(text)).toEqual([
       ['subscriptions[0].url', 2, 'blocked: 169.254.169.254 is a link-local address (delivery.allow_private_networks is false)'],
       ['subscriptions[1].url', 3, 'blocked: 127.0.0.1 is a loopback address (delivery.allow_private_networks is false)'],

@@ -28,7 +28,7 @@ function errorOf(text: string, env: Record<string, string> = {}): ConfigError {
   throw new Error('config was accepted');
 }
 
-const lines = (...l: string[]) => l.join('\n') + '\n';
+const lines = (...l: string[]) => `${l.join('\n')}\n`;
 
 describe('defaults', () => {
   it('an empty file is all defaults', () => {
@@ -50,7 +50,10 @@ describe('defaults', () => {
   });
 
   it('fills a subscription with its defaults', () => {
-    const config = parseConfigText(lines('subscriptions:', '  - id: a', '    url: https://x.test/h', `    signature: { secret: ${SECRET} }`), { env: {} });
+    const config = parseConfigText(
+      lines('subscriptions:', '  - id: a', '    url: https://x.test/h', `    signature: { secret: ${SECRET} }`),
+      { env: {} },
+    );
     expect(config.subscriptions[0]).toEqual({
       id: 'a',
       url: 'https://x.test/h',
@@ -87,7 +90,12 @@ describe('environment variables', () => {
   it('names a missing variable and its line, without the follow-on complaints', () => {
     const problems = problemsOf(lines('server:', '  port: 8080', 'auth:', '  ingest_tokens: ["${INGEST_TOKEN}"]'));
     expect(problems).toEqual([
-      { path: 'auth.ingest_tokens[0]', line: 4, column: 20, message: expect.stringContaining('environment variable INGEST_TOKEN is not set') },
+      {
+        path: 'auth.ingest_tokens[0]',
+        line: 4,
+        column: 20,
+        message: expect.stringContaining('environment variable INGEST_TOKEN is not set'),
+      },
     ]);
   });
 
@@ -100,14 +108,26 @@ describe('environment variables', () => {
   });
 
   it('places a missing variable followed by a comment at its key', () => {
-    const text = lines('subscriptions:', '  - id: a', '    url: https://x.test/', '    signature:', '      secret: ${SECRET_A}    # from the vault');
+    const text = lines(
+      'subscriptions:',
+      '  - id: a',
+      '    url: https://x.test/',
+      '    signature:',
+      '      secret: ${SECRET_A}    # from the vault',
+    );
     expect(problemsOf(text)).toEqual([
       { path: 'subscriptions[0].signature.secret', line: 5, column: 15, message: expect.stringContaining('SECRET_A is not set') },
     ]);
   });
 
   it('ignores ${…} in comments', () => {
-    const text = lines('# url: ${DATABASE_URL}', 'storage:', '  sqlite: { path: ./x.db }  # or ${OTHER}', '  # postgres:', '  #   url: ${DATABASE_URL}');
+    const text = lines(
+      '# url: ${DATABASE_URL}',
+      'storage:',
+      '  sqlite: { path: ./x.db }  # or ${OTHER}',
+      '  # postgres:',
+      '  #   url: ${DATABASE_URL}',
+    );
     expect(parseConfigText(text, { env: {} }).storage.sqlite?.path).toBe('./x.db');
   });
 
@@ -169,14 +189,22 @@ describe('problems an operator sees', () => {
   });
 
   it('reports a duplicate subscription id at the second one', () => {
-    const text = lines('subscriptions:', '  - { id: a, url: "https://x.test/", signature: { scheme: none } }', '  - { id: a, url: "https://y.test/", signature: { scheme: none } }');
+    const text = lines(
+      'subscriptions:',
+      '  - { id: a, url: "https://x.test/", signature: { scheme: none } }',
+      '  - { id: a, url: "https://y.test/", signature: { scheme: none } }',
+    );
     expect(problemsOf(text)).toEqual([
       { path: 'subscriptions[1].id', line: 3, column: 11, message: "duplicate subscription id 'a' (first used by subscriptions[0])" },
     ]);
   });
 
   it('reports a duplicate id along with other problems in the list', () => {
-    const text = lines('subscriptions:', '  - { id: a, url: "https://x.test/", signature: { scheme: none } }', '  - { id: a, url: "nope", signature: { scheme: none } }');
+    const text = lines(
+      'subscriptions:',
+      '  - { id: a, url: "https://x.test/", signature: { scheme: none } }',
+      '  - { id: a, url: "nope", signature: { scheme: none } }',
+    );
     expect(problemsOf(text).map((p) => p.path)).toEqual(['subscriptions[1].id', 'subscriptions[1].url']);
   });
 
@@ -187,7 +215,7 @@ describe('problems an operator sees', () => {
         'hookrelay.yaml:2:9: server.port: must be at most 65535',
         'hookrelay.yaml:4:11: delivery.jitter: must be at most 1',
         'hookrelay.yaml:5:16: delivery.concurrency: must be at least 1',
-        'hookrelay.yaml:6:15: log.level: expected one of fatal, error, warn, info, debug, trace, silent, got \'loud\'',
+        "hookrelay.yaml:6:15: log.level: expected one of fatal, error, warn, info, debug, trace, silent, got 'loud'",
       ].join('\n'),
     );
   });

@@ -13,7 +13,10 @@ export function loadConfig(file: string, env: Env = process.env): Config {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ConfigError([{ path: '(root)', line: null, column: null, message: `cannot read config file: ${(err as Error).message}` }], file);
+    throw new ConfigError(
+      [{ path: '(root)', line: null, column: null, message: `cannot read config file: ${(err as Error).message}` }],
+      file,
+    );
   }
   return parseConfigText(text, { env, fileName: file });
 }
@@ -188,7 +191,8 @@ function pathAtOffset(doc: Document, raw: unknown, offset: number, path: Propert
   const node = resolve(doc, raw);
   if (isMap(node)) {
     for (const pair of node.items) {
-      if (covers(pair.value, offset) || inGapAfterKey(pair.key, pair.value, offset)) return pathAtOffset(doc, pair.value, offset, [...path, keyText(pair.key)]);
+      if (covers(pair.value, offset) || inGapAfterKey(pair.key, pair.value, offset))
+        return pathAtOffset(doc, pair.value, offset, [...path, keyText(pair.key)]);
       if (covers(pair.key, offset)) return [...path, keyText(pair.key)];
     }
   } else if (isSeq(node)) {

@@ -15,18 +15,25 @@ function problemsOf(text: string): Problem[] {
 }
 
 /** A one-subscription config with `extra` lines added to the subscription (at line 4 onwards). */
-const withSub = (...extra: string[]) =>
-  ['subscriptions:', '  - id: a', '    url: https://x.test/', ...extra].join('\n') + '\n';
+const withSub = (...extra: string[]) => `${['subscriptions:', '  - id: a', '    url: https://x.test/', ...extra].join('\n')}\n`;
 
 describe('features that are built load without problems', () => {
   it.each(['stripe', 'github', 'ed25519', 'hmac-sha256'])('signature scheme %s', (scheme) => {
-    const sig = scheme === 'ed25519' ? `{ scheme: ed25519, secret: whsk_${Buffer.alloc(32).toString('base64')} }` : `{ scheme: ${scheme}, secret: s }`;
+    const sig =
+      scheme === 'ed25519'
+        ? `{ scheme: ed25519, secret: whsk_${Buffer.alloc(32).toString('base64')} }`
+        : `{ scheme: ${scheme}, secret: s }`;
     const fixed = scheme === 'hmac-sha256' ? sig.replace(' }', ', header: X-Sig }') : sig;
     expect(problemsOf(withSub(`    signature: ${fixed}`))).toEqual([]);
   });
 
   it('previous_secrets and encrypt', () => {
-    const lines = ['    signature:', `      secret: ${SECRET}`, `      previous_secrets: [{ secret: ${SECRET}, expires: "2026-12-01T00:00:00Z" }]`, '    encrypt: true'];
+    const lines = [
+      '    signature:',
+      `      secret: ${SECRET}`,
+      `      previous_secrets: [{ secret: ${SECRET}, expires: "2026-12-01T00:00:00Z" }]`,
+      '    encrypt: true',
+    ];
     expect(problemsOf(withSub(...lines))).toEqual([]);
   });
 
@@ -43,7 +50,9 @@ describe('features that are built load without problems', () => {
   });
 
   it('refuses encrypt with scheme none, and a signature header the relay sets itself', () => {
-    expect(problemsOf(withSub('    signature: { scheme: none }', '    encrypt: true')).map((p) => [p.path, p.line])).toEqual([['subscriptions[0].encrypt', 5]]);
+    expect(problemsOf(withSub('    signature: { scheme: none }', '    encrypt: true')).map((p) => [p.path, p.line])).toEqual([
+      ['subscriptions[0].encrypt', 5],
+    ]);
     const reserved = problemsOf(withSub('    signature: { scheme: hmac-sha256, secret: s, header: Webhook-Id }'));
     expect(reserved.map((p) => [p.path, p.message])).toEqual([
       ['subscriptions[0].signature.header', "'Webhook-Id' is set by the relay itself; choose another header name"],

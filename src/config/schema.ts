@@ -121,7 +121,10 @@ const adminTokenSchema = z.strictObject({
   /** Bearer token, at least 16 characters so it cannot be guessed; required. */
   token: z.string().min(16, 'must be at least 16 characters'),
   /** What the token may do: read (GET) and/or write (the rest); default [read, write]. */
-  scopes: z.array(z.enum(['read', 'write'])).min(1).default((): ('read' | 'write')[] => ['read', 'write']),
+  scopes: z
+    .array(z.enum(['read', 'write']))
+    .min(1)
+    .default((): ('read' | 'write')[] => ['read', 'write']),
 });
 
 /** `auth`: who may call the relay. */
@@ -146,9 +149,7 @@ const DEFAULT_RETRY_SCHEDULE = ['5s', '5m', '30m', '2h', '5h', '10h', '10h'];
 /** `delivery`: how attempts are made. */
 const deliverySchema = z.strictObject({
   /** Whole attempt (connect, headers, body), ms; default 10s. */
-  timeout: duration()
-    .pipe(z.number().positive('must be longer than 0ms'))
-    .prefault('10s'),
+  timeout: duration().pipe(z.number().positive('must be longer than 0ms')).prefault('10s'),
   /** Delay before each retry, ms; attempts = 1 + length; default [5s, 5m, 30m, 2h, 5h, 10h, 10h]. */
   retry_schedule: z.array(duration()).prefault(() => [...DEFAULT_RETRY_SCHEDULE]),
   /** Each delay is scaled by a random factor in [1-j, 1+j]; 0..1; default 0.2. */
@@ -199,18 +200,18 @@ const previousSecretSchema = z.strictObject({
 
 /** `subscriptions[].signature`: how each request is signed. */
 const signatureFields = z.strictObject({
-    /** standard-webhooks | ed25519 | stripe | github | hmac-sha256 | none; default standard-webhooks. */
-    scheme: z.enum(SIGNING_SCHEMES).default('standard-webhooks'),
-    /** Signing secret; required unless scheme is none (whsec_… for standard-webhooks, whsk_… for ed25519). */
-    secret: z.string().min(1).optional(),
-    /** Old secrets still signed with until they expire (rotation); default []. */
-    previous_secrets: z.array(previousSecretSchema).default(() => []),
-    /** Header carrying the signature; hmac-sha256 only, and required for it. */
-    header: headerName('header').optional(),
-    /** Signature encoding, hex | base64; hmac-sha256 only; default hex. */
-    encoding: z.enum(['hex', 'base64']).default('hex'),
-    /** Text before the signature, e.g. "sha256="; hmac-sha256 only; default "". */
-    prefix: z.string().default(''),
+  /** standard-webhooks | ed25519 | stripe | github | hmac-sha256 | none; default standard-webhooks. */
+  scheme: z.enum(SIGNING_SCHEMES).default('standard-webhooks'),
+  /** Signing secret; required unless scheme is none (whsec_… for standard-webhooks, whsk_… for ed25519). */
+  secret: z.string().min(1).optional(),
+  /** Old secrets still signed with until they expire (rotation); default []. */
+  previous_secrets: z.array(previousSecretSchema).default(() => []),
+  /** Header carrying the signature; hmac-sha256 only, and required for it. */
+  header: headerName('header').optional(),
+  /** Signature encoding, hex | base64; hmac-sha256 only; default hex. */
+  encoding: z.enum(['hex', 'base64']).default('hex'),
+  /** Text before the signature, e.g. "sha256="; hmac-sha256 only; default "". */
+  prefix: z.string().default(''),
 });
 const signatureSchema = signatureFields.superRefine(checkSignature).prefault({});
 
@@ -224,12 +225,13 @@ function checkSignature(sig: SignatureFields, ctx: z.RefinementCtx): void {
   } else {
     checkSecretFormat(sig.scheme, sig.secret, ['secret'], ctx);
   }
-  sig.previous_secrets.forEach((p, i) => checkSecretFormat(sig.scheme, p.secret, ['previous_secrets', i, 'secret'], ctx));
+  for (const [i, p] of sig.previous_secrets.entries()) checkSecretFormat(sig.scheme, p.secret, ['previous_secrets', i, 'secret'], ctx);
 }
 
 function checkHmacOnly(sig: SignatureFields, ctx: z.RefinementCtx): void {
   if (sig.scheme === 'hmac-sha256') {
-    if (sig.header === undefined) ctx.addIssue({ code: 'custom', path: ['header'], message: 'signature.header is required for scheme hmac-sha256' });
+    if (sig.header === undefined)
+      ctx.addIssue({ code: 'custom', path: ['header'], message: 'signature.header is required for scheme hmac-sha256' });
     return;
   }
   // encoding and prefix have defaults, so only a non-default value shows the user set them.
@@ -256,43 +258,47 @@ function checkSecretFormat(scheme: string, secret: string, path: (string | numbe
 
 /** One entry of `subscriptions`: a receiver and what it gets. */
 /** One subscription, as in the config file and as the admin API accepts it. */
-export const subscriptionSchema = z.strictObject({
-  /** Stable name, [a-z0-9][a-z0-9_-]{0,63}, unique; required. */
-  id: z.string().regex(SUBSCRIPTION_ID, 'must match [a-z0-9][a-z0-9_-]{0,63} (lowercase letters, digits, _ and -)'),
-  /** Receiver, http or https; required. */
-  url: httpUrl(),
-  /** Free text for people; default unset. */
-  description: z.string().optional(),
-  /** Event type patterns; "*" as the last segment matches one or more segments; default ["*"]. */
-  events: z
-    .array(z.string().regex(EVENT_PATTERN, "expected an event type pattern like 'invoice.paid', 'payment.*' or '*' ('*' only as the last segment)"))
-    .min(1, 'must list at least one event pattern; use ["*"] for all')
-    .default(() => ['*']),
-  /** Condition on the envelope (SPEC section 6), validated here with every problem's path; default unset. */
-  filter: z.record(z.string(), z.unknown()).superRefine(checkFilter).optional(),
-  /** false: no new deliveries are made for it; default true. */
-  enabled: z.boolean().default(true),
-  /** How requests are signed; default {scheme: standard-webhooks}, which needs a secret. */
-  signature: signatureSchema,
-  /** envelope: the whole event; data: only its data; default envelope. */
-  payload: z.enum(['envelope', 'data']).default('envelope'),
-  /** AES-256-GCM body (SPEC section 5); default false. */
-  encrypt: z.boolean().default(false),
-  /** Headers added to every request; default {}. */
-  headers: z.record(headerName('header name'), z.string()).default(() => ({})),
-  /** Attempt timeout, ms; default unset: delivery.timeout. */
-  timeout: duration()
-    .pipe(z.number().positive('must be longer than 0ms'))
-    .optional(),
-  /** Retry delays, ms; default unset: delivery.retry_schedule. */
-  retry_schedule: z.array(duration()).optional(),
-  /** Most attempts started per window for this subscription, or null (off); default unset: no limit. */
-  rate_limit: rate().optional(),
-  /** Most attempts in flight for this subscription; default unset (resolved by the dispatcher). */
-  max_in_flight: z.int().min(1).optional(),
-  /** none | fifo (one delivery at a time, in event order); default none. */
-  ordering: z.enum(['none', 'fifo']).default('none'),
-}).superRefine(checkSubscription);
+export const subscriptionSchema = z
+  .strictObject({
+    /** Stable name, [a-z0-9][a-z0-9_-]{0,63}, unique; required. */
+    id: z.string().regex(SUBSCRIPTION_ID, 'must match [a-z0-9][a-z0-9_-]{0,63} (lowercase letters, digits, _ and -)'),
+    /** Receiver, http or https; required. */
+    url: httpUrl(),
+    /** Free text for people; default unset. */
+    description: z.string().optional(),
+    /** Event type patterns; "*" as the last segment matches one or more segments; default ["*"]. */
+    events: z
+      .array(
+        z
+          .string()
+          .regex(EVENT_PATTERN, "expected an event type pattern like 'invoice.paid', 'payment.*' or '*' ('*' only as the last segment)"),
+      )
+      .min(1, 'must list at least one event pattern; use ["*"] for all')
+      .default(() => ['*']),
+    /** Condition on the envelope (SPEC section 6), validated here with every problem's path; default unset. */
+    filter: z.record(z.string(), z.unknown()).superRefine(checkFilter).optional(),
+    /** false: no new deliveries are made for it; default true. */
+    enabled: z.boolean().default(true),
+    /** How requests are signed; default {scheme: standard-webhooks}, which needs a secret. */
+    signature: signatureSchema,
+    /** envelope: the whole event; data: only its data; default envelope. */
+    payload: z.enum(['envelope', 'data']).default('envelope'),
+    /** AES-256-GCM body (SPEC section 5); default false. */
+    encrypt: z.boolean().default(false),
+    /** Headers added to every request; default {}. */
+    headers: z.record(headerName('header name'), z.string()).default(() => ({})),
+    /** Attempt timeout, ms; default unset: delivery.timeout. */
+    timeout: duration().pipe(z.number().positive('must be longer than 0ms')).optional(),
+    /** Retry delays, ms; default unset: delivery.retry_schedule. */
+    retry_schedule: z.array(duration()).optional(),
+    /** Most attempts started per window for this subscription, or null (off); default unset: no limit. */
+    rate_limit: rate().optional(),
+    /** Most attempts in flight for this subscription; default unset (resolved by the dispatcher). */
+    max_in_flight: z.int().min(1).optional(),
+    /** none | fifo (one delivery at a time, in event order); default none. */
+    ordering: z.enum(['none', 'fifo']).default('none'),
+  })
+  .superRefine(checkSubscription);
 
 /** Reports every problem of a filter at its own path inside it (`filter.data.amount.$gte`). */
 function checkFilter(filter: Record<string, unknown>, ctx: z.RefinementCtx): void {
@@ -301,16 +307,32 @@ function checkFilter(filter: Record<string, unknown>, ctx: z.RefinementCtx): voi
 }
 
 /** Headers every request carries from the relay itself; a signature header may not replace them. */
-const RESERVED_HEADERS = new Set(['content-type', 'content-length', 'host', 'user-agent', 'webhook-id', 'webhook-timestamp', 'webhook-signature']);
+const RESERVED_HEADERS = new Set([
+  'content-type',
+  'content-length',
+  'host',
+  'user-agent',
+  'webhook-id',
+  'webhook-timestamp',
+  'webhook-signature',
+]);
 
 /** Rules that span several keys of one subscription. */
 function checkSubscription(sub: { encrypt: boolean; signature: SignatureFields }, ctx: z.RefinementCtx): void {
   if (sub.encrypt && sub.signature.scheme === 'none') {
-    ctx.addIssue({ code: 'custom', path: ['encrypt'], message: 'encrypt: true needs a signature secret (the key is SHA-256 of it); scheme none has none' });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['encrypt'],
+      message: 'encrypt: true needs a signature secret (the key is SHA-256 of it); scheme none has none',
+    });
   }
   const header = sub.signature.header?.toLowerCase();
   if (header && RESERVED_HEADERS.has(header)) {
-    ctx.addIssue({ code: 'custom', path: ['signature', 'header'], message: `'${sub.signature.header}' is set by the relay itself; choose another header name` });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['signature', 'header'],
+      message: `'${sub.signature.header}' is set by the relay itself; choose another header name`,
+    });
   }
 }
 
@@ -322,31 +344,38 @@ function checkUniqueIds(subs: unknown[], ctx: z.RefinementCtx): void {
     if (typeof id !== 'string') return;
     const first = firstIndex.get(id);
     if (first === undefined) firstIndex.set(id, i);
-    else ctx.addIssue({ code: 'custom', path: [i, 'id'], message: `duplicate subscription id '${id}' (first used by subscriptions[${first}])` });
+    else
+      ctx.addIssue({
+        code: 'custom',
+        path: [i, 'id'],
+        message: `duplicate subscription id '${id}' (first used by subscriptions[${first}])`,
+      });
   });
 }
 
 /** The whole config file (SPEC section 2). */
-export const configSchema = z.strictObject({
-  /** Listening socket and HTTP limits. */
-  server: serverSchema.prefault({}),
-  /** Where events and deliveries are kept; default sqlite at ./data/hookrelay.db. */
-  storage: storageSchema.prefault({}),
-  /** Tokens and rate limits. */
-  auth: authSchema.prefault({}),
-  /** Attempts, retries and network safety. */
-  delivery: deliverySchema.prefault({}),
-  /** How long finished events are kept. */
-  retention: retentionSchema.prefault({}),
-  /** Logging. */
-  log: logSchema.prefault({}),
-  /** Receivers declared in the file; default []. */
-  subscriptions: z
-    .array(subscriptionSchema)
-    // Runs even when an entry is invalid, so a duplicate id is reported with the other problems.
-    .check(z.superRefine(checkUniqueIds, { when: () => true }))
-    .default(() => []),
-}).superRefine(checkDestinations);
+export const configSchema = z
+  .strictObject({
+    /** Listening socket and HTTP limits. */
+    server: serverSchema.prefault({}),
+    /** Where events and deliveries are kept; default sqlite at ./data/hookrelay.db. */
+    storage: storageSchema.prefault({}),
+    /** Tokens and rate limits. */
+    auth: authSchema.prefault({}),
+    /** Attempts, retries and network safety. */
+    delivery: deliverySchema.prefault({}),
+    /** How long finished events are kept. */
+    retention: retentionSchema.prefault({}),
+    /** Logging. */
+    log: logSchema.prefault({}),
+    /** Receivers declared in the file; default []. */
+    subscriptions: z
+      .array(subscriptionSchema)
+      // Runs even when an entry is invalid, so a duplicate id is reported with the other problems.
+      .check(z.superRefine(checkUniqueIds, { when: () => true }))
+      .default(() => []),
+  })
+  .superRefine(checkDestinations);
 
 /**
  * A subscription whose URL is a literal address the network guard would block fails at load, with

@@ -19,12 +19,19 @@ export function createCompletionWriter(store: Store, logger: Logger, now: () => 
     queue = [];
     if (batch.length === 0) return;
     try {
-      const written = await pRetry(() => store.complete(batch.map((b) => b.result), now()), {
-        retries: 4,
-        minTimeout: 50,
-        maxTimeout: 1000,
-      });
-      batch.forEach((b, i) => b.done(written[i] ?? false));
+      const written = await pRetry(
+        () =>
+          store.complete(
+            batch.map((b) => b.result),
+            now(),
+          ),
+        {
+          retries: 4,
+          minTimeout: 50,
+          maxTimeout: 1000,
+        },
+      );
+      for (const [i, b] of batch.entries()) b.done(written[i] ?? false);
     } catch (err) {
       logger.error({ err, deliveries: batch.length }, 'could not record attempt results; they will be retried after their lease expires');
       for (const b of batch) b.done(false);

@@ -23,6 +23,8 @@ export interface DelivererOptions {
   network: NetworkRules;
   /** How names are resolved when the guard is on; default dns.lookup. Tests inject a stub. */
   lookup?: HostLookup | undefined;
+  /** Wall clock, epoch ms: an HTTP-date Retry-After is measured from it. */
+  now: () => number;
 }
 
 export interface AttemptOptions {
@@ -58,13 +60,25 @@ export function createDeliverer(opts: DelivererOptions) {
       const res = await agent.request({ ...target(req.url), method: 'POST', headers: req.headers, body: req.body, signal });
       const body = await readCapped(res.body, opts.maxResponseBody);
       const headers = flattenHeaders(res.headers);
-      return { outcome: classify(res.statusCode, headers), status: res.statusCode, headers, body, durationMs: since(started) };
+      return { outcome: classify(res.statusCode, headers, opts.now()), status: res.statusCode, headers, body, durationMs: since(started) };
     } catch (err) {
       const reason = signal.aborted ? signal.reason : err;
       if (reason instanceof BlockedDestinationError) {
-        return { outcome: { kind: 'fail', status: null, error: reason.message }, status: null, headers: null, body: null, durationMs: since(started) };
+        return {
+          outcome: { kind: 'fail', status: null, error: reason.message },
+          status: null,
+          headers: null,
+          body: null,
+          durationMs: since(started),
+        };
       }
-      return { outcome: { kind: 'retry', status: null, error: describeError(reason) }, status: null, headers: null, body: null, durationMs: since(started) };
+      return {
+        outcome: { kind: 'retry', status: null, error: describeError(reason) },
+        status: null,
+        headers: null,
+        body: null,
+        durationMs: since(started),
+      };
     } finally {
       clearTimeout(timer);
     }
@@ -87,13 +101,17 @@ function target(url: string): { origin: string; path: string } {
   return { origin: u.origin, path: u.pathname + u.search };
 }
 
-function classify(status: number, headers: Record<string, string>): Outcome {
+function classify(status: number, headers: Record<string, string>, now: number): Outcome {
   if (status >= 200 && status < 300) return { kind: 'ok', status };
   if (status === 410) return { kind: 'gone', status, error: 'HTTP 410 Gone: subscription disabled' };
   if (status >= 300 && status < 400) {
-    return { kind: 'retry', status, error: `HTTP ${status}: redirects are not followed${headers.location ? ` (location: ${headers.location})` : ''}` };
+    return {
+      kind: 'retry',
+      status,
+      error: `HTTP ${status}: redirects are not followed${headers.location ? ` (location: ${headers.location})` : ''}`,
+    };
   }
-  const retryAfterMs = status === 429 || status === 503 ? parseRetryAfter(headers['retry-after'], Date.now()) : undefined;
+  const retryAfterMs = status === 429 || status === 503 ? parseRetryAfter(headers['retry-after'], now) : undefined;
   return { kind: 'retry', status, error: `HTTP ${status}`, ...(retryAfterMs !== undefined && { retryAfterMs }) };
 }
 

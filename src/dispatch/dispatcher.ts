@@ -76,7 +76,14 @@ export function createDispatcher(deps: DispatcherDeps, opts: DispatcherOptions) 
   // Per-subscription rate_limit (in memory, this process only) and the auto-disable/rescue tick.
   const limiter = createStartLimiter(() => clock.now());
   // A lease expires leaseMarginMs after its attempt's timeout; look for expired ones at least twice per margin.
-  const maintenance = createMaintenance({ store, registry, clock, logger, onRescued: () => nudge(), maxIntervalMs: Math.max(1000, leaseMarginMs / 2) });
+  const maintenance = createMaintenance({
+    store,
+    registry,
+    clock,
+    logger,
+    onRescued: () => nudge(),
+    maxIntervalMs: Math.max(1000, leaseMarginMs / 2),
+  });
   /**
    * Subscriptions whose last claim came back short: nothing else of theirs was due then. The claim
    * rounds that follow this dispatcher's own finished attempts skip them; at low rates most of those
@@ -230,7 +237,10 @@ export function createDispatcher(deps: DispatcherDeps, opts: DispatcherOptions) 
     if (controller.signal.reason === SHUTDOWN) {
       // Cut short by shutdown: not the receiver's fault, so the attempt is not spent.
       await store.release([delivery.id], opts.owner, clock.now());
-      logger.info({ delivery_id: delivery.id, event_id: delivery.event.id, subscription: target.id }, 'attempt interrupted by shutdown; delivery put back');
+      logger.info(
+        { delivery_id: delivery.id, event_id: delivery.event.id, subscription: target.id },
+        'attempt interrupted by shutdown; delivery put back',
+      );
       return;
     }
     const now = clock.now();
@@ -263,7 +273,14 @@ export function createDispatcher(deps: DispatcherDeps, opts: DispatcherOptions) 
     // A retry may be due at once; a fifo subscription's next delivery is its new head.
     if (target.fifo || next.status === 'retrying') drained.delete(target.id);
     logAttempt(target, delivery, number, attemptId, response, next, written);
-    opts.onAttempt?.({ subscriptionId: target.id, status: response.status, kind: response.outcome.kind, durationMs: response.durationMs, outcome: next.status, written });
+    opts.onAttempt?.({
+      subscriptionId: target.id,
+      status: response.status,
+      kind: response.outcome.kind,
+      durationMs: response.durationMs,
+      outcome: next.status,
+      written,
+    });
   }
 
   function logAttempt(
@@ -335,7 +352,13 @@ export function createDispatcher(deps: DispatcherDeps, opts: DispatcherOptions) 
     if (stopping) return;
     const enabled = registry.enabled().filter(canClaim);
     const fifo = enabled.filter((t) => t.fifo).map((t) => t.id);
-    const due = enabled.length > 0 && inFlight.size < opts.concurrency ? await store.nextDueAt(enabled.map((t) => t.id), fifo) : null;
+    const due =
+      enabled.length > 0 && inFlight.size < opts.concurrency
+        ? await store.nextDueAt(
+            enabled.map((t) => t.id),
+            fifo,
+          )
+        : null;
     const delay = due === null ? pollIntervalMs : Math.min(pollIntervalMs, Math.max(0, due - clock.now()));
     arm(Math.min(delay, throttledWaitMs()));
   }

@@ -7,7 +7,8 @@ export function compileEventPatterns(patterns: readonly string[]): (type: string
   const exact = new Set<string>();
   const prefixes: string[] = [];
   for (const pattern of patterns) {
-    if (pattern.endsWith('.*')) prefixes.push(pattern.slice(0, -1)); // keep the dot: "payment."
+    if (pattern.endsWith('.*'))
+      prefixes.push(pattern.slice(0, -1)); // keep the dot: "payment."
     else exact.add(pattern);
   }
   return (type) => exact.has(type) || prefixes.some((prefix) => type.length > prefix.length && type.startsWith(prefix));

@@ -31,7 +31,10 @@ export async function loadTargets(config: Config, store: Store, logger: Logger):
     }
     const parsed = subscriptionSchema.safeParse(stored.spec);
     if (!parsed.success) {
-      logger.error({ subscription: stored.id, issues: parsed.error.issues.map((i) => i.message) }, 'stored API subscription no longer validates; skipped');
+      logger.error(
+        { subscription: stored.id, issues: parsed.error.issues.map((i) => i.message) },
+        'stored API subscription no longer validates; skipped',
+      );
       continue;
     }
     targets.push(compileTarget(parsed.data, defaults, 'api'));

@@ -15,7 +15,10 @@ describe('nextState', () => {
     const retry = { kind: 'retry', status: 500, error: 'HTTP 500' } as const;
     const mid = () => 0.5; // jitter factor exactly 1
     expect(nextState({ attempt: 1, outcome: retry, now, policy, random: mid })).toEqual({ status: 'retrying', nextAttemptAt: now + 5000 });
-    expect(nextState({ attempt: 2, outcome: retry, now, policy, random: mid })).toEqual({ status: 'retrying', nextAttemptAt: now + 300_000 });
+    expect(nextState({ attempt: 2, outcome: retry, now, policy, random: mid })).toEqual({
+      status: 'retrying',
+      nextAttemptAt: now + 300_000,
+    });
     expect(nextState({ attempt: 3, outcome: retry, now, policy, random: mid })).toEqual({ status: 'failed' });
   });
 

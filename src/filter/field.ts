@@ -54,7 +54,7 @@ function compileOperators(ops: Record<string, unknown>, at: FilterPath, depth: n
     if (test) tests.push(test);
   }
   if (Object.hasOwn(ops, '$regex')) {
-    const compiled = compileRegex(ops['$regex'], ops['$options']);
+    const compiled = compileRegex(ops.$regex, ops.$options);
     if (compiled.ok) {
       const regex = compiled.regex; // no g/y flag, so test() keeps no state between events
       tests.push((v) => typeof v === 'string' && regex.test(v));
@@ -126,17 +126,25 @@ function compileIn(op: '$in' | '$nin', operand: unknown, at: FilterPath, depth: 
 function compileOrdering(op: Ordering, x: number | string): ValueTest {
   if (typeof x === 'number') {
     switch (op) {
-      case '$gt': return (v) => typeof v === 'number' && v > x;
-      case '$gte': return (v) => typeof v === 'number' && v >= x;
-      case '$lt': return (v) => typeof v === 'number' && v < x;
-      case '$lte': return (v) => typeof v === 'number' && v <= x;
+      case '$gt':
+        return (v) => typeof v === 'number' && v > x;
+      case '$gte':
+        return (v) => typeof v === 'number' && v >= x;
+      case '$lt':
+        return (v) => typeof v === 'number' && v < x;
+      case '$lte':
+        return (v) => typeof v === 'number' && v <= x;
     }
   }
   switch (op) {
-    case '$gt': return (v) => typeof v === 'string' && v > x;
-    case '$gte': return (v) => typeof v === 'string' && v >= x;
-    case '$lt': return (v) => typeof v === 'string' && v < x;
-    case '$lte': return (v) => typeof v === 'string' && v <= x;
+    case '$gt':
+      return (v) => typeof v === 'string' && v > x;
+    case '$gte':
+      return (v) => typeof v === 'string' && v >= x;
+    case '$lt':
+      return (v) => typeof v === 'string' && v < x;
+    case '$lte':
+      return (v) => typeof v === 'string' && v <= x;
   }
 }
 
@@ -145,6 +153,7 @@ function isFieldOperator(op: string): op is FieldOperator {
 }
 
 function unknownOperator(op: string): string {
-  const hint = op === '$and' || op === '$or' || op === '$not' ? ` (${op} combines whole filters and belongs beside paths, not under one)` : '';
+  const hint =
+    op === '$and' || op === '$or' || op === '$not' ? ` (${op} combines whole filters and belongs beside paths, not under one)` : '';
   return `unknown operator '${op}'; expected one of ${FIELD_OPERATORS.join(', ')}${hint}`;
 }

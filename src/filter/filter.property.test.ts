@@ -50,7 +50,11 @@ const envelope = fc.record(
     timestamp: fc.constant('2026-11-23T10:00:00.000Z'),
     data: fc.oneof(
       fc.record(
-        { a: fc.oneof(small, fc.record({ c: small })), b: small, items: fc.array(fc.oneof(small, fc.record({ c: small })), { maxLength: 3 }) },
+        {
+          a: fc.oneof(small, fc.record({ c: small })),
+          b: small,
+          items: fc.array(fc.oneof(small, fc.record({ c: small })), { maxLength: 3 }),
+        },
         { requiredKeys: [] },
       ),
       small,
@@ -149,8 +153,28 @@ describe('compileFilter properties', () => {
 
   it('compileFilter never throws on JSON input, and every error points into the filter', () => {
     const vocabulary = fc.constantFrom(
-      '$and', '$or', '$not', '$eq', '$ne', '$gt', '$gte', '$lt', '$lte', '$in', '$nin', '$exists', '$regex', '$options',
-      '$nor', 'data.a', 'type', 'data..a', 'data.__proto__', 'amount', '', 'data.items.0',
+      '$and',
+      '$or',
+      '$not',
+      '$eq',
+      '$ne',
+      '$gt',
+      '$gte',
+      '$lt',
+      '$lte',
+      '$in',
+      '$nin',
+      '$exists',
+      '$regex',
+      '$options',
+      '$nor',
+      'data.a',
+      'type',
+      'data..a',
+      'data.__proto__',
+      'amount',
+      '',
+      'data.items.0',
     );
     const { shaped } = fc.letrec<{ shaped: unknown }>((tie) => ({
       shaped: fc.oneof(

@@ -222,25 +222,93 @@ describe('compileFilter: validation errors', () => {
     ['non-object filter', 'type', [{ path: [], message: expect.stringContaining('a filter must be an object') }]],
     ['array filter', [], [{ path: [], message: expect.stringContaining('got an array') }]],
     ['null filter', null, [{ path: [], message: expect.stringContaining('got null') }]],
-    ['unknown field operator', { 'data.amount': { $gtx: 1 } }, [{ path: ['data.amount', '$gtx'], message: `unknown operator '$gtx'; expected one of ${OPS}` }]],
-    ['$not under a path', { 'data.a': { $not: { $gt: 1 } } }, [{ path: ['data.a', '$not'], message: expect.stringContaining('belongs beside paths') }]],
-    ['unknown logical operator', { $nor: [] }, [{ path: ['$nor'], message: "unknown operator '$nor'; expected $and, $or, $not or a path such as 'data.amount'" }]],
+    [
+      'unknown field operator',
+      { 'data.amount': { $gtx: 1 } },
+      [{ path: ['data.amount', '$gtx'], message: `unknown operator '$gtx'; expected one of ${OPS}` }],
+    ],
+    [
+      '$not under a path',
+      { 'data.a': { $not: { $gt: 1 } } },
+      [{ path: ['data.a', '$not'], message: expect.stringContaining('belongs beside paths') }],
+    ],
+    [
+      'unknown logical operator',
+      { $nor: [] },
+      [{ path: ['$nor'], message: "unknown operator '$nor'; expected $and, $or, $not or a path such as 'data.amount'" }],
+    ],
     ['field operator at filter level', { $eq: 1 }, [{ path: ['$eq'], message: expect.stringContaining('must sit under one') }]],
-    ['mixed operator object', { 'data.a': { $gt: 1, b: 2 } }, [{ path: ['data.a'], message: expect.stringContaining('mixes operators ($gt) with plain keys (b)') }]],
-    ['operator nested in a bare value', { data: { amount: { $gte: 100 } } }, [{ path: ['data', 'amount', '$gte'], message: expect.stringContaining("'$gte' inside a literal value") }]],
-    ['$gt with a boolean', { 'data.a': { $gt: true } }, [{ path: ['data.a', '$gt'], message: '$gt takes a number or a string, got a boolean' }]],
+    [
+      'mixed operator object',
+      { 'data.a': { $gt: 1, b: 2 } },
+      [{ path: ['data.a'], message: expect.stringContaining('mixes operators ($gt) with plain keys (b)') }],
+    ],
+    [
+      'operator nested in a bare value',
+      { data: { amount: { $gte: 100 } } },
+      [{ path: ['data', 'amount', '$gte'], message: expect.stringContaining("'$gte' inside a literal value") }],
+    ],
+    [
+      '$gt with a boolean',
+      { 'data.a': { $gt: true } },
+      [{ path: ['data.a', '$gt'], message: '$gt takes a number or a string, got a boolean' }],
+    ],
     ['$lte with null', { 'data.a': { $lte: null } }, [{ path: ['data.a', '$lte'], message: '$lte takes a number or a string, got null' }]],
-    ['$gte with an object', { 'data.a': { $gte: {} } }, [{ path: ['data.a', '$gte'], message: '$gte takes a number or a string, got an object' }]],
-    ['$in with a string', { 'data.a': { $in: 'abc' } }, [{ path: ['data.a', '$in'], message: '$in takes an array of values, got a string' }]],
-    ['$nin with an object', { 'data.a': { $nin: { a: 1 } } }, [{ path: ['data.a', '$nin'], message: '$nin takes an array of values, got an object' }]],
-    ['$exists with a string', { 'data.a': { $exists: 'yes' } }, [{ path: ['data.a', '$exists'], message: '$exists takes true or false, got a string' }]],
-    ['$regex with a number', { 'data.a': { $regex: 5 } }, [{ path: ['data.a', '$regex'], message: '$regex takes a string pattern, got a number' }]],
-    ['invalid regex', { 'data.a': { $regex: '(' } }, [{ path: ['data.a', '$regex'], message: 'Invalid regular expression: /(/: Unterminated group' }]],
-    ['regex too long', { 'data.a': { $regex: 'a'.repeat(257) } }, [{ path: ['data.a', '$regex'], message: '$regex pattern is 257 characters; the limit is 256' }]],
-    ['catastrophic regex', { 'data.a': { $regex: '^(a+)+$' } }, [{ path: ['data.a', '$regex'], message: expect.stringContaining('ReDoS') }]],
-    ['unknown regex flag', { 'data.a': { $regex: 'a', $options: 'g' } }, [{ path: ['data.a', '$options'], message: "unknown flag 'g' in $options; allowed: i, m, s, u" }]],
-    ['repeated regex flag', { 'data.a': { $regex: 'a', $options: 'ii' } }, [{ path: ['data.a', '$options'], message: "flag 'i' is repeated in $options" }]],
-    ['non-string options', { 'data.a': { $regex: 'a', $options: 1 } }, [{ path: ['data.a', '$options'], message: expect.stringContaining('takes a string of flags') }]],
+    [
+      '$gte with an object',
+      { 'data.a': { $gte: {} } },
+      [{ path: ['data.a', '$gte'], message: '$gte takes a number or a string, got an object' }],
+    ],
+    [
+      '$in with a string',
+      { 'data.a': { $in: 'abc' } },
+      [{ path: ['data.a', '$in'], message: '$in takes an array of values, got a string' }],
+    ],
+    [
+      '$nin with an object',
+      { 'data.a': { $nin: { a: 1 } } },
+      [{ path: ['data.a', '$nin'], message: '$nin takes an array of values, got an object' }],
+    ],
+    [
+      '$exists with a string',
+      { 'data.a': { $exists: 'yes' } },
+      [{ path: ['data.a', '$exists'], message: '$exists takes true or false, got a string' }],
+    ],
+    [
+      '$regex with a number',
+      { 'data.a': { $regex: 5 } },
+      [{ path: ['data.a', '$regex'], message: '$regex takes a string pattern, got a number' }],
+    ],
+    [
+      'invalid regex',
+      { 'data.a': { $regex: '(' } },
+      [{ path: ['data.a', '$regex'], message: 'Invalid regular expression: /(/: Unterminated group' }],
+    ],
+    [
+      'regex too long',
+      { 'data.a': { $regex: 'a'.repeat(257) } },
+      [{ path: ['data.a', '$regex'], message: '$regex pattern is 257 characters; the limit is 256' }],
+    ],
+    [
+      'catastrophic regex',
+      { 'data.a': { $regex: '^(a+)+$' } },
+      [{ path: ['data.a', '$regex'], message: expect.stringContaining('ReDoS') }],
+    ],
+    [
+      'unknown regex flag',
+      { 'data.a': { $regex: 'a', $options: 'g' } },
+      [{ path: ['data.a', '$options'], message: "unknown flag 'g' in $options; allowed: i, m, s, u" }],
+    ],
+    [
+      'repeated regex flag',
+      { 'data.a': { $regex: 'a', $options: 'ii' } },
+      [{ path: ['data.a', '$options'], message: "flag 'i' is repeated in $options" }],
+    ],
+    [
+      'non-string options',
+      { 'data.a': { $regex: 'a', $options: 1 } },
+      [{ path: ['data.a', '$options'], message: expect.stringContaining('takes a string of flags') }],
+    ],
     ['$options alone', { 'data.a': { $options: 'i' } }, [{ path: ['data.a', '$options'], message: '$options needs $regex beside it' }]],
     ['$and not an array', { $and: { type: 'x' } }, [{ path: ['$and'], message: '$and takes a non-empty array of filters, got an object' }]],
     ['empty $or', { $or: [] }, [{ path: ['$or'], message: '$or needs at least one filter' }]],
@@ -249,14 +317,30 @@ describe('compileFilter: validation errors', () => {
     ['empty path segment', { 'data..a': 1 }, [{ path: ['data..a'], message: "invalid path 'data..a': segment 2 is empty" }]],
     ['trailing dot', { 'data.': 1 }, [{ path: ['data.'], message: "invalid path 'data.': segment 2 is empty" }]],
     ['empty path', { '': 1 }, [{ path: [''], message: "invalid path '': segment 1 is empty" }]],
-    ['__proto__ segment', JSON.parse('{"data.__proto__.x": 1}'), [{ path: ['data.__proto__.x'], message: expect.stringContaining("segment '__proto__' is not allowed") }]],
-    ['constructor segment', { 'data.constructor': 1 }, [{ path: ['data.constructor'], message: expect.stringContaining("segment 'constructor'") }]],
-    ['prototype segment', { 'data.a.prototype': 1 }, [{ path: ['data.a.prototype'], message: expect.stringContaining("segment 'prototype'") }]],
+    [
+      '__proto__ segment',
+      JSON.parse('{"data.__proto__.x": 1}'),
+      [{ path: ['data.__proto__.x'], message: expect.stringContaining("segment '__proto__' is not allowed") }],
+    ],
+    [
+      'constructor segment',
+      { 'data.constructor': 1 },
+      [{ path: ['data.constructor'], message: expect.stringContaining("segment 'constructor'") }],
+    ],
+    [
+      'prototype segment',
+      { 'data.a.prototype': 1 },
+      [{ path: ['data.a.prototype'], message: expect.stringContaining("segment 'prototype'") }],
+    ],
     ['path outside the envelope', { amount: 1 }, [{ path: ['amount'], message: expect.stringContaining("e.g. 'data.amount'") }]],
     ['non-JSON value', { 'data.a': { $eq: Number.NaN } }, [{ path: ['data.a', '$eq'], message: 'expected a JSON value, got NaN' }]],
     ['undefined value', { 'data.a': undefined }, [{ path: ['data.a'], message: 'expected a JSON value, got undefined' }]],
     ['Date value', { 'data.a': new Date(0) }, [{ path: ['data.a'], message: 'expected a JSON value, got a Date' }]],
-    ['bad element in $in', { 'data.a': { $in: [1, () => 1] } }, [{ path: ['data.a', '$in', 1], message: 'expected a JSON value, got a function' }]],
+    [
+      'bad element in $in',
+      { 'data.a': { $in: [1, () => 1] } },
+      [{ path: ['data.a', '$in', 1], message: 'expected a JSON value, got a function' }],
+    ],
   ])('%s', (_name, filter, expected) => {
     expect(errorsOf(filter)).toEqual(expected);
   });
@@ -305,10 +389,10 @@ describe('compileFilter: validation errors', () => {
 
   it('survives a cyclic filter built in code', () => {
     const cyclic: Record<string, unknown> = {};
-    cyclic['$not'] = cyclic;
+    cyclic.$not = cyclic;
     expect(errorsOf(cyclic)).toHaveLength(1);
     const cyclicValue: Record<string, unknown> = {};
-    cyclicValue['a'] = cyclicValue;
+    cyclicValue.a = cyclicValue;
     expect(errorsOf({ 'data.a': { $eq: cyclicValue } })).toHaveLength(1);
   });
 });

@@ -28,7 +28,8 @@ export function compileRegex(pattern: unknown, options: unknown): CompiledRegex 
       if (errors.length === 0 && hasNestedRepetition(pattern)) {
         errors.push({
           at: '$regex',
-          message: 'pattern repeats a group that itself repeats (like (a+)+), which can take exponential time (ReDoS); rewrite it without nested repetition',
+          message:
+            'pattern repeats a group that itself repeats (like (a+)+), which can take exponential time (ReDoS); rewrite it without nested repetition',
         });
       }
       if (errors.length === 0) return { ok: true, regex: compiled };

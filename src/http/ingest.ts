@@ -34,7 +34,13 @@ export function ingestRoutes(deps: IngestDeps): Hono {
   app.use('*', bearerAuth(deps.tokens, 'ingest', deps.logger));
   // After auth, so only valid tokens get a bucket: a flood of made-up tokens cannot grow the map.
   const limiter = createRateLimiter(() => deps.clock.now());
-  app.use('*', limiter.middleware(() => deps.rateLimit?.() ?? null, (c) => ingestKey(c.req.header('authorization'), deps.tokens())));
+  app.use(
+    '*',
+    limiter.middleware(
+      () => deps.rateLimit?.() ?? null,
+      (c) => ingestKey(c.req.header('authorization'), deps.tokens()),
+    ),
+  );
 
   app.post('/', async (c) => {
     const input = validate(eventInputSchema, await readJsonBody(c, deps.bodyLimit()));

@@ -22,7 +22,7 @@ export class AppError extends Error {
 const TYPE_BASE = 'https://hookrelay.dev/problems/';
 
 /** Renders a problem+json response; `type` is a stable URI per status. */
-export function problem(c: Context, err: AppError): Response {
+export function problem(_c: Context, err: AppError): Response {
   const body: Record<string, unknown> = {
     type: TYPE_BASE + slug(err.title),
     title: err.title,
@@ -36,7 +36,11 @@ export function problem(c: Context, err: AppError): Response {
   });
 }
 
-const slug = (title: string) => title.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/(^-|-$)/g, '');
+const slug = (title: string) =>
+  title
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/(^-|-$)/g, '');
 
 /** Field path of a zod issue: `events[3].type`. */
 export function formatPath(path: readonly PropertyKey[]): string {

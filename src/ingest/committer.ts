@@ -25,7 +25,7 @@ export function createIngestCommitter(store: Store, onCommitted: () => void) {
       queue = queue.slice(group.length);
       try {
         const results = await store.ingest(group.map((p) => p.events));
-        group.forEach((p, i) => p.resolve(results[i]!));
+        for (const [i, p] of group.entries()) p.resolve(results[i]!);
         onCommitted();
       } catch (err) {
         for (const p of group) p.reject(err);

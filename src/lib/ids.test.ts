@@ -11,6 +11,6 @@ describe('ulid', () => {
   });
 
   it('makes evt_ ids', () => {
-    expect(newEventId()).toMatch(/^evt_[0-9A-HJKMNP-TV-Z]{26}$/);
+    expect(newEventId(1_700_000_000_000)).toMatch(/^evt_[0-9A-HJKMNP-TV-Z]{26}$/);
   });
 });

@@ -10,7 +10,7 @@ let lastRandom: Uint8Array = new Uint8Array(16);
  * A ULID: 26 characters, 10 of time (ms) and 16 of randomness, monotonic within a process
  * (ids made in the same millisecond increment the random part, so they still sort in creation order).
  */
-export function ulid(now: number = Date.now()): string {
+export function ulid(now: number): string {
   if (now <= lastTime) {
     increment(lastRandom);
     now = lastTime;
@@ -48,8 +48,8 @@ function increment(digits: Uint8Array): void {
 }
 
 /** Event id made by the relay: `evt_` + ULID. */
-export const newEventId = (now?: number) => `evt_${ulid(now)}`;
+export const newEventId = (now: number) => `evt_${ulid(now)}`;
 /** Delivery id: `dlv_` + ULID. */
-export const newDeliveryId = (now?: number) => `dlv_${ulid(now)}`;
+export const newDeliveryId = (now: number) => `dlv_${ulid(now)}`;
 /** Attempt id, sent as `<prefix>Delivery`: unique to one attempt. */
-export const newAttemptId = (now?: number) => `att_${ulid(now)}`;
+export const newAttemptId = (now: number) => `att_${ulid(now)}`;

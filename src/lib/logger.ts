@@ -48,7 +48,10 @@ export const REDACT_PATHS = [
  * JSON logs to stdout (pino), or to `destination` (tests). `pretty` renders a readable line with a
  * small built-in formatter instead of pino-pretty, so no dev-only dependency is bundled.
  */
-export function createLogger(opts: { level: string; format?: 'json' | 'pretty' | undefined }, destination?: pino.DestinationStream): Logger {
+export function createLogger(
+  opts: { level: string; format?: 'json' | 'pretty' | undefined },
+  destination?: pino.DestinationStream,
+): Logger {
   const pretty = opts.format === 'pretty' || (opts.format === undefined && process.stdout.isTTY === true);
   const options: pino.LoggerOptions = {
     level: opts.level,

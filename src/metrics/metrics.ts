@@ -80,7 +80,10 @@ export function createMetrics(deps: { store: Store; clock: Clock }): RelayMetric
         oldest.reset();
         for (const s of stats) {
           waiting.set({ subscription: s.subscriptionId }, s.backlog);
-          oldest.set({ subscription: s.subscriptionId }, s.oldestWaitingCreatedAt === null ? 0 : Math.max(0, now - s.oldestWaitingCreatedAt) / 1000);
+          oldest.set(
+            { subscription: s.subscriptionId },
+            s.oldestWaitingCreatedAt === null ? 0 : Math.max(0, now - s.oldestWaitingCreatedAt) / 1000,
+          );
         }
       } finally {
         reading = undefined;

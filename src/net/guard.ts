@@ -41,9 +41,10 @@ export class BlockedDestinationError extends Error {
  * or `blocked: internal.example resolved to 10.0.0.1, a private address (...)` for a name.
  */
 export function blockedMessage(blocked: Blocked, rules: NetworkRules, hostname?: string): string {
-  const why = rules.allowedNetworks.length === 0
-    ? 'delivery.allow_private_networks is false'
-    : 'delivery.allow_private_networks is false and no delivery.allowed_networks entry covers it';
+  const why =
+    rules.allowedNetworks.length === 0
+      ? 'delivery.allow_private_networks is false'
+      : 'delivery.allow_private_networks is false and no delivery.allowed_networks entry covers it';
   return `blocked: ${describeBlocked(blocked, hostname)} (${why})`;
 }
 

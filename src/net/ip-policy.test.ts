@@ -96,7 +96,9 @@ describe('ip policy', () => {
     expect(describeBlocked(strict.check('64:ff9b::a00:1')!)).toBe('64:ff9b::a00:1 stands for 10.0.0.1, a private address');
     expect(describeBlocked(strict.check('::1')!)).toBe('::1 is a loopback address');
     expect(describeBlocked(strict.check('10.0.0.1')!, 'db.internal')).toBe('db.internal resolved to 10.0.0.1, a private address');
-    expect(describeBlocked(strict.check('::ffff:a00:1')!, 'x.test')).toBe('x.test resolved to ::ffff:a00:1, which stands for 10.0.0.1, a private address');
+    expect(describeBlocked(strict.check('::ffff:a00:1')!, 'x.test')).toBe(
+      'x.test resolved to ::ffff:a00:1, which stands for 10.0.0.1, a private address',
+    );
   });
 
   it('parses every IPv6 spelling to the same bits', () => {

@@ -40,7 +40,7 @@ export function createPruner(deps: { store: Store; clock: Clock; logger: Logger 
     const { succeeded, failed } = opts.retention();
     const now = clock.now();
     const request = { succeededBefore: now - succeeded, failedBefore: now - failed, limit: batchSize };
-    const started = Date.now();
+    const started = performance.now();
     let deleted = 0;
     let after: string | undefined;
     for (;;) {
@@ -51,7 +51,11 @@ export function createPruner(deps: { store: Store; clock: Clock; logger: Logger 
       after = batch.next;
       await new Promise((r) => setImmediate(r));
     }
-    if (deleted > 0) logger.info({ events: deleted, duration_ms: Date.now() - started }, 'retention: deleted finished events past their retention');
+    if (deleted > 0)
+      logger.info(
+        { events: deleted, duration_ms: Math.round(performance.now() - started) },
+        'retention: deleted finished events past their retention',
+      );
     return deleted;
   }
 

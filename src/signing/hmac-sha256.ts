@@ -18,9 +18,7 @@ export interface HmacSha256Options {
  */
 export function createHmacSha256Signer(opts: HmacSha256Options): Signer {
   return (input: SignInput) => {
-    const signatures = input.secrets.map(
-      (secret) => opts.prefix + createHmac('sha256', secret).update(input.body).digest(opts.encoding),
-    );
+    const signatures = input.secrets.map((secret) => opts.prefix + createHmac('sha256', secret).update(input.body).digest(opts.encoding));
     return { [opts.header]: signatures.join(', ') };
   };
 }

@@ -14,5 +14,5 @@ export function signStripe(input: SignInput): Record<string, string> {
 
 /** A fresh Stripe-style secret: `whsec_` and 32 random bytes as hex, used as a plain string key. */
 export function generateStripeSecret(): string {
-  return 'whsec_' + randomBytes(32).toString('hex');
+  return `whsec_${randomBytes(32).toString('hex')}`;
 }

@@ -1,7 +1,17 @@
 /** SQLite result codes (and prefixes of extended ones) that mean "storage cannot take writes right now". */
-const UNAVAILABLE = ['SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_FULL', 'SQLITE_READONLY', 'SQLITE_IOERR', 'SQLITE_CANTOPEN', 'SQLITE_PROTOCOL',
+const UNAVAILABLE = [
+  'SQLITE_BUSY',
+  'SQLITE_LOCKED',
+  'SQLITE_FULL',
+  'SQLITE_READONLY',
+  'SQLITE_IOERR',
+  'SQLITE_CANTOPEN',
+  'SQLITE_PROTOCOL',
   // Flushing the WAL file ourselves (wal-sync.ts) fails with the file system's own codes.
-  'EIO', 'ENOSPC', 'EDQUOT'];
+  'EIO',
+  'ENOSPC',
+  'EDQUOT',
+];
 
 /**
  * True for errors a client should retry later (answered 503 with Retry-After), as opposed to bugs.

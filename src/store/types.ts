@@ -42,9 +42,7 @@ export interface IngestedEvent {
  * Outcome of one ingest request (a single event or a batch): all of its events were stored
  * (or were identical replays), or nothing was stored because one id exists with other content.
  */
-export type IngestResult =
-  | { kind: 'ok'; events: IngestedEvent[] }
-  | { kind: 'conflict'; id: string };
+export type IngestResult = { kind: 'ok'; events: IngestedEvent[] } | { kind: 'conflict'; id: string };
 
 /** How many due deliveries to claim for one subscription, and until when the lease holds. */
 export interface ClaimRequest {

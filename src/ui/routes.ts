@@ -71,7 +71,9 @@ function uiSources(): { js: string; css: string } {
     const here = dirname(fileURLToPath(import.meta.url));
     const root = join(here, '..', '..');
     const load = createRequire(import.meta.url);
-    const { buildUi } = load(join(root, 'scripts/ui-build.cjs')) as { buildUi: (esbuild: unknown, root: string) => { js: string; css: string } };
+    const { buildUi } = load(join(root, 'scripts/ui-build.cjs')) as {
+      buildUi: (esbuild: unknown, root: string) => { js: string; css: string };
+    };
     fromSource = buildUi(load('esbuild'), root);
   }
   return fromSource;

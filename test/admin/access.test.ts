@@ -48,7 +48,7 @@ const SPEC_ROUTES: [string, string][] = [
   ['post', '/reload'],
   ['post', '/backup'],
 ];
-const concrete = (path: string) => '/api/v1' + path.replace('{id}', 'x1');
+const concrete = (path: string) => `/api/v1${path.replace('{id}', 'x1')}`;
 
 async function expectProblem(res: Response, status: number): Promise<Json> {
   expect(res.status, `${res.url}`).toBe(status);
@@ -61,7 +61,12 @@ async function expectProblem(res: Response, status: number): Promise<Json> {
 describe('admin authentication and scopes', () => {
   it('answers 401 without a token or with a wrong one, on every route', async () => {
     relay = await startRelay(testConfig({ auth: { admin_tokens: adminTokens } }));
-    for (const [method, path] of [...SPEC_ROUTES, ['get', '/audit'] as [string, string], ['get', '/whoami'] as [string, string], ['get', '/openapi.json'] as [string, string]]) {
+    for (const [method, path] of [
+      ...SPEC_ROUTES,
+      ['get', '/audit'] as [string, string],
+      ['get', '/whoami'] as [string, string],
+      ['get', '/openapi.json'] as [string, string],
+    ]) {
       const missing = await call(method.toUpperCase(), concrete(path));
       expect((await expectProblem(missing, 401)).detail, path).toBe('missing bearer token');
       expect(missing.headers.get('www-authenticate')).toBe('Bearer realm="admin"');
@@ -82,12 +87,12 @@ describe('admin authentication and scopes', () => {
     const writes = SPEC_ROUTES.filter(([m]) => m !== 'get');
     expect(writes).toHaveLength(11);
     for (const [method, path] of writes) {
-      const url = '/api/v1' + path.replace('{id}', path.startsWith('/events') ? event.id : 'x1');
+      const url = `/api/v1${path.replace('{id}', path.startsWith('/events') ? event.id : 'x1')}`;
       const res = await call(method.toUpperCase(), url, bearer(VIEWER), {});
       expect((await expectProblem(res, 403)).detail, `${method} ${path}`).toBe("token 'viewer' lacks the 'write' scope");
     }
     for (const path of ['/events', '/deliveries', '/stats', '/audit', `/events/${event.id}`]) {
-      expect((await call('GET', '/api/v1' + path, bearer(VIEWER))).status, path).toBe(200);
+      expect((await call('GET', `/api/v1${path}`, bearer(VIEWER))).status, path).toBe(200);
     }
     expect(((await (await call('GET', '/api/v1/audit', bearer(OPS))).json()) as Json).data).toEqual([]);
   });
@@ -97,7 +102,7 @@ describe('query validation', () => {
   it('answers 400 listing the path of every invalid parameter', async () => {
     relay = await startRelay(testConfig({ auth: { admin_tokens: adminTokens } }));
     const errorsOf = async (path: string) => {
-      const body = await expectProblem(await call('GET', '/api/v1' + path, bearer(VIEWER)), 400);
+      const body = await expectProblem(await call('GET', `/api/v1${path}`, bearer(VIEWER)), 400);
       return (body.errors as { path: string; message: string }[]).map((e) => e.path).sort();
     };
     expect(await errorsOf('/events?limit=0')).toEqual(['limit']);
@@ -144,7 +149,8 @@ describe('GET /api/v1/openapi.json', () => {
       const o = op(method, path);
       const success = o.responses['200'] ?? o.responses['202'];
       expect(success?.content?.['application/json']?.schema, `${method} ${path}`).toBeDefined();
-      for (const status of ['400', '401', '403', '429']) expect(o.responses[status]?.content?.['application/problem+json'], `${path} ${status}`).toBeDefined();
+      for (const status of ['400', '401', '403', '429'])
+        expect(o.responses[status]?.content?.['application/problem+json'], `${path} ${status}`).toBeDefined();
     }
     for (const [method, path] of SPEC_ROUTES.filter(([, p]) => p.includes('{id}') && !p.startsWith('/subscriptions'))) {
       expect(op(method, path).responses['404'], path).toBeDefined();
@@ -155,7 +161,10 @@ describe('GET /api/v1/openapi.json', () => {
     expect(op('post', '/reload').responses['409']).toBeDefined();
     expect(op('post', '/backup').requestBody.content['application/json'].schema).toBeDefined();
     expect(op('post', '/events/{id}/replay').requestBody.required).toBe(false);
-    const names = (method: string, path: string) => op(method, path).parameters.map((p: Json) => p.name).sort();
+    const names = (method: string, path: string) =>
+      op(method, path)
+        .parameters.map((p: Json) => p.name)
+        .sort();
     expect(names('get', '/events')).toEqual(['cursor', 'limit', 'since', 'type', 'until']);
     expect(names('get', '/deliveries')).toEqual(['cursor', 'event_type', 'limit', 'since', 'status', 'subscription', 'until']);
     const status = op('get', '/deliveries').parameters.find((p: Json) => p.name === 'status');
@@ -176,7 +185,11 @@ describe('rate limits', () => {
   });
 
   it('ingest: per ingest token, 429 with Retry-After after the burst; nothing stored for the refused one', async () => {
-    relay = await startRelay(testConfig({ auth: { admin_tokens: adminTokens, ingest_tokens: ['ingest-one-123456', 'ingest-two-123456'], rate_limit: { ingest: '3/m' } } }));
+    relay = await startRelay(
+      testConfig({
+        auth: { admin_tokens: adminTokens, ingest_tokens: ['ingest-one-123456', 'ingest-two-123456'], rate_limit: { ingest: '3/m' } },
+      }),
+    );
     const one = bearer('ingest-one-123456');
     for (let i = 0; i < 3; i++) expect((await relay.post('/ingest', { type: 'a.b' }, one)).status).toBe(202);
     const limited = await relay.post('/ingest', { type: 'a.b', id: 'evt_refused' }, one);

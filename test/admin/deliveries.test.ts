@@ -73,7 +73,8 @@ describe('GET /deliveries', () => {
       [first, 'flaky', 'order.created', 'failed'],
       [first, 'good', 'order.created', 'succeeded'],
     ]);
-    const ids = (q: string) => api('GET', `/deliveries?${q}`).then((r) => r.body.data.map((d: Json) => `${d.event_type}>${d.subscription}`).sort());
+    const ids = (q: string) =>
+      api('GET', `/deliveries?${q}`).then((r) => r.body.data.map((d: Json) => `${d.event_type}>${d.subscription}`).sort());
     expect(await ids('status=failed')).toEqual(['order.created>flaky']);
     expect(await ids('status=succeeded')).toEqual(['order.created>good', 'user.signup>good']);
     expect(await ids('status=pending')).toEqual([]);
@@ -96,7 +97,13 @@ describe('GET /deliveries', () => {
   it('pages with limit 2 while deliveries keep being created: no duplicates, no gaps', async () => {
     const ok = await receiver();
     relay = await life.relay(
-      testConfig({ auth: { admin_tokens: adminTokens }, subscriptions: [{ id: 'a', url: ok.url, signature }, { id: 'b', url: ok.url, signature }] }),
+      testConfig({
+        auth: { admin_tokens: adminTokens },
+        subscriptions: [
+          { id: 'a', url: ok.url, signature },
+          { id: 'b', url: ok.url, signature },
+        ],
+      }),
     );
     for (let i = 0; i < 3; i++) await ingest('page.test', { i });
     const existing = (await api('GET', '/deliveries?limit=500')).body.data.map((d: Json) => d.id);
@@ -117,12 +124,21 @@ describe('GET /deliveries', () => {
 describe('GET /deliveries/{id}', () => {
   it("shows every attempt: request, the receiver's status, headers and body, duration and error", async () => {
     const bad = await receiver(broken);
-    relay = await life.relay(testConfig({ auth: { admin_tokens: adminTokens }, subscriptions: [{ id: 'flaky', url: `${bad.url}/hook`, signature }] }));
+    relay = await life.relay(
+      testConfig({ auth: { admin_tokens: adminTokens }, subscriptions: [{ id: 'flaky', url: `${bad.url}/hook`, signature }] }),
+    );
     const eventId = await ingest('order.created');
     const { id } = await deliveryOf(eventId, 'flaky', settled);
     const { status, body } = await api('GET', `/deliveries/${id}`);
     expect(status).toBe(200);
-    expect(body).toMatchObject({ id, event_id: eventId, event_type: 'order.created', subscription: 'flaky', status: 'failed', attempts: 3 });
+    expect(body).toMatchObject({
+      id,
+      event_id: eventId,
+      event_type: 'order.created',
+      subscription: 'flaky',
+      status: 'failed',
+      attempts: 3,
+    });
     expect(body.last_status_code).toBe(500);
     expect(body.attempt_log).toHaveLength(3);
     body.attempt_log.forEach((a: Json, i: number) => {
@@ -131,7 +147,10 @@ describe('GET /deliveries/{id}', () => {
         attempt: i + 1,
         started_at: expect.stringMatching(/Z$/),
         duration_ms: expect.any(Number),
-        request: { url: `${bad.url}/hook`, headers: expect.objectContaining({ 'webhook-id': eventId, 'x-hookrelay-attempt': String(i + 1) }) },
+        request: {
+          url: `${bad.url}/hook`,
+          headers: expect.objectContaining({ 'webhook-id': eventId, 'x-hookrelay-attempt': String(i + 1) }),
+        },
         response: { status: 500, headers: expect.objectContaining({ 'x-why': 'database down' }), body: 'try later' },
         error: expect.any(String),
       });

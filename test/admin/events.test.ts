@@ -96,7 +96,10 @@ describe('GET /events', () => {
     let cursor: string | null = null;
     let pages = 0;
     do {
-      const res: { status: number; body: Json } = await api('GET', `/events?limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+      const res: { status: number; body: Json } = await api(
+        'GET',
+        `/events?limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+      );
       expect(res.status).toBe(200);
       expect(res.body.data.length).toBeLessThanOrEqual(2);
       seen.push(...res.body.data.map((e: Json) => e.id));
@@ -165,7 +168,10 @@ describe('POST /events/{id}/replay', () => {
     expect(res.status).toBe(202);
     expect(res.body.deliveries).toHaveLength(3);
     await rx.waitFor((r) => r.length === 6);
-    const paths = rx.received.slice(3).map((r) => r.path).sort();
+    const paths = rx.received
+      .slice(3)
+      .map((r) => r.path)
+      .sort();
     expect(paths).toEqual(['/all', '/big', '/orders']);
     expect(rx.received.every((r) => r.headers['webhook-id'] === id)).toBe(true);
     for (const deliveryId of res.body.deliveries) {

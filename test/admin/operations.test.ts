@@ -87,7 +87,7 @@ function writeConfig(file: string, dir: string, subscriptions: string[]): void {
     'subscriptions:',
     ...subscriptions,
   ];
-  writeFileSync(file, lines.join('\n') + '\n');
+  writeFileSync(file, `${lines.join('\n')}\n`);
 }
 
 const subLine = (id: string, url: string, extra = '') => `  - { id: ${id}, url: "${url}", signature: { secret: ${TEST_SECRET} }${extra} }`;
@@ -107,7 +107,11 @@ describe('POST /reload', () => {
     await rx.waitFor((r) => r.filter((x) => x.headers['webhook-id'] === first).length === 2);
     expect(rx.received.map((x) => x.path).sort()).toEqual(['/a', '/b']);
 
-    writeConfig(file, dir, [subLine('a', `${rx.url}/a`), subLine('c', 'ftp://nowhere.test/'), subLine('d', `${rx.url}/d`, ', colour: red')]);
+    writeConfig(file, dir, [
+      subLine('a', `${rx.url}/a`),
+      subLine('c', 'ftp://nowhere.test/'),
+      subLine('d', `${rx.url}/d`, ', colour: red'),
+    ]);
     const bad = await api('POST', '/reload');
     expect(bad.status).toBe(400);
     expect(bad.body.detail).toBe(`${file} has 2 problems; the running config is unchanged`);
@@ -117,7 +121,12 @@ describe('POST /reload', () => {
     ]);
     const second = await ingest('x.y');
     await rx.waitFor((r) => r.filter((x) => x.headers['webhook-id'] === second).length === 2);
-    expect(rx.received.filter((x) => x.headers['webhook-id'] === second).map((x) => x.path).sort()).toEqual(['/a', '/b']);
+    expect(
+      rx.received
+        .filter((x) => x.headers['webhook-id'] === second)
+        .map((x) => x.path)
+        .sort(),
+    ).toEqual(['/a', '/b']);
 
     const audit = (await api('GET', '/audit')).body.data;
     expect(audit.map((e: Json) => [e.actor, e.action, e.details])).toEqual([
@@ -163,7 +172,10 @@ describe('POST /backup', () => {
     const dir = tempDir();
     const existing = join(dir, 'taken.db');
     writeFileSync(existing, 'keep me');
-    expect(await api('POST', '/backup', { path: existing })).toMatchObject({ status: 409, body: { detail: `${existing} exists; a backup never overwrites a file` } });
+    expect(await api('POST', '/backup', { path: existing })).toMatchObject({
+      status: 409,
+      body: { detail: `${existing} exists; a backup never overwrites a file` },
+    });
     const nowhere = join(dir, 'missing', 'copy.db');
     expect(await api('POST', '/backup', { path: nowhere })).toMatchObject({ status: 400, body: { errors: [{ path: 'path' }] } });
     expect(existsSync(nowhere)).toBe(false);
@@ -190,8 +202,18 @@ describe('GET /audit', () => {
       seen.push(...res.body.data);
       cursor = res.body.next_cursor;
     } while (cursor !== null);
-    expect(seen.map((e) => [e.actor, e.action, e.details.path])).toEqual([2, 1, 0].map((i) => ['ops', 'store.backup', join(dir, `b${i}.db`)]));
-    for (const e of seen) expect(e).toEqual({ id: expect.stringMatching(/^aud_/), at: expect.stringMatching(/Z$/), actor: 'ops', action: 'store.backup', target: null, details: expect.any(Object) });
+    expect(seen.map((e) => [e.actor, e.action, e.details.path])).toEqual(
+      [2, 1, 0].map((i) => ['ops', 'store.backup', join(dir, `b${i}.db`)]),
+    );
+    for (const e of seen)
+      expect(e).toEqual({
+        id: expect.stringMatching(/^aud_/),
+        at: expect.stringMatching(/Z$/),
+        actor: 'ops',
+        action: 'store.backup',
+        target: null,
+        details: expect.any(Object),
+      });
     expect((await api('GET', '/audit?cursor=zzz')).status).toBe(400);
   });
 });

@@ -106,10 +106,28 @@ describe('GET /subscriptions', () => {
     expect(res.body.next_cursor).toBeNull();
     expect(res.body.data.map((s: { id: string }) => s.id)).toEqual(['api', 'cfg', 'cfg-off']);
     const [api, cfg, off] = res.body.data;
-    expect(api).toMatchObject({ source: 'api', enabled: true, disabled_reason: null, signature: { scheme: 'stripe', previous_secrets: [] } });
-    expect(api.health).toEqual({ last_success_at: expect.any(String), last_failure_at: null, failure_streak: 0, backlog: 0, oldest_waiting_at: null });
+    expect(api).toMatchObject({
+      source: 'api',
+      enabled: true,
+      disabled_reason: null,
+      signature: { scheme: 'stripe', previous_secrets: [] },
+    });
+    expect(api.health).toEqual({
+      last_success_at: expect.any(String),
+      last_failure_at: null,
+      failure_streak: 0,
+      backlog: 0,
+      oldest_waiting_at: null,
+    });
     expect(api.created_at).toEqual(expect.any(String));
-    expect(cfg).toMatchObject({ source: 'config', url: `${rx.url}/cfg`, events: ['order.*'], timeout: '5s', enabled: true, payload: 'envelope' });
+    expect(cfg).toMatchObject({
+      source: 'config',
+      url: `${rx.url}/cfg`,
+      events: ['order.*'],
+      timeout: '5s',
+      enabled: true,
+      payload: 'envelope',
+    });
     expect(cfg.created_at).toBeUndefined();
     expect(off).toMatchObject({ source: 'config', enabled: false });
     expect(res.text).not.toContain(TEST_SECRET);
@@ -139,7 +157,12 @@ describe('GET /subscriptions', () => {
 
 describe('POST /subscriptions', () => {
   it('creates a subscription with a generated secret, shown once, that signs real deliveries', async () => {
-    const res = await ops('POST', '/subscriptions', { id: 'billing', url: `${rx.url}/billing`, events: ['invoice.*'], retry_schedule: ['1s'] });
+    const res = await ops('POST', '/subscriptions', {
+      id: 'billing',
+      url: `${rx.url}/billing`,
+      events: ['invoice.*'],
+      retry_schedule: ['1s'],
+    });
     expect(res.status).toBe(201);
     expect(res.headers.get('location')).toBe('/api/v1/subscriptions/billing');
     expect(res.body).toMatchObject({ id: 'billing', source: 'api', enabled: true, events: ['invoice.*'], retry_schedule: ['1s'] });
@@ -230,7 +253,13 @@ describe('GET /subscriptions/{id}', () => {
   it('shows a config subscription without its secret, and 404 for an unknown id', async () => {
     const res = await ops('GET', '/subscriptions/cfg');
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ id: 'cfg', source: 'config', headers: {}, ordering: 'none', signature: { scheme: 'standard-webhooks' } });
+    expect(res.body).toMatchObject({
+      id: 'cfg',
+      source: 'config',
+      headers: {},
+      ordering: 'none',
+      signature: { scheme: 'standard-webhooks' },
+    });
     expect(res.text).not.toContain(TEST_SECRET);
     const missing = await ops('GET', '/subscriptions/nope');
     expect(missing.status).toBe(404);
@@ -247,7 +276,11 @@ describe('GET /subscriptions/{id}: headers', () => {
     });
     expect(created.status).toBe(201);
     for (const answer of [created, await viewer('GET', '/subscriptions/with-headers')]) {
-      expect((answer.body as { headers: unknown }).headers).toEqual({ 'X-Env': 'prod', Authorization: '[redacted]', 'X-Partner-Token': '[redacted]' });
+      expect((answer.body as { headers: unknown }).headers).toEqual({
+        'X-Env': 'prod',
+        Authorization: '[redacted]',
+        'X-Partner-Token': '[redacted]',
+      });
       expect(answer.text).not.toContain('receiver-secret');
       expect(answer.text).not.toContain('tok_123');
     }
@@ -354,7 +387,8 @@ describe('DELETE /subscriptions/{id}', () => {
     rx.setHandler((_req, res) => void res.writeHead(503).end());
     await create('api', { retry_schedule: ['1h'] });
     const eventId = await ingest('order.created');
-    const waiting = async () => (await relay.store.listDeliveriesOfEvent(eventId)).find((d) => d.subscriptionId === 'api' && d.status === 'retrying');
+    const waiting = async () =>
+      (await relay.store.listDeliveriesOfEvent(eventId)).find((d) => d.subscriptionId === 'api' && d.status === 'retrying');
     await eventually(waiting);
     const del = await ops('DELETE', '/subscriptions/api');
     expect(del.status).toBe(204);
@@ -454,7 +488,10 @@ describe('POST /subscriptions/{id}/test', () => {
     const [req] = to('/cfg');
     expect(verifies(req!, TEST_SECRET)).toBe(true);
     expect(req!.headers['webhook-id']).toBe(res.body.event_id);
-    expect(JSON.parse(req!.body)).toMatchObject({ type: 'hookrelay.test', data: { message: 'test event from hookrelay', subscription: 'cfg' } });
+    expect(JSON.parse(req!.body)).toMatchObject({
+      type: 'hookrelay.test',
+      data: { message: 'test event from hookrelay', subscription: 'cfg' },
+    });
     const deliveries = await relay.store.listDeliveriesOfEvent(res.body.event_id);
     // One delivery only: 'cfg-off' (all events, but disabled) and nothing else got the event.
     expect(deliveries.map((d) => [d.id, d.subscriptionId])).toEqual([[res.body.delivery_id, 'cfg']]);
@@ -545,7 +582,9 @@ describe('OpenAPI', () => {
       expect(op, `${method} ${path}`).toBeDefined();
       expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(['400', '401', '403']));
     }
-    expect(doc.paths['/subscriptions'].post.requestBody.content['application/json'].schema.$ref).toBe('#/components/schemas/SubscriptionInput');
+    expect(doc.paths['/subscriptions'].post.requestBody.content['application/json'].schema.$ref).toBe(
+      '#/components/schemas/SubscriptionInput',
+    );
     expect(doc.components.schemas.SubscriptionInput.properties.url).toBeDefined();
     expect(doc.components.schemas.Subscription.properties.signature).toBeDefined();
   });

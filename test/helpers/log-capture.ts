@@ -1,4 +1,4 @@
-import pino from 'pino';
+import type pino from 'pino';
 import { createLogger, type Logger } from '../../src/lib/logger';
 
 /**
@@ -8,5 +8,9 @@ import { createLogger, type Logger } from '../../src/lib/logger';
 export function captureLogs(level = 'debug'): { logger: Logger; lines: string[]; entries: () => Record<string, unknown>[] } {
   const lines: string[] = [];
   const stream: pino.DestinationStream = { write: (line: string) => void lines.push(line) };
-  return { logger: createLogger({ level, format: 'json' }, stream), lines, entries: () => lines.map((l) => JSON.parse(l) as Record<string, unknown>) };
+  return {
+    logger: createLogger({ level, format: 'json' }, stream),
+    lines,
+    entries: () => lines.map((l) => JSON.parse(l) as Record<string, unknown>),
+  };
 }

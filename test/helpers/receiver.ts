@@ -59,7 +59,10 @@ export async function startReceiver(handler: Handler = () => {}) {
     waitFor(predicate: (received: Received[]) => boolean, timeoutMs = 15_000): Promise<void> {
       if (predicate(received)) return Promise.resolve();
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`receiver: condition not met within ${timeoutMs} ms (${received.length} requests)`)), timeoutMs);
+        const timer = setTimeout(
+          () => reject(new Error(`receiver: condition not met within ${timeoutMs} ms (${received.length} requests)`)),
+          timeoutMs,
+        );
         waiters.push({ predicate: () => predicate(received), resolve: () => (clearTimeout(timer), resolve()) });
       });
     },

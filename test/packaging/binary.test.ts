@@ -81,7 +81,11 @@ describe('the single executable', () => {
   it("serves with the bundle's short form too: hookrelay --config config.yaml (relative to where it runs)", async () => {
     const { dir, binary } = isolatedBinary();
     writeFileSync(join(dir, 'config.yaml'), childConfig(dir, [['example', `${receiver.url}/hooks`]]));
-    const proc = spawn(binary, ['--config', 'config.yaml'], { cwd: dir, env: { PATH, HOOKRELAY_CACHE_DIR: join(dir, 'cache') }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(binary, ['--config', 'config.yaml'], {
+      cwd: dir,
+      env: { PATH, HOOKRELAY_CACHE_DIR: join(dir, 'cache') },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const exited = new Promise<number | null>((done) => proc.on('exit', (code) => done(code)));
     try {
       let output = '';
@@ -109,20 +113,30 @@ describe('the single executable', () => {
     const shared = join(dir, 'shared');
     mkdirSync(shared);
     chmodSync(shared, 0o777);
-    const run = spawnSync(binary, ['migrate', '--config', 'config.yaml'], { env: { PATH, HOOKRELAY_CACHE_DIR: shared }, cwd: dir, encoding: 'utf8' });
+    const run = spawnSync(binary, ['migrate', '--config', 'config.yaml'], {
+      env: { PATH, HOOKRELAY_CACHE_DIR: shared },
+      cwd: dir,
+      encoding: 'utf8',
+    });
     expect(run.status).toBe(1);
-    expect(run.stderr).toBe(`hookrelay: ${shared} must be a directory of this user that others cannot write to: the SQLite addon is loaded from it (remove it, or set HOOKRELAY_CACHE_DIR)\n`);
+    expect(run.stderr).toBe(
+      `hookrelay: ${shared} must be a directory of this user that others cannot write to: the SQLite addon is loaded from it (remove it, or set HOOKRELAY_CACHE_DIR)\n`,
+    );
     expect(readdirSync(shared)).toEqual([]);
     // Once only its owner can write to it, the same directory is used.
     chmodSync(shared, 0o700);
-    expect(spawnSync(binary, ['migrate', '--config', 'config.yaml'], { env: { PATH, HOOKRELAY_CACHE_DIR: shared }, cwd: dir }).status).toBe(0);
+    expect(spawnSync(binary, ['migrate', '--config', 'config.yaml'], { env: { PATH, HOOKRELAY_CACHE_DIR: shared }, cwd: dir }).status).toBe(
+      0,
+    );
     expect(readdirSync(shared)).toHaveLength(1);
   });
 
   it('serves over HTTP: ingests, delivers a signed event, answers /healthz and /readyz, drains on SIGTERM', async () => {
     const { dir, binary } = isolatedBinary();
     const cache = join(dir, 'cache');
-    relay = await startChildRelay(dir, childConfig(dir, [['example', `${receiver.url}/hooks`]]), { PATH, HOOKRELAY_CACHE_DIR: cache }, [binary]);
+    relay = await startChildRelay(dir, childConfig(dir, [['example', `${receiver.url}/hooks`]]), { PATH, HOOKRELAY_CACHE_DIR: cache }, [
+      binary,
+    ]);
     expect((await fetch(`${relay.url}/healthz`)).status).toBe(200);
     expect((await fetch(`${relay.url}/readyz`)).status).toBe(200);
     expect(await (await fetch(`${relay.url}/ui/`)).text()).toContain('/ui/assets/app-');

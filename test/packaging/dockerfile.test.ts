@@ -31,7 +31,7 @@ function parseDockerfile(text: string): Instruction[][] {
   for (let i = 0; i < lines.length; i++) {
     const start = i;
     let line = lines[i]!;
-    while (line.endsWith('\\')) line = line.slice(0, -1) + ' ' + lines[++i]!.trim();
+    while (line.endsWith('\\')) line = `${line.slice(0, -1)} ${lines[++i]!.trim()}`;
     line = line.trim();
     if (line === '' || line.startsWith('#')) continue;
     const [op, ...rest] = line.split(/\s+/);
@@ -115,7 +115,11 @@ describe('Dockerfile', () => {
           copyFromContext(parts.slice(0, -1), parts.at(-1)!, workdir);
         } else if (op === 'RUN') {
           // The npm cache of this machine stands in for the registry cache of a Docker build host.
-          execFileSync('sh', ['-c', mapPaths(args)], { cwd: workdir, stdio: 'pipe', env: { ...process.env, npm_config_prefer_offline: 'true' } });
+          execFileSync('sh', ['-c', mapPaths(args)], {
+            cwd: workdir,
+            stdio: 'pipe',
+            env: { ...process.env, npm_config_prefer_offline: 'true' },
+          });
         } else throw new Error(`build stage: ${op} is not handled by this test; teach it`);
       }
       // The run stage: ENV, COPY --from=build, WORKDIR.
@@ -162,7 +166,11 @@ subscriptions:
       const argv = [...entrypoint, ...cmd].map(mapPaths).map((a) => (a === 'node' ? process.execPath : a));
       // A PID namespace of its own: the relay is PID 1 there, as in a container, where a signal
       // without a handler is ignored; the drain below only works because the relay handles SIGTERM.
-      relay = spawn('unshare', ['--pid', '--fork', '--kill-child', ...argv], { cwd: workdir, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+      relay = spawn('unshare', ['--pid', '--fork', '--kill-child', ...argv], {
+        cwd: workdir,
+        env: { PATH: process.env.PATH ?? '', ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let output = '';
       relay.stdout!.on('data', (d) => (output += d));
       relay.stderr!.on('data', (d) => (output += d));

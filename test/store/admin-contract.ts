@@ -1,13 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type {
-  AuditEntry,
-  DeliveryQuery,
-  DeliveryStatus,
-  EventQuery,
-  Page,
-  StoredEvent,
-  Store,
-} from '../../src/store/types';
+import type { AuditEntry, DeliveryQuery, DeliveryStatus, EventQuery, Page, StoredEvent, Store } from '../../src/store/types';
 import { claimOf, newEvent, result, T } from './fixtures';
 
 /*
@@ -51,7 +43,11 @@ export function describeAdminContract(getStore: () => Store): void {
       byId.set(delivery!.id, spec);
     }
     const subscriptions = [...new Set(specs.map((s) => s.subscriptionId ?? 'a'))];
-    const claimed = await store.claim(subscriptions.map((s) => claimOf(s, 1000, DRIVE_AT + 60_000)), 'driver', DRIVE_AT);
+    const claimed = await store.claim(
+      subscriptions.map((s) => claimOf(s, 1000, DRIVE_AT + 60_000)),
+      'driver',
+      DRIVE_AT,
+    );
     expect(claimed).toHaveLength(specs.length);
     for (const { id } of claimed) {
       const status = byId.get(id)!.status;
@@ -62,9 +58,7 @@ export function describeAdminContract(getStore: () => Store): void {
         continue;
       }
       const next =
-        status === 'succeeded' || status === 'failed'
-          ? { status }
-          : { status: 'retrying' as const, nextAttemptAt: DRIVE_AT + 5_000 };
+        status === 'succeeded' || status === 'failed' ? { status } : { status: 'retrying' as const, nextAttemptAt: DRIVE_AT + 5_000 };
       expect(await store.complete([result(id, 'driver', next)], DRIVE_AT)).toEqual([true]);
       if (status === 'retrying-cancelled') expect((await store.cancelDelivery(id, DRIVE_AT)).kind).toBe('ok');
     }
@@ -554,7 +548,11 @@ export function describeAdminContract(getStore: () => Store): void {
       await store.appendAudit(entry(2));
       const auditCursor = (await store.listAudit({ limit: 1 })).nextCursor!;
       expect(auditCursor).toEqual(expect.any(String));
-      for (const cursor of ['not a cursor', Buffer.from('["a","1"]').toString('base64url'), Buffer.from('["a",1.5]').toString('base64url')]) {
+      for (const cursor of [
+        'not a cursor',
+        Buffer.from('["a","1"]').toString('base64url'),
+        Buffer.from('["a",1.5]').toString('base64url'),
+      ]) {
         await expectInvalidCursor(store.listAudit({ limit: 10, cursor }));
       }
       await expectInvalidCursor(store.listEvents({ limit: 10, cursor: auditCursor }));

@@ -62,9 +62,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
 
       it('stores an event that matches no subscription', async () => {
         const event = newEvent({ subscriptionIds: [] });
-        expect(await store.ingest([[event]])).toEqual([
-          { kind: 'ok', events: [{ id: event.id, deliveries: 0, created: true }] },
-        ]);
+        expect(await store.ingest([[event]])).toEqual([{ kind: 'ok', events: [{ id: event.id, deliveries: 0, created: true }] }]);
         expect((await store.getEvent(event.id))?.deliveryCount).toBe(0);
         expect(await store.listDeliveriesOfEvent(event.id)).toEqual([]);
       });
@@ -74,9 +72,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         await store.ingest([[event]]);
         // Subscriptions may have changed since; the replay still answers what was stored.
         const replay = { ...event, subscriptionIds: ['a', 'b', 'c'], createdAt: T + 99 };
-        expect(await store.ingest([[replay]])).toEqual([
-          { kind: 'ok', events: [{ id: event.id, deliveries: 2, created: false }] },
-        ]);
+        expect(await store.ingest([[replay]])).toEqual([{ kind: 'ok', events: [{ id: event.id, deliveries: 2, created: false }] }]);
         expect(await store.listDeliveriesOfEvent(event.id)).toHaveLength(2);
         expect((await store.getEvent(event.id))?.createdAt).toBe(T);
       });
@@ -216,7 +212,15 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         });
         expect(await store.listAttempts(claimed!.id)).toEqual([res.record]);
         expect(await store.getSubscriptionStates()).toEqual([
-          { id: 'a', enabled: null, disabledReason: null, lastSuccessAt: T + 100, lastFailureAt: null, failureStreak: 0, failingSince: null },
+          {
+            id: 'a',
+            enabled: null,
+            disabledReason: null,
+            lastSuccessAt: T + 100,
+            lastFailureAt: null,
+            failureStreak: 0,
+            failingSince: null,
+          },
         ]);
         expect(await store.claim([claimOf('a')], 'owner-1', T + 10_000_000)).toEqual([]);
       });
@@ -272,11 +276,20 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         const [again] = await store.claim([claimOf('a')], 'owner-1', T + 5000);
         expect(again).toMatchObject({ id: claimed!.id, attempts: 1 });
 
-        const timeout = result(again!.id, 'owner-1', { status: 'retrying', nextAttemptAt: T + 9000 }, {
-          record: attemptRecord(2, { responseStatus: null, responseHeaders: null, responseBody: null, error: 'timeout after 10000 ms' }),
-        });
+        const timeout = result(
+          again!.id,
+          'owner-1',
+          { status: 'retrying', nextAttemptAt: T + 9000 },
+          {
+            record: attemptRecord(2, { responseStatus: null, responseHeaders: null, responseBody: null, error: 'timeout after 10000 ms' }),
+          },
+        );
         expect(await store.complete([timeout], T + 6000)).toEqual([true]);
-        expect(await store.getDelivery(claimed!.id)).toMatchObject({ attempts: 2, lastStatusCode: null, lastError: 'timeout after 10000 ms' });
+        expect(await store.getDelivery(claimed!.id)).toMatchObject({
+          attempts: 2,
+          lastStatusCode: null,
+          lastError: 'timeout after 10000 ms',
+        });
         expect((await store.getSubscriptionStates())[0]).toMatchObject({ lastFailureAt: T + 6000, failureStreak: 2 });
 
         const [third] = await store.claim([claimOf('a')], 'owner-1', T + 9000);
@@ -302,10 +315,15 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       it('disables the subscription when asked (410 Gone)', async () => {
         await ingestOne(newEvent());
         const [claimed] = await store.claim([claimOf('a')], 'owner-1', T);
-        const gone = result(claimed!.id, 'owner-1', { status: 'failed' }, {
-          disableSubscription: 'receiver answered 410 Gone',
-          record: attemptRecord(1, { responseStatus: 410, error: 'HTTP 410' }),
-        });
+        const gone = result(
+          claimed!.id,
+          'owner-1',
+          { status: 'failed' },
+          {
+            disableSubscription: 'receiver answered 410 Gone',
+            record: attemptRecord(1, { responseStatus: 410, error: 'HTTP 410' }),
+          },
+        );
         expect(await store.complete([gone], T + 50)).toEqual([true]);
         expect(await store.getSubscriptionStates()).toEqual([
           {
@@ -348,9 +366,14 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       it('accepts fractional millisecond times (stored as whole ms)', async () => {
         await ingestOne(newEvent());
         const [claimed] = await store.claim([claimOf('a', 1, T + 10.6)], 'owner-1', T + 0.2);
-        const retry = result(claimed!.id, 'owner-1', { status: 'retrying', nextAttemptAt: T + 5000.4 }, {
-          record: attemptRecord(1, { durationMs: 12.75, startedAt: T + 0.5 }),
-        });
+        const retry = result(
+          claimed!.id,
+          'owner-1',
+          { status: 'retrying', nextAttemptAt: T + 5000.4 },
+          {
+            record: attemptRecord(1, { durationMs: 12.75, startedAt: T + 0.5 }),
+          },
+        );
         expect(await store.complete([retry], T + 100.3)).toEqual([true]);
         const delivery = await store.getDelivery(claimed!.id);
         expect(Number.isInteger(delivery?.nextAttemptAt)).toBe(true);
@@ -393,7 +416,9 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         expect(await store.rescueExpired(T + 1000)).toBe(0);
 
         // A rescued delivery that had failed before goes back to retrying.
-        expect(await store.complete([result(live!.id, 'owner-2', { status: 'retrying', nextAttemptAt: T + 1500 })], T + 1100)).toEqual([true]);
+        expect(await store.complete([result(live!.id, 'owner-2', { status: 'retrying', nextAttemptAt: T + 1500 })], T + 1100)).toEqual([
+          true,
+        ]);
         await store.claim([claimOf('a', 5, T + 2000)], 'owner-4', T + 1500);
         expect(await store.rescueExpired(T + 2000)).toBe(2);
         expect(await store.getDelivery(live!.id)).toMatchObject({ status: 'retrying', attempts: 1, nextAttemptAt: T + 2000 });
@@ -451,7 +476,15 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         expect(await store.getSubscriptionStates()).toEqual([]);
         await store.setSubscriptionEnabled('b', false, 'disabled by ops', T);
         expect(await store.getSubscriptionStates()).toEqual([
-          { id: 'b', enabled: false, disabledReason: 'disabled by ops', lastSuccessAt: null, lastFailureAt: null, failureStreak: 0, failingSince: null },
+          {
+            id: 'b',
+            enabled: false,
+            disabledReason: 'disabled by ops',
+            lastSuccessAt: null,
+            lastFailureAt: null,
+            failureStreak: 0,
+            failingSince: null,
+          },
         ]);
 
         await ingestOne(newEvent({ subscriptionIds: ['b'] }));
@@ -463,7 +496,15 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         expect(await store.getSubscriptionStates()).toEqual([
           { id: 'a', enabled: null, disabledReason: null, lastSuccessAt: null, lastFailureAt: null, failureStreak: 0, failingSince: null },
           // Enabling again restarts the disable_after clock (failingSince), and keeps the rest of health.
-          { id: 'b', enabled: true, disabledReason: null, lastSuccessAt: null, lastFailureAt: T + 10, failureStreak: 1, failingSince: null },
+          {
+            id: 'b',
+            enabled: true,
+            disabledReason: null,
+            lastSuccessAt: null,
+            lastFailureAt: T + 10,
+            failureStreak: 1,
+            failingSince: null,
+          },
         ]);
         await store.setSubscriptionEnabled('b', null, null, T + 30);
         expect((await store.getSubscriptionStates())[1]).toMatchObject({ id: 'b', enabled: null, failureStreak: 1 });

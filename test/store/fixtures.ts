@@ -41,12 +41,7 @@ export function attemptRecord(attempt: number, overrides: Partial<AttemptRecord>
   };
 }
 
-export function result(
-  deliveryId: string,
-  leaseOwner: string,
-  next: NextState,
-  overrides: Partial<AttemptResult> = {},
-): AttemptResult {
+export function result(deliveryId: string, leaseOwner: string, next: NextState, overrides: Partial<AttemptResult> = {}): AttemptResult {
   const failed = next.status !== 'succeeded';
   return {
     deliveryId,

@@ -35,7 +35,9 @@ describe('Postgres: connections and migrations', () => {
       await Promise.all(instances.map((db) => migratePostgres(db, schema)));
       const applied = await admin.query(`SELECT name FROM ${quoteIdent(schema)}.kysely_migration ORDER BY name`);
       expect(applied.rows.map((r) => r.name)).toEqual(Object.keys(postgresMigrations));
-      const tables = await admin.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`, [schema]);
+      const tables = await admin.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`, [
+        schema,
+      ]);
       expect(tables.rows.map((r) => r.table_name)).toEqual(
         expect.arrayContaining(['api_subscriptions', 'attempts', 'audit_log', 'deliveries', 'events', 'subscription_state']),
       );
@@ -52,10 +54,18 @@ describe('Postgres: connections and migrations', () => {
     try {
       await migratePostgres(db, schema);
       const T = 1_700_000_000_123;
-      await sql`INSERT INTO events (id, type, data, content_hash, created_at, delivery_count) VALUES ('evt_1', 'order.created', '{"n":1}', 'h', ${T}, 1)`.execute(db);
+      await sql`INSERT INTO events (id, type, data, content_hash, created_at, delivery_count) VALUES ('evt_1', 'order.created', '{"n":1}', 'h', ${T}, 1)`.execute(
+        db,
+      );
       await sql`INSERT INTO deliveries (id, event_id, subscription_id, event_type, status, next_attempt_at, created_at, updated_at)
         VALUES ('dlv_1', 'evt_1', 'orders', 'order.created', 'pending', ${T}, ${T}, ${T})`.execute(db);
-      expect(await reads.getEvent(db, 'evt_1')).toEqual({ id: 'evt_1', type: 'order.created', data: '{"n":1}', createdAt: T, deliveryCount: 1 });
+      expect(await reads.getEvent(db, 'evt_1')).toEqual({
+        id: 'evt_1',
+        type: 'order.created',
+        data: '{"n":1}',
+        createdAt: T,
+        deliveryCount: 1,
+      });
       expect(await reads.getDelivery(db, 'dlv_1')).toMatchObject({ id: 'dlv_1', status: 'pending', nextAttemptAt: T, attempts: 0 });
       expect(await reads.countDeliveriesByStatus(db)).toMatchObject({ pending: 1, succeeded: 0 });
       // Deleting an event takes its deliveries with it, as in SQLite.

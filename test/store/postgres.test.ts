@@ -36,7 +36,14 @@ describe('Postgres store: several instances on one database', () => {
     await Promise.all([a.migrate(), b.migrate()]);
     return { a, b, close: () => Promise.all([a.close(), b.close()]) };
   }
-  const event = (id: string, subscriptionIds = ['s']) => ({ id, type: 't', data: '{}', contentHash: `h-${id}`, createdAt: Date.now(), subscriptionIds });
+  const event = (id: string, subscriptionIds = ['s']) => ({
+    id,
+    type: 't',
+    data: '{}',
+    contentHash: `h-${id}`,
+    createdAt: Date.now(),
+    subscriptionIds,
+  });
 
   it('never leases one delivery to two instances claiming at the same time', async () => {
     const { a, b, close } = await twoStores();
@@ -80,10 +87,25 @@ describe('Postgres store: several instances on one database', () => {
       // e1 fails once and is due again in ten minutes.
       const [d1] = await a.claim([{ subscriptionId: 's', limit: 1, leaseExpiresAt: Date.now() + 30_000 }], 'A', Date.now());
       const retry = { status: 'retrying' as const, nextAttemptAt: Date.now() + 10 * 60_000 };
-      const record = { id: 'att_1', attempt: 1, startedAt: Date.now(), durationMs: 5, requestUrl: 'http://x', requestHeaders: {}, responseStatus: 500, responseHeaders: {}, responseBody: '', error: 'HTTP 500' };
-      expect(await a.complete([{ deliveryId: d1!.id, subscriptionId: 's', leaseOwner: 'A', next: retry, record }], Date.now())).toEqual([true]);
+      const record = {
+        id: 'att_1',
+        attempt: 1,
+        startedAt: Date.now(),
+        durationMs: 5,
+        requestUrl: 'http://x',
+        requestHeaders: {},
+        responseStatus: 500,
+        responseHeaders: {},
+        responseBody: '',
+        error: 'HTTP 500',
+      };
+      expect(await a.complete([{ deliveryId: d1!.id, subscriptionId: 's', leaseOwner: 'A', next: retry, record }], Date.now())).toEqual([
+        true,
+      ]);
       // B's clock runs an hour ahead: by its clock e1 is due, by the database's it is not.
-      expect(await b.claim([{ subscriptionId: 's', limit: 1, leaseExpiresAt: Date.now() + HOUR + 30_000 }], 'B', Date.now() + HOUR)).toEqual([]);
+      expect(
+        await b.claim([{ subscriptionId: 's', limit: 1, leaseExpiresAt: Date.now() + HOUR + 30_000 }], 'B', Date.now() + HOUR),
+      ).toEqual([]);
       // A holds e2 with a 30 s lease; B's clock says it expired long ago; the database's does not.
       const [d2] = await a.claim([{ subscriptionId: 't', limit: 1, leaseExpiresAt: Date.now() + 30_000 }], 'A', Date.now());
       expect(await b.rescueExpired(Date.now() + HOUR)).toBe(0);
@@ -105,9 +127,30 @@ describe('Postgres store: several instances on one database', () => {
       expect(await b.rescueExpired(Date.now())).toBe(1);
       const [taken] = await b.claim([{ subscriptionId: 's', limit: 1, leaseExpiresAt: Date.now() + 30_000 }], 'B', Date.now());
       expect(taken?.id).toBe(held!.id);
-      const record = (id: string) => ({ id, attempt: 1, startedAt: Date.now(), durationMs: 5, requestUrl: 'http://x', requestHeaders: {}, responseStatus: 200, responseHeaders: {}, responseBody: 'ok', error: null });
-      expect(await a.complete([{ deliveryId: held!.id, subscriptionId: 's', leaseOwner: 'A', next: { status: 'succeeded' }, record: record('att_a') }], Date.now())).toEqual([false]);
-      expect(await b.complete([{ deliveryId: held!.id, subscriptionId: 's', leaseOwner: 'B', next: { status: 'succeeded' }, record: record('att_b') }], Date.now())).toEqual([true]);
+      const record = (id: string) => ({
+        id,
+        attempt: 1,
+        startedAt: Date.now(),
+        durationMs: 5,
+        requestUrl: 'http://x',
+        requestHeaders: {},
+        responseStatus: 200,
+        responseHeaders: {},
+        responseBody: 'ok',
+        error: null,
+      });
+      expect(
+        await a.complete(
+          [{ deliveryId: held!.id, subscriptionId: 's', leaseOwner: 'A', next: { status: 'succeeded' }, record: record('att_a') }],
+          Date.now(),
+        ),
+      ).toEqual([false]);
+      expect(
+        await b.complete(
+          [{ deliveryId: held!.id, subscriptionId: 's', leaseOwner: 'B', next: { status: 'succeeded' }, record: record('att_b') }],
+          Date.now(),
+        ),
+      ).toEqual([true]);
       expect((await a.listAttempts(held!.id)).map((x) => x.id)).toEqual(['att_b']);
     } finally {
       await close();
@@ -150,7 +193,8 @@ describe('Postgres store: scheduling across instances', () => {
       await a.ingest(Array.from({ length: 30 }, (_, i) => [event(`e${i}`)]));
       // 50 an hour: a burst of 5 (a tenth, as the dispatcher's own limiter), no refill during the test.
       const rateLimit = { limit: 50, perMs: 3_600_000 };
-      const claim = (store: typeof a, owner: string) => store.claim([{ subscriptionId: 's', limit: 4, leaseExpiresAt: Date.now() + 60_000, rateLimit }], owner, Date.now());
+      const claim = (store: typeof a, owner: string) =>
+        store.claim([{ subscriptionId: 's', limit: 4, leaseExpiresAt: Date.now() + 60_000, rateLimit }], owner, Date.now());
       const rounds = await Promise.all([claim(a, 'A'), claim(b, 'B'), claim(a, 'A'), claim(b, 'B')]);
       expect(rounds.flat()).toHaveLength(5);
       expect(new Set(rounds.flat().map((d) => d.id)).size).toBe(5);
@@ -163,14 +207,31 @@ describe('Postgres store: scheduling across instances', () => {
     const { a, b, close } = await twoStores();
     try {
       await a.ingest([[event('first')], [event('second')]]);
-      const fifo = (store: typeof a, owner: string) => store.claim([{ subscriptionId: 's', limit: 5, leaseExpiresAt: Date.now() + 60_000, fifo: true }], owner, Date.now());
+      const fifo = (store: typeof a, owner: string) =>
+        store.claim([{ subscriptionId: 's', limit: 5, leaseExpiresAt: Date.now() + 60_000, fifo: true }], owner, Date.now());
       const [fromA, fromB] = await Promise.all([fifo(a, 'A'), fifo(b, 'B')]);
       const got = [...fromA, ...fromB];
       expect(got.map((d) => d.event.id)).toEqual(['first']);
       expect(await fifo(b, 'B')).toEqual([]); // held by the head in flight
       const owner = fromA.length === 1 ? 'A' : 'B';
-      const record = { id: 'att_f', attempt: 1, startedAt: Date.now(), durationMs: 1, requestUrl: 'http://x', requestHeaders: {}, responseStatus: 200, responseHeaders: {}, responseBody: 'ok', error: null };
-      expect(await (owner === 'A' ? a : b).complete([{ deliveryId: got[0]!.id, subscriptionId: 's', leaseOwner: owner, next: { status: 'succeeded' }, record }], Date.now())).toEqual([true]);
+      const record = {
+        id: 'att_f',
+        attempt: 1,
+        startedAt: Date.now(),
+        durationMs: 1,
+        requestUrl: 'http://x',
+        requestHeaders: {},
+        responseStatus: 200,
+        responseHeaders: {},
+        responseBody: 'ok',
+        error: null,
+      };
+      expect(
+        await (owner === 'A' ? a : b).complete(
+          [{ deliveryId: got[0]!.id, subscriptionId: 's', leaseOwner: owner, next: { status: 'succeeded' }, record }],
+          Date.now(),
+        ),
+      ).toEqual([true]);
       expect((await fifo(b, 'B')).map((d) => d.event.id)).toEqual(['second']);
     } finally {
       await close();

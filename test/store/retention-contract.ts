@@ -30,7 +30,8 @@ export function describeRetentionContract(getStore: () => Store): void {
         const [claimed] = await store.claim([claimOf(subscriptionIds[i]!, 1, now + MIN)], 'owner', now);
         expect(claimed?.event.id).toBe(event.id);
         if (outcome === 'delivering') continue;
-        const next: NextState = outcome === 'retrying' ? { status: 'retrying', nextAttemptAt: now + 10 * MIN } : ({ status: outcome } as NextState);
+        const next: NextState =
+          outcome === 'retrying' ? { status: 'retrying', nextAttemptAt: now + 10 * MIN } : ({ status: outcome } as NextState);
         expect(await store.complete([result(claimed!.id, 'owner', next, { subscriptionId: subscriptionIds[i]! })], now)).toEqual([true]);
       }
       return event;

@@ -143,7 +143,10 @@ export function describeSchedulingContract(getStore: () => Store): void {
       const store = getStore();
       await store.ingest([[newEvent()]]);
       const [claimed] = await store.claim([claimOf('a')], 'owner-1', T);
-      await store.complete([result(claimed!.id, 'owner-1', { status: 'failed' }, { disableSubscription: 'receiver answered 410 Gone' })], T + 5);
+      await store.complete(
+        [result(claimed!.id, 'owner-1', { status: 'failed' }, { disableSubscription: 'receiver answered 410 Gone' })],
+        T + 5,
+      );
       expect((await store.getSubscriptionStates())[0]).toMatchObject({ enabled: false, failingSince: T + 5 });
       await store.setSubscriptionEnabled('a', false, 'disabled by ops', T + 6);
       expect((await store.getSubscriptionStates())[0]).toMatchObject({ enabled: false, failingSince: T + 5 });

@@ -88,7 +88,10 @@ describe('SQLite store', () => {
       expect(relaxed()).toBe(1); // NORMAL inside a claim/complete/release transaction
       expect(level()).toBe(2); // and FULL again right after, for the next ingest
       expect(durable()).toBe(2);
-      const failing = relaxedWriter(db, 'full')(() => {
+      const failing = relaxedWriter(
+        db,
+        'full',
+      )(() => {
         throw new Error('boom');
       });
       expect(failing).toThrow('boom');
@@ -132,7 +135,10 @@ describe('SQLite store', () => {
   });
 
   it('fails an ingest whose WAL flush fails (the caller gets an error, not a 2xx)', async () => {
-    const store = createSqliteStore({ path: tempDbPath(), synchronous: 'full' }, { syncFd: async () => Promise.reject(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' })) });
+    const store = createSqliteStore(
+      { path: tempDbPath(), synchronous: 'full' },
+      { syncFd: async () => Promise.reject(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' })) },
+    );
     try {
       await store.migrate();
       await expect(store.ingest([[event('e1')]])).rejects.toMatchObject({ code: 'EIO' });
@@ -170,7 +176,11 @@ describe('SQLite store', () => {
       const schemaBefore = inspect(path, schemaOf);
       await store.migrate();
       expect(inspect(path, schemaOf)).toEqual(schemaBefore);
-      expect(inspect(path, (db) => db.prepare('SELECT name FROM kysely_migration').pluck().all())).toEqual(['0001-init', '0002-admin', '0003-scheduling']);
+      expect(inspect(path, (db) => db.prepare('SELECT name FROM kysely_migration').pluck().all())).toEqual([
+        '0001-init',
+        '0002-admin',
+        '0003-scheduling',
+      ]);
       expect(await store.ready()).toBe(true);
     });
   });
@@ -251,7 +261,9 @@ describe('SQLite store', () => {
       expect(plans.rescue).toMatch(/deliveries_lease/);
       expect(plans.release).toMatch(/sqlite_autoindex_deliveries_1|PRIMARY KEY/);
       // The fifo head: one seek per unfinished status, never a walk or a sort of the backlog.
-      expect(plans.fifoHead.match(/SEARCH deliveries USING COVERING INDEX deliveries_subscription \(subscription_id=\? AND status=\?\)/g)).toHaveLength(3);
+      expect(
+        plans.fifoHead.match(/SEARCH deliveries USING COVERING INDEX deliveries_subscription \(subscription_id=\? AND status=\?\)/g),
+      ).toHaveLength(3);
       expect(plans.fifoHead).not.toMatch(/TEMP B-TREE|SCAN/);
     });
   });
@@ -380,7 +392,10 @@ describe('SQLite store: migration 0003', () => {
     await withStore(path, 'normal', async (store) => {
       await store.migrate();
       const states = await store.getSubscriptionStates();
-      expect(states.map((st) => [st.id, st.failingSince])).toEqual([['failing', T + 50], ['healthy', null]]);
+      expect(states.map((st) => [st.id, st.failingSince])).toEqual([
+        ['failing', T + 50],
+        ['healthy', null],
+      ]);
     });
   });
 });
@@ -462,7 +477,7 @@ describe('SQLite store: backup', () => {
 });
 
 describe('SQLite store: retention', () => {
-  it('finds prune candidates through events_created and each event\'s deliveries through deliveries_event', async () => {
+  it("finds prune candidates through events_created and each event's deliveries through deliveries_event", async () => {
     const path = tempDbPath();
     await withStore(path, 'normal', async (store) => store.migrate());
     const plan = inspect(path, (db) => planOf(db, PRUNE_SQL.window, { cutoff: T, afterCreatedAt: 0, afterSeq: 0, limit: 500 }));

@@ -40,14 +40,33 @@ beforeAll(async () => {
       },
       delivery: { allow_private_networks: true, retry_schedule: [] },
       subscriptions: [
-        { id: 'orders', url: `${receiver.url}/orders`, events: ['order.*'], signature: { scheme: 'standard-webhooks', secret: TEST_SECRET } },
-        { id: 'billing', url: `${receiver.url}/billing`, events: ['invoice.*'], signature: { scheme: 'stripe', secret: 'sk_billing_secret' } },
+        {
+          id: 'orders',
+          url: `${receiver.url}/orders`,
+          events: ['order.*'],
+          signature: { scheme: 'standard-webhooks', secret: TEST_SECRET },
+        },
+        {
+          id: 'billing',
+          url: `${receiver.url}/billing`,
+          events: ['invoice.*'],
+          signature: { scheme: 'stripe', secret: 'sk_billing_secret' },
+        },
       ],
     }),
   );
   browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-quic',
+      '--no-first-run',
+    ],
   });
 }, 60_000);
 
@@ -163,7 +182,9 @@ describe('dashboard', () => {
     const secret = await page.locator('code.secret').textContent();
     expect(secret).toMatch(/^whsec_/);
     // Only once: the API never shows it again.
-    expect(JSON.stringify(await (await fetch(`${relay.url}/api/v1/subscriptions/crm`, { headers: { authorization: `Bearer ${OPS}` } })).json())).not.toContain(secret!);
+    expect(
+      JSON.stringify(await (await fetch(`${relay.url}/api/v1/subscriptions/crm`, { headers: { authorization: `Bearer ${OPS}` } })).json()),
+    ).not.toContain(secret!);
 
     await page.goto(`${relay.url}/ui/#/subscriptions/crm/edit`);
     await page.getByLabel('Description').fill('CRM sync');
@@ -173,7 +194,10 @@ describe('dashboard', () => {
     const crm = page.locator('tbody tr', { hasText: 'crm' });
     await crm.getByRole('button', { name: 'Disable' }).click();
     await expect.poll(() => page.locator('tbody tr', { hasText: 'crm' }).textContent()).toContain('disabled');
-    const view = (await (await fetch(`${relay.url}/api/v1/subscriptions/crm`, { headers: { authorization: `Bearer ${OPS}` } })).json()) as { enabled: boolean; description: string };
+    const view = (await (await fetch(`${relay.url}/api/v1/subscriptions/crm`, { headers: { authorization: `Bearer ${OPS}` } })).json()) as {
+      enabled: boolean;
+      description: string;
+    };
     expect(view).toMatchObject({ enabled: false, description: 'CRM sync' });
     await shot(page, 'subscriptions');
     await page.context().close();

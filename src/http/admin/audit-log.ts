@@ -25,7 +25,10 @@ const listAudit = createRoute({
     'the action (`event.replay`, `delivery.retry`, `delivery.cancel`, `config.reload`, `store.backup`, `subscription.*`), the id acted on and details. ' +
     'A rejected config reload is recorded too.',
   request: { query: z.object(pageQuery) },
-  responses: { 200: { description: 'one page of audit entries', content: { 'application/json': { schema: pageOf(AuditEntrySchema) } } }, ...problemResponses() },
+  responses: {
+    200: { description: 'one page of audit entries', content: { 'application/json': { schema: pageOf(AuditEntrySchema) } } },
+    ...problemResponses(),
+  },
 });
 
 /** `GET /audit`: who changed what through the admin API. */
@@ -34,7 +37,14 @@ export function auditLogRoutes(core: RelayCore) {
   app.openapi(listAudit, async (c) => {
     const { limit, cursor } = c.req.valid('query');
     const page = await withCursor(() => core.store.listAudit({ limit, cursor: cursor || undefined }));
-    const data = page.data.map((e) => ({ id: e.id, at: iso(e.at)!, actor: e.actor, action: e.action, target: e.target, details: e.details }));
+    const data = page.data.map((e) => ({
+      id: e.id,
+      at: iso(e.at)!,
+      actor: e.actor,
+      action: e.action,
+      target: e.target,
+      details: e.details,
+    }));
     return c.json({ data, next_cursor: page.nextCursor }, 200);
   });
   return app;

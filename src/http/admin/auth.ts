@@ -23,8 +23,13 @@ export function adminAuth(tokens: () => Config['auth']['admin_tokens'], logger: 
     const token = given === null ? undefined : matchToken(given, tokens(), (t) => t.token);
     const found: Actor | undefined = token && { name: token.name, scopes: token.scopes };
     if (!found) {
-      logger.warn({ method: c.req.method, path: c.req.path, reason: given ? 'invalid token' : 'missing token' }, 'admin API: authentication failed');
-      throw new AppError(401, 'Unauthorized', given ? 'invalid admin token' : 'missing bearer token', undefined, { 'www-authenticate': 'Bearer realm="admin"' });
+      logger.warn(
+        { method: c.req.method, path: c.req.path, reason: given ? 'invalid token' : 'missing token' },
+        'admin API: authentication failed',
+      );
+      throw new AppError(401, 'Unauthorized', given ? 'invalid admin token' : 'missing bearer token', undefined, {
+        'www-authenticate': 'Bearer realm="admin"',
+      });
     }
     const needed = c.req.method === 'GET' || c.req.method === 'HEAD' ? 'read' : 'write';
     if (!found.scopes.includes(needed)) {

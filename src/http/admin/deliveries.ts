@@ -36,9 +36,13 @@ const getDelivery = createRoute({
   path: '/deliveries/{id}',
   tags: ['deliveries'],
   summary: 'A delivery with every attempt',
-  description: '`attempt_log` holds every attempt, oldest first: request URL and headers, the answer (status, headers, body cut at `delivery.max_response_body`), duration and error.',
+  description:
+    '`attempt_log` holds every attempt, oldest first: request URL and headers, the answer (status, headers, body cut at `delivery.max_response_body`), duration and error.',
   request: { params: idParam },
-  responses: { 200: { description: 'the delivery', content: { 'application/json': { schema: DeliveryDetailSchema } } }, ...problemResponses(404) },
+  responses: {
+    200: { description: 'the delivery', content: { 'application/json': { schema: DeliveryDetailSchema } } },
+    ...problemResponses(404),
+  },
 });
 
 /** retry and cancel: the same shape, different store action. */

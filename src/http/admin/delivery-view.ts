@@ -3,7 +3,14 @@ import type { AttemptRecord, DeliveryStatus, StoredDelivery } from '../../store/
 import { iso } from './schemas';
 
 /** SPEC 4 statuses, in lifecycle order. */
-export const DELIVERY_STATUSES = ['pending', 'retrying', 'delivering', 'succeeded', 'failed', 'cancelled'] as const satisfies readonly DeliveryStatus[];
+export const DELIVERY_STATUSES = [
+  'pending',
+  'retrying',
+  'delivering',
+  'succeeded',
+  'failed',
+  'cancelled',
+] as const satisfies readonly DeliveryStatus[];
 
 /** One delivery (one event to one subscription) as the admin API shows it. */
 export const DeliverySchema = z

@@ -40,7 +40,10 @@ const listEvents = createRoute({
       ...pageQuery,
     }),
   },
-  responses: { 200: { description: 'one page of events', content: { 'application/json': { schema: pageOf(EventSchema) } } }, ...problemResponses() },
+  responses: {
+    200: { description: 'one page of events', content: { 'application/json': { schema: pageOf(EventSchema) } } },
+    ...problemResponses(),
+  },
 });
 
 const getEvent = createRoute({
@@ -49,7 +52,10 @@ const getEvent = createRoute({
   tags: ['events'],
   summary: 'An event with its deliveries',
   request: { params: idParam },
-  responses: { 200: { description: 'the event', content: { 'application/json': { schema: EventDetailSchema } } }, ...problemResponses(404) },
+  responses: {
+    200: { description: 'the event', content: { 'application/json': { schema: EventDetailSchema } } },
+    ...problemResponses(404),
+  },
 });
 
 const replayEvent = createRoute({
@@ -68,7 +74,12 @@ const replayEvent = createRoute({
       content: {
         'application/json': {
           schema: z.strictObject({
-            subscriptions: z.array(z.string().min(1)).min(1).max(1000).optional().openapi({ description: 'subscription ids; default every matching one' }),
+            subscriptions: z
+              .array(z.string().min(1))
+              .min(1)
+              .max(1000)
+              .optional()
+              .openapi({ description: 'subscription ids; default every matching one' }),
           }),
         },
       },
@@ -77,7 +88,9 @@ const replayEvent = createRoute({
   responses: {
     202: {
       description: 'the new deliveries were stored and will be sent',
-      content: { 'application/json': { schema: z.object({ deliveries: z.array(z.string()).openapi({ description: 'new delivery ids' }) }) } },
+      content: {
+        'application/json': { schema: z.object({ deliveries: z.array(z.string()).openapi({ description: 'new delivery ids' }) }) },
+      },
     },
     ...problemResponses(404),
   },
@@ -126,7 +139,12 @@ function eventView(e: StoredEvent): z.infer<typeof EventSchema> {
 
 /** Every enabled subscription the event fans out to now, seeing the envelope a receiver would get. */
 function matchingNow(core: RelayCore, event: StoredEvent): string[] {
-  return core.registry.matching(event.type, () => ({ id: event.id, type: event.type, timestamp: iso(event.createdAt), data: JSON.parse(event.data) }));
+  return core.registry.matching(event.type, () => ({
+    id: event.id,
+    type: event.type,
+    timestamp: iso(event.createdAt),
+    data: JSON.parse(event.data),
+  }));
 }
 
 /** Named subscriptions must exist and be enabled: a delivery to a disabled one would wait, unsent, until it is enabled again. */
@@ -134,7 +152,13 @@ function checkedSubscriptions(core: RelayCore, ids: string[]): string[] {
   const bad = ids.flatMap((sub, i) => {
     const target = core.registry.get(sub);
     if (target?.enabled) return [];
-    return [{ sub, path: `subscriptions[${i}]`, message: target ? `subscription '${sub}' is disabled; enable it first` : `no subscription '${sub}'` }];
+    return [
+      {
+        sub,
+        path: `subscriptions[${i}]`,
+        message: target ? `subscription '${sub}' is disabled; enable it first` : `no subscription '${sub}'`,
+      },
+    ];
   });
   if (bad.length > 0) {
     const named = [...new Set(bad.map((b) => b.sub))].join(', ');

@@ -19,9 +19,18 @@ export function adminRoutes(core: RelayCore): OpenAPIHono<AdminEnv> {
   const app = adminRouter();
   const limiter = createRateLimiter(() => core.clock.now());
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer' });
-  app.use('*', adminAuth(() => core.config().auth.admin_tokens, core.logger));
+  app.use(
+    '*',
+    adminAuth(() => core.config().auth.admin_tokens, core.logger),
+  );
   app.use('*', requireJsonBody);
-  app.use('*', limiter.middleware(() => core.config().auth.rate_limit.admin, (c) => (c.get('actor') as { name: string }).name));
+  app.use(
+    '*',
+    limiter.middleware(
+      () => core.config().auth.rate_limit.admin,
+      (c) => (c.get('actor') as { name: string }).name,
+    ),
+  );
   app.route('/', subscriptionRoutes(core));
   app.route('/', eventRoutes(core));
   app.route('/', deliveryRoutes(core));

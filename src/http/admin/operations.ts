@@ -23,7 +23,10 @@ const reload = createRoute({
       description: 'the new config runs',
       content: {
         'application/json': {
-          schema: z.object({ reloaded: z.literal(true), subscriptions: z.number().int().openapi({ description: 'subscriptions now loaded (config and API)' }) }),
+          schema: z.object({
+            reloaded: z.literal(true),
+            subscriptions: z.number().int().openapi({ description: 'subscriptions now loaded (config and API)' }),
+          }),
         },
       },
     },
@@ -42,11 +45,18 @@ const backup = createRoute({
   request: {
     body: {
       required: true,
-      content: { 'application/json': { schema: z.strictObject({ path: z.string().min(1).max(4096).openapi({ example: '/var/backups/hookrelay-2026-11-23.db' }) }) } },
+      content: {
+        'application/json': {
+          schema: z.strictObject({ path: z.string().min(1).max(4096).openapi({ example: '/var/backups/hookrelay-2026-11-23.db' }) }),
+        },
+      },
     },
   },
   responses: {
-    200: { description: 'the copy is complete', content: { 'application/json': { schema: z.object({ path: z.string(), bytes: z.number().int() }) } } },
+    200: {
+      description: 'the copy is complete',
+      content: { 'application/json': { schema: z.object({ path: z.string(), bytes: z.number().int() }) } },
+    },
     ...problemResponses(409),
   },
 });
@@ -87,7 +97,12 @@ export function operationRoutes(core: RelayCore) {
       // Who tried matters too: a rejected reload is recorded, though it changed nothing.
       await audit(c, core, 'config.reload', null, { rejected: true, problems: err.problems.length });
       const count = `${err.problems.length} problem${err.problems.length === 1 ? '' : 's'}`;
-      throw new AppError(400, 'Bad Request', `${err.fileName} has ${count}; the running config is unchanged`, err.problems.map((p) => located(p, err.fileName)));
+      throw new AppError(
+        400,
+        'Bad Request',
+        `${err.fileName} has ${count}; the running config is unchanged`,
+        err.problems.map((p) => located(p, err.fileName)),
+      );
     }
     const subscriptions = core.registry.all().length;
     await audit(c, core, 'config.reload', null, { subscriptions });
@@ -97,11 +112,18 @@ export function operationRoutes(core: RelayCore) {
   // Writes a file wherever the relay's user may write, and the copy holds every event and every
   // subscription secret: that is why only `write`-scoped tokens may call it (adminAuth: POST needs write).
   app.openapi(backup, async (c) => {
-    if (core.config().storage.postgres) throw new AppError(409, 'Conflict', 'backup copies the SQLite store; this relay uses storage.postgres: back it up with pg_dump or your provider\'s snapshots');
+    if (core.config().storage.postgres)
+      throw new AppError(
+        409,
+        'Conflict',
+        "backup copies the SQLite store; this relay uses storage.postgres: back it up with pg_dump or your provider's snapshots",
+      );
     const path = resolve(c.req.valid('json').path);
     if (existsSync(path)) throw new AppError(409, 'Conflict', `${path} exists; a backup never overwrites a file`);
     if (!isDirectory(dirname(path))) {
-      throw new AppError(400, 'Bad Request', 'the backup directory does not exist', [{ path: 'path', message: `${dirname(path)} is not a directory` }]);
+      throw new AppError(400, 'Bad Request', 'the backup directory does not exist', [
+        { path: 'path', message: `${dirname(path)} is not a directory` },
+      ]);
     }
     await core.store.backup(path);
     const bytes = statSync(path).size;

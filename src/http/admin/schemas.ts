@@ -33,7 +33,7 @@ const PROBLEM_TEXT: Record<number, string> = {
 /** `limit` (1-500, default 50) and `cursor` of every listing. */
 export const pageQuery = {
   limit: z.coerce.number().int().min(1).max(500).default(50).openapi({ description: 'page size, 1-500', example: 50 }),
-  cursor: z.string().optional().openapi({ description: 'from the previous page\'s next_cursor' }),
+  cursor: z.string().optional().openapi({ description: "from the previous page's next_cursor" }),
 };
 
 /** An ISO 8601 time parameter, turned into epoch ms. */

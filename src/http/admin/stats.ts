@@ -5,7 +5,9 @@ import { DELIVERY_STATUSES } from './delivery-view';
 import { adminRouter } from './router';
 import { iso, problemResponses } from './schemas';
 
-const CountsSchema = z.object(Object.fromEntries(DELIVERY_STATUSES.map((s) => [s, z.number().int()])) as Record<DeliveryStatus, z.ZodNumber>).openapi('StatusCounts');
+const CountsSchema = z
+  .object(Object.fromEntries(DELIVERY_STATUSES.map((s) => [s, z.number().int()])) as Record<DeliveryStatus, z.ZodNumber>)
+  .openapi('StatusCounts');
 
 const StatsSchema = z
   .object({
@@ -34,7 +36,8 @@ const getStats = createRoute({
   responses: { 200: { description: 'the counts', content: { 'application/json': { schema: StatsSchema } } }, ...problemResponses() },
 });
 
-const zeroCounts = (): Record<DeliveryStatus, number> => Object.fromEntries(DELIVERY_STATUSES.map((s) => [s, 0])) as Record<DeliveryStatus, number>;
+const zeroCounts = (): Record<DeliveryStatus, number> =>
+  Object.fromEntries(DELIVERY_STATUSES.map((s) => [s, 0])) as Record<DeliveryStatus, number>;
 
 /** `GET /stats` (SPEC 8). */
 export function statsRoutes(core: RelayCore) {
@@ -45,7 +48,9 @@ export function statsRoutes(core: RelayCore) {
     for (const t of core.registry.all()) {
       if (!byId.has(t.id)) byId.set(t.id, { subscriptionId: t.id, counts: zeroCounts(), backlog: 0, oldestWaitingCreatedAt: null });
     }
-    const subscriptions = [...byId.values()].sort((a, b) => (a.subscriptionId < b.subscriptionId ? -1 : a.subscriptionId > b.subscriptionId ? 1 : 0));
+    const subscriptions = [...byId.values()].sort((a, b) =>
+      a.subscriptionId < b.subscriptionId ? -1 : a.subscriptionId > b.subscriptionId ? 1 : 0,
+    );
     // Totals from the same snapshot as the per-subscription rows, so they always add up.
     const totals = zeroCounts();
     let oldest: number | null = null;
@@ -58,7 +63,12 @@ export function statsRoutes(core: RelayCore) {
         deliveries: totals,
         backlog: totals.pending + totals.retrying,
         oldest_waiting_at: iso(oldest),
-        subscriptions: subscriptions.map((s) => ({ id: s.subscriptionId, counts: { ...zeroCounts(), ...s.counts }, backlog: s.backlog, oldest_waiting_at: iso(s.oldestWaitingCreatedAt) })),
+        subscriptions: subscriptions.map((s) => ({
+          id: s.subscriptionId,
+          counts: { ...zeroCounts(), ...s.counts },
+          backlog: s.backlog,
+          oldest_waiting_at: iso(s.oldestWaitingCreatedAt),
+        })),
       },
       200,
     );

@@ -27,7 +27,7 @@ const test = createRoute({
   path: '/subscriptions/{id}/test',
   tags,
   summary: 'Send a hookrelay.test event to this subscription only',
-  description: 'Delivered like any event, whatever the subscription\'s patterns and filter. A disabled subscription answers 409.',
+  description: "Delivered like any event, whatever the subscription's patterns and filter. A disabled subscription answers 409.",
   request: { params: SubscriptionIdParam },
   responses: {
     202: {
@@ -76,7 +76,11 @@ export function subscriptionActionRoutes(core: RelayCore) {
     const { id } = c.req.valid('param');
     const { since, until } = c.req.valid('json');
     const recovered = await recoverDeliveries(core, id, { since, until });
-    await audit(c, core, 'subscription.recover', id, { since: new Date(since).toISOString(), until: until === undefined ? null : new Date(until).toISOString(), recovered });
+    await audit(c, core, 'subscription.recover', id, {
+      since: new Date(since).toISOString(),
+      until: until === undefined ? null : new Date(until).toISOString(),
+      recovered,
+    });
     return c.json({ recovered }, 202);
   });
 

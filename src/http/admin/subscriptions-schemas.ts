@@ -13,7 +13,11 @@ function subscriptionJsonSchema(): Record<string, unknown> {
   delete schema.$schema;
   const properties = schema.properties as Record<string, unknown>;
   properties.timeout = { type: 'string', description: `attempt timeout; ${DURATION_HINT}; default delivery.timeout`, example: '10s' };
-  properties.retry_schedule = { type: 'array', items: { type: 'string', example: '5m' }, description: 'delay before each retry; default delivery.retry_schedule' };
+  properties.retry_schedule = {
+    type: 'array',
+    items: { type: 'string', example: '5m' },
+    description: 'delay before each retry; default delivery.retry_schedule',
+  };
   properties.rate_limit = { type: 'string', description: `attempts started per time for this subscription; ${RATE_HINT}`, example: '50/s' };
   return schema;
 }
@@ -23,7 +27,8 @@ const inputJson = subscriptionJsonSchema();
 /** POST body: one subscription as in the config file; `signature.secret` generated when omitted. */
 export const SubscriptionInputSchema = z.looseObject({}).openapi('SubscriptionInput', {
   ...inputJson,
-  description: 'A subscription exactly as in the config file (SPEC 2). `signature.secret` may be omitted: one is generated for the scheme and answered once.',
+  description:
+    'A subscription exactly as in the config file (SPEC 2). `signature.secret` may be omitted: one is generated for the scheme and answered once.',
 });
 
 /** PATCH body: any top-level fields of a subscription. */
@@ -56,7 +61,9 @@ const SignatureViewSchema = z
     encoding: z.enum(['hex', 'base64']).optional().openapi({ description: 'hmac-sha256 only' }),
     prefix: z.string().optional().openapi({ description: 'hmac-sha256 only' }),
     public_key: z.string().optional().openapi({ description: 'ed25519 only: the whpk_… key receivers verify with', example: 'whpk_…' }),
-    previous_secrets: z.array(z.object({ expires: isoString('when this old secret stops signing') })).openapi({ description: 'old secrets still signing (never the secrets themselves)' }),
+    previous_secrets: z
+      .array(z.object({ expires: isoString('when this old secret stops signing') }))
+      .openapi({ description: 'old secrets still signing (never the secrets themselves)' }),
   })
   .openapi('SignatureView', { description: 'how requests are signed; secrets are never shown here' });
 
@@ -64,7 +71,9 @@ const SignatureViewSchema = z
 export const SubscriptionSchema = z
   .object({
     id: z.string().openapi({ example: 'billing' }),
-    source: z.enum(['config', 'api']).openapi({ description: 'config: declared in the config file (only enabled may change); api: created over this API' }),
+    source: z
+      .enum(['config', 'api'])
+      .openapi({ description: 'config: declared in the config file (only enabled may change); api: created over this API' }),
     url: z.string(),
     description: z.string().optional(),
     events: z.array(z.string()),

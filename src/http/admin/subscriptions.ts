@@ -80,7 +80,11 @@ export function subscriptionRoutes(core: RelayCore) {
 
   app.openapi(create, async (c) => {
     const { view, secretGenerated } = await createSubscription(core, c.req.valid('json'));
-    await audit(c, core, 'subscription.create', view.id, { url: view.url, scheme: view.signature.scheme, secret_generated: secretGenerated });
+    await audit(c, core, 'subscription.create', view.id, {
+      url: view.url,
+      scheme: view.signature.scheme,
+      secret_generated: secretGenerated,
+    });
     c.header('location', `/api/v1/subscriptions/${view.id}`);
     return c.json(view, 201);
   });

@@ -56,7 +56,9 @@ export async function migratePostgres(db: Kysely<PostgresSchema>, schema?: strin
   const { error, results } = await migrator.migrateToLatest();
   if (error === undefined) return;
   const failed = results?.find((r) => r.status === 'Error')?.migrationName;
-  throw new Error(`Postgres migration ${failed ?? '(setup)'} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  throw new Error(`Postgres migration ${failed ?? '(setup)'} failed: ${error instanceof Error ? error.message : String(error)}`, {
+    cause: error,
+  });
 }
 
 /** An identifier for SQL text: schema names come from tests and config, never from requests. */

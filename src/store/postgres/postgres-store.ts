@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import pg from 'pg';
+import { type Clock, systemClock } from '../../lib/clock';
 import { capacityOf } from '../../dispatch/start-limiter';
 import { newDeliveryId } from '../../lib/ids';
 import { idsToLookUp, planIngest, type StoredIdentity } from '../ingest-plan';
@@ -99,6 +100,8 @@ export interface PostgresStoreOptions extends PostgresOptions {
    * live lease. `caller`: times are used as given (the shared contract tests, which pass fixed times).
    */
   time?: 'database' | 'caller';
+  /** This process's clock (epoch ms), compared with the database's to find the shift; default the system clock. */
+  clock?: Clock;
 }
 
 /** Channel of the wake-up notifications (one per schema, so test schemas do not wake each other). */
@@ -107,6 +110,7 @@ const channelOf = (schema: string | undefined) => `hookrelay_work${schema ? `_${
 export function createPostgresStore(opts: PostgresStoreOptions): Store {
   const pool = createPool(opts);
   const time = opts.time ?? 'database';
+  const clock = opts.clock ?? systemClock;
   const channel = channelOf(opts.schema);
   const listeners = new Set<() => void>();
   let listening: pg.Client | undefined;
@@ -199,7 +203,7 @@ export function createPostgresStore(opts: PostgresStoreOptions): Store {
       for (let round = 0; ; round++) {
         try {
           return await transaction(async (tx) => {
-            const shift = await shiftOf(tx, Date.now());
+            const shift = await shiftOf(tx, clock.now());
             const results: IngestResult[] = [];
             for (const events of requests) results.push(await ingestRequest(tx, events, shift));
             if (results.some((r) => r.kind === 'ok' && r.events.some((e) => e.created && e.deliveries > 0))) await notify(tx);
@@ -222,13 +226,26 @@ export function createPostgresStore(opts: PostgresStoreOptions): Store {
           if (limit <= 0) continue;
           if (request.rateLimit) limit = await takeTokens(tx, request.subscriptionId, request.rateLimit, at, limit);
           if (limit <= 0) continue;
-          const rows = request.fifo ? await dueHead(tx, request.subscriptionId, at) : await tx.rows<DueRow>(`${SQL.selectDue} FOR UPDATE OF d SKIP LOCKED`, { subscriptionId: request.subscriptionId, now: at, limit });
+          const rows = request.fifo
+            ? await dueHead(tx, request.subscriptionId, at)
+            : await tx.rows<DueRow>(`${SQL.selectDue} FOR UPDATE OF d SKIP LOCKED`, {
+                subscriptionId: request.subscriptionId,
+                now: at,
+                limit,
+              });
           // Tokens taken for rows that were not there go back.
-          if (request.rateLimit && rows.length < limit) await tx.count(RATE_SQL.giveBack, { subscriptionId: request.subscriptionId, n: limit - rows.length });
+          if (request.rateLimit && rows.length < limit)
+            await tx.count(RATE_SQL.giveBack, { subscriptionId: request.subscriptionId, n: limit - rows.length });
           // One statement for the batch: a round trip per row is what costs on a network database.
-          if (rows.length > 0) await tx.count(LEASE_MANY, { ids: rows.map((r) => r.id), owner, leaseExpiresAt: ms(request.leaseExpiresAt + shift), now: at });
+          if (rows.length > 0)
+            await tx.count(LEASE_MANY, { ids: rows.map((r) => r.id), owner, leaseExpiresAt: ms(request.leaseExpiresAt + shift), now: at });
           for (const row of rows) {
-            claimed.push({ id: row.id, subscriptionId: row.subscription_id, attempts: row.attempts, event: { id: row.event_id, type: row.event_type, data: row.event_data, createdAt: row.event_created_at } });
+            claimed.push({
+              id: row.id,
+              subscriptionId: row.subscription_id,
+              attempts: row.attempts,
+              event: { id: row.event_id, type: row.event_type, data: row.event_data, createdAt: row.event_created_at },
+            });
           }
         }
         return claimed;
@@ -284,7 +301,7 @@ export function createPostgresStore(opts: PostgresStoreOptions): Store {
     async nextDueAt(subscriptionIds, fifoSubscriptionIds = []) {
       const earliest = await earliestDue(subscriptionIds, fifoSubscriptionIds);
       // Back on the caller's clock: it sets a timer with it.
-      return earliest === null ? null : earliest - (await shiftOf(direct, Date.now()));
+      return earliest === null ? null : earliest - (await shiftOf(direct, clock.now()));
     },
 
     getSubscriptionStates: () => reads.getSubscriptionStates(kysely),
@@ -340,25 +357,40 @@ export function createPostgresStore(opts: PostgresStoreOptions): Store {
       });
     },
     async cancelDelivery(id, now) {
-      return transaction(async (tx) => act(tx, await tx.rows<DeliveryRow>(ADMIN_SQL.cancel, { id, now: ms(now + (await shiftOf(tx, now))) }), id, 'cancel'));
+      return transaction(async (tx) =>
+        act(tx, await tx.rows<DeliveryRow>(ADMIN_SQL.cancel, { id, now: ms(now + (await shiftOf(tx, now))) }), id, 'cancel'),
+      );
     },
     async recoverDeliveries(subscriptionId, since, until, now) {
       if (since >= until) return 0;
       return transaction(async (tx) => {
         const shift = await shiftOf(tx, now);
-        const recovered = await tx.count(ADMIN_SQL.recover, { subscriptionId, since: ms(since + shift), until: ms(until + shift), sinceId: deliveryIdFloor(since + shift), now: ms(now + shift) });
+        const recovered = await tx.count(ADMIN_SQL.recover, {
+          subscriptionId,
+          since: ms(since + shift),
+          until: ms(until + shift),
+          sinceId: deliveryIdFloor(since + shift),
+          now: ms(now + shift),
+        });
         if (recovered > 0) await notify(tx);
         return recovered;
       });
     },
     deliveryStats,
     async appendAudit(entry) {
-      await direct.count(ADMIN_SQL.insertAudit, { id: entry.id, at: ms(entry.at), actor: entry.actor, action: entry.action, target: entry.target, details: JSON.stringify(entry.details) });
+      await direct.count(ADMIN_SQL.insertAudit, {
+        id: entry.id,
+        at: ms(entry.at),
+        actor: entry.actor,
+        action: entry.action,
+        target: entry.target,
+        details: JSON.stringify(entry.details),
+      });
     },
 
     async pruneFinished(request) {
       return transaction(async (tx) => {
-        const shift = await shiftOf(tx, Date.now());
+        const shift = await shiftOf(tx, clock.now());
         request = { ...request, succeededBefore: request.succeededBefore + shift, failedBefore: request.failedBefore + shift };
         const plan = planPrune(request);
         const rows = await tx.rows<WindowRow>(PRUNE_SQL.window, plan.params);
@@ -369,13 +401,25 @@ export function createPostgresStore(opts: PostgresStoreOptions): Store {
     },
 
     async backup() {
-      throw new Error('backup copies the SQLite store; back up Postgres with pg_dump or your provider\'s snapshots');
+      throw new Error("backup copies the SQLite store; back up Postgres with pg_dump or your provider's snapshots");
     },
   };
 
   /** Refills the subscription's bucket to `at` and takes up to `want` whole tokens; the caller gives back what it does not use. */
-  async function takeTokens(tx: Tx, subscriptionId: string, rate: { limit: number; perMs: number }, at: number, want: number): Promise<number> {
-    const [bucket] = await tx.rows<{ tokens: number }>(RATE_SQL.refill, { subscriptionId, capacity: capacityOf(rate), limit: rate.limit, perMs: rate.perMs, now: at });
+  async function takeTokens(
+    tx: Tx,
+    subscriptionId: string,
+    rate: { limit: number; perMs: number },
+    at: number,
+    want: number,
+  ): Promise<number> {
+    const [bucket] = await tx.rows<{ tokens: number }>(RATE_SQL.refill, {
+      subscriptionId,
+      capacity: capacityOf(rate),
+      limit: rate.limit,
+      perMs: rate.perMs,
+      now: at,
+    });
     const n = Math.min(want, Math.floor(bucket!.tokens));
     if (n > 0) await tx.count(RATE_SQL.giveBack, { subscriptionId, n: -n });
     return n;
@@ -405,9 +449,22 @@ export function createPostgresStore(opts: PostgresStoreOptions): Store {
     if (plan.kind === 'conflict') return plan;
     for (const event of plan.toInsert) {
       const createdAt = ms(event.createdAt + shift);
-      await tx.count(SQL.insertEvent, { id: event.id, type: event.type, data: event.data, contentHash: event.contentHash, createdAt, deliveryCount: event.subscriptionIds.length });
+      await tx.count(SQL.insertEvent, {
+        id: event.id,
+        type: event.type,
+        data: event.data,
+        contentHash: event.contentHash,
+        createdAt,
+        deliveryCount: event.subscriptionIds.length,
+      });
       for (const subscriptionId of event.subscriptionIds) {
-        await tx.count(SQL.insertDelivery, { id: newDeliveryId(createdAt), eventId: event.id, subscriptionId, eventType: event.type, createdAt });
+        await tx.count(SQL.insertDelivery, {
+          id: newDeliveryId(createdAt),
+          eventId: event.id,
+          subscriptionId,
+          eventType: event.type,
+          createdAt,
+        });
       }
     }
     return { kind: 'ok', events: plan.events };
@@ -417,7 +474,10 @@ export function createPostgresStore(opts: PostgresStoreOptions): Store {
     const [head] = await tx.rows<HeadRow>(SQL.fifoHead, { subscriptionId });
     if (head === undefined || head.status === 'delivering' || head.next_attempt_at === null || head.next_attempt_at > now) return [];
     // Held by another instance's claim in progress: not ours to take.
-    const locked = await tx.rows<{ id: string }>(`SELECT id FROM deliveries WHERE id = @id AND status IN ('pending', 'retrying') FOR UPDATE SKIP LOCKED`, { id: head.id });
+    const locked = await tx.rows<{ id: string }>(
+      `SELECT id FROM deliveries WHERE id = @id AND status IN ('pending', 'retrying') FOR UPDATE SKIP LOCKED`,
+      { id: head.id },
+    );
     return locked.length === 1 ? [head] : [];
   }
 
@@ -506,10 +566,7 @@ export function createPostgresStore(opts: PostgresStoreOptions): Store {
   }
 
   async function deliveryStats(): Promise<SubscriptionStats[]> {
-    return reads.statsFrom(
-      await direct.rows(reads.STATS_SQL.counts),
-      await direct.rows(reads.STATS_SQL.oldestWaiting),
-    );
+    return reads.statsFrom(await direct.rows(reads.STATS_SQL.counts), await direct.rows(reads.STATS_SQL.oldestWaiting));
   }
 }
 

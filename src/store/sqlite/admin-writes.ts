@@ -15,11 +15,13 @@ export function createAdminWrites(db: Database.Database) {
   const s = prepareAdminStatements(db);
   const write = immediateWriter(db);
   return {
-    insertApiSubscription: write((id: string, spec: Record<string, unknown>, now: number) =>
-      s.insertApiSubscription.run({ id, spec: JSON.stringify(spec), now }).changes === 1,
+    insertApiSubscription: write(
+      (id: string, spec: Record<string, unknown>, now: number) =>
+        s.insertApiSubscription.run({ id, spec: JSON.stringify(spec), now }).changes === 1,
     ),
-    updateApiSubscription: write((id: string, spec: Record<string, unknown>, now: number) =>
-      s.updateApiSubscription.run({ id, spec: JSON.stringify(spec), now }).changes === 1,
+    updateApiSubscription: write(
+      (id: string, spec: Record<string, unknown>, now: number) =>
+        s.updateApiSubscription.run({ id, spec: JSON.stringify(spec), now }).changes === 1,
     ),
     deleteApiSubscription: write((id: string, now: number) => {
       if (s.deleteApiSubscription.run({ id }).changes === 0) return false;
@@ -27,9 +29,7 @@ export function createAdminWrites(db: Database.Database) {
       s.cancelWaitingOfSubscription.run({ subscriptionId: id, now });
       return true;
     }),
-    addDeliveries: write((eventId: string, subscriptionIds: string[], now: number) =>
-      addDeliveries(s, eventId, subscriptionIds, now),
-    ),
+    addDeliveries: write((eventId: string, subscriptionIds: string[], now: number) => addDeliveries(s, eventId, subscriptionIds, now)),
     retryDelivery: write((id: string, now: number) => act(s, s.retry.get({ id, now }), id, 'retry')),
     cancelDelivery: write((id: string, now: number) => act(s, s.cancel.get({ id, now }), id, 'cancel')),
     recoverDeliveries: write(

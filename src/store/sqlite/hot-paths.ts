@@ -20,9 +20,7 @@ export function createHotPaths(db: Database.Database, synchronous: 'full' | 'nor
     // Committed without fsync; the store flushes the WAL off the event loop before answering
     // (wal-sync.ts), so an acknowledged event is as durable as with synchronous = FULL.
     ingest: lazy((requests: NewEvent[][]) => requests.map((events) => ingestRequest(s, events))),
-    claim: lazy((requests: ClaimRequest[], owner: string, now: number) =>
-      claimDeliveries(s, requests, owner, now),
-    ),
+    claim: lazy((requests: ClaimRequest[], owner: string, now: number) => claimDeliveries(s, requests, owner, now)),
     complete: lazy((results: AttemptResult[], now: number) => {
       const health = new HealthTally();
       const written = results.map((r) => completeAttempt(s, r, now, health));

@@ -2,12 +2,7 @@ import type { ClaimRequest, ClaimedDelivery } from '../types';
 import type { DueRow, Statements } from './statements';
 
 /** Leases due deliveries, per subscription, oldest due first; runs inside one IMMEDIATE transaction. */
-export function claimDeliveries(
-  s: Statements,
-  requests: ClaimRequest[],
-  owner: string,
-  now: number,
-): ClaimedDelivery[] {
+export function claimDeliveries(s: Statements, requests: ClaimRequest[], owner: string, now: number): ClaimedDelivery[] {
   const claimed: ClaimedDelivery[] = [];
   for (const request of requests) {
     const limit = Math.floor(request.limit);

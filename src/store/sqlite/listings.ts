@@ -1,13 +1,5 @@
 import type Database from 'better-sqlite3';
-import type {
-  AuditEntry,
-  DeliveryQuery,
-  DeliveryStatus,
-  DeliveryWithEventType,
-  EventQuery,
-  Page,
-  StoredEvent,
-} from '../types';
+import type { AuditEntry, DeliveryQuery, DeliveryStatus, DeliveryWithEventType, EventQuery, Page, StoredEvent } from '../types';
 import {
   auditCursor,
   decodeAuditCursor,
@@ -155,7 +147,12 @@ export function listingsOver(all: RunListing) {
       for (const status of statuses) rows.push(...(await all<DeliveryRow>(deliveryListingSql({ ...query, status }, after, size + 1))));
       // The newest size + 1 overall are among the newest size + 1 of each status.
       if (statuses.length > 1) rows = rows.sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0)).slice(0, size + 1);
-      return page(rows, size, (row) => ({ ...toDelivery(row), eventType: row.event_type }), (row) => deliveryCursor(row.id));
+      return page(
+        rows,
+        size,
+        (row) => ({ ...toDelivery(row), eventType: row.event_type }),
+        (row) => deliveryCursor(row.id),
+      );
     },
 
     async listAudit(query: { limit: number; cursor?: string | undefined }): Promise<Page<AuditEntry>> {

@@ -45,7 +45,12 @@ export function planPrune(req: PruneRequest) {
   const after = req.after === undefined ? { createdAt: Number.MIN_SAFE_INTEGER, seq: 0 } : decodePruneCursor(req.after);
   const limit = Math.max(1, Math.floor(req.limit));
   return {
-    params: { cutoff: Math.round(Math.max(req.succeededBefore, req.failedBefore)), afterCreatedAt: after.createdAt, afterSeq: after.seq, limit },
+    params: {
+      cutoff: Math.round(Math.max(req.succeededBefore, req.failedBefore)),
+      afterCreatedAt: after.createdAt,
+      afterSeq: after.seq,
+      limit,
+    },
     doomed: (rows: WindowRow[]): number[] =>
       rows.filter((row) => !row.open && row.created_at < (row.bad ? req.failedBefore : req.succeededBefore)).map((row) => row.seq),
     next: (rows: WindowRow[]): string | null => {

@@ -31,13 +31,7 @@ export async function getDelivery(db: Db, id: string): Promise<StoredDelivery | 
 }
 
 export async function listAttempts(db: Db, deliveryId: string): Promise<AttemptRecord[]> {
-  const rows = await db
-    .selectFrom('attempts')
-    .selectAll()
-    .where('delivery_id', '=', deliveryId)
-    .orderBy('attempt')
-    .orderBy('id')
-    .execute();
+  const rows = await db.selectFrom('attempts').selectAll().where('delivery_id', '=', deliveryId).orderBy('attempt').orderBy('id').execute();
   return rows.map(toAttempt);
 }
 

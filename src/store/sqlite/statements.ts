@@ -113,9 +113,7 @@ export function prepareStatements(db: Database.Database) {
     insertAttempt: db.prepare<Params>(SQL.insertAttempt),
     recordSuccess: db.prepare<{ id: string; now: number }>(SQL.recordSuccess),
     recordFailure: db.prepare<{ id: string; now: number; count: number }>(SQL.recordFailure),
-    setEnabled: db.prepare<{ id: string; enabled: 0 | 1 | null; reason: string | null; now: number }>(
-      SQL.setEnabled,
-    ),
+    setEnabled: db.prepare<{ id: string; enabled: 0 | 1 | null; reason: string | null; now: number }>(SQL.setEnabled),
     release: db.prepare<{ id: string; owner: string; now: number }>(SQL.release),
     rescueExpired: db.prepare<{ now: number; expiredBy: number }>(SQL.rescueExpired),
     nextDue: db.prepare<{ subscriptionId: string }, { at: number | null }>(SQL.nextDue),

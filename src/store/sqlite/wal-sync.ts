@@ -4,8 +4,7 @@ import { closeSync, fdatasync, openSync } from 'node:fs';
 export type SyncFd = (fd: number) => Promise<void>;
 
 /** fdatasync on libuv's thread pool: the event loop keeps running while the disk flushes. */
-export const fdatasyncOffLoop: SyncFd = (fd) =>
-  new Promise((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())));
+export const fdatasyncOffLoop: SyncFd = (fd) => new Promise((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())));
 
 /**
  * Durable ingest without blocking the event loop. An ingest transaction commits with

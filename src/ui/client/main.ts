@@ -90,7 +90,17 @@ async function act(area: HTMLElement, fn: () => Promise<Child>): Promise<void> {
   } catch (err) {
     const problem = err instanceof ApiError ? err.problem : null;
     area.replaceChildren(
-      notice('error', err instanceof Error ? err.message : String(err), problem?.errors ? h('ul', {}, problem.errors.map((e: Json) => h('li', {}, `${e.path}: ${e.message}`))) : null),
+      notice(
+        'error',
+        err instanceof Error ? err.message : String(err),
+        problem?.errors
+          ? h(
+              'ul',
+              {},
+              problem.errors.map((e: Json) => h('li', {}, `${e.path}: ${e.message}`)),
+            )
+          : null,
+      ),
     );
   }
 }
@@ -106,7 +116,13 @@ function signOut(message?: string): void {
 function renderSignIn(message?: string): void {
   clearTimers();
   const error = h('div', { id: 'signin-error' }, message ? notice('error', message) : null);
-  const input = h('input', { id: 'token', name: 'token', type: 'password', autocomplete: 'current-password', required: true }) as HTMLInputElement;
+  const input = h('input', {
+    id: 'token',
+    name: 'token',
+    type: 'password',
+    autocomplete: 'current-password',
+    required: true,
+  }) as HTMLInputElement;
   const form = h(
     'form',
     {
@@ -184,12 +200,14 @@ async function route(): Promise<void> {
     if (path.length === 0) await overviewPage();
     else if (path[0] === 'subscriptions' && path.length === 1) await subscriptionsPage();
     else if (path[0] === 'subscriptions' && path[1] === 'new') subscriptionForm(null);
-    else if (path[0] === 'subscriptions' && path[2] === 'edit') subscriptionForm(await api('GET', `/subscriptions/${encodeURIComponent(path[1]!)}`));
+    else if (path[0] === 'subscriptions' && path[2] === 'edit')
+      subscriptionForm(await api('GET', `/subscriptions/${encodeURIComponent(path[1]!)}`));
     else if (path[0] === 'deliveries' && path.length === 1) await deliveriesPage();
     else if (path[0] === 'deliveries') await deliveryPage(path[1]!);
     else layout('Not found', h('p', {}, 'No such page. ', link('#/', 'Overview')));
   } catch (err) {
-    if (!(err instanceof ApiError && err.status === 401)) layout('Error', notice('error', String(err instanceof Error ? err.message : err)));
+    if (!(err instanceof ApiError && err.status === 401))
+      layout('Error', notice('error', String(err instanceof Error ? err.message : err)));
   }
 }
 
@@ -205,11 +223,18 @@ async function overviewPage(): Promise<void> {
     const now = Date.now();
     const total = (s: Json) => STATUSES.reduce((n, k) => n + s.deliveries[k], 0);
     const rate = (pick: (s: Json) => number) => (last ? ((pick(stats) - pick(last.stats)) / ((now - last.at) / 1000)).toFixed(1) : '…');
-    const card = (label: string, value: Child) => h('div', { class: 'card' }, h('div', { class: 'value' }, value), h('div', { class: 'label' }, label));
+    const card = (label: string, value: Child) =>
+      h('div', { class: 'card' }, h('div', { class: 'value' }, value), h('div', { class: 'label' }, label));
     cards.replaceChildren(
       card('deliveries created / s (ingest)', rate(total)),
-      card('succeeded / s', rate((s) => s.deliveries.succeeded)),
-      card('failed / s', rate((s) => s.deliveries.failed)),
+      card(
+        'succeeded / s',
+        rate((s) => s.deliveries.succeeded),
+      ),
+      card(
+        'failed / s',
+        rate((s) => s.deliveries.failed),
+      ),
       card('waiting deliveries', stats.backlog),
       card('oldest waiting', age(stats.oldest_waiting_at)),
       card('failed, in all', stats.deliveries.failed),
@@ -236,7 +261,30 @@ async function overviewPage(): Promise<void> {
 }
 
 function table(head: string[], rows: Child[][]): HTMLElement {
-  return h('table', {}, h('thead', {}, h('tr', {}, head.map((c) => h('th', { scope: 'col' }, c)))), h('tbody', {}, rows.map((r) => h('tr', {}, r.map((c) => h('td', {}, c))))));
+  return h(
+    'table',
+    {},
+    h(
+      'thead',
+      {},
+      h(
+        'tr',
+        {},
+        head.map((c) => h('th', { scope: 'col' }, c)),
+      ),
+    ),
+    h(
+      'tbody',
+      {},
+      rows.map((r) =>
+        h(
+          'tr',
+          {},
+          r.map((c) => h('td', {}, c)),
+        ),
+      ),
+    ),
+  );
 }
 
 // ---- subscriptions -----------------------------------------------------------------------------------
@@ -261,7 +309,8 @@ async function subscriptionsPage(): Promise<void> {
           const r = await api('POST', `/subscriptions/${id}/test`);
           return ['Test event sent: ', link(`#/deliveries/${r.delivery_id}`, r.delivery_id)];
         }),
-      s.source === 'api' && s.signature.scheme !== 'none' &&
+      s.source === 'api' &&
+        s.signature.scheme !== 'none' &&
         button('Rotate secret', async () => {
           const r = await api('POST', `/subscriptions/${id}/rotate-secret`, {});
           return ['New secret for ', s.id, ' (shown once; the old one signs for 24 h more): ', h('code', { class: 'secret' }, r.secret)];
@@ -295,12 +344,17 @@ function field(id: string, label: string, input: HTMLElement, hint?: string): HT
 
 function subscriptionForm(existing: Json | null): void {
   const out = h('div', { id: 'result' });
-  const input = (id: string, value = '', attrs: Record<string, unknown> = {}) => h('input', { id, name: id, value, ...attrs }) as HTMLInputElement;
+  const input = (id: string, value = '', attrs: Record<string, unknown> = {}) =>
+    h('input', { id, name: id, value, ...attrs }) as HTMLInputElement;
   const id = input('sub-id', '', { required: true, pattern: '[a-z0-9][a-z0-9_\\-]{0,63}' });
   const url = input('sub-url', existing?.url ?? '', { type: 'url', required: true });
   const description = input('sub-description', existing?.description ?? '');
   const events = input('sub-events', (existing?.events ?? ['*']).join(', '));
-  const scheme = h('select', { id: 'sub-scheme', name: 'scheme' }, ['standard-webhooks', 'ed25519', 'stripe', 'github', 'none'].map((s) => h('option', { value: s }, s))) as HTMLSelectElement;
+  const scheme = h(
+    'select',
+    { id: 'sub-scheme', name: 'scheme' },
+    ['standard-webhooks', 'ed25519', 'stripe', 'github', 'none'].map((s) => h('option', { value: s }, s)),
+  ) as HTMLSelectElement;
   const enabled = input('sub-enabled', '', { type: 'checkbox', ...((existing?.enabled ?? true) && { checked: true }) });
   const form = h(
     'form',
@@ -310,7 +364,10 @@ function subscriptionForm(existing: Json | null): void {
         void act(out, async () => {
           const body: Json = {
             url: url.value,
-            events: events.value.split(',').map((s) => s.trim()).filter(Boolean),
+            events: events.value
+              .split(',')
+              .map((s) => s.trim())
+              .filter(Boolean),
             enabled: enabled.checked,
             ...(description.value && { description: description.value }),
           };
@@ -343,15 +400,26 @@ function subscriptionForm(existing: Json | null): void {
 async function deliveriesPage(): Promise<void> {
   const q = params();
   const subs = await api('GET', '/subscriptions?limit=500');
-  const status = h('select', { id: 'f-status', name: 'status' }, h('option', { value: '' }, 'any'), STATUSES.map((s) => h('option', { value: s, ...(q.get('status') === s && { selected: true }) }, s)));
+  const status = h(
+    'select',
+    { id: 'f-status', name: 'status' },
+    h('option', { value: '' }, 'any'),
+    STATUSES.map((s) => h('option', { value: s, ...(q.get('status') === s && { selected: true }) }, s)),
+  );
   const subscription = h(
     'select',
     { id: 'f-subscription', name: 'subscription' },
     h('option', { value: '' }, 'any'),
     subs.data.map((s: Json) => h('option', { value: s.id, ...(q.get('subscription') === s.id && { selected: true }) }, s.id)),
   );
-  const type = h('input', { id: 'f-type', name: 'event_type', value: q.get('event_type') ?? '', placeholder: 'payment.completed' }) as HTMLInputElement;
-  const local = (iso: string | null) => (iso ? new Date(Date.parse(iso) - new Date().getTimezoneOffset() * 60000).toISOString().slice(0, 16) : '');
+  const type = h('input', {
+    id: 'f-type',
+    name: 'event_type',
+    value: q.get('event_type') ?? '',
+    placeholder: 'payment.completed',
+  }) as HTMLInputElement;
+  const local = (iso: string | null) =>
+    iso ? new Date(Date.parse(iso) - new Date().getTimezoneOffset() * 60000).toISOString().slice(0, 16) : '';
   const since = h('input', { id: 'f-since', name: 'since', type: 'datetime-local', value: local(q.get('since')) }) as HTMLInputElement;
   const until = h('input', { id: 'f-until', name: 'until', type: 'datetime-local', value: local(q.get('until')) }) as HTMLInputElement;
   const live = h('input', { id: 'f-live', type: 'checkbox', checked: true }) as HTMLInputElement;
@@ -393,13 +461,22 @@ async function deliveriesPage(): Promise<void> {
         ? h('p', {}, 'No deliveries match.')
         : table(
             ['Delivery', 'Event type', 'Subscription', 'Status', 'Attempts', 'Last answer', 'Updated'],
-            page.data.map((d: Json) => [link(`#/deliveries/${d.id}`, d.id), d.event_type, d.subscription, badge(d.status), d.attempts, d.last_status_code ?? d.last_error ?? '—', when(d.updated_at)]),
+            page.data.map((d: Json) => [
+              link(`#/deliveries/${d.id}`, d.id),
+              d.event_type,
+              d.subscription,
+              badge(d.status),
+              d.attempts,
+              d.last_status_code ?? d.last_error ?? '—',
+              when(d.updated_at),
+            ]),
           ),
       h(
         'p',
         { class: 'pager' },
         cursor && h('button', { type: 'button', onclick: () => ((cursor = null), void load()) }, 'Newest'),
-        page.next_cursor && h('button', { type: 'button', onclick: () => ((cursor = page.next_cursor), (live.checked = false), void load()) }, 'Older'),
+        page.next_cursor &&
+          h('button', { type: 'button', onclick: () => ((cursor = page.next_cursor), (live.checked = false), void load()) }, 'Older'),
       ),
     );
   };
@@ -413,7 +490,15 @@ async function deliveriesPage(): Promise<void> {
 // ---- one delivery --------------------------------------------------------------------------------------
 
 function headersTable(headers: Record<string, string>): HTMLElement {
-  return h('table', { class: 'headers' }, h('tbody', {}, Object.entries(headers).map(([k, v]) => h('tr', {}, h('th', { scope: 'row' }, k), h('td', {}, v)))));
+  return h(
+    'table',
+    { class: 'headers' },
+    h(
+      'tbody',
+      {},
+      Object.entries(headers).map(([k, v]) => h('tr', {}, h('th', { scope: 'row' }, k), h('td', {}, v))),
+    ),
+  );
 }
 
 async function deliveryPage(id: string): Promise<void> {
@@ -423,7 +508,18 @@ async function deliveryPage(id: string): Promise<void> {
   const out = h('div', { id: 'result' });
   const waiting = d.status === 'pending' || d.status === 'retrying';
   const button = (text: string, path: string) =>
-    h('button', { type: 'button', onclick: () => act(out, async () => (await api('POST', `/deliveries/${encodeURIComponent(id)}/${path}`), await deliveryPage(id), `${text}: done.`)) }, text);
+    h(
+      'button',
+      {
+        type: 'button',
+        onclick: () =>
+          act(
+            out,
+            async () => (await api('POST', `/deliveries/${encodeURIComponent(id)}/${path}`), await deliveryPage(id), `${text}: done.`),
+          ),
+      },
+      text,
+    );
   layout(
     `Delivery ${d.id}`,
     out,
@@ -441,7 +537,12 @@ async function deliveryPage(id: string): Promise<void> {
       ].map(([k, v]) => [h('dt', {}, k as string), h('dd', {}, v as Child)]),
     ),
     canWrite() &&
-      h('div', { class: 'actions' }, d.status !== 'delivering' && d.status !== 'succeeded' && button('Retry now', 'retry'), waiting && button('Cancel', 'cancel')),
+      h(
+        'div',
+        { class: 'actions' },
+        d.status !== 'delivering' && d.status !== 'succeeded' && button('Retry now', 'retry'),
+        waiting && button('Cancel', 'cancel'),
+      ),
     h('h2', {}, 'Attempts'),
     d.attempt_log.length === 0
       ? h('p', {}, 'No attempt yet.')
@@ -452,7 +553,13 @@ async function deliveryPage(id: string): Promise<void> {
             h(
               'section',
               { class: 'attempt', 'aria-label': `Attempt ${a.attempt}` },
-              h('h3', {}, `Attempt ${a.attempt} · `, a.response ? `HTTP ${a.response.status}` : 'no answer', ` · ${a.duration_ms} ms · ${when(a.started_at)}`),
+              h(
+                'h3',
+                {},
+                `Attempt ${a.attempt} · `,
+                a.response ? `HTTP ${a.response.status}` : 'no answer',
+                ` · ${a.duration_ms} ms · ${when(a.started_at)}`,
+              ),
               a.error && h('p', { class: 'error-text' }, a.error),
               h('details', {}, h('summary', {}, `Request: POST ${a.request.url}`), headersTable(a.request.headers)),
               a.response &&
