@@ -1,6 +1,7 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import { init } from './0001-init';
 import { rateBuckets } from './0002-rate-buckets';
+import { subscriptionChanges } from './0003-subscription-changes';
 
 /**
  * Every Postgres migration, by name, in a static map so the bundle carries them (as for SQLite).
@@ -11,6 +12,7 @@ import { rateBuckets } from './0002-rate-buckets';
 export const postgresMigrations: Record<string, Migration> = {
   '0001-init': init,
   '0002-rate-buckets': rateBuckets,
+  '0003-subscription-changes': subscriptionChanges,
 };
 
 export const postgresMigrationProvider: MigrationProvider = {

@@ -2,6 +2,7 @@ import type { Migration, MigrationProvider } from 'kysely';
 import { init } from './0001-init';
 import { admin } from './0002-admin';
 import { scheduling } from './0003-scheduling';
+import { subscriptionChanges } from './0004-subscription-changes';
 
 /**
  * Every SQLite migration, by name. Kysely runs them in name order, so names start with a
@@ -11,6 +12,7 @@ export const sqliteMigrations: Record<string, Migration> = {
   '0001-init': init,
   '0002-admin': admin,
   '0003-scheduling': scheduling,
+  '0004-subscription-changes': subscriptionChanges,
 };
 
 /** Hands the static map to Kysely's Migrator. */

@@ -1,6 +1,6 @@
 import type { Clock } from '../lib/clock';
 import type { Logger } from '../lib/logger';
-import type { Store } from '../store/types';
+import { SUBSCRIPTION_CHANGES_KEPT_MS, type Store } from '../store/types';
 
 export interface PrunerOptions {
   /** `retention` from the config, read at each sweep (reload changes it), in ms. */
@@ -20,7 +20,8 @@ export const PRUNE_BATCH = 500;
  * The retention loop (SPEC `retention`): every `intervalMs` a sweep deletes finished events older
  * than their limit, with their deliveries and attempts, in batches of one short transaction each,
  * yielding to the event loop between batches so ingest and delivery go on. Sweeps never overlap; a
- * failed batch (storage busy, say) ends the sweep, and the next one starts over.
+ * failed batch (storage busy, say) ends the sweep, and the next one starts over. A sweep also
+ * trims the subscription change log to its last hour.
  */
 export function createPruner(deps: { store: Store; clock: Clock; logger: Logger }, opts: PrunerOptions) {
   const { store, clock, logger } = deps;
@@ -51,6 +52,7 @@ export function createPruner(deps: { store: Store; clock: Clock; logger: Logger 
       after = batch.next;
       await new Promise((r) => setImmediate(r));
     }
+    await store.pruneSubscriptionChanges(now - SUBSCRIPTION_CHANGES_KEPT_MS);
     if (deleted > 0)
       logger.info(
         { events: deleted, duration_ms: Math.round(performance.now() - started) },

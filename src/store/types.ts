@@ -194,6 +194,19 @@ export interface StoredApiSubscription {
   updatedAt: number;
 }
 
+/** One page of the subscription change log: ids whose definition or run-time state changed after `afterSeq`. */
+export interface SubscriptionChanges {
+  /** The newest change seq included (= afterSeq when there is none). */
+  seq: number;
+  /** Distinct ids changed after `afterSeq`, in no particular order: read each again (absent now = deleted). */
+  ids: string[];
+  /** true when changes after `afterSeq` were already pruned: the reader must reload every subscription. */
+  truncated: boolean;
+}
+
+/** How long the subscription change log keeps a row (ms): pruneSubscriptionChanges is called with now minus this. */
+export const SUBSCRIPTION_CHANGES_KEPT_MS = 3_600_000;
+
 /** Result of an admin action on one delivery. */
 export type DeliveryActionResult =
   | { kind: 'ok'; delivery: StoredDelivery }
@@ -284,10 +297,12 @@ export interface Store {
    */
   nextDueAt(subscriptionIds: string[], fifoSubscriptionIds?: string[]): Promise<number | null>;
 
-  getSubscriptionStates(): Promise<SubscriptionState[]>;
+  /** Run-time states of these ids (those that have a row), or of every subscription when `ids` is undefined. */
+  getSubscriptionStates(ids?: string[]): Promise<SubscriptionState[]>;
   /**
    * Set the run-time enabled flag (null: follow the config again). Enabling (true or null) also
    * clears `failingSince`, so a subscription turned back on gets the full `disable_after` again.
+   * Appends a subscription change (see subscriptionChangesSince).
    */
   setSubscriptionEnabled(id: string, enabled: boolean | null, reason: string | null, now: number): Promise<void>;
 
@@ -304,6 +319,8 @@ export interface Store {
   listDeliveries(query: DeliveryQuery): Promise<Page<DeliveryWithEventType>>;
 
   listApiSubscriptions(): Promise<StoredApiSubscription[]>;
+  /** The API subscription with this id, or null. */
+  getApiSubscription(id: string): Promise<StoredApiSubscription | null>;
   /** false when the id is taken by another API subscription (nothing written). */
   insertApiSubscription(id: string, spec: Record<string, unknown>, now: number): Promise<boolean>;
   /** false when there is no such API subscription. */
@@ -343,6 +360,33 @@ export interface Store {
    * a sweep ends (SQLite: incremental vacuum).
    */
   pruneFinished(opts: PruneRequest): Promise<PruneBatch>;
+
+  // --- subscription change log ---------------------------------------------------------------
+  // Every write that changes a subscription's definition (insert, update, delete of an API
+  // subscription) or its run-time enabled state (setSubscriptionEnabled, a `complete` result with
+  // `disableSubscription`) appends one row for its id in the same transaction. Seqs grow in commit
+  // order, so a reader that saw seq N has seen every change up to N once it read changes after N.
+  // An in-memory live set of subscriptions is derived from this log, never kept in step by hand.
+
+  /** The newest change seq (0 when none). A live set loaded after reading it is at least that fresh. */
+  latestSubscriptionChange(): Promise<number>;
+  /**
+   * Changes after `afterSeq`. `truncated` when rows after it were pruned already (afterSeq below
+   * the oldest kept seq minus 1), or when afterSeq is ahead of the log (the store was replaced).
+   */
+  subscriptionChangesSince(afterSeq: number): Promise<SubscriptionChanges>;
+  /**
+   * Retention of the change log: deletes rows changed before `before` (epoch ms), always keeping
+   * the newest; returns how many went. The retention sweep calls it with now minus
+   * SUBSCRIPTION_CHANGES_KEPT_MS.
+   */
+  pruneSubscriptionChanges(before: number): Promise<number>;
+  /**
+   * Optional (Postgres): calls `listener` soon after another instance (or this one) committed a
+   * subscription change, and after the listening connection came back from a failure (changes may
+   * have been missed meanwhile). Returns unsubscribe. Reading the log stays the safety net.
+   */
+  onSubscriptionChange?(listener: () => void): () => void;
 
   /**
    * Optional: calls `listener` when another process (or this one) committed work that may be due

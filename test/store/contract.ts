@@ -4,6 +4,7 @@ import { describeAdminContract } from './admin-contract';
 import { attemptRecord, claimOf, newEvent, result, T } from './fixtures';
 import { describeRetentionContract } from './retention-contract';
 import { describeSchedulingContract } from './scheduling-contract';
+import { describeSubscriptionChangesContract } from './subscription-changes-contract';
 
 /*
  * The Store contract every backend must pass (River's shared driver tests). `makeStore` returns a
@@ -540,6 +541,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
     describeAdminContract(() => store);
     describeSchedulingContract(() => store);
     describeRetentionContract(() => store);
+    describeSubscriptionChangesContract(() => store);
 
     describe('lifecycle', () => {
       it('is ready after migrate, and migrate again is harmless', async () => {

@@ -173,6 +173,43 @@ describe('Postgres store: several instances on one database', () => {
       await close();
     }
   });
+
+  it('tells every instance of a subscription change: the log shows it, and the listener fires within a second', async () => {
+    const { a, b, close } = await twoStores();
+    try {
+      let heard = 0;
+      const stop = b.onSubscriptionChange!(() => heard++);
+      // Work notifications go to the other channel: they must not count here.
+      const stopWork = b.onWork!(() => undefined);
+      const seen = await b.latestSubscriptionChange();
+      // The listening connection opens in the background; change until it hears one.
+      for (let i = 0; i < 50 && heard === 0; i++) {
+        await a.ingest([[event(`w${i}`)]]);
+        await a.setSubscriptionEnabled(`sub-${i}`, false, 'paused', Date.now());
+        const changedAt = Date.now();
+        while (heard === 0 && Date.now() - changedAt < 1000) await new Promise((r) => setTimeout(r, 10));
+      }
+      expect(heard).toBeGreaterThan(0);
+      const changes = await b.subscriptionChangesSince(seen);
+      expect(changes.truncated).toBe(false);
+      expect(changes.ids).toContain('sub-0');
+      expect(changes.seq).toBe(await a.latestSubscriptionChange());
+      expect((await b.getSubscriptionStates(changes.ids)).every((s) => s.enabled === false)).toBe(true);
+
+      // Once listening, one change is one wake-up, well within a second.
+      heard = 0;
+      await a.insertApiSubscription('api-new', { url: 'https://new.example' }, Date.now());
+      const at = Date.now();
+      while (heard === 0 && Date.now() - at < 1000) await new Promise((r) => setTimeout(r, 5));
+      expect(heard).toBe(1);
+      expect((await b.subscriptionChangesSince(changes.seq)).ids).toEqual(['api-new']);
+      expect(await b.getApiSubscription('api-new')).toMatchObject({ spec: { url: 'https://new.example' } });
+      stop();
+      stopWork();
+    } finally {
+      await close();
+    }
+  });
 });
 
 describe('Postgres store: scheduling across instances', () => {

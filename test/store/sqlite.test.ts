@@ -180,6 +180,7 @@ describe('SQLite store', () => {
         '0001-init',
         '0002-admin',
         '0003-scheduling',
+        '0004-subscription-changes',
       ]);
       expect(await store.ready()).toBe(true);
     });

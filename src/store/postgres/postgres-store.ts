@@ -4,6 +4,7 @@ import { type Clock, systemClock } from '../../lib/clock';
 import { capacityOf } from '../../dispatch/start-limiter';
 import { newDeliveryId } from '../../lib/ids';
 import { idsToLookUp, planIngest, type StoredIdentity } from '../ingest-plan';
+import { CHANGES_SQL, type ChangeBoundsRow, type ChangedIdRow, changesPage } from '../sql/subscription-changes';
 import { ADMIN_SQL } from '../sqlite/admin-statements';
 import { HealthTally } from '../sqlite/complete';
 import { deliveryIdFloor } from '../sqlite/delivery-id-floor';
@@ -104,15 +105,29 @@ export interface PostgresStoreOptions extends PostgresOptions {
   clock?: Clock;
 }
 
-/** Channel of the wake-up notifications (one per schema, so test schemas do not wake each other). */
-const channelOf = (schema: string | undefined) => `hookrelay_work${schema ? `_${schema}` : ''}`.slice(0, 63);
+/** Channel of one kind of notification (one per schema, so test schemas do not wake each other). */
+const channelOf = (kind: 'work' | 'subs', schema: string | undefined) => `hookrelay_${kind}${schema ? `_${schema}` : ''}`.slice(0, 63);
+
+/**
+ * Appends to the subscription change log, last in its transaction. Dangerous: Postgres hands out
+ * seqs in insert order but readers see rows in commit order, so a reader could see seq 11 before
+ * seq 10 commits and skip 10 for good. The table lock makes appenders take turns until commit, so
+ * seqs become visible in order. Taken last, after every row lock of the transaction, so no one
+ * waits for it while holding something its holder needs (no deadlock); changes are rare.
+ */
+const CHANGES_PG = {
+  lock: `LOCK TABLE subscription_changes IN EXCLUSIVE MODE`,
+  append: `INSERT INTO subscription_changes (subscription_id, changed_at) SELECT unnest(@ids::text[]), @now`,
+} as const;
 
 export function createPostgresStore(opts: PostgresStoreOptions): Store {
   const pool = createPool(opts);
   const time = opts.time ?? 'database';
   const clock = opts.clock ?? systemClock;
-  const channel = channelOf(opts.schema);
+  const channel = channelOf('work', opts.schema);
+  const subsChannel = channelOf('subs', opts.schema);
   const listeners = new Set<() => void>();
+  const subsListeners = new Set<() => void>();
   let listening: pg.Client | undefined;
   const kysely: Kysely<PostgresSchema> = createPostgresKysely(pool);
   const direct = over(pool);
@@ -143,28 +158,43 @@ export function createPostgresStore(opts: PostgresStoreOptions): Store {
   /** Wakes every instance's dispatcher once the transaction commits. */
   const notify = (tx: Tx) => tx.rows(`SELECT pg_notify('${channel}', '')`);
 
-  /** One connection LISTENing for the whole store, opened with the first listener; reopened after a failure. */
-  async function listen(): Promise<void> {
-    if (listening || listeners.size === 0 || closing) return;
+  /** Records that these subscriptions changed, and tells every instance once the transaction commits. */
+  async function appendChanges(tx: Tx, ids: string[], now: number): Promise<void> {
+    if (ids.length === 0) return;
+    await tx.count(CHANGES_PG.lock);
+    await tx.count(CHANGES_PG.append, { ids, now });
+    await tx.rows(`SELECT pg_notify('${subsChannel}', '')`);
+  }
+
+  /**
+   * One connection LISTENing on both channels for the whole store, opened with the first listener;
+   * reopened after a failure, and then every listener is called once: notifications sent while it
+   * was down are lost, so readers look again.
+   */
+  async function listen(reopened = false): Promise<void> {
+    if (listening || (listeners.size === 0 && subsListeners.size === 0) || closing) return;
     const client = new pg.Client({ connectionString: opts.url });
     listening = client;
     const retry = () => {
       if (listening !== client) return;
       listening = undefined;
       client.end().catch(() => undefined);
-      setTimeout(() => void listen(), 1000).unref();
+      setTimeout(() => void listen(true), 1000).unref();
     };
     client.on('error', retry);
     client.on('end', retry);
-    client.on('notification', () => {
-      for (const l of listeners) l();
+    client.on('notification', (message) => {
+      for (const l of message.channel === subsChannel ? subsListeners : listeners) l();
     });
     try {
       await client.connect();
       await client.query(`LISTEN ${channel}`);
+      await client.query(`LISTEN ${subsChannel}`);
     } catch {
       retry();
+      return;
     }
+    if (reopened) for (const l of [...listeners, ...subsListeners]) l();
   }
 
   const listings = listingsOver(<R>({ sql, params }: ListingSql) => direct.rows<R>(sql, params));
@@ -193,6 +223,13 @@ export function createPostgresStore(opts: PostgresStoreOptions): Store {
       void listen();
       return () => {
         listeners.delete(listener);
+      };
+    },
+    onSubscriptionChange(listener) {
+      subsListeners.add(listener);
+      void listen();
+      return () => {
+        subsListeners.delete(listener);
       };
     },
 
@@ -258,6 +295,7 @@ export function createPostgresStore(opts: PostgresStoreOptions): Store {
         const shift = await shiftOf(tx, now);
         now += shift;
         const written: boolean[] = [];
+        const disabled: string[] = [];
         const health = new HealthTally();
         const flush = async () => {
           for (const { id, success, failures } of health.drain()) {
@@ -269,12 +307,13 @@ export function createPostgresStore(opts: PostgresStoreOptions): Store {
         if (repeated || results.some((r) => r.disableSubscription !== undefined)) {
           // Rare (410 Gone, or one delivery twice in a batch): one by one, in order, so the disable
           // lands in order with the health updates and only the first of two results wins.
-          for (const result of results) written.push(await completeAttempt(tx, result, ms(now), shift, health, flush));
+          for (const result of results) written.push(await completeAttempt(tx, result, ms(now), shift, health, flush, disabled));
         } else {
           written.push(...(await completeMany(tx, results, ms(now), shift, health)));
         }
         if (results.some((r) => r.next.status === 'retrying')) await notify(tx);
         await flush();
+        await appendChanges(tx, disabled, ms(now));
         return written;
       });
     },
@@ -304,9 +343,12 @@ export function createPostgresStore(opts: PostgresStoreOptions): Store {
       return earliest === null ? null : earliest - (await shiftOf(direct, clock.now()));
     },
 
-    getSubscriptionStates: () => reads.getSubscriptionStates(kysely),
+    getSubscriptionStates: (ids) => reads.getSubscriptionStates(kysely, ids),
     async setSubscriptionEnabled(id, enabled, reason, now) {
-      await direct.count(SQL.setEnabled, { id, enabled: enabled === null ? null : enabled ? 1 : 0, reason, now: ms(now) });
+      await transaction(async (tx) => {
+        await tx.count(SQL.setEnabled, { id, enabled: enabled === null ? null : enabled ? 1 : 0, reason, now: ms(now) });
+        await appendChanges(tx, [id], ms(now + (await shiftOf(tx, now))));
+      });
     },
     getEvent: (id) => reads.getEvent(kysely, id),
     listDeliveriesOfEvent: (eventId) => reads.listDeliveriesOfEvent(kysely, eventId),
@@ -319,17 +361,27 @@ export function createPostgresStore(opts: PostgresStoreOptions): Store {
     listAudit: (query) => listings.listAudit(query),
 
     listApiSubscriptions: () => reads.listApiSubscriptions(kysely),
+    getApiSubscription: (id) => reads.getApiSubscription(kysely, id),
     async insertApiSubscription(id, spec, now) {
-      return (await direct.count(ADMIN_SQL.insertApiSubscription, { id, spec: JSON.stringify(spec), now: ms(now) })) === 1;
+      return transaction(async (tx) => {
+        if ((await tx.count(ADMIN_SQL.insertApiSubscription, { id, spec: JSON.stringify(spec), now: ms(now) })) === 0) return false;
+        await appendChanges(tx, [id], ms(now + (await shiftOf(tx, now))));
+        return true;
+      });
     },
     async updateApiSubscription(id, spec, now) {
-      return (await direct.count(ADMIN_SQL.updateApiSubscription, { id, spec: JSON.stringify(spec), now: ms(now) })) === 1;
+      return transaction(async (tx) => {
+        if ((await tx.count(ADMIN_SQL.updateApiSubscription, { id, spec: JSON.stringify(spec), now: ms(now) })) === 0) return false;
+        await appendChanges(tx, [id], ms(now + (await shiftOf(tx, now))));
+        return true;
+      });
     },
     async deleteApiSubscription(id, now) {
       return transaction(async (tx) => {
         if ((await tx.count(ADMIN_SQL.deleteApiSubscription, { id })) === 0) return false;
         await tx.count(ADMIN_SQL.deleteSubscriptionState, { id });
         await tx.count(ADMIN_SQL.cancelWaitingOfSubscription, { subscriptionId: id, now: ms(now) });
+        await appendChanges(tx, [id], ms(now + (await shiftOf(tx, now))));
         return true;
       });
     },
@@ -398,6 +450,20 @@ export function createPostgresStore(opts: PostgresStoreOptions): Store {
         for (const seq of plan.doomed(rows)) deleted += await tx.count(PRUNE_SQL.deleteEvent, { seq });
         return { deleted, next: plan.next(rows) };
       });
+    },
+
+    async latestSubscriptionChange() {
+      return (await direct.rows<{ seq: number }>(CHANGES_SQL.latest))[0]!.seq;
+    },
+    async subscriptionChangesSince(afterSeq) {
+      // Ids first, bounds after (see changesPage): each statement sees what committed before it.
+      const rows = await direct.rows<ChangedIdRow>(CHANGES_SQL.since, { after: afterSeq });
+      const [bounds] = await direct.rows<ChangeBoundsRow>(CHANGES_SQL.bounds);
+      return changesPage(afterSeq, rows, bounds!);
+    },
+    async pruneSubscriptionChanges(before) {
+      const shift = await shiftOf(direct, clock.now());
+      return direct.count(CHANGES_SQL.prune, { before: ms(before + shift) });
     },
 
     async backup() {
@@ -488,6 +554,7 @@ export function createPostgresStore(opts: PostgresStoreOptions): Store {
     shift: number,
     health: HealthTally,
     flush: () => Promise<void>,
+    disabled: string[],
   ): Promise<boolean> {
     const { record, next } = result;
     const [finished] = await tx.rows<{ subscription_id: string }>(SQL.finish, {
@@ -518,6 +585,7 @@ export function createPostgresStore(opts: PostgresStoreOptions): Store {
     if (result.disableSubscription !== undefined) {
       await flush();
       await tx.count(SQL.setEnabled, { id: subscriptionId, enabled: 0, reason: result.disableSubscription, now });
+      disabled.push(subscriptionId);
     }
     return true;
   }

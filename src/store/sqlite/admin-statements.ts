@@ -15,6 +15,7 @@ export const ADMIN_SQL = {
   updateApiSubscription: `UPDATE api_subscriptions SET spec = @spec, updated_at = @now WHERE id = @id`,
   deleteApiSubscription: `DELETE FROM api_subscriptions WHERE id = @id`,
   deleteSubscriptionState: `DELETE FROM subscription_state WHERE id = @id`,
+  recordChange: HOT_SQL.recordChange,
   // Same WHERE as the partial index deliveries_due, word for word, so it is the one used.
   cancelWaitingOfSubscription: `UPDATE deliveries INDEXED BY deliveries_due
     SET status = 'cancelled', next_attempt_at = NULL, updated_at = @now
@@ -53,6 +54,7 @@ export function prepareAdminStatements(db: Database.Database) {
     updateApiSubscription: prepare(ADMIN_SQL.updateApiSubscription),
     deleteApiSubscription: prepare(ADMIN_SQL.deleteApiSubscription),
     deleteSubscriptionState: prepare(ADMIN_SQL.deleteSubscriptionState),
+    recordChange: prepare(ADMIN_SQL.recordChange),
     cancelWaitingOfSubscription: prepare(ADMIN_SQL.cancelWaitingOfSubscription),
     eventType: prepare<{ type: string }>(ADMIN_SQL.eventType),
     insertDelivery: prepare(ADMIN_SQL.insertDelivery),

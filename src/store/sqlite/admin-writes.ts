@@ -14,20 +14,23 @@ import { immediateWriter } from './write-transaction';
 export function createAdminWrites(db: Database.Database) {
   const s = prepareAdminStatements(db);
   const write = immediateWriter(db);
+  /** Logs a change of `id` when `wrote` (see Store.subscriptionChangesSince); returns `wrote`. */
+  const changed = (wrote: boolean, id: string, now: number): boolean => {
+    if (wrote) s.recordChange.run({ id, now });
+    return wrote;
+  };
   return {
-    insertApiSubscription: write(
-      (id: string, spec: Record<string, unknown>, now: number) =>
-        s.insertApiSubscription.run({ id, spec: JSON.stringify(spec), now }).changes === 1,
+    insertApiSubscription: write((id: string, spec: Record<string, unknown>, now: number) =>
+      changed(s.insertApiSubscription.run({ id, spec: JSON.stringify(spec), now }).changes === 1, id, now),
     ),
-    updateApiSubscription: write(
-      (id: string, spec: Record<string, unknown>, now: number) =>
-        s.updateApiSubscription.run({ id, spec: JSON.stringify(spec), now }).changes === 1,
+    updateApiSubscription: write((id: string, spec: Record<string, unknown>, now: number) =>
+      changed(s.updateApiSubscription.run({ id, spec: JSON.stringify(spec), now }).changes === 1, id, now),
     ),
     deleteApiSubscription: write((id: string, now: number) => {
       if (s.deleteApiSubscription.run({ id }).changes === 0) return false;
       s.deleteSubscriptionState.run({ id });
       s.cancelWaitingOfSubscription.run({ subscriptionId: id, now });
-      return true;
+      return changed(true, id, now);
     }),
     addDeliveries: write((eventId: string, subscriptionIds: string[], now: number) => addDeliveries(s, eventId, subscriptionIds, now)),
     retryDelivery: write((id: string, now: number) => act(s, s.retry.get({ id, now }), id, 'retry')),

@@ -38,6 +38,7 @@ export function completeAttempt(s: Statements, result: AttemptResult, now: numbe
   if (result.disableSubscription !== undefined) {
     health.flush(s, now); // the disable must land after this subscription's health, as it did in order
     s.setEnabled.run({ id: subscriptionId, enabled: 0, reason: result.disableSubscription, now });
+    s.recordChange.run({ id: subscriptionId, now });
   }
   return true;
 }

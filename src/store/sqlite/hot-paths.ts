@@ -31,6 +31,7 @@ export function createHotPaths(db: Database.Database, synchronous: 'full' | 'nor
     rescueExpired: lazy((now: number, expiredBy: number) => s.rescueExpired.run({ now, expiredBy }).changes),
     setEnabled: write((id: string, enabled: boolean | null, reason: string | null, now: number) => {
       s.setEnabled.run({ id, enabled: enabled === null ? null : enabled ? 1 : 0, reason, now });
+      s.recordChange.run({ id, now });
     }),
     nextDueAt: (subscriptionIds: string[], fifo: string[]) => nextDueAt(s, subscriptionIds, new Set(fifo)),
   };

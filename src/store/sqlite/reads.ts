@@ -8,7 +8,7 @@ import type {
   SubscriptionState,
   SubscriptionStats,
 } from '../types';
-import type { AttemptRow, DeliveryRow, SqliteSchema, SubscriptionStateRow } from './schema';
+import type { ApiSubscriptionRow, AttemptRow, DeliveryRow, SqliteSchema, SubscriptionStateRow } from './schema';
 
 /* Read-only queries of the admin side; through Kysely, off the hot paths. */
 
@@ -89,21 +89,38 @@ export function statsFrom(counted: CountRow[], oldest: OldestRow[]): Subscriptio
 
 export async function listApiSubscriptions(db: Db): Promise<StoredApiSubscription[]> {
   const rows = await db.selectFrom('api_subscriptions').selectAll().orderBy('id').execute();
-  return rows.map((row) => ({
-    id: row.id,
-    spec: JSON.parse(row.spec) as Record<string, unknown>,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  }));
+  return rows.map(toApiSubscription);
+}
+
+export async function getApiSubscription(db: Db, id: string): Promise<StoredApiSubscription | null> {
+  const row = await db.selectFrom('api_subscriptions').selectAll().where('id', '=', id).executeTakeFirst();
+  return row === undefined ? null : toApiSubscription(row);
+}
+
+function toApiSubscription(row: Selectable<ApiSubscriptionRow>): StoredApiSubscription {
+  return { id: row.id, spec: JSON.parse(row.spec) as Record<string, unknown>, createdAt: row.created_at, updatedAt: row.updated_at };
 }
 
 function zeroCounts(): Record<DeliveryStatus, number> {
   return { pending: 0, retrying: 0, delivering: 0, succeeded: 0, failed: 0, cancelled: 0 };
 }
 
-export async function getSubscriptionStates(db: Db): Promise<SubscriptionState[]> {
-  const rows = await db.selectFrom('subscription_state').selectAll().orderBy('id').execute();
-  return rows.map(toSubscriptionState);
+/** Ids per query when states are read by id: well under every backend's limit on parameters. */
+const IDS_PER_QUERY = 500;
+
+export async function getSubscriptionStates(db: Db, ids?: string[]): Promise<SubscriptionState[]> {
+  if (ids === undefined) {
+    const rows = await db.selectFrom('subscription_state').selectAll().orderBy('id').execute();
+    return rows.map(toSubscriptionState);
+  }
+  const unique = [...new Set(ids)];
+  const states: SubscriptionState[] = [];
+  for (let i = 0; i < unique.length; i += IDS_PER_QUERY) {
+    const chunk = unique.slice(i, i + IDS_PER_QUERY);
+    const rows = await db.selectFrom('subscription_state').selectAll().where('id', 'in', chunk).execute();
+    states.push(...rows.map(toSubscriptionState));
+  }
+  return states.sort((a, b) => (a.id < b.id ? -1 : 1));
 }
 
 export function toDelivery(row: Selectable<DeliveryRow>): StoredDelivery {

@@ -78,6 +78,12 @@ export interface AuditLogRow {
   details: string;
 }
 
+export interface SubscriptionChangeRow {
+  seq: Generated<number>;
+  subscription_id: string;
+  changed_at: number;
+}
+
 /** The database as Kysely sees it. */
 export interface SqliteSchema {
   events: EventRow;
@@ -86,4 +92,5 @@ export interface SqliteSchema {
   subscription_state: SubscriptionStateRow;
   api_subscriptions: ApiSubscriptionRow;
   audit_log: AuditLogRow;
+  subscription_changes: SubscriptionChangeRow;
 }

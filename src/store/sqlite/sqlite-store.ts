@@ -9,6 +9,7 @@ import { createListings, type Listings } from './listings';
 import { isInMemory, openDatabase, type SqliteOptions } from './open-database';
 import { createPruner } from './prune';
 import * as reads from './reads';
+import { createSubscriptionChanges, type SubscriptionChangeLog } from './subscription-changes';
 import { createWalSync, type SyncFd } from './wal-sync';
 
 export type { SqliteOptions } from './open-database';
@@ -34,6 +35,8 @@ export function createSqliteStore(opts: SqliteOptions, hooks: { syncFd?: SyncFd 
   const listings = () => (listingQueries ??= createListings(db));
   let pruner: ReturnType<typeof createPruner> | undefined;
   const prune = () => (pruner ??= createPruner(db));
+  let changeLog: SubscriptionChangeLog | undefined;
+  const changes = () => (changeLog ??= createSubscriptionChanges(db));
   let closing: Promise<void> | undefined;
 
   return {
@@ -74,7 +77,7 @@ export function createSqliteStore(opts: SqliteOptions, hooks: { syncFd?: SyncFd 
       return subscriptionIds.length === 0 ? null : hot().nextDueAt(subscriptionIds, fifoSubscriptionIds);
     },
 
-    getSubscriptionStates: () => reads.getSubscriptionStates(kysely),
+    getSubscriptionStates: (ids) => reads.getSubscriptionStates(kysely, ids),
     async setSubscriptionEnabled(id, enabled, reason, now) {
       hot().setEnabled(id, enabled, reason, toMs(now));
     },
@@ -95,6 +98,7 @@ export function createSqliteStore(opts: SqliteOptions, hooks: { syncFd?: SyncFd 
       return listings().listAudit(query);
     },
     listApiSubscriptions: () => reads.listApiSubscriptions(kysely),
+    getApiSubscription: (id) => reads.getApiSubscription(kysely, id),
     async insertApiSubscription(id, spec, now) {
       return admin().insertApiSubscription(id, spec, toMs(now));
     },
@@ -122,6 +126,15 @@ export function createSqliteStore(opts: SqliteOptions, hooks: { syncFd?: SyncFd 
     },
     async pruneFinished(request) {
       return prune()(request);
+    },
+    async latestSubscriptionChange() {
+      return changes().latest();
+    },
+    async subscriptionChangesSince(afterSeq) {
+      return changes().since(afterSeq);
+    },
+    async pruneSubscriptionChanges(before) {
+      return changes().prune(toMs(before));
     },
     backup: (path) => backupDatabase(db, path),
   };

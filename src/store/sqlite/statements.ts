@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { CHANGES_SQL } from '../sql/subscription-changes';
 import type { DeliveryStatus } from '../types';
 
 /*
@@ -54,6 +55,8 @@ export const SQL = {
     VALUES (@id, @enabled, @reason, 0, @now)
     ON CONFLICT (id) DO UPDATE SET enabled = @enabled, disabled_reason = @reason,
       failing_since = CASE WHEN @enabled = 0 THEN subscription_state.failing_since END, updated_at = @now`,
+  // In the transaction of every write that changes a subscription (see Store.subscriptionChangesSince).
+  recordChange: CHANGES_SQL.append,
 
   // Both give a lease back "as before": never tried -> pending, else retrying; due at once.
   release: `UPDATE deliveries
@@ -114,6 +117,7 @@ export function prepareStatements(db: Database.Database) {
     recordSuccess: db.prepare<{ id: string; now: number }>(SQL.recordSuccess),
     recordFailure: db.prepare<{ id: string; now: number; count: number }>(SQL.recordFailure),
     setEnabled: db.prepare<{ id: string; enabled: 0 | 1 | null; reason: string | null; now: number }>(SQL.setEnabled),
+    recordChange: db.prepare<{ id: string; now: number }>(SQL.recordChange),
     release: db.prepare<{ id: string; owner: string; now: number }>(SQL.release),
     rescueExpired: db.prepare<{ now: number; expiredBy: number }>(SQL.rescueExpired),
     nextDue: db.prepare<{ subscriptionId: string }, { at: number | null }>(SQL.nextDue),
