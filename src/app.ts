@@ -4,16 +4,14 @@ import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { Hono } from 'hono';
 import { cors } from 'hono/cors';
-import { HTTPException } from 'hono/http-exception';
 import type { Config } from './config/schema';
 import { createDeliverer } from './dispatch/deliver';
 import { createDispatcher } from './dispatch/dispatcher';
-import { loadTargets } from './dispatch/load-targets';
-import { Registry } from './dispatch/registry';
 import { adminRoutes } from './http/admin';
+import type { AdminDeps } from './http/admin/deps';
 import { healthRoutes } from './http/health';
 import { ingestRoutes } from './http/ingest';
-import { AppError, problem } from './http/problem';
+import { AppError, type ProblemContext, problem, rawProblem, toProblem } from './http/problem';
 import { createMetrics, type RelayMetrics } from './metrics/metrics';
 import { metricsRoutes } from './metrics/routes';
 import { createIngestCommitter } from './ingest/committer';
@@ -23,6 +21,7 @@ import { systemClock, type Clock } from './lib/clock';
 import type { Logger } from './lib/logger';
 import { isStorageUnavailable } from './store/errors';
 import type { Store } from './store/types';
+import { LiveSubscriptions } from './subscriptions/live-set';
 
 export interface AppDeps {
   store: Store;
@@ -38,19 +37,6 @@ export interface AppDeps {
   loadConfig?: () => Config;
 }
 
-/** The running relay as the HTTP layers see it. The config may change (reload); always read it through config(). */
-export interface RelayCore {
-  store: Store;
-  registry: Registry;
-  logger: Logger;
-  clock: Clock;
-  config(): Config;
-  /** Wake the dispatcher: new deliveries are due. */
-  nudge(): void;
-  /** Re-read the config and apply it; an invalid one throws and changes nothing. */
-  reload(): Promise<void>;
-}
-
 export interface App {
   /** The HTTP handler (Hono), usable without a socket. */
   fetch: (request: Request, env?: unknown) => Response | Promise<Response>;
@@ -59,8 +45,9 @@ export interface App {
   /** Stops taking work, drains (see dispatcher.stop); the same promise when called twice. */
   stop(): Promise<void>;
   /** Re-read the config (as SIGHUP does). */
-  reload(): Promise<void>;
-  registry: Registry;
+  reload(): Promise<number>;
+  /** The subscriptions in force (derived from the store and the config). */
+  subscriptions: LiveSubscriptions;
   dispatcher: ReturnType<typeof createDispatcher>;
   /** One retention sweep now (it also runs every `pruneIntervalMs`); resolves with the events deleted. */
   prune(): Promise<number>;
@@ -71,7 +58,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
   const { store, logger } = deps;
   const clock = deps.clock ?? systemClock;
   let current = config;
-  const registry = new Registry(await loadTargets(config, store, logger), await store.getSubscriptionStates());
+  const subscriptions = await LiveSubscriptions.load({ store, logger }, config);
   const deliverer = createDeliverer({
     now: () => clock.now(),
     connectionsPerOrigin: Math.min(config.delivery.concurrency, 256),
@@ -81,7 +68,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
   });
   const metrics = createMetrics({ store, clock });
   const dispatcher = createDispatcher(
-    { store, registry, clock, logger, deliverer },
+    { store, subscriptions, clock, logger, deliverer },
     {
       owner: `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
       concurrency: config.delivery.concurrency,
@@ -100,23 +87,25 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
     { retention: () => current.retention, intervalMs: deps.pruneIntervalMs ?? 60_000, onPruned: (n) => metrics.eventsPruned(n) },
   );
 
-  const core: RelayCore = {
+  const unwatch = subscriptions.onChange(() => dispatcher.nudge());
+  const admin: AdminDeps = {
     store,
-    registry,
+    live: subscriptions,
     logger,
     clock,
     config: () => current,
     nudge: () => dispatcher.nudge(),
     async reload() {
-      if (!deps.loadConfig) throw new AppError(409, 'Conflict', 'this relay was not started from a config file');
+      if (!deps.loadConfig) throw new AppError(409, 'not_reloadable', { detail: 'this relay was not started from a config file' });
       const next = deps.loadConfig();
-      registry.replace(await loadTargets(next, store, logger), await store.getSubscriptionStates());
+      await subscriptions.reloadAll(next);
       current = next;
-      logger.info({ subscriptions: registry.all().length }, 'config reloaded');
-      dispatcher.nudge();
+      const count = subscriptions.all().length;
+      logger.info({ subscriptions: count }, 'config reloaded');
+      return count;
     },
   };
-  const http = createHttp(core, committer, metrics);
+  const http = createHttp(admin, committer, metrics);
 
   let server: ServerType | undefined;
   let stopPromise: Promise<void> | undefined;
@@ -124,15 +113,16 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
 
   return {
     fetch: http.fetch,
-    registry,
+    subscriptions,
     dispatcher,
-    reload: core.reload,
+    reload: admin.reload,
     prune: pruner.runOnce,
     async start() {
       await dispatcher.start({ rescueAll: config.storage.postgres === undefined });
       pruner.start();
       // Postgres: an ingest on any instance wakes this dispatcher (LISTEN/NOTIFY).
       stopWakeups = store.onWork?.(() => dispatcher.nudge()) ?? stopWakeups;
+      subscriptions.start();
       server = await listen(http.fetch, config.server.host, config.server.port);
       const address = server.address() as AddressInfo;
       return { host: address.address, port: address.port };
@@ -142,6 +132,8 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
         const closed = server ? closeServer(server) : Promise.resolve();
         await committer.drain();
         stopWakeups();
+        subscriptions.stop();
+        unwatch();
         await pruner.stop();
         await dispatcher.stop(config.server.shutdown_grace);
         await deliverer.close();
@@ -152,51 +144,33 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
   };
 }
 
-function createHttp(core: RelayCore, committer: ReturnType<typeof createIngestCommitter>, metrics: RelayMetrics): Hono {
+function createHttp(deps: AdminDeps, committer: ReturnType<typeof createIngestCommitter>, metrics: RelayMetrics): Hono {
   const app = new Hono();
-  const origins = core.config().server.cors_origins;
+  const origins = deps.config().server.cors_origins;
   // No CORS headers at all unless origins are configured explicitly.
   if (origins.length > 0) app.use('/api/*', cors({ origin: origins, allowHeaders: ['Authorization', 'Content-Type'], maxAge: 600 }));
-  app.route('/', healthRoutes(core.store));
+  app.route('/', healthRoutes(deps.store));
   app.route('/', metricsRoutes(metrics));
   app.route('/', uiRoutes());
   app.route(
     '/ingest',
     ingestRoutes({
-      clock: core.clock,
+      clock: deps.clock,
       committer,
-      match: (type, envelope) => core.registry.matching(type, envelope),
-      tokens: () => core.config().auth.ingest_tokens,
-      bodyLimit: () => core.config().server.body_limit,
-      rateLimit: () => core.config().auth.rate_limit.ingest,
-      logger: core.logger,
+      match: (type, envelope) => deps.live.matching(type, envelope),
+      tokens: () => deps.config().auth.ingest_tokens,
+      bodyLimit: () => deps.config().server.body_limit,
+      rateLimit: () => deps.config().auth.rate_limit.ingest,
+      logger: deps.logger,
       onAccepted: (events) => metrics.eventsIngested(events),
     }),
   );
-  app.route('/api/v1', adminRoutes(core));
-  app.notFound((c) => problem(c, new AppError(404, 'Not Found', `no route for ${c.req.method} ${c.req.path}`)));
-  app.onError((err, c) => {
-    if (err instanceof AppError) return problem(c, err);
-    // Hono's own client errors (malformed JSON, wrong content type in a validator) are the client's fault too.
-    if (err instanceof HTTPException && err.status < 500) {
-      return problem(c, new AppError(err.status, HTTP_TITLES[err.status] ?? 'Bad Request', err.message));
-    }
-    if (isStorageUnavailable(err)) {
-      core.logger.error({ err }, 'storage unavailable');
-      return problem(
-        c,
-        new AppError(503, 'Service Unavailable', 'storage is unavailable; nothing was stored, retry later', undefined, {
-          'retry-after': '1',
-        }),
-      );
-    }
-    core.logger.error({ err, method: c.req.method, path: c.req.path }, 'unexpected error');
-    return problem(c, new AppError(500, 'Internal Server Error', 'unexpected error; see the relay log'));
-  });
+  app.route('/api/v1', adminRoutes(deps));
+  app.notFound((c) => problem(c, new AppError(404, 'not_found', { detail: `no route for ${c.req.method} ${c.req.path}` })));
+  const ctx: ProblemContext = { logger: deps.logger, isUnavailable: isStorageUnavailable };
+  app.onError((err, c) => problem(c, toProblem(err, ctx, { method: c.req.method, path: c.req.path })));
   return app;
 }
-
-const HTTP_TITLES: Record<number, string> = { 400: 'Bad Request', 413: 'Payload Too Large', 415: 'Unsupported Media Type' };
 
 function listen(fetch: Hono['fetch'], host: string, port: number): Promise<ServerType> {
   return new Promise((resolve, reject) => {
@@ -216,16 +190,8 @@ function answerClientError(err: Error & { code?: string }, socket: import('node:
     socket.destroy();
     return;
   }
-  const [status, title] = err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large'] : [400, 'Bad Request'];
-  const body = JSON.stringify({
-    type: `https://hookrelay.dev/problems/${title.toLowerCase().replace(/ /g, '-')}`,
-    title,
-    status,
-    detail: `malformed HTTP request (${err.code ?? 'parse error'})`,
-  });
-  socket.end(
-    `HTTP/1.1 ${status} ${title}\r\ncontent-type: application/problem+json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
-  );
+  const [status, code] = err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'headers_too_large'] : [400, 'malformed_request'];
+  socket.end(rawProblem(status as number, code as string, `malformed HTTP request (${err.code ?? 'parse error'})`));
 }
 
 /** Stops accepting connections and waits for requests in progress; idle keep-alive sockets close at once. */

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { adminClient } from './helpers/admin-client';
 import { captureLogs } from './helpers/log-capture';
 import { startReceiver, type Receiver } from './helpers/receiver';
-import { eventually, startRelay, testConfig, type RunningRelay } from './helpers/relay';
+import { startRelay, testConfig, type RunningRelay } from './helpers/relay';
 
 // Admin safety (issue 6): no CORS headers unless origins are configured, every authentication
 // failure logged (ingest and admin) without the token that was tried, and no secret in any log
@@ -181,7 +181,7 @@ describe('secrets', () => {
     await receiver.waitFor(
       (r) => r.filter((x) => x.path === '/fail/hmac').length >= 6 && r.filter((x) => x.path.startsWith('/ok/')).length >= 6,
     );
-    const deliveries = await eventually(async () => {
+    const deliveries = await relay!.until(async () => {
       const page = await call('GET', '/deliveries?limit=100');
       const done = (page.body.data as { status: string }[]).filter((d) => d.status === 'succeeded' || d.status === 'failed');
       return done.length === 9 ? (page.body.data as { id: string }[]) : undefined;

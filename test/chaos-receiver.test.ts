@@ -13,7 +13,7 @@ import type { ServerResponse } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { sleep } from './helpers/chaos';
 import type { Received, Receiver } from './helpers/receiver';
-import { eventually, testConfig, TEST_SECRET, type RunningRelay } from './helpers/relay';
+import { testConfig, TEST_SECRET, type RunningRelay } from './helpers/relay';
 import type { AttemptRecord, StoredDelivery } from '../src/store/types';
 import { closeAfterEach } from './helpers/lifecycle';
 
@@ -140,7 +140,7 @@ const TERMINAL = ['succeeded', 'failed', 'cancelled'];
 
 /** Waits until every delivery of every event is finished; returns them by event id and subscription. */
 async function settledAll(eventIds: string[], perEvent: number, timeoutMs = 30_000) {
-  return eventually(async () => {
+  return relay!.until(async () => {
     const all = new Map<string, Map<string, StoredDelivery>>();
     for (const id of eventIds) {
       const ds = await relay!.store.listDeliveriesOfEvent(id);
@@ -153,7 +153,7 @@ async function settledAll(eventIds: string[], perEvent: number, timeoutMs = 30_0
 
 /** Waits until the delivery of one event to one subscription is finished. */
 async function settledOne(eventId: string, subscriptionId: string, timeoutMs = 30_000) {
-  return eventually(async () => {
+  return relay!.until(async () => {
     const d = (await relay!.store.listDeliveriesOfEvent(eventId)).find((x) => x.subscriptionId === subscriptionId);
     return d && TERMINAL.includes(d.status) ? d : null;
   }, timeoutMs);
@@ -295,7 +295,7 @@ describe('receiver chaos', () => {
     expect(checked).toBe(90);
 
     // Failures, however many, disable nothing: only 410 does.
-    for (const lane of lanes) expect(relay.app.registry.get(lane.id)?.enabled, lane.id).toBe(true);
+    for (const lane of lanes) expect(relay.app.subscriptions.get(lane.id)?.enabled, lane.id).toBe(true);
     const counts = await relay.store.countDeliveriesByStatus();
     const wantCounts = { succeeded: 0, failed: 0 };
     for (let i = 0; i < 30; i++) for (const lane of lanes) wantCounts[expected(scriptsOf(i)[lane.id]!, 1 + lane.retries).status]++;
@@ -395,6 +395,6 @@ describe('receiver chaos', () => {
     );
     expect(attempts).toHaveLength(3);
     expect(rx.received.map((r) => r.headers['x-hookrelay-attempt'])).toEqual(['1', '2', '3']);
-    expect(relay.app.registry.get('late')).toMatchObject({ enabled: false, disabledReason: expect.stringMatching(/410 Gone/) });
+    expect(relay.app.subscriptions.get('late')).toMatchObject({ enabled: false, disabledReason: expect.stringMatching(/410 Gone/) });
   });
 });

@@ -1,6 +1,6 @@
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
-import { eventually, testConfig, TEST_SECRET, type RunningRelay } from './helpers/relay';
+import { testConfig, TEST_SECRET, type RunningRelay } from './helpers/relay';
 import { closeAfterEach } from './helpers/lifecycle';
 
 let relay: RunningRelay | undefined;
@@ -24,7 +24,7 @@ async function onlyDelivery(eventId: string) {
 }
 
 async function settled(eventId: string) {
-  return eventually(async () => {
+  return relay!.until(async () => {
     const d = await onlyDelivery(eventId);
     return ['succeeded', 'failed', 'cancelled'].includes(d.status) ? d : null;
   });
@@ -138,12 +138,12 @@ describe('delivery', () => {
     relay = await life.relay(config);
     const id = await ingest('a.b');
     expect(await settled(id)).toMatchObject({ status: 'failed', attempts: 1 });
-    expect(relay.app.registry.get('gone')).toMatchObject({ enabled: false, disabledReason: expect.stringMatching(/410/) });
+    expect(relay.app.subscriptions.get('gone')).toMatchObject({ enabled: false, disabledReason: expect.stringMatching(/410/) });
     const next = await relay.post('/ingest', { type: 'a.b' });
     expect(await next.json()).toMatchObject({ deliveries: 0 });
     await relay.stop();
     relay = await life.relay(config);
-    expect(relay.app.registry.get('gone')?.enabled).toBe(false);
+    expect(relay.app.subscriptions.get('gone')?.enabled).toBe(false);
   });
 
   it('waits at least Retry-After on 429, clamped to twice the scheduled delay', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { closeAfterEach } from './helpers/lifecycle';
-import { eventually, testConfig, TEST_SECRET, type RunningRelay } from './helpers/relay';
+import { testConfig, TEST_SECRET, type RunningRelay } from './helpers/relay';
 
 const life = closeAfterEach();
 
@@ -65,7 +65,7 @@ describe('GET /metrics', () => {
     expect(replay.status).toBe(200);
     ids.push('evt_replay_1');
 
-    await eventually(async () => {
+    await relay!.until(async () => {
       const all = await Promise.all(ids.map((id) => relay.store.listDeliveriesOfEvent(id)));
       return all.flat().every((d) => ['succeeded', 'failed'].includes(d.status));
     });
@@ -113,7 +113,7 @@ describe('GET /metrics', () => {
     const b = await life.relay(testConfig({ subscriptions: [sub('b', `${rx.url}/b`)] }));
     expect((await a.post('/ingest', { type: 'x', data: {} })).status).toBe(202);
     await rx.waitFor((r) => r.length === 1);
-    await eventually(async () => sum(await scrape(a), 'hookrelay_attempts_total') === 1);
+    await a.until(async () => sum(await scrape(a), 'hookrelay_attempts_total') === 1);
     expect(sum(await scrape(b), 'hookrelay_events_ingested_total')).toBe(0);
     expect(sum(await scrape(b), 'hookrelay_attempts_total')).toBe(0);
   });

@@ -52,6 +52,8 @@ function config(url: string, receiver: string): string {
   return `server: { host: 127.0.0.1, port: 0, shutdown_grace: 1s }
 storage:
   postgres: { url: "${url}", lease_margin: 1s }
+auth:
+  admin_tokens: [ { name: ops, token: ${OPS_TOKEN}, scopes: [read, write] } ]
 delivery: { allow_private_networks: true, timeout: 2s, retry_schedule: [200ms, 200ms, 200ms, 200ms], jitter: 0 }
 log: { level: info, format: json }
 subscriptions:
@@ -75,6 +77,33 @@ async function post(relay: ChildRelay, data: unknown): Promise<string> {
   expect(res.status).toBe(202);
   return ((await res.json()) as { id: string }).id;
 }
+
+const OPS_TOKEN = 'ops-token-for-cluster-tests';
+
+/** An admin API call to one instance. */
+async function api(relay: ChildRelay, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${relay.url}/api/v1${path}`, {
+    method,
+    headers: { authorization: `Bearer ${OPS_TOKEN}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
+    ...(body !== undefined && { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text === '' ? undefined : JSON.parse(text) };
+}
+
+/** Ingests one event through `relay` and answers how many deliveries it got. */
+async function fanOut(relay: ChildRelay, type = 'order.created'): Promise<{ id: string; deliveries: number }> {
+  const res = await fetch(`${relay.url}/ingest`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ type, data: {} }),
+  });
+  expect(res.status).toBe(202);
+  return (await res.json()) as { id: string; deliveries: number };
+}
+
+/** A subscription change made through one instance is in force on another within a second (NOTIFY; the 1 s poll of the change log behind it). */
+const IN_FORCE_MS = 1000;
 
 const deliveredIds = (received: Received[]) => new Set(received.map((r) => r.headers['webhook-id']));
 
@@ -182,5 +211,54 @@ describe('several instances on one Postgres database', () => {
     const backup = await runBundle(['backup', '--config', file, '--out', join(dir, 'copy.db')]);
     expect(backup.code).toBe(1);
     expect(backup.stderr).toBe('hookrelay: backup copies the SQLite store; for storage.postgres use pg_dump\n');
+  });
+
+  it('applies a subscription created, patched, disabled and deleted through one instance on the other within a second', async () => {
+    const { url } = await database();
+    const receiver = await startReceiver((_req, res: ServerResponse) => void res.writeHead(200).end());
+    receivers.push(receiver);
+    const [a, b] = await Promise.all([instance(url, receiver), instance(url, receiver)]);
+    const onB = async (check: (view: { status: number; body: any }) => boolean) => {
+      const started = Date.now();
+      await eventually(async () => check(await api(b!, 'GET', '/subscriptions/live')), IN_FORCE_MS);
+      return Date.now() - started;
+    };
+
+    const created = await api(a!, 'POST', '/subscriptions', { id: 'live', url: `${receiver.url}/live`, events: ['order.*'] });
+    expect(created.status).toBe(201);
+    await onB((v) => v.status === 200);
+    // Fan-out on B counts it, and B's dispatcher claims for it (A is stopped, so only B can deliver).
+    a!.proc.kill('SIGSTOP');
+    const first = await fanOut(b!);
+    expect(first.deliveries).toBe(2);
+    await receiver.waitFor((r) => r.some((x) => x.path === '/live' && x.headers['webhook-id'] === first.id));
+    a!.proc.kill('SIGCONT');
+
+    expect((await api(a!, 'PATCH', '/subscriptions/live', { url: `${receiver.url}/moved` })).status).toBe(200);
+    await onB((v) => v.body?.url === `${receiver.url}/moved`);
+    a!.proc.kill('SIGSTOP');
+    const moved = await fanOut(b!);
+    await receiver.waitFor((r) => r.some((x) => x.path === '/moved' && x.headers['webhook-id'] === moved.id));
+    a!.proc.kill('SIGCONT');
+
+    expect((await api(a!, 'PATCH', '/subscriptions/live', { enabled: false })).status).toBe(200);
+    await onB((v) => v.body?.enabled === false);
+    expect((await fanOut(b!)).deliveries).toBe(1);
+
+    expect((await api(a!, 'PATCH', '/subscriptions/live', { enabled: true })).status).toBe(200);
+    await onB((v) => v.body?.enabled === true);
+    // A config reload re-reads the file and the store: the API subscription and its state stay.
+    const reloaded = await api(b!, 'POST', '/reload');
+    expect(reloaded.body).toEqual({ reloaded: true, subscriptions: 2 });
+    expect((await api(b!, 'GET', '/subscriptions/live')).body).toMatchObject({
+      enabled: true,
+      url: `${receiver.url}/moved`,
+      source: 'api',
+    });
+    expect((await fanOut(b!)).deliveries).toBe(2);
+
+    expect((await api(a!, 'DELETE', '/subscriptions/live')).status).toBe(204);
+    await onB((v) => v.status === 404);
+    expect((await fanOut(b!)).deliveries).toBe(1);
   });
 });

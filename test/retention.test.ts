@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { closeAfterEach } from './helpers/lifecycle';
-import { eventually, testConfig, TEST_SECRET, type RunningRelay } from './helpers/relay';
+import { testConfig, TEST_SECRET, type RunningRelay } from './helpers/relay';
 
 const life = closeAfterEach();
 
@@ -49,7 +49,7 @@ describe('retention', () => {
 
     // Once everything is older than the limit, a sweep takes every finished event and nothing else.
     await new Promise((r) => setTimeout(r, 400));
-    await eventually(async () => (await relay.store.countDeliveriesByStatus()).pending === 0);
+    await relay!.until(async () => (await relay.store.countDeliveriesByStatus()).pending === 0);
     pruned += await relay.app.prune();
     expect(pruned).toBe(acknowledged.length);
     for (const id of acknowledged.slice(-20)) expect(await relay.store.getEvent(id)).toBeNull();
@@ -75,7 +75,7 @@ describe('retention', () => {
       }),
     );
     const id = await post(relay, 'order.created', {});
-    const [delivery] = await eventually(async () => {
+    const [delivery] = await relay!.until(async () => {
       const ds = await relay.store.listDeliveriesOfEvent(id);
       return ds[0]?.status === 'failed' ? ds : undefined;
     });
@@ -104,7 +104,7 @@ describe('retention', () => {
       for (let b = 0; b < events.length; b += 100)
         expect((await relay.post('/ingest/batch', { events: events.slice(b, b + 100) })).status).toBe(202);
       await rx.waitFor((r) => r.length >= (cycle + 1) * 500, 20_000);
-      await eventually(async () => (await relay.store.countDeliveriesByStatus()).succeeded === 500);
+      await relay!.until(async () => (await relay.store.countDeliveriesByStatus()).succeeded === 500);
       await new Promise((r) => setTimeout(r, 5));
       expect(await relay.app.prune()).toBe(500);
       sizes.push(statSync(path).size);

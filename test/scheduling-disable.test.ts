@@ -106,7 +106,7 @@ describe('delivery.disable_after', () => {
     await ingest(relay);
     await rx.waitFor((r) => r.length >= 2);
 
-    await eventually(async () => relay.app.registry.get('flaky')?.enabled === false);
+    await eventually(async () => relay.app.subscriptions.get('flaky')?.enabled === false);
     const state = await stateOf(relay);
     expect(state).toMatchObject({ enabled: false });
     const since = new Date(state!.failingSince!).toISOString();
@@ -120,7 +120,7 @@ describe('delivery.disable_after', () => {
 
     await relay.stop();
     relay = await start(config);
-    expect(relay.app.registry.get('flaky')).toMatchObject({ enabled: false, disabledReason: reason });
+    expect(relay.app.subscriptions.get('flaky')).toMatchObject({ enabled: false, disabledReason: reason });
     expect((await adminClient(() => relay.url, ADMIN_TOKEN)('GET', '/subscriptions/flaky')).body).toMatchObject({
       enabled: false,
       disabled_reason: reason,
@@ -157,7 +157,7 @@ describe('delivery.disable_after', () => {
     // An hour after the second: disabled.
     offset += 45 * 60_000;
     expect((await maintain()).disabled).toEqual(['flaky']);
-    expect(relay.app.registry.get('flaky')?.disabledReason).toBe(
+    expect(relay.app.subscriptions.get('flaky')?.disabledReason).toBe(
       `no successful delivery since ${new Date(secondFailure).toISOString()} (delivery.disable_after 1h)`,
     );
 
@@ -167,6 +167,6 @@ describe('delivery.disable_after', () => {
     expect((await stateOf(relay))?.failingSince).toBeNull();
     offset += 2 * HOUR;
     expect((await maintain()).disabled).toEqual([]);
-    expect(relay.app.registry.get('flaky')?.enabled).toBe(true);
+    expect(relay.app.subscriptions.get('flaky')?.enabled).toBe(true);
   });
 });

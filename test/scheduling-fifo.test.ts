@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Config } from '../src/config/schema';
 import { createSqliteStore } from '../src/store/sqlite/sqlite-store';
 import type { Handler, Receiver } from './helpers/receiver';
-import { eventually, testConfig, TEST_SECRET, type RunningRelay } from './helpers/relay';
+import { testConfig, TEST_SECRET, type RunningRelay } from './helpers/relay';
 import { closeAfterEach } from './helpers/lifecycle';
 
 /*
@@ -76,7 +76,7 @@ describe('ordering: fifo', () => {
     for (const id of events.slice(5)) await ingestOne(id);
 
     await rx.waitFor(() => new Set(webhookIds(rx)).size === events.length && rx.received.length === events.length + 2);
-    await eventually(async () => (await statusOf(events.at(-1)!)) === 'succeeded');
+    await relay!.until(async () => (await statusOf(events.at(-1)!)) === 'succeeded');
     // Event 1 three times (two failures, then success), and nothing else before its success.
     expect(webhookIds(rx)).toEqual([events[0], events[0], ...events]);
     expect(rx.stats.maxOpen).toBe(1);
@@ -89,7 +89,7 @@ describe('ordering: fifo', () => {
     await ingestBatch(events);
 
     await rx.waitFor((r) => r.length === events.length + 1);
-    await eventually(async () => (await statusOf(events.at(-1)!)) === 'succeeded');
+    await relay!.until(async () => (await statusOf(events.at(-1)!)) === 'succeeded');
     expect(webhookIds(rx)).toEqual([events[0], ...events]);
     expect(await statusOf(events[0]!)).toBe('failed');
     expect(rx.stats.maxOpen).toBe(1);
@@ -103,7 +103,7 @@ describe('ordering: fifo', () => {
     relay = await life.relay(config);
     await ingestBatch(events);
     await rx.waitFor((r) => r.length === 1);
-    await eventually(async () => (await statusOf(events[0]!)) === 'retrying');
+    await relay!.until(async () => (await statusOf(events[0]!)) === 'retrying');
     await relay.stop();
     relay = undefined;
 
@@ -120,7 +120,7 @@ describe('ordering: fifo', () => {
     failing.set(events[0]!, 1);
     relay = await life.relay(config);
     await rx.waitFor((r) => r.length === events.length + 1);
-    await eventually(async () => (await statusOf(events.at(-1)!)) === 'succeeded');
+    await relay!.until(async () => (await statusOf(events.at(-1)!)) === 'succeeded');
     expect(webhookIds(rx)).toEqual([events[0], ...events]);
     expect(rx.received[1]!.headers['x-hookrelay-attempt']).toBe('2');
     expect(rx.stats.maxOpen).toBe(1);
@@ -141,7 +141,7 @@ describe('ordering: fifo', () => {
     );
     await ingestBatch(events);
     await free.waitFor((r) => r.length === events.length);
-    await eventually(async () => (await relay!.store.listDeliveriesOfEvent(events[0]!)).some((d) => d.status === 'retrying'));
+    await relay!.until(async () => (await relay!.store.listDeliveriesOfEvent(events[0]!)).some((d) => d.status === 'retrying'));
     // The head waits an hour for its retry; the two behind it are still waiting, untried.
     expect(webhookIds(ordered)).toEqual([events[0]]);
     const behind = await relay.store.listDeliveries({ subscriptionId: 'ordered', status: 'pending', limit: 10 });

@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { adminClient } from './helpers/admin-client';
 import { startReceiver, type Receiver } from './helpers/receiver';
-import { eventually, startRelay, testConfig, TEST_SECRET, type RunningRelay } from './helpers/relay';
+import { startRelay, testConfig, TEST_SECRET, type RunningRelay } from './helpers/relay';
 import { armTripwire } from './ssrf-tripwire';
 
 // SPEC 7 end to end: a real relay with allow_private_networks: false. Every URL below points at a
@@ -38,7 +38,7 @@ async function deliverOne(type = 'x.y') {
 }
 
 async function settle(eventId: string) {
-  const deliveries = await eventually(async () => {
+  const deliveries = await relay!.until(async () => {
     const all = await relay!.store.listDeliveriesOfEvent(eventId);
     return all.every((d) => d.status === 'succeeded' || d.status === 'failed') && all;
   });

@@ -6,7 +6,7 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { captureLogs } from './helpers/log-capture';
 import { startReceiver, type Receiver } from './helpers/receiver';
-import { eventually, startRelay, tempDir, testConfig, TEST_SECRET, type RunningRelay } from './helpers/relay';
+import { startRelay, tempDir, testConfig, TEST_SECRET, type RunningRelay } from './helpers/relay';
 
 // Storage faults (issue 6): when SQLite cannot write, /ingest answers 503 with Retry-After and
 // stores nothing; what was acknowledged before is kept and delivered; once the fault clears the
@@ -84,7 +84,7 @@ async function survivesFault(inject: () => void, clear: () => void, opts: { pad?
   for (const id of before) expect((await ingest(id)).status).toBe(202);
   // Let the first deliveries finish, so no attempt result is waiting to be written during the fault.
   await receiver!.waitFor((r) => r.length === before.length);
-  await eventually(async () => ((await relay!.store.countDeliveriesByStatus()).succeeded === before.length ? true : undefined));
+  await relay!.until(async () => ((await relay!.store.countDeliveriesByStatus()).succeeded === before.length ? true : undefined));
 
   inject();
   const during = ['evt_during_1', 'evt_during_2', 'evt_during_3'];
@@ -109,7 +109,7 @@ async function survivesFault(inject: () => void, clear: () => void, opts: { pad?
   expect((await ingest('evt_after_1')).status).toBe(202);
   const acknowledged = [...before, ...during, 'evt_after_1'];
   await receiver!.waitFor((r) => acknowledged.every((id) => r.some((x) => x.headers['webhook-id'] === id)));
-  await eventually(async () => ((await relay!.store.countDeliveriesByStatus()).succeeded === acknowledged.length ? true : undefined));
+  await relay!.until(async () => ((await relay!.store.countDeliveriesByStatus()).succeeded === acknowledged.length ? true : undefined));
 }
 
 describe('storage faults', () => {

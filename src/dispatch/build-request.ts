@@ -1,6 +1,7 @@
 import type { ClaimedDelivery } from '../store/types';
+import { envelopeText } from '../subscriptions/envelope';
+import type { Target } from '../subscriptions/target';
 import { encryptBody } from './encrypt-body';
-import type { Target } from './registry';
 
 export interface OutgoingRequest {
   url: string;
@@ -25,10 +26,7 @@ export interface BuildOptions {
 export function buildRequest(target: Target, delivery: ClaimedDelivery, opts: BuildOptions): OutgoingRequest {
   const event = delivery.event;
   const timestampIso = new Date(event.createdAt).toISOString();
-  const plain =
-    target.payload === 'data'
-      ? event.data
-      : `{"id":${JSON.stringify(event.id)},"type":${JSON.stringify(event.type)},"timestamp":"${timestampIso}","data":${event.data}}`;
+  const plain = target.payload === 'data' ? event.data : envelopeText(event, event.data);
   // Encryption wraps the body first; the signature then covers what is actually sent.
   const body = target.encryptionKey
     ? encryptBody(plain, target.encryptionKey, { id: event.id, type: event.type, timestamp: timestampIso })
@@ -51,18 +49,5 @@ export function buildRequest(target: Target, delivery: ClaimedDelivery, opts: Bu
 function lowerKeys(headers: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [key, value] of Object.entries(headers)) out[key.toLowerCase()] = value;
-  return out;
-}
-
-/** Header names whose values are credentials for the receiver: kept out of attempt records. */
-const CREDENTIAL_HEADER = /^(authorization|proxy-authorization|cookie|x-api-key)$|token|secret|password|api-key/i;
-
-/**
- * The request headers as recorded for the admin API: credentials a subscription adds for its
- * receiver (`headers: {Authorization: …}`) become `[redacted]`. Signatures stay: they are not secrets.
- */
-export function recordedHeaders(headers: Record<string, string>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) out[name] = CREDENTIAL_HEADER.test(name) ? '[redacted]' : value;
   return out;
 }

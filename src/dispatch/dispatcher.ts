@@ -2,11 +2,13 @@ import { newAttemptId } from '../lib/ids';
 import type { Clock } from '../lib/clock';
 import type { Logger } from '../lib/logger';
 import type { ClaimedDelivery, ClaimRequest, NextState, Store } from '../store/types';
-import { buildRequest, recordedHeaders } from './build-request';
+import type { LiveSubscriptions } from '../subscriptions/live-set';
+import { recordedHeaders } from '../subscriptions/redact';
+import type { Target } from '../subscriptions/target';
+import { buildRequest } from './build-request';
 import { createCompletionWriter } from './completion-writer';
 import type { Deliverer } from './deliver';
 import { createMaintenance } from './maintenance';
-import type { Registry, TargetView } from './registry';
 import { nextState, type Outcome } from './retry-policy';
 import { createStartLimiter } from './start-limiter';
 
@@ -43,7 +45,7 @@ export interface AttemptObservation {
 
 export interface DispatcherDeps {
   store: Store;
-  registry: Registry;
+  subscriptions: LiveSubscriptions;
   clock: Clock;
   logger: Logger;
   deliverer: Deliverer;
@@ -67,7 +69,7 @@ interface InFlight {
  * token); `ordering: fifo` claims the head only (the store decides what the head is).
  */
 export function createDispatcher(deps: DispatcherDeps, opts: DispatcherOptions) {
-  const { store, registry, clock, logger } = deps;
+  const { store, subscriptions, clock, logger } = deps;
   const pollIntervalMs = opts.pollIntervalMs ?? 1000;
   const leaseMarginMs = opts.leaseMarginMs ?? 60_000;
   const writer = createCompletionWriter(store, logger, () => clock.now());
@@ -78,7 +80,7 @@ export function createDispatcher(deps: DispatcherDeps, opts: DispatcherOptions) 
   // A lease expires leaseMarginMs after its attempt's timeout; look for expired ones at least twice per margin.
   const maintenance = createMaintenance({
     store,
-    registry,
+    subscriptions,
     clock,
     logger,
     onRescued: () => nudge(),
@@ -102,6 +104,12 @@ export function createDispatcher(deps: DispatcherDeps, opts: DispatcherOptions) 
   let started = false;
   let timer: NodeJS.Timeout | undefined;
   let stopPromise: Promise<void> | undefined;
+  /** Callers of nextSignal() waiting for the next finished attempt or claim. */
+  const waiters = new Set<() => void>();
+  const signal = () => {
+    for (const resolve of waiters) resolve();
+    waiters.clear();
+  };
 
   /** Claims what fits and starts those attempts; returns how many started. */
   async function runOnce(): Promise<number> {
@@ -115,9 +123,10 @@ export function createDispatcher(deps: DispatcherDeps, opts: DispatcherOptions) 
       const claimed = await store.claim(requests, opts.owner, clock.now());
       for (const delivery of claimed) launch(delivery);
       startedCount += claimed.length;
+      if (claimed.length > 0) signal();
       const counts = new Map<string, number>();
       for (const d of claimed) counts.set(d.subscriptionId, (counts.get(d.subscriptionId) ?? 0) + 1);
-      for (const [id, n] of counts) limiter.spend(id, registry.get(id)?.rateLimit ?? null, n);
+      for (const [id, n] of counts) limiter.spend(id, subscriptions.get(id)?.rateLimit ?? null, n);
       // A claim that came back full means more is waiting: the subscription competes for slots.
       for (const r of requests) {
         if (counts.get(r.subscriptionId) === r.limit) {
@@ -140,7 +149,7 @@ export function createDispatcher(deps: DispatcherDeps, opts: DispatcherOptions) 
    * the others': it cannot creep up to every slot as the healthy ones finish and free theirs.
    */
   function planClaims(): ClaimRequest[] {
-    const targets = registry.enabled().filter((t) => canClaim(t) && !drained.has(t.id));
+    const targets = subscriptions.enabled().filter((t) => canClaim(t) && !drained.has(t.id));
     let free = opts.concurrency - inFlight.size;
     if (targets.length === 0 || free <= 0) return [];
     const fairCap = Math.ceil(opts.concurrency / Math.max(1, competing()));
@@ -175,7 +184,7 @@ export function createDispatcher(deps: DispatcherDeps, opts: DispatcherOptions) 
   function competing(): number {
     const ids = new Set<string>();
     for (const [id, running] of perSubscription) if (running > 0) ids.add(id);
-    for (const id of backlogged) if (registry.get(id)?.enabled) ids.add(id);
+    for (const id of backlogged) if (subscriptions.get(id)?.enabled) ids.add(id);
     return ids.size;
   }
 
@@ -185,7 +194,7 @@ export function createDispatcher(deps: DispatcherDeps, opts: DispatcherOptions) 
    * finished attempt would cost a transaction per delivery. With nothing in flight it always claims,
    * so an idle subscription's new event starts at once.
    */
-  function canClaim(t: TargetView): boolean {
+  function canClaim(t: Target): boolean {
     const running = perSubscription.get(t.id) ?? 0;
     const refill = running === 0 ? 1 : Math.max(1, Math.min(16, Math.floor(t.maxInFlight / 4)));
     return t.maxInFlight - running >= refill && limiter.available(t.id, t.rateLimit) >= 1;
@@ -194,7 +203,7 @@ export function createDispatcher(deps: DispatcherDeps, opts: DispatcherOptions) 
   /** ms until the first subscription held back only by its rate_limit gets a token (Infinity: none is). */
   function throttledWaitMs(): number {
     let wait = Infinity;
-    for (const t of registry.enabled()) {
+    for (const t of subscriptions.enabled()) {
       if (t.rateLimit === null || (perSubscription.get(t.id) ?? 0) >= t.maxInFlight) continue;
       wait = Math.min(wait, limiter.waitMs(t.id, t.rateLimit) || Infinity);
     }
@@ -211,12 +220,13 @@ export function createDispatcher(deps: DispatcherDeps, opts: DispatcherOptions) 
       .finally(() => {
         inFlight.delete(delivery.id);
         perSubscription.set(delivery.subscriptionId, (perSubscription.get(delivery.subscriptionId) ?? 1) - 1);
+        signal();
         wake();
       });
   }
 
   async function attempt(delivery: ClaimedDelivery, controller: AbortController): Promise<void> {
-    const target = registry.get(delivery.subscriptionId);
+    const target = subscriptions.get(delivery.subscriptionId);
     if (!target) {
       // Removed from the config while claimed: give it back untouched; it waits until the id returns.
       await store.release([delivery.id], opts.owner, clock.now());
@@ -245,12 +255,11 @@ export function createDispatcher(deps: DispatcherDeps, opts: DispatcherOptions) 
     }
     const now = clock.now();
     // Removed (admin API, reload) while the attempt ran: keep the record, stop there.
-    const removed = registry.get(target.id) === undefined;
+    const removed = subscriptions.get(target.id) === undefined;
     const next: NextState = removed
       ? { status: 'cancelled' }
       : nextState({ attempt: number, outcome: response.outcome, now, policy: target.policy, ...(opts.random && { random: opts.random }) });
     const gone = response.outcome.kind === 'gone';
-    if (gone) registry.setEnabled(target.id, false, `receiver answered 410 Gone at ${new Date(now).toISOString()}`);
     const written = await writer.write({
       deliveryId: delivery.id,
       subscriptionId: target.id,
@@ -270,6 +279,8 @@ export function createDispatcher(deps: DispatcherDeps, opts: DispatcherOptions) 
         error: response.outcome.kind === 'ok' ? null : response.outcome.error,
       },
     });
+    // The disable is in the store now: bring it into force here (other instances read the change log).
+    if (gone && written) await subscriptions.refresh().catch((err) => logger.warn({ err }, 'could not apply the 410 disable yet'));
     // A retry may be due at once; a fifo subscription's next delivery is its new head.
     if (target.fifo || next.status === 'retrying') drained.delete(target.id);
     logAttempt(target, delivery, number, attemptId, response, next, written);
@@ -284,7 +295,7 @@ export function createDispatcher(deps: DispatcherDeps, opts: DispatcherOptions) 
   }
 
   function logAttempt(
-    target: TargetView,
+    target: Target,
     delivery: ClaimedDelivery,
     number: number,
     attemptId: string,
@@ -350,7 +361,7 @@ export function createDispatcher(deps: DispatcherDeps, opts: DispatcherOptions) 
   /** Sleep until the next due retry, the next rate_limit token, or the poll period, whichever comes first. */
   async function armTimer(): Promise<void> {
     if (stopping) return;
-    const enabled = registry.enabled().filter(canClaim);
+    const enabled = subscriptions.enabled().filter(canClaim);
     const fifo = enabled.filter((t) => t.fifo).map((t) => t.id);
     const due =
       enabled.length > 0 && inFlight.size < opts.concurrency
@@ -381,6 +392,23 @@ export function createDispatcher(deps: DispatcherDeps, opts: DispatcherOptions) 
     },
     nudge,
     runOnce,
+    /**
+     * Resolves after the next finished attempt (its result written) or started claim, or after
+     * `maxMs` at the latest: tests wait on what the dispatcher did instead of polling on a timer.
+     */
+    nextSignal(maxMs: number): Promise<void> {
+      return new Promise((resolve) => {
+        const timer = setTimeout(() => {
+          waiters.delete(done);
+          resolve();
+        }, maxMs);
+        const done = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        waiters.add(done);
+      });
+    },
     /** One maintenance tick now (expired leases, auto-disable); it also runs on its own timer. */
     maintain: maintenance.runOnce,
     /** Attempts in flight right now. */

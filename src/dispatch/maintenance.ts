@@ -2,7 +2,7 @@ import type { Clock } from '../lib/clock';
 import { formatDuration } from '../lib/durations';
 import type { Logger } from '../lib/logger';
 import type { Store } from '../store/types';
-import type { Registry } from './registry';
+import type { LiveSubscriptions } from '../subscriptions/live-set';
 
 /** Longest pause between two maintenance ticks, ms. */
 export const MAX_MAINTENANCE_INTERVAL_MS = 60_000;
@@ -11,7 +11,7 @@ const MIN_MAINTENANCE_INTERVAL_MS = 20;
 
 export interface MaintenanceDeps {
   store: Store;
-  registry: Registry;
+  subscriptions: LiveSubscriptions;
   clock: Clock;
   logger: Logger;
   /** Called when expired leases were given back: there is work to claim. */
@@ -36,7 +36,7 @@ export interface MaintenanceResult {
  * shortest `disable_after`, at most every MAX_MAINTENANCE_INTERVAL_MS.
  */
 export function createMaintenance(deps: MaintenanceDeps) {
-  const { store, registry, clock, logger } = deps;
+  const { store, subscriptions, clock, logger } = deps;
   let timer: NodeJS.Timeout | undefined;
   let stopped = true;
   let running: Promise<unknown> = Promise.resolve();
@@ -55,23 +55,23 @@ export function createMaintenance(deps: MaintenanceDeps) {
   async function disableFailing(now: number): Promise<string[]> {
     const disabled: string[] = [];
     for (const state of await store.getSubscriptionStates()) {
-      const target = registry.get(state.id);
+      const target = subscriptions.get(state.id);
       if (!target?.enabled || state.failingSince === null || now - state.failingSince < target.disableAfterMs) continue;
       const since = new Date(state.failingSince).toISOString();
       const reason = `no successful delivery since ${since} (delivery.disable_after ${formatDuration(target.disableAfterMs)})`;
       await store.setSubscriptionEnabled(state.id, false, reason, now);
-      registry.setEnabled(state.id, false, reason);
       disabled.push(state.id);
       logger.warn(
         { subscription: state.id, failing_since: since, failure_streak: state.failureStreak, disable_after_ms: target.disableAfterMs },
         'subscription disabled: no successful delivery within delivery.disable_after',
       );
     }
+    if (disabled.length > 0) await subscriptions.refresh();
     return disabled;
   }
 
   function intervalMs(): number {
-    const shortest = Math.min(...registry.enabled().map((t) => t.disableAfterMs));
+    const shortest = Math.min(...subscriptions.enabled().map((t) => t.disableAfterMs));
     return Math.min(deps.maxIntervalMs ?? MAX_MAINTENANCE_INTERVAL_MS, Math.max(MIN_MAINTENANCE_INTERVAL_MS, shortest / 10));
   }
 

@@ -23,5 +23,5 @@ export function bearerAuth(tokens: () => readonly string[], realm: string, logge
 }
 
 function unauthorized(realm: string, detail: string): AppError {
-  return new AppError(401, 'Unauthorized', detail, undefined, { 'www-authenticate': `Bearer realm="${realm}"` });
+  return new AppError(401, 'unauthorized', { detail, headers: { 'www-authenticate': `Bearer realm="${realm}"` } });
 }

@@ -17,7 +17,7 @@ export const MAX_JSON_DEPTH = 512;
 export async function readJsonBody(c: Context, limit: number): Promise<unknown> {
   const type = c.req.header('content-type') ?? '';
   if (!isJsonContentType(type)) {
-    throw new AppError(415, 'Unsupported Media Type', 'the body must be application/json');
+    throw new AppError(415, 'unsupported_media_type', { detail: 'the body must be application/json' });
   }
   const declared = Number(c.req.header('content-length'));
   if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit);
@@ -26,12 +26,12 @@ export async function readJsonBody(c: Context, limit: number): Promise<unknown> 
   const stream = incoming ?? (c.req.raw.body as unknown as AsyncIterable<Uint8Array> | null);
   const text = stream ? await readLimited(stream, limit) : '';
   if (nestingDepth(text) > MAX_JSON_DEPTH) {
-    throw new AppError(400, 'Bad Request', `the body nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels`);
+    throw new AppError(400, 'invalid_json', { detail: `the body nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels` });
   }
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw new AppError(400, 'Bad Request', `the body is not valid JSON: ${(err as Error).message}`);
+    throw new AppError(400, 'invalid_json', { detail: `the body is not valid JSON: ${(err as Error).message}` });
   }
 }
 
@@ -68,8 +68,11 @@ export function nestingDepth(text: string): number {
 
 function tooLarge(limit: number): AppError {
   // Connection: close so the client stops sending the rest of an oversized body.
-  return new AppError(413, 'Payload Too Large', `the body is larger than server.body_limit (${limit} bytes)`, undefined, {
-    connection: 'close',
+  return new AppError(413, 'payload_too_large', {
+    detail: `the body is larger than server.body_limit (${limit} bytes)`,
+    headers: {
+      connection: 'close',
+    },
   });
 }
 

@@ -46,9 +46,10 @@ export function ingestRoutes(deps: IngestDeps): Hono {
     const input = validate(eventInputSchema, await readJsonBody(c, deps.bodyLimit()));
     const idempotencyKey = c.req.header('idempotency-key');
     if (idempotencyKey !== undefined && !EVENT_ID.test(idempotencyKey)) {
-      throw new AppError(400, 'Bad Request', 'invalid Idempotency-Key header', [
-        { path: 'Idempotency-Key', message: 'must be 1-255 printable ASCII characters without spaces' },
-      ]);
+      throw new AppError(400, 'invalid_request', {
+        detail: 'invalid Idempotency-Key header',
+        errors: [{ path: 'Idempotency-Key', message: 'must be 1-255 printable ASCII characters without spaces' }],
+      });
     }
     const event = prepareEvent(input, { idempotencyKey, now: deps.clock.now(), match: deps.match });
     const [stored] = accepted(await deps.committer.submit([event]));
@@ -78,7 +79,7 @@ function ingestKey(authorization: string | undefined, tokens: readonly string[])
 
 function accepted(result: IngestResult) {
   if (result.kind === 'conflict') {
-    throw new AppError(409, 'Conflict', `event ${result.id} was already ingested with a different type or data`);
+    throw new AppError(409, 'event_conflict', { detail: `event ${result.id} was already ingested with a different type or data` });
   }
   return result.events;
 }

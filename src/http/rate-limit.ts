@@ -34,15 +34,12 @@ export function createRateLimiter(now: () => number) {
         if (r && key !== undefined) {
           const waitMs = take(key, r);
           if (waitMs > 0) {
-            throw new AppError(
-              429,
-              'Too Many Requests',
-              `rate limit of ${r.limit} per ${r.perMs / 1000}s exceeded for this token`,
-              undefined,
-              {
+            throw new AppError(429, 'rate_limited', {
+              detail: `rate limit of ${r.limit} per ${r.perMs / 1000}s exceeded for this token`,
+              headers: {
                 'retry-after': String(Math.max(1, Math.ceil(waitMs / 1000))),
               },
-            );
+            });
           }
         }
         await next();

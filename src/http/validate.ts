@@ -17,5 +17,5 @@ export function fieldErrors(issues: readonly z.core.$ZodIssue[]): FieldError[] {
 export function validate<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
-  throw new AppError(400, 'Bad Request', 'the request does not match the schema', fieldErrors(result.error.issues));
+  throw new AppError(400, 'invalid_request', { detail: 'the request does not match the schema', errors: fieldErrors(result.error.issues) });
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { newEventId } from '../lib/ids';
 import type { NewEvent } from '../store/types';
+import { envelopeValue } from '../subscriptions/envelope';
 import { canonicalJson } from './canonical-json';
 import type { EventInput } from './event-input';
 
@@ -13,7 +14,7 @@ export function prepareEvent(
   const givenId = input.id ?? opts.idempotencyKey;
   const id = givenId ?? newEventId(opts.now);
   // The envelope a filter sees is the one a receiver gets (SPEC 5), built only if a filter asks.
-  const envelope = () => ({ id, type: input.type, timestamp: new Date(opts.now).toISOString(), data });
+  const envelope = () => envelopeValue({ id, type: input.type, createdAt: opts.now }, data);
   return {
     id,
     type: input.type,

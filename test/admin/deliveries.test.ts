@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { eventually, testConfig, TEST_SECRET, type RunningRelay } from '../helpers/relay';
+import { testConfig, TEST_SECRET, type RunningRelay } from '../helpers/relay';
 import { closeAfterEach } from '../helpers/lifecycle';
 import { adminClient } from '../helpers/admin-client';
 
@@ -29,7 +29,7 @@ async function ingest(type: string, data: unknown = {}): Promise<string> {
 
 /** The delivery of `eventId` to `subscription`, once `ready` accepts it. */
 async function deliveryOf(eventId: string, subscription: string, ready: (d: Json) => boolean = () => true): Promise<Json> {
-  return eventually(async () => {
+  return relay!.until(async () => {
     const { body } = await api('GET', `/events/${eventId}`);
     const d = body.deliveries.find((x: Json) => x.subscription === subscription);
     return d && ready(d) ? d : null;

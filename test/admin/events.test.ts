@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startReceiver, type Receiver } from '../helpers/receiver';
-import { eventually, startRelay, testConfig, TEST_SECRET, type RunningRelay } from '../helpers/relay';
+import { startRelay, testConfig, TEST_SECRET, type RunningRelay } from '../helpers/relay';
 
 const OPS = 'ops-token-0123456789';
 const adminTokens = [
@@ -129,7 +129,7 @@ describe('GET /events/{id}', () => {
   it('shows the event with each delivery', async () => {
     const id = await ingest('order.created', { total: 5 });
     await rx.waitFor((r) => r.length === 2);
-    const detail = await eventually(async () => {
+    const detail = await relay!.until(async () => {
       const res = await api('GET', `/events/${id}`);
       return res.body.deliveries.every((d: Json) => d.status === 'succeeded') ? res : null;
     });
@@ -175,7 +175,7 @@ describe('POST /events/{id}/replay', () => {
     expect(paths).toEqual(['/all', '/big', '/orders']);
     expect(rx.received.every((r) => r.headers['webhook-id'] === id)).toBe(true);
     for (const deliveryId of res.body.deliveries) {
-      await eventually(async () => (await api('GET', `/deliveries/${deliveryId}`)).body.status === 'succeeded');
+      await relay!.until(async () => (await api('GET', `/deliveries/${deliveryId}`)).body.status === 'succeeded');
     }
     const detail = await api('GET', `/events/${id}`);
     expect(detail.body.deliveries).toHaveLength(6);

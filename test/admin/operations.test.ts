@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load';
-import { eventually, tempDir, testConfig, TEST_SECRET, type RunningRelay } from '../helpers/relay';
+import { tempDir, testConfig, TEST_SECRET, type RunningRelay } from '../helpers/relay';
 import { closeAfterEach } from '../helpers/lifecycle';
 import { adminClient } from '../helpers/admin-client';
 
@@ -50,7 +50,7 @@ describe('GET /stats', () => {
       }),
     );
     const id = await ingest('x.y');
-    const statuses = await eventually(async () => {
+    const statuses = await relay!.until(async () => {
       const ds = (await api('GET', `/events/${id}`)).body.deliveries as Json[];
       const by = Object.fromEntries(ds.map((d) => [d.subscription, d.status]));
       return by.good === 'succeeded' && by.flaky === 'failed' && by.later === 'retrying' ? by : null;

@@ -2,7 +2,7 @@ import { Webhook } from 'standardwebhooks';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { adminClient, type AdminAnswer } from '../helpers/admin-client';
 import { startReceiver, type Received, type Receiver } from '../helpers/receiver';
-import { eventually, startRelay, testConfig, TEST_SECRET, type RunningRelay } from '../helpers/relay';
+import { startRelay, testConfig, TEST_SECRET, type RunningRelay } from '../helpers/relay';
 
 // The subscription routes of the admin API end to end: a real relay on a real SQLite file, a real
 // receiver checking signatures with the `standardwebhooks` package, restarts on the same file.
@@ -99,7 +99,7 @@ describe('GET /subscriptions', () => {
     await create('api', { events: ['order.created'], signature: { scheme: 'stripe' } });
     await ingest('order.created');
     await rx.waitFor((r) => at('/cfg')(r) && at('/api')(r));
-    await eventually(async () => (await ops('GET', '/subscriptions/api')).body.health.last_success_at);
+    await relay!.until(async () => (await ops('GET', '/subscriptions/api')).body.health.last_success_at);
 
     const res = await ops('GET', '/subscriptions');
     expect(res.status).toBe(200);
@@ -317,7 +317,7 @@ describe('PATCH /subscriptions/{id}', () => {
   it('re-enables a subscription disabled by 410 Gone', async () => {
     rx.setHandler((_req, res) => void res.writeHead(410).end('gone'));
     await ingest('order.created');
-    const gone = await eventually(async () => {
+    const gone = await relay!.until(async () => {
       const view = await ops('GET', '/subscriptions/cfg');
       return view.body.enabled === false && view.body;
     });
@@ -389,7 +389,7 @@ describe('DELETE /subscriptions/{id}', () => {
     const eventId = await ingest('order.created');
     const waiting = async () =>
       (await relay.store.listDeliveriesOfEvent(eventId)).find((d) => d.subscriptionId === 'api' && d.status === 'retrying');
-    await eventually(waiting);
+    await relay!.until(waiting);
     const del = await ops('DELETE', '/subscriptions/api');
     expect(del.status).toBe(204);
     expect(del.text).toBe('');
@@ -416,7 +416,7 @@ describe('DELETE /subscriptions/{id} with an attempt in flight', () => {
     await rx.waitFor((r) => r.some((x) => x.path === '/api'));
     expect((await ops('DELETE', '/subscriptions/api')).status).toBe(204);
     release();
-    const delivery = await eventually(async () => {
+    const delivery = await relay!.until(async () => {
       const d = (await relay.store.listDeliveriesOfEvent(eventId)).find((x) => x.subscriptionId === 'api');
       return d?.status === 'cancelled' ? d : null;
     });
@@ -516,7 +516,7 @@ describe('POST /subscriptions/{id}/recover', () => {
       const all = await Promise.all(events.map((e) => relay.store.listDeliveriesOfEvent(e)));
       return all.flat().filter((d) => d.subscriptionId === 'flaky' && d.status === 'failed').length === 2;
     };
-    await eventually(failed);
+    await relay!.until(failed);
     const health = (await ops('GET', '/subscriptions/flaky')).body.health;
     expect(health).toMatchObject({ failure_streak: 2, last_failure_at: expect.any(String), backlog: 0 });
 
@@ -526,7 +526,7 @@ describe('POST /subscriptions/{id}/recover', () => {
     expect(res.status).toBe(202);
     expect(res.body).toEqual({ recovered: 2 });
     await rx.waitFor(() => to('/flaky').length === before + 2);
-    await eventually(async () => (await ops('GET', '/subscriptions/flaky')).body.health.failure_streak === 0);
+    await relay!.until(async () => (await ops('GET', '/subscriptions/flaky')).body.health.failure_streak === 0);
   });
 
   it('answers 400 for an empty or invalid window and 404 for an unknown subscription', async () => {

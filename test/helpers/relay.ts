@@ -32,6 +32,11 @@ export interface RunningRelay {
   store: Store;
   config: Config;
   url: string;
+  /**
+   * Waits until `check` returns a truthy value, checking again after each attempt the dispatcher
+   * finishes or claim it makes (at least every 250 ms, for state that changes without one).
+   */
+  until<T>(check: () => Promise<T | undefined | null | false>, timeoutMs?: number): Promise<T>;
   /** POST JSON to a path of the relay. */
   post(path: string, body: unknown, headers?: Record<string, string>): Promise<Response>;
   stop(): Promise<void>;
@@ -58,6 +63,7 @@ export async function startRelay(
     store,
     config,
     url,
+    until: (check, timeoutMs = 10_000) => waitOn(() => app.dispatcher.nextSignal(250), check, timeoutMs),
     post: (path, body, headers = {}) =>
       fetch(url + path, {
         method: 'POST',
@@ -71,13 +77,20 @@ export async function startRelay(
   };
 }
 
-/** Polls until `check` returns a truthy value (for state that changes without an event to wait on). */
-export async function eventually<T>(check: () => Promise<T | undefined | null | false>, timeoutMs = 10_000): Promise<T> {
+/**
+ * Polls until `check` returns a truthy value: for relays in other processes, where there is no
+ * signal to wait on (in-process relays: RunningRelay.until).
+ */
+export function eventually<T>(check: () => Promise<T | undefined | null | false>, timeoutMs = 10_000): Promise<T> {
+  return waitOn(() => new Promise((r) => setTimeout(r, 20)), check, timeoutMs);
+}
+
+async function waitOn<T>(next: () => Promise<unknown>, check: () => Promise<T | undefined | null | false>, timeoutMs: number): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
     if (value) return value;
     if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
+    await next();
   }
 }

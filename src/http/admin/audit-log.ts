@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import type { RelayCore } from '../../app';
+import type { AdminDeps } from './deps';
 import { withCursor } from './cursor';
 import { adminRouter } from './router';
 import { iso, pageOf, pageQuery, problemResponses } from './schemas';
@@ -32,11 +32,11 @@ const listAudit = createRoute({
 });
 
 /** `GET /audit`: who changed what through the admin API. */
-export function auditLogRoutes(core: RelayCore) {
+export function auditLogRoutes(deps: AdminDeps) {
   const app = adminRouter();
   app.openapi(listAudit, async (c) => {
     const { limit, cursor } = c.req.valid('query');
-    const page = await withCursor(() => core.store.listAudit({ limit, cursor: cursor || undefined }));
+    const page = await withCursor(() => deps.store.listAudit({ limit, cursor: cursor || undefined }));
     const data = page.data.map((e) => ({
       id: e.id,
       at: iso(e.at)!,

@@ -1,5 +1,5 @@
 import type { Context } from 'hono';
-import type { RelayCore } from '../../app';
+import type { AdminDeps } from './deps';
 import { ulid } from '../../lib/ids';
 import type { AdminEnv } from './auth';
 
@@ -9,13 +9,13 @@ import type { AdminEnv } from './auth';
  */
 export async function audit(
   c: Context<AdminEnv>,
-  core: RelayCore,
+  deps: AdminDeps,
   action: string,
   target: string | null,
   details: Record<string, unknown> = {},
 ): Promise<void> {
-  const at = core.clock.now();
+  const at = deps.clock.now();
   const actor = c.get('actor').name;
-  await core.store.appendAudit({ id: `aud_${ulid(at)}`, at, actor, action, target, details });
-  core.logger.info({ audit: true, actor, action, target, details }, `admin: ${action}`);
+  await deps.store.appendAudit({ id: `aud_${ulid(at)}`, at, actor, action, target, details });
+  deps.logger.info({ audit: true, actor, action, target, details }, `admin: ${action}`);
 }

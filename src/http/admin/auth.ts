@@ -27,14 +27,17 @@ export function adminAuth(tokens: () => Config['auth']['admin_tokens'], logger: 
         { method: c.req.method, path: c.req.path, reason: given ? 'invalid token' : 'missing token' },
         'admin API: authentication failed',
       );
-      throw new AppError(401, 'Unauthorized', given ? 'invalid admin token' : 'missing bearer token', undefined, {
-        'www-authenticate': 'Bearer realm="admin"',
+      throw new AppError(401, 'unauthorized', {
+        detail: given ? 'invalid admin token' : 'missing bearer token',
+        headers: {
+          'www-authenticate': 'Bearer realm="admin"',
+        },
       });
     }
     const needed = c.req.method === 'GET' || c.req.method === 'HEAD' ? 'read' : 'write';
     if (!found.scopes.includes(needed)) {
       logger.warn({ actor: found.name, method: c.req.method, path: c.req.path }, 'admin API: insufficient scope');
-      throw new AppError(403, 'Forbidden', `token '${found.name}' lacks the '${needed}' scope`);
+      throw new AppError(403, 'forbidden', { detail: `token '${found.name}' lacks the '${needed}' scope` });
     }
     c.set('actor', found);
     await next();

@@ -10,9 +10,10 @@ export async function withCursor<T>(query: () => Promise<T>): Promise<T> {
     return await query();
   } catch (err) {
     if ((err as { code?: unknown } | null)?.code === 'INVALID_CURSOR') {
-      throw new AppError(400, 'Bad Request', 'invalid cursor', [
-        { path: 'cursor', message: "not a next_cursor of this listing; start again without 'cursor'" },
-      ]);
+      throw new AppError(400, 'invalid_cursor', {
+        detail: 'invalid cursor',
+        errors: [{ path: 'cursor', message: "not a next_cursor of this listing; start again without 'cursor'" }],
+      });
     }
     throw err;
   }

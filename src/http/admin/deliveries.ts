@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import type { RelayCore } from '../../app';
+import type { AdminDeps } from './deps';
 import type { DeliveryActionResult } from '../../store/types';
 import { AppError } from '../problem';
 import { audit } from './audit';
@@ -72,38 +72,38 @@ const cancelDelivery = actionRoute(
 );
 
 /** Admin routes: deliveries (SPEC 8). */
-export function deliveryRoutes(core: RelayCore) {
+export function deliveryRoutes(deps: AdminDeps) {
   const app = adminRouter();
 
   app.openapi(listDeliveries, async (c) => {
     const { status, subscription, event_type, since, until, limit, cursor } = c.req.valid('query');
     const query = { status, subscriptionId: subscription, eventType: event_type, since, until, limit, cursor: cursor || undefined };
-    const page = await withCursor(() => core.store.listDeliveries(query));
+    const page = await withCursor(() => deps.store.listDeliveries(query));
     return c.json({ data: page.data.map((d) => ({ ...deliveryView(d), event_type: d.eventType })), next_cursor: page.nextCursor }, 200);
   });
 
   app.openapi(getDelivery, async (c) => {
     const { id } = c.req.valid('param');
-    const delivery = await core.store.getDelivery(id);
-    if (!delivery) throw new AppError(404, 'Not Found', `no delivery ${id}`);
-    const [event, attempts] = await Promise.all([core.store.getEvent(delivery.eventId), core.store.listAttempts(id)]);
+    const delivery = await deps.store.getDelivery(id);
+    if (!delivery) throw new AppError(404, 'not_found', { detail: `no delivery ${id}` });
+    const [event, attempts] = await Promise.all([deps.store.getEvent(delivery.eventId), deps.store.listAttempts(id)]);
     // A delivery never outlives its event (retention deletes both), but a read between the two may miss it.
-    if (!event) throw new AppError(404, 'Not Found', `no delivery ${id}`);
+    if (!event) throw new AppError(404, 'not_found', { detail: `no delivery ${id}` });
     return c.json({ ...deliveryView(delivery), event_type: event.type, attempt_log: attempts.map(attemptView) }, 200);
   });
 
   app.openapi(retryDelivery, async (c) => {
     const { id } = c.req.valid('param');
-    const delivery = acted('retry', id, await core.store.retryDelivery(id, core.clock.now()));
-    core.nudge();
-    await audit(c, core, 'delivery.retry', id, { subscription: delivery.subscriptionId, event: delivery.eventId });
+    const delivery = acted('retry', id, await deps.store.retryDelivery(id, deps.clock.now()));
+    deps.nudge();
+    await audit(c, deps, 'delivery.retry', id, { subscription: delivery.subscriptionId, event: delivery.eventId });
     return c.json(deliveryView(delivery), 200);
   });
 
   app.openapi(cancelDelivery, async (c) => {
     const { id } = c.req.valid('param');
-    const delivery = acted('cancel', id, await core.store.cancelDelivery(id, core.clock.now()));
-    await audit(c, core, 'delivery.cancel', id, { subscription: delivery.subscriptionId, event: delivery.eventId });
+    const delivery = acted('cancel', id, await deps.store.cancelDelivery(id, deps.clock.now()));
+    await audit(c, deps, 'delivery.cancel', id, { subscription: delivery.subscriptionId, event: delivery.eventId });
     return c.json(deliveryView(delivery), 200);
   });
 
@@ -112,7 +112,8 @@ export function deliveryRoutes(core: RelayCore) {
 
 /** The delivery after a store action, or the 404/409 that explains why it did not happen. */
 function acted(action: 'retry' | 'cancel', id: string, result: DeliveryActionResult) {
-  if (result.kind === 'not_found') throw new AppError(404, 'Not Found', `no delivery ${id}`);
-  if (result.kind === 'conflict') throw new AppError(409, 'Conflict', `cannot ${action} delivery ${id}: it is ${result.status}`);
+  if (result.kind === 'not_found') throw new AppError(404, 'not_found', { detail: `no delivery ${id}` });
+  if (result.kind === 'conflict')
+    throw new AppError(409, 'delivery_state', { detail: `cannot ${action} delivery ${id}: it is ${result.status}` });
   return result.delivery;
 }

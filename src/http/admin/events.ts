@@ -1,5 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import type { RelayCore } from '../../app';
+import type { AdminDeps } from './deps';
+import { envelopeValue } from '../../subscriptions/envelope';
 import type { StoredEvent } from '../../store/types';
 import { AppError } from '../problem';
 import { audit } from './audit';
@@ -97,20 +98,20 @@ const replayEvent = createRoute({
 });
 
 /** Admin routes: events (SPEC 8). */
-export function eventRoutes(core: RelayCore) {
+export function eventRoutes(deps: AdminDeps) {
   const app = adminRouter();
 
   app.openapi(listEvents, async (c) => {
     const { type, since, until, limit, cursor } = c.req.valid('query');
-    const page = await withCursor(() => core.store.listEvents({ type, since, until, limit, cursor: cursor || undefined }));
+    const page = await withCursor(() => deps.store.listEvents({ type, since, until, limit, cursor: cursor || undefined }));
     return c.json({ data: page.data.map(eventView), next_cursor: page.nextCursor }, 200);
   });
 
   app.openapi(getEvent, async (c) => {
     const { id } = c.req.valid('param');
-    const event = await core.store.getEvent(id);
-    if (!event) throw new AppError(404, 'Not Found', `no event ${id}`);
-    const deliveries = await core.store.listDeliveriesOfEvent(id);
+    const event = await deps.store.getEvent(id);
+    if (!event) throw new AppError(404, 'not_found', { detail: `no event ${id}` });
+    const deliveries = await deps.store.listDeliveriesOfEvent(id);
     const { deliveries: _count, ...view } = eventView(event);
     return c.json({ ...view, deliveries: deliveries.map(deliveryView) }, 200);
   });
@@ -118,15 +119,15 @@ export function eventRoutes(core: RelayCore) {
   app.openapi(replayEvent, async (c) => {
     const { id } = c.req.valid('param');
     const body = c.req.valid('json');
-    const event = await core.store.getEvent(id);
-    if (!event) throw new AppError(404, 'Not Found', `no event ${id}`);
-    const targets = body.subscriptions ? checkedSubscriptions(core, body.subscriptions) : matchingNow(core, event);
-    const now = core.clock.now();
-    const ids = targets.length === 0 ? [] : await core.store.addDeliveries(id, targets, now);
+    const event = await deps.store.getEvent(id);
+    if (!event) throw new AppError(404, 'not_found', { detail: `no event ${id}` });
+    const targets = body.subscriptions ? checkedSubscriptions(deps, body.subscriptions) : matchingNow(deps, event);
+    const now = deps.clock.now();
+    const ids = targets.length === 0 ? [] : await deps.store.addDeliveries(id, targets, now);
     // addDeliveries answers [] for an event deleted since getEvent (retention): the same 404.
-    if (targets.length > 0 && ids.length === 0) throw new AppError(404, 'Not Found', `no event ${id}`);
-    if (ids.length > 0) core.nudge();
-    await audit(c, core, 'event.replay', id, { subscriptions: targets, deliveries: ids });
+    if (targets.length > 0 && ids.length === 0) throw new AppError(404, 'not_found', { detail: `no event ${id}` });
+    if (ids.length > 0) deps.nudge();
+    await audit(c, deps, 'event.replay', id, { subscriptions: targets, deliveries: ids });
     return c.json({ deliveries: ids }, 202);
   });
 
@@ -138,19 +139,14 @@ function eventView(e: StoredEvent): z.infer<typeof EventSchema> {
 }
 
 /** Every enabled subscription the event fans out to now, seeing the envelope a receiver would get. */
-function matchingNow(core: RelayCore, event: StoredEvent): string[] {
-  return core.registry.matching(event.type, () => ({
-    id: event.id,
-    type: event.type,
-    timestamp: iso(event.createdAt),
-    data: JSON.parse(event.data),
-  }));
+function matchingNow(deps: AdminDeps, event: StoredEvent): string[] {
+  return deps.live.matching(event.type, () => envelopeValue(event, JSON.parse(event.data)));
 }
 
 /** Named subscriptions must exist and be enabled: a delivery to a disabled one would wait, unsent, until it is enabled again. */
-function checkedSubscriptions(core: RelayCore, ids: string[]): string[] {
+function checkedSubscriptions(deps: AdminDeps, ids: string[]): string[] {
   const bad = ids.flatMap((sub, i) => {
-    const target = core.registry.get(sub);
+    const target = deps.live.get(sub);
     if (target?.enabled) return [];
     return [
       {
@@ -163,7 +159,7 @@ function checkedSubscriptions(core: RelayCore, ids: string[]): string[] {
   if (bad.length > 0) {
     const named = [...new Set(bad.map((b) => b.sub))].join(', ');
     const errors = bad.map(({ path, message }) => ({ path, message }));
-    throw new AppError(400, 'Bad Request', `cannot replay to unknown or disabled subscriptions: ${named}`, errors);
+    throw new AppError(400, 'invalid_request', { detail: `cannot replay to unknown or disabled subscriptions: ${named}`, errors });
   }
   return [...new Set(ids)];
 }

@@ -2,7 +2,7 @@ import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
 import { isJsonContentType } from '../body';
 import { AppError } from '../problem';
-import type { RelayCore } from '../../app';
+import type { AdminDeps } from './deps';
 import { createRateLimiter } from '../rate-limit';
 import { adminAuth, type AdminEnv } from './auth';
 import { adminRouter } from './router';
@@ -15,26 +15,26 @@ import { subscriptionRoutes } from './subscriptions';
  * `/api/v1` (SPEC 8): admin bearer tokens with read/write scopes, optional per-token rate limit,
  * every route described by the OpenAPI document generated from the same zod schemas that validate it.
  */
-export function adminRoutes(core: RelayCore): OpenAPIHono<AdminEnv> {
+export function adminRoutes(deps: AdminDeps): OpenAPIHono<AdminEnv> {
   const app = adminRouter();
-  const limiter = createRateLimiter(() => core.clock.now());
+  const limiter = createRateLimiter(() => deps.clock.now());
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer' });
   app.use(
     '*',
-    adminAuth(() => core.config().auth.admin_tokens, core.logger),
+    adminAuth(() => deps.config().auth.admin_tokens, deps.logger),
   );
   app.use('*', requireJsonBody);
   app.use(
     '*',
     limiter.middleware(
-      () => core.config().auth.rate_limit.admin,
+      () => deps.config().auth.rate_limit.admin,
       (c) => (c.get('actor') as { name: string }).name,
     ),
   );
-  app.route('/', subscriptionRoutes(core));
-  app.route('/', eventRoutes(core));
-  app.route('/', deliveryRoutes(core));
-  app.route('/', operationRoutes(core));
+  app.route('/', subscriptionRoutes(deps));
+  app.route('/', eventRoutes(deps));
+  app.route('/', deliveryRoutes(deps));
+  app.route('/', operationRoutes(deps));
   app.doc31('/openapi.json', {
     openapi: '3.1.0',
     info: { title: 'hookrelay admin API', version: '1' },
@@ -54,7 +54,7 @@ const requireJsonBody: MiddlewareHandler = async (c, next) => {
   const hasBody = (length !== undefined && length !== '0') || c.req.header('transfer-encoding') !== undefined;
   const type = c.req.header('content-type') ?? '';
   if (hasBody && !isJsonContentType(type)) {
-    throw new AppError(415, 'Unsupported Media Type', 'the body must be application/json', undefined, { connection: 'close' });
+    throw new AppError(415, 'unsupported_media_type', { detail: 'the body must be application/json', headers: { connection: 'close' } });
   }
   await next();
 };

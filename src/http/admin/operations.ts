@@ -1,9 +1,9 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { createRoute, z } from '@hono/zod-openapi';
-import type { RelayCore } from '../../app';
-import { ConfigError, type Problem } from '../../config/errors';
-import { AppError, type FieldError } from '../problem';
+import type { AdminDeps } from './deps';
+import { ConfigError } from '../../config/errors';
+import { AppError } from '../problem';
 import { audit } from './audit';
 import { auditLogRoutes } from './audit-log';
 import { adminRouter } from './router';
@@ -80,63 +80,50 @@ const whoami = createRoute({
 });
 
 /** Admin routes: operations (SPEC 8 `/stats`, `/reload`, `/backup`; and `/audit`). */
-export function operationRoutes(core: RelayCore) {
+export function operationRoutes(deps: AdminDeps) {
   const app = adminRouter();
-  app.route('/', statsRoutes(core));
+  app.route('/', statsRoutes(deps));
   app.openapi(whoami, (c) => {
     const actor = c.get('actor');
     return c.json({ name: actor.name, scopes: [...actor.scopes] }, 200);
   });
-  app.route('/', auditLogRoutes(core));
+  app.route('/', auditLogRoutes(deps));
 
   app.openapi(reload, async (c) => {
+    let subscriptions: number;
     try {
-      await core.reload();
+      subscriptions = await deps.reload();
     } catch (err) {
-      if (!(err instanceof ConfigError)) throw err;
       // Who tried matters too: a rejected reload is recorded, though it changed nothing.
-      await audit(c, core, 'config.reload', null, { rejected: true, problems: err.problems.length });
-      const count = `${err.problems.length} problem${err.problems.length === 1 ? '' : 's'}`;
-      throw new AppError(
-        400,
-        'Bad Request',
-        `${err.fileName} has ${count}; the running config is unchanged`,
-        err.problems.map((p) => located(p, err.fileName)),
-      );
+      if (err instanceof ConfigError) await audit(c, deps, 'config.reload', null, { rejected: true, problems: err.problems.length });
+      throw err;
     }
-    const subscriptions = core.registry.all().length;
-    await audit(c, core, 'config.reload', null, { subscriptions });
+    await audit(c, deps, 'config.reload', null, { subscriptions });
     return c.json({ reloaded: true as const, subscriptions }, 200);
   });
 
   // Writes a file wherever the relay's user may write, and the copy holds every event and every
   // subscription secret: that is why only `write`-scoped tokens may call it (adminAuth: POST needs write).
   app.openapi(backup, async (c) => {
-    if (core.config().storage.postgres)
-      throw new AppError(
-        409,
-        'Conflict',
-        "backup copies the SQLite store; this relay uses storage.postgres: back it up with pg_dump or your provider's snapshots",
-      );
+    if (deps.config().storage.postgres)
+      throw new AppError(409, 'backup_unsupported', {
+        detail: "backup copies the SQLite store; this relay uses storage.postgres: back it up with pg_dump or your provider's snapshots",
+      });
     const path = resolve(c.req.valid('json').path);
-    if (existsSync(path)) throw new AppError(409, 'Conflict', `${path} exists; a backup never overwrites a file`);
+    if (existsSync(path)) throw new AppError(409, 'file_exists', { detail: `${path} exists; a backup never overwrites a file` });
     if (!isDirectory(dirname(path))) {
-      throw new AppError(400, 'Bad Request', 'the backup directory does not exist', [
-        { path: 'path', message: `${dirname(path)} is not a directory` },
-      ]);
+      throw new AppError(400, 'invalid_request', {
+        detail: 'the backup directory does not exist',
+        errors: [{ path: 'path', message: `${dirname(path)} is not a directory` }],
+      });
     }
-    await core.store.backup(path);
+    await deps.store.backup(path);
     const bytes = statSync(path).size;
-    await audit(c, core, 'store.backup', null, { path, bytes });
+    await audit(c, deps, 'store.backup', null, { path, bytes });
     return c.json({ path, bytes }, 200);
   });
 
   return app;
-}
-
-/** A config problem as a field error: `hookrelay.yaml:12: subscriptions[0].url`. */
-function located(p: Problem, fileName: string): FieldError {
-  return { path: `${fileName}${p.line === null ? '' : `:${p.line}`}: ${p.path}`, message: p.message };
 }
 
 function isDirectory(path: string): boolean {

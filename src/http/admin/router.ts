@@ -8,7 +8,10 @@ export function adminRouter(): OpenAPIHono<AdminEnv> {
   return new OpenAPIHono<AdminEnv>({
     defaultHook: (result) => {
       if (!result.success) {
-        throw new AppError(400, 'Bad Request', 'the request does not match the schema', fieldErrors(result.error.issues));
+        throw new AppError(400, 'invalid_request', {
+          detail: 'the request does not match the schema',
+          errors: fieldErrors(result.error.issues),
+        });
       }
     },
   });

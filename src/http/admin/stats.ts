@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import type { RelayCore } from '../../app';
+import type { AdminDeps } from './deps';
 import type { DeliveryStatus, SubscriptionStats } from '../../store/types';
 import { DELIVERY_STATUSES } from './delivery-view';
 import { adminRouter } from './router';
@@ -40,12 +40,12 @@ const zeroCounts = (): Record<DeliveryStatus, number> =>
   Object.fromEntries(DELIVERY_STATUSES.map((s) => [s, 0])) as Record<DeliveryStatus, number>;
 
 /** `GET /stats` (SPEC 8). */
-export function statsRoutes(core: RelayCore) {
+export function statsRoutes(deps: AdminDeps) {
   const app = adminRouter();
   app.openapi(getStats, async (c) => {
-    const stored = await core.store.deliveryStats();
+    const stored = await deps.store.deliveryStats();
     const byId = new Map<string, SubscriptionStats>(stored.map((s) => [s.subscriptionId, s]));
-    for (const t of core.registry.all()) {
+    for (const t of deps.live.all()) {
       if (!byId.has(t.id)) byId.set(t.id, { subscriptionId: t.id, counts: zeroCounts(), backlog: 0, oldestWaitingCreatedAt: null });
     }
     const subscriptions = [...byId.values()].sort((a, b) =>

@@ -1,10 +1,9 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import type { RelayCore } from '../../app';
-import { recoverDeliveries, rotateSecret, sendTestEvent } from '../../admin/subscription-actions';
+import type { AdminDeps } from './deps';
+import { recoverDeliveries, rotateSecret, sendTestEvent } from '../../subscriptions/actions';
 import { audit } from './audit';
 import { adminRouter } from './router';
 import { problemResponses } from './schemas';
-import { subscriptionErrors } from './subscriptions-errors';
 import { RecoverBody, RotateSecretBody, RotationSchema, SubscriptionIdParam } from './subscriptions-schemas';
 
 const json = <T extends z.ZodType>(schema: T) => ({ content: { 'application/json': { schema } } });
@@ -51,32 +50,31 @@ const recover = createRoute({
 });
 
 /** Admin routes: actions on one subscription (rotate-secret, test, recover). */
-export function subscriptionActionRoutes(core: RelayCore) {
+export function subscriptionActionRoutes(deps: AdminDeps) {
   const app = adminRouter();
-  app.onError(subscriptionErrors);
 
   app.openapi(rotate, async (c) => {
     const { id } = c.req.valid('param');
     const body = c.req.valid('json') ?? {};
     const keepOldFor = body.keep_old_for ?? '24h';
-    const rotation = await rotateSecret(core, id, { secret: body.secret, keepOldFor });
+    const rotation = await rotateSecret(deps, id, { secret: body.secret, keepOldFor });
     // Never the secret: only whether one was given, and when the old ones expire.
-    await audit(c, core, 'subscription.rotate_secret', id, { secret_given: body.secret !== undefined, keep_old_for: keepOldFor });
+    await audit(c, deps, 'subscription.rotate_secret', id, { secret_given: body.secret !== undefined, keep_old_for: keepOldFor });
     return c.json(rotation, 200);
   });
 
   app.openapi(test, async (c) => {
     const { id } = c.req.valid('param');
-    const { eventId, deliveryId } = await sendTestEvent(core, id);
-    await audit(c, core, 'subscription.test', id, { event_id: eventId, delivery_id: deliveryId });
+    const { eventId, deliveryId } = await sendTestEvent(deps, id);
+    await audit(c, deps, 'subscription.test', id, { event_id: eventId, delivery_id: deliveryId });
     return c.json({ event_id: eventId, delivery_id: deliveryId }, 202);
   });
 
   app.openapi(recover, async (c) => {
     const { id } = c.req.valid('param');
     const { since, until } = c.req.valid('json');
-    const recovered = await recoverDeliveries(core, id, { since, until });
-    await audit(c, core, 'subscription.recover', id, {
+    const recovered = await recoverDeliveries(deps, id, { since, until });
+    await audit(c, deps, 'subscription.recover', id, {
       since: new Date(since).toISOString(),
       until: until === undefined ? null : new Date(until).toISOString(),
       recovered,

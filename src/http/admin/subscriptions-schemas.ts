@@ -4,7 +4,7 @@ import { subscriptionSchema } from '../../config/schema';
 import { DURATION_HINT, parseDuration, RATE_HINT } from '../../lib/durations';
 
 // OpenAPI schemas of the subscription routes. Request bodies are checked here only for being a
-// JSON object: the real check is the config's own subscriptionSchema (in the core), so the API
+// JSON object: the real check is the config's own subscriptionSchema (in src/subscriptions), so the API
 // accepts exactly what the config file does and reports every problem at once, with its path.
 
 /** The config's subscription schema as JSON Schema (input side), with the unit fields described. */

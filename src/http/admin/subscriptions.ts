@@ -1,11 +1,16 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import type { RelayCore } from '../../app';
-import { createSubscription, deleteSubscription, getSubscription, listSubscriptions, updateSubscription } from '../../admin/subscriptions';
+import type { AdminDeps } from './deps';
+import {
+  createSubscription,
+  deleteSubscription,
+  getSubscription,
+  listSubscriptions,
+  updateSubscription,
+} from '../../subscriptions/service';
 import { audit } from './audit';
 import { adminRouter } from './router';
 import { pageOf, pageQuery, problemResponses } from './schemas';
 import { subscriptionActionRoutes } from './subscriptions-actions';
-import { subscriptionErrors } from './subscriptions-errors';
 import {
   CreatedSubscriptionSchema,
   SubscriptionIdParam,
@@ -67,20 +72,19 @@ const remove = createRoute({
   responses: { 204: { description: 'deleted' }, ...problemResponses(404, 409) },
 });
 
-/** Admin routes: subscriptions (SPEC 8). The logic is in src/admin; these only translate HTTP. */
-export function subscriptionRoutes(core: RelayCore) {
+/** Admin routes: subscriptions (SPEC 8). The logic is in src/subscriptions; these only translate HTTP. */
+export function subscriptionRoutes(deps: AdminDeps) {
   const app = adminRouter();
-  app.onError(subscriptionErrors);
 
   app.openapi(list, async (c) => {
     const { limit, cursor } = c.req.valid('query');
-    const page = await listSubscriptions(core, { limit, cursor: cursor || undefined });
+    const page = await listSubscriptions(deps, { limit, cursor: cursor || undefined });
     return c.json({ data: page.data, next_cursor: page.nextCursor }, 200);
   });
 
   app.openapi(create, async (c) => {
-    const { view, secretGenerated } = await createSubscription(core, c.req.valid('json'));
-    await audit(c, core, 'subscription.create', view.id, {
+    const { view, secretGenerated } = await createSubscription(deps, c.req.valid('json'));
+    await audit(c, deps, 'subscription.create', view.id, {
       url: view.url,
       scheme: view.signature.scheme,
       secret_generated: secretGenerated,
@@ -89,22 +93,22 @@ export function subscriptionRoutes(core: RelayCore) {
     return c.json(view, 201);
   });
 
-  app.openapi(get, async (c) => c.json(await getSubscription(core, c.req.valid('param').id), 200));
+  app.openapi(get, async (c) => c.json(await getSubscription(deps, c.req.valid('param').id), 200));
 
   app.openapi(patch, async (c) => {
     const { id } = c.req.valid('param');
-    const { view, changed } = await updateSubscription(core, id, c.req.valid('json'), c.get('actor').name);
-    await audit(c, core, 'subscription.update', id, { changed });
+    const { view, changed } = await updateSubscription(deps, id, c.req.valid('json'), c.get('actor').name);
+    await audit(c, deps, 'subscription.update', id, { changed });
     return c.json(view, 200);
   });
 
   app.openapi(remove, async (c) => {
     const { id } = c.req.valid('param');
-    await deleteSubscription(core, id);
-    await audit(c, core, 'subscription.delete', id);
+    await deleteSubscription(deps, id);
+    await audit(c, deps, 'subscription.delete', id);
     return c.body(null, 204);
   });
 
-  app.route('/', subscriptionActionRoutes(core));
+  app.route('/', subscriptionActionRoutes(deps));
   return app;
 }

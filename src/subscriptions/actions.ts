@@ -1,13 +1,11 @@
-import type { RelayCore } from '../app';
 import { subscriptionSchema } from '../config/schema';
+import { AppError, invalidRequest } from '../lib/app-error';
 import { parseDuration } from '../lib/durations';
 import { newEventId } from '../lib/ids';
-import { ed25519PublicKey } from '../signing';
-import { findApiSubscription, isDeclaredInConfig } from './subscription-records';
-import { declaredInConfig, SubscriptionError, unknownSubscription } from './subscription-error';
-import { generateSecret, isObject, parseSpec, specErrors } from './subscription-spec';
-import { upsertApiTarget } from './subscriptions';
 import { isoOrNull } from '../lib/time';
+import { ed25519PublicKey } from '../signing';
+import { declaredInConfig, generateSecret, isObject, parseSpec, specErrors, unknownSubscription } from './definition';
+import type { SubscriptionDeps } from './service';
 
 /** The answer to a rotation: the new secret, shown this once, and when the old ones stop signing. */
 export interface RotationResult {
@@ -22,30 +20,28 @@ export interface RotationResult {
  * expired are dropped. API subscriptions only.
  */
 export async function rotateSecret(
-  core: RelayCore,
+  deps: SubscriptionDeps,
   id: string,
   input: { secret?: string | undefined; keepOldFor: string },
 ): Promise<RotationResult> {
-  if (isDeclaredInConfig(core, id)) {
+  if (deps.live.declaredInConfig(id)) {
     throw declaredInConfig(
       id,
       'rotate its secret in the config file: set signature.secret to the new one, list the old one under signature.previous_secrets with an expires time, then reload',
     );
   }
-  const stored = await findApiSubscription(core, id);
+  const stored = await deps.store.getApiSubscription(id);
   if (!stored) throw unknownSubscription(id);
   const def = parseSpec(stored.spec, 'the stored subscription no longer validates; fix it with PATCH first');
   const { scheme, secret: old } = def.signature;
   if (scheme === 'none')
-    throw new SubscriptionError('conflict', `subscription '${id}' has signature scheme none: there is no secret to rotate`);
+    throw new AppError(409, 'no_secret', { detail: `subscription '${id}' has signature scheme none: there is no secret to rotate` });
   const keepMs = parseKeep(input.keepOldFor);
   const secret = input.secret ?? generateSecret(scheme)!;
   if (secret === old)
-    throw new SubscriptionError('invalid', 'the new secret is the current one', [
-      { path: ['secret'], message: 'must differ from the current secret' },
-    ]);
+    throw invalidRequest('the new secret is the current one', [{ path: 'secret', message: 'must differ from the current secret' }]);
 
-  const now = core.clock.now();
+  const now = deps.clock.now();
   const previous = def.signature.previous_secrets.filter((p) => p.expires > now);
   if (old !== undefined && keepMs > 0) previous.push({ secret: old, expires: now + keepMs });
   const signature = isObject(stored.spec.signature) ? stored.spec.signature : {};
@@ -56,11 +52,11 @@ export async function rotateSecret(
   const parsed = subscriptionSchema.safeParse(spec);
   if (!parsed.success) {
     // Only the new secret is new here: point its problems at the request's own `secret`.
-    const errors = specErrors(parsed.error.issues).map((e) => (e.path.join('.') === 'signature.secret' ? { ...e, path: ['secret'] } : e));
-    throw new SubscriptionError('invalid', `the secret is not valid for scheme ${scheme}`, errors);
+    const errors = specErrors(parsed.error.issues).map((e) => (e.path === 'signature.secret' ? { ...e, path: 'secret' } : e));
+    throw invalidRequest(`the secret is not valid for scheme ${scheme}`, errors);
   }
-  if (!(await core.store.updateApiSubscription(id, spec, now))) throw unknownSubscription(id);
-  await upsertApiTarget(core, parsed.data);
+  if (!(await deps.store.updateApiSubscription(id, spec, now))) throw unknownSubscription(id);
+  await deps.live.refresh();
   return {
     secret,
     ...(scheme === 'ed25519' && { public_key: ed25519PublicKey(secret) }),
@@ -72,9 +68,7 @@ function parseKeep(text: string): number {
   try {
     return parseDuration(text);
   } catch (err) {
-    throw new SubscriptionError('invalid', 'the request does not match the schema', [
-      { path: ['keep_old_for'], message: (err as Error).message },
-    ]);
+    throw invalidRequest('the request does not match the schema', [{ path: 'keep_old_for', message: (err as Error).message }]);
   }
 }
 
@@ -82,44 +76,43 @@ function parseKeep(text: string): number {
  * Stores a `hookrelay.test` event with one delivery, to this subscription only (whatever its
  * patterns and filter say). 409 when it is disabled: nothing would claim the delivery.
  */
-export async function sendTestEvent(core: RelayCore, id: string): Promise<{ eventId: string; deliveryId: string }> {
-  const target = core.registry.get(id);
+export async function sendTestEvent(deps: SubscriptionDeps, id: string): Promise<{ eventId: string; deliveryId: string }> {
+  const target = deps.live.get(id);
   if (!target) throw unknownSubscription(id);
   if (!target.enabled) {
-    throw new SubscriptionError(
-      'conflict',
-      `subscription '${id}' is disabled, so its test delivery would never be sent; enable it first (PATCH {"enabled": true})`,
-    );
+    throw new AppError(409, 'subscription_disabled', {
+      detail: `subscription '${id}' is disabled, so its test delivery would never be sent; enable it first (PATCH {"enabled": true})`,
+    });
   }
-  const now = core.clock.now();
+  const now = deps.clock.now();
   const eventId = newEventId(now);
   const data = { message: 'test event from hookrelay', subscription: id, sent_at: isoOrNull(now) };
   // The id is new, so it doubles as a content hash no other event can share.
-  const [result] = await core.store.ingest([
+  const [result] = await deps.store.ingest([
     [{ id: eventId, type: 'hookrelay.test', data: JSON.stringify(data), contentHash: eventId, createdAt: now, subscriptionIds: [id] }],
   ]);
   if (result?.kind !== 'ok') throw new Error(`test event ${eventId} was not stored: ${JSON.stringify(result)}`);
-  core.nudge();
-  const [delivery] = await core.store.listDeliveriesOfEvent(eventId);
+  deps.nudge();
+  const [delivery] = await deps.store.listDeliveriesOfEvent(eventId);
   if (!delivery) throw new Error(`test event ${eventId} has no delivery`);
   return { eventId, deliveryId: delivery.id };
 }
 
 /** Makes every `failed` delivery of the subscription created in [since, until) due now; returns how many. */
 export async function recoverDeliveries(
-  core: RelayCore,
+  deps: SubscriptionDeps,
   id: string,
   window: { since: number; until?: number | undefined },
 ): Promise<number> {
-  if (!core.registry.get(id)) throw unknownSubscription(id);
-  const now = core.clock.now();
+  if (!deps.live.get(id)) throw unknownSubscription(id);
+  const now = deps.clock.now();
   const until = window.until ?? now;
   if (window.since >= until) {
-    throw new SubscriptionError('invalid', 'the window is empty', [
-      { path: [window.until === undefined ? 'since' : 'until'], message: 'since must be before until (default: now)' },
+    throw invalidRequest('the window is empty', [
+      { path: window.until === undefined ? 'since' : 'until', message: 'since must be before until (default: now)' },
     ]);
   }
-  const recovered = await core.store.recoverDeliveries(id, window.since, until, now);
-  if (recovered > 0) core.nudge();
+  const recovered = await deps.store.recoverDeliveries(id, window.since, until, now);
+  if (recovered > 0) deps.nudge();
   return recovered;
 }

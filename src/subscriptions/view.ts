@@ -1,9 +1,10 @@
-import { recordedHeaders } from '../dispatch/build-request';
-import type { SubscriptionConfig } from '../dispatch/registry';
 import { formatDuration, type Rate } from '../lib/durations';
+import { isoOrNull } from '../lib/time';
 import { ed25519PublicKey } from '../signing';
 import type { SubscriptionState, SubscriptionStats } from '../store/types';
-import { isoOrNull } from '../lib/time';
+import type { SubscriptionDefinition } from './definition';
+import { recordedHeaders } from './redact';
+import type { Target } from './target';
 
 // What the admin API shows of a subscription. It is built from the validated definition, so config
 // and API subscriptions read alike (defaults filled in, durations written back as "10s"), and it
@@ -23,7 +24,7 @@ export interface SubscriptionHealth {
 
 /** `signature` without secrets: old secrets show only when they stop signing. */
 export interface SignatureView {
-  scheme: SubscriptionConfig['signature']['scheme'];
+  scheme: SubscriptionDefinition['signature']['scheme'];
   header?: string;
   encoding?: 'hex' | 'base64';
   prefix?: string;
@@ -60,34 +61,24 @@ export interface SubscriptionView {
 /** The answer to a create: the view plus the secret, shown this once. */
 export type CreatedSubscriptionView = SubscriptionView & { signature: SignatureView & { secret?: string } };
 
-/** One subscription with where it comes from, before rendering. */
-export interface SubscriptionRecord {
-  def: SubscriptionConfig;
-  source: 'config' | 'api';
-  createdAt?: number;
-  updatedAt?: number;
-}
-
-/** Run-time facts the view adds to a definition. */
+/** Run-time facts the view adds to a target. */
 export interface SubscriptionFacts {
-  enabled: boolean;
-  disabledReason: string | null;
   state: SubscriptionState | undefined;
   stats: SubscriptionStats | undefined;
 }
 
 /** Renders a definition and its run-time facts; never includes a secret. */
-export function subscriptionView(record: SubscriptionRecord, facts: SubscriptionFacts): SubscriptionView {
-  const { def } = record;
+export function subscriptionView(target: Target, facts: SubscriptionFacts): SubscriptionView {
+  const { def } = target;
   return {
     id: def.id,
-    source: record.source,
+    source: target.source,
     url: def.url,
     ...(def.description !== undefined && { description: def.description }),
     events: def.events,
     ...(def.filter !== undefined && { filter: def.filter }),
-    enabled: facts.enabled,
-    disabled_reason: facts.enabled ? null : facts.disabledReason,
+    enabled: target.enabled,
+    disabled_reason: target.enabled ? null : target.disabledReason,
     signature: signatureView(def.signature),
     payload: def.payload,
     encrypt: def.encrypt,
@@ -99,13 +90,13 @@ export function subscriptionView(record: SubscriptionRecord, facts: Subscription
     ...(def.max_in_flight !== undefined && { max_in_flight: def.max_in_flight }),
     ordering: def.ordering,
     health: healthView(facts.state, facts.stats),
-    ...(record.createdAt !== undefined && { created_at: isoOrNull(record.createdAt)! }),
-    ...(record.updatedAt !== undefined && { updated_at: isoOrNull(record.updatedAt)! }),
+    ...(target.createdAt !== undefined && { created_at: isoOrNull(target.createdAt)! }),
+    ...(target.updatedAt !== undefined && { updated_at: isoOrNull(target.updatedAt)! }),
   };
 }
 
 /** The signature block without `secret` and without the previous secrets themselves. */
-export function signatureView(sig: SubscriptionConfig['signature']): SignatureView {
+export function signatureView(sig: SubscriptionDefinition['signature']): SignatureView {
   const hmac = sig.scheme === 'hmac-sha256';
   return {
     scheme: sig.scheme,

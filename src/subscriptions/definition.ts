@@ -1,13 +1,15 @@
 import { issueEntries } from '../config/errors';
-import { subscriptionSchema } from '../config/schema';
-import type { SubscriptionConfig } from '../dispatch/registry';
+import { type Config, subscriptionSchema } from '../config/schema';
+import { AppError, type FieldError, formatPath, invalidRequest } from '../lib/app-error';
 import { blockedLiteral, blockedMessage } from '../net/guard';
 import { literalHost } from '../net/ip-policy';
 import { SECRET_GENERATORS } from '../signing';
-import { SubscriptionError, type SubscriptionFieldError } from './subscription-error';
 
 // A subscription definition as the admin API stores it: config-shaped JSON exactly as given
 // (durations as strings, secrets included), validated by the config's own subscriptionSchema.
+
+/** A subscription definition after validation: config-shaped, every default filled in. */
+export type SubscriptionDefinition = Config['subscriptions'][number];
 
 /** A definition before validation: a JSON object. */
 export type RawSpec = Record<string, unknown>;
@@ -15,10 +17,10 @@ export type RawSpec = Record<string, unknown>;
 const DEFAULT_SCHEME = 'standard-webhooks';
 
 /** Validates a definition; throws 400 with every problem at its path (unknown keys one by one). */
-export function parseSpec(spec: RawSpec, message = 'the subscription is invalid'): SubscriptionConfig {
+export function parseSpec(spec: RawSpec, message = 'the subscription is invalid'): SubscriptionDefinition {
   const result = subscriptionSchema.safeParse(spec);
   if (result.success) return result.data;
-  throw new SubscriptionError('invalid', message, specErrors(result.error.issues));
+  throw invalidRequest(message, specErrors(result.error.issues));
 }
 
 /**
@@ -31,14 +33,12 @@ export function checkDestination(url: string, delivery: { allow_private_networks
   const address = literalHost(url);
   const blocked = address === null ? null : blockedLiteral(address, rules);
   if (blocked)
-    throw new SubscriptionError('invalid', 'the subscription URL is a blocked address', [
-      { path: ['url'], message: blockedMessage(blocked, rules) },
-    ]);
+    throw invalidRequest('the subscription URL is a blocked address', [{ path: 'url', message: blockedMessage(blocked, rules) }]);
 }
 
 /** Zod issues as field errors, one per unknown key. */
-export function specErrors(issues: Parameters<typeof issueEntries>[0][]): SubscriptionFieldError[] {
-  return issues.flatMap(issueEntries).map(({ path, message }) => ({ path, message }));
+export function specErrors(issues: Parameters<typeof issueEntries>[0][]): FieldError[] {
+  return issues.flatMap(issueEntries).map(({ path, message }) => ({ path: formatPath(path), message }));
 }
 
 /** A fresh secret for a signing scheme, or null when it has none (none) or the name is unknown. */
@@ -89,3 +89,10 @@ export function changedFields(before: RawSpec, after: RawSpec): string[] {
 export function isObject(value: unknown): value is RawSpec {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
+
+/** 409 `declared_in_config`: a change only API subscriptions accept. */
+export const declaredInConfig = (id: string, what: string) =>
+  new AppError(409, 'declared_in_config', { detail: `subscription '${id}' is declared in the config file; ${what}` });
+
+/** 404 for a subscription id neither the config nor the API declares. */
+export const unknownSubscription = (id: string) => new AppError(404, 'not_found', { detail: `no subscription '${id}'` });

@@ -1,0 +1,205 @@
+import type { Config } from '../config/schema';
+import type { Logger } from '../lib/logger';
+import type { StoredApiSubscription, Store, SubscriptionState } from '../store/types';
+import { type DeclaredSubscription, deliveryDefaults, compileTarget, type Target } from './target';
+import { declaredSubscription } from './sources';
+
+/** Subscriptions an event type can fan out to: those without a filter, and those whose filter must see the event. */
+interface TypeMatch {
+  always: string[];
+  filtered: Target[];
+}
+
+export interface LiveSetDeps {
+  store: Store;
+  logger: Logger;
+}
+
+/** How often the change log is read when nothing announced a change (the safety net under NOTIFY). */
+export const LIVE_SET_POLL_MS = 1000;
+
+/**
+ * The subscriptions in force, derived from the store and the config: ingest asks it which
+ * subscriptions an event fans out to (cached per type), the dispatcher which ones to claim for,
+ * the admin API what to show. It is never changed by hand: every change is written to the store
+ * first (with a row in its change log), then `refresh()` applies the changed ids. The instance
+ * that made a change refreshes at once; other instances sharing the database learn of it through
+ * `store.onSubscriptionChange` (Postgres NOTIFY) or, failing that, the poll of the change log.
+ */
+export class LiveSubscriptions {
+  private targets = new Map<string, Target>();
+  private matchCache = new Map<string, TypeMatch>();
+  /** The enabled targets, kept between changes: the dispatcher asks for them on every claim round. */
+  private enabledCache: Target[] | undefined;
+  /** Newest change-log seq applied. */
+  private seen = 0;
+  private running: Promise<void> | undefined;
+  private queued: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private unlisten: (() => void) | undefined;
+  private failing = false;
+  private readonly listeners = new Set<() => void>();
+
+  private constructor(
+    private readonly deps: LiveSetDeps,
+    private config: Config,
+  ) {}
+
+  /** Reads every subscription of `config` and the store. */
+  static async load(deps: LiveSetDeps, config: Config): Promise<LiveSubscriptions> {
+    const live = new LiveSubscriptions(deps, config);
+    await live.reloadAll(config);
+    return live;
+  }
+
+  /** Re-reads everything against `config` (start-up, config reload, a change log that was pruned past us). */
+  async reloadAll(config: Config = this.config): Promise<void> {
+    const { store, logger } = this.deps;
+    // The seq first: a change committed while the rows are read is applied again by the next refresh.
+    const seq = await store.latestSubscriptionChange();
+    const [stored, states] = await Promise.all([store.listApiSubscriptions(), store.getSubscriptionStates()]);
+    const stateOf = new Map(states.map((s) => [s.id, s]));
+    const declared = new Map<string, DeclaredSubscription>();
+    for (const def of config.subscriptions) declared.set(def.id, { def, source: 'config' });
+    for (const row of stored) {
+      if (declared.has(row.id)) {
+        logger.warn({ subscription: row.id }, 'an API subscription has the id of a config subscription; the config one wins');
+        continue;
+      }
+      const api = declaredSubscription(config, row, logger);
+      if (api) declared.set(row.id, api);
+    }
+    const defaults = deliveryDefaults(config);
+    this.targets = new Map([...declared].map(([id, d]) => [id, compileTarget(d, defaults, stateOf.get(id))]));
+    this.config = config;
+    this.seen = Math.max(this.seen, seq);
+    this.changed();
+  }
+
+  /**
+   * Applies every change logged since the last refresh. Calls while one runs share the next run, so
+   * a caller that wrote a change and then awaits this sees it in force.
+   */
+  refresh(): Promise<void> {
+    if (this.queued) return this.queued;
+    if (!this.running) {
+      this.running = this.applyChanges().finally(() => {
+        this.running = undefined;
+      });
+      return this.running;
+    }
+    this.queued = this.running
+      .catch(() => undefined)
+      .then(() => {
+        this.queued = undefined;
+        return this.refresh();
+      });
+    return this.queued;
+  }
+
+  private async applyChanges(): Promise<void> {
+    const { store } = this.deps;
+    const changes = await store.subscriptionChangesSince(this.seen);
+    if (changes.truncated) return this.reloadAll();
+    if (changes.ids.length === 0) return;
+    const [rows, states] = await Promise.all([
+      Promise.all(changes.ids.map((id) => store.getApiSubscription(id))),
+      store.getSubscriptionStates(changes.ids),
+    ]);
+    const stateOf = new Map(states.map((s) => [s.id, s]));
+    changes.ids.forEach((id, i) => {
+      this.apply(id, rows[i] ?? null, stateOf.get(id));
+    });
+    this.seen = Math.max(this.seen, changes.seq);
+    this.changed();
+  }
+
+  private apply(id: string, row: StoredApiSubscription | null, state: SubscriptionState | undefined): void {
+    const inConfig = this.config.subscriptions.find((s) => s.id === id);
+    const declared: DeclaredSubscription | null = inConfig
+      ? { def: inConfig, source: 'config' }
+      : row && declaredSubscription(this.config, row, this.deps.logger);
+    if (declared) this.targets.set(id, compileTarget(declared, deliveryDefaults(this.config), state));
+    else this.targets.delete(id);
+  }
+
+  /** Keeps the set in step with changes made by other instances: their announcements and a poll. */
+  start(): void {
+    if (this.timer) return;
+    this.unlisten = this.deps.store.onSubscriptionChange?.(() => void this.backgroundRefresh());
+    const tick = () => {
+      this.timer = setTimeout(() => void this.backgroundRefresh().finally(tick), LIVE_SET_POLL_MS);
+      this.timer.unref();
+    };
+    tick();
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.unlisten?.();
+    this.unlisten = undefined;
+  }
+
+  /** A refresh nobody waits for: a failure is logged once per outage and the set stays as it was. */
+  private async backgroundRefresh(): Promise<void> {
+    try {
+      await this.refresh();
+      if (this.failing) this.deps.logger.info('subscription changes are read again');
+      this.failing = false;
+    } catch (err) {
+      if (!this.failing) this.deps.logger.warn({ err }, 'cannot read subscription changes; the subscriptions in force stay as they are');
+      this.failing = true;
+    }
+  }
+
+  /** Called after every change applied (the dispatcher claims again: a subscription may have been enabled). */
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  get(id: string): Target | undefined {
+    return this.targets.get(id);
+  }
+
+  /** Whether the config file declares `id` (such subscriptions are read-only over the API). */
+  declaredInConfig(id: string): boolean {
+    return this.config.subscriptions.some((s) => s.id === id);
+  }
+
+  all(): Target[] {
+    return [...this.targets.values()];
+  }
+
+  /** The enabled targets; a shared array, not to be modified. */
+  enabled(): readonly Target[] {
+    return (this.enabledCache ??= this.all().filter((t) => t.enabled));
+  }
+
+  /** Drops what was derived from the set of targets. */
+  private changed(): void {
+    this.matchCache.clear();
+    this.enabledCache = undefined;
+    for (const listener of this.listeners) listener();
+  }
+
+  /**
+   * Ids of the enabled subscriptions an event fans out to: `events` patterns match its type (cached
+   * per type) and, for subscriptions with a `filter`, the filter accepts its envelope. `envelope`
+   * is only called when some matching subscription has a filter.
+   */
+  matching(type: string, envelope: () => unknown): string[] {
+    let match = this.matchCache.get(type);
+    if (!match) {
+      const candidates = this.enabled().filter((t) => t.matches(type));
+      match = { always: candidates.filter((t) => !t.filter).map((t) => t.id), filtered: candidates.filter((t) => t.filter) };
+      // Event types are bounded in practice; a cap keeps a flood of random types from growing memory.
+      if (this.matchCache.size > 10_000) this.matchCache.clear();
+      this.matchCache.set(type, match);
+    }
+    if (match.filtered.length === 0) return match.always;
+    const value = envelope();
+    return [...match.always, ...match.filtered.filter((t) => t.filter?.(value)).map((t) => t.id)];
+  }
+}

@@ -1,0 +1,188 @@
+import type { Config } from '../config/schema';
+import { subscriptionSchema } from '../config/schema';
+import { AppError, invalidRequest } from '../lib/app-error';
+import type { Clock } from '../lib/clock';
+import type { Store } from '../store/types';
+import {
+  changedFields,
+  checkDestination,
+  declaredInConfig,
+  mergeSpec,
+  parseSpec,
+  type RawSpec,
+  unknownSubscription,
+  withGeneratedSecret,
+} from './definition';
+import type { LiveSubscriptions } from './live-set';
+import type { Target } from './target';
+import { type CreatedSubscriptionView, type SubscriptionView, subscriptionView } from './view';
+
+// Subscriptions over the admin API (SPEC 8): the logic behind the routes, without HTTP. Every
+// change is written to the store, then the live set is refreshed from it, so it is in force here at
+// once and on other instances within a second. Config-declared subscriptions are read-only here
+// except for their run-time `enabled`.
+
+/** What the subscription actions need. */
+export interface SubscriptionDeps {
+  store: Store;
+  live: LiveSubscriptions;
+  clock: Clock;
+  config(): Config;
+  /** Wake the dispatcher: deliveries may be due. */
+  nudge(): void;
+}
+
+/** One page of subscriptions in id order; the cursor is the last id shown, base64url. */
+export async function listSubscriptions(deps: SubscriptionDeps, page: { limit: number; cursor?: string | undefined }) {
+  const after = page.cursor === undefined ? undefined : decodeCursor(page.cursor);
+  const sorted = deps.live.all().sort((a, b) => (a.id < b.id ? -1 : 1));
+  const rest = after === undefined ? sorted : sorted.filter((t) => t.id > after);
+  const shown = rest.slice(0, page.limit);
+  const last = shown.at(-1);
+  return {
+    data: await renderTargets(deps, shown),
+    nextCursor: rest.length > page.limit && last ? Buffer.from(last.id).toString('base64url') : null,
+  };
+}
+
+function decodeCursor(cursor: string): string {
+  const id = Buffer.from(cursor, 'base64url').toString('utf8');
+  // Any string would do for "after this id"; refusing a non-round-tripping one catches typos.
+  if (id === '' || Buffer.from(id).toString('base64url') !== cursor) {
+    throw new AppError(400, 'invalid_cursor', {
+      detail: 'invalid cursor',
+      errors: [{ path: 'cursor', message: "not a next_cursor of this listing; start again without 'cursor'" }],
+    });
+  }
+  return id;
+}
+
+/** The view of one subscription; 404 when unknown. */
+export async function getSubscription(deps: SubscriptionDeps, id: string): Promise<SubscriptionView> {
+  const target = deps.live.get(id);
+  if (!target) throw unknownSubscription(id);
+  const [view] = await renderTargets(deps, [target]);
+  return view!;
+}
+
+/** Renders targets with their health and backlog (two reads for any number of them). */
+async function renderTargets(deps: SubscriptionDeps, targets: Target[]): Promise<SubscriptionView[]> {
+  if (targets.length === 0) return [];
+  const [states, stats] = await Promise.all([deps.store.getSubscriptionStates(targets.map((t) => t.id)), deps.store.deliveryStats()]);
+  const stateOf = new Map(states.map((s) => [s.id, s]));
+  const statsOf = new Map(stats.map((s) => [s.subscriptionId, s]));
+  return targets.map((t) => subscriptionView(t, { state: stateOf.get(t.id), stats: statsOf.get(t.id) }));
+}
+
+/**
+ * Creates an API subscription from a config-shaped body, generating the secret when omitted;
+ * answers its view with the secret, the only time it is shown.
+ */
+export async function createSubscription(
+  deps: SubscriptionDeps,
+  body: RawSpec,
+): Promise<{ view: CreatedSubscriptionView; secretGenerated: boolean }> {
+  const spec = withGeneratedSecret(body);
+  const def = parseSpec(spec);
+  checkDestination(def.url, deps.config().delivery);
+  const inConfig = deps.live.declaredInConfig(def.id);
+  const taken = () =>
+    new AppError(409, 'subscription_exists', {
+      detail: `subscription id '${def.id}' is already used by a ${inConfig ? 'config' : 'API'} subscription`,
+    });
+  if (inConfig || deps.live.get(def.id)) throw taken();
+  const now = deps.clock.now();
+  if (!(await deps.store.insertApiSubscription(def.id, spec, now))) throw taken();
+  // A new subscription starts as declared, whatever a removed one with this id left behind.
+  const [stale] = await deps.store.getSubscriptionStates([def.id]);
+  if (stale && stale.enabled !== null) await deps.store.setSubscriptionEnabled(def.id, null, null, now);
+  await deps.live.refresh();
+  const view = await getSubscription(deps, def.id);
+  const secret = def.signature.secret;
+  return {
+    view: { ...view, signature: { ...view.signature, ...(secret !== undefined && { secret }) } },
+    secretGenerated: body !== spec,
+  };
+}
+
+/** Result of a PATCH: the new view and the names of the fields that changed. */
+export interface UpdateResult {
+  view: SubscriptionView;
+  changed: string[];
+}
+
+/**
+ * Changes a subscription. Config ones accept only `enabled` (409 otherwise); API ones merge the
+ * given fields into the stored definition (see mergeSpec) and validate the whole result again.
+ * `actor` names who disabled it in `disabled_reason`.
+ */
+export async function updateSubscription(deps: SubscriptionDeps, id: string, patch: RawSpec, actor: string): Promise<UpdateResult> {
+  if ('id' in patch && patch.id !== id) {
+    throw invalidRequest('the id of a subscription cannot change', [
+      { path: 'id', message: 'cannot change; create a subscription with the new id and delete this one' },
+    ]);
+  }
+  if (deps.live.declaredInConfig(id)) return updateConfigSubscription(deps, id, patch, actor);
+  const stored = await deps.store.getApiSubscription(id);
+  if (!stored) throw unknownSubscription(id);
+  const merged = mergeSpec(stored.spec, patch);
+  const def = parseSpec(merged);
+  // Only a new URL: a stored one the config now blocks must still accept {"enabled": false}.
+  if ('url' in patch) checkDestination(def.url, deps.config().delivery);
+  const changed = changedFields(effective(stored.spec), def as unknown as RawSpec);
+  const now = deps.clock.now();
+  const wasEnabled = deps.live.get(id)?.enabled;
+  if (changed.length > 0 && !(await deps.store.updateApiSubscription(id, merged, now))) throw unknownSubscription(id);
+  if (typeof patch.enabled === 'boolean') await setEnabled(deps, id, patch.enabled, def.enabled, actor, now);
+  await deps.live.refresh();
+  if (wasEnabled !== deps.live.get(id)?.enabled && !changed.includes('enabled')) changed.push('enabled');
+  deps.nudge();
+  return { view: await getSubscription(deps, id), changed: changed.sort() };
+}
+
+async function updateConfigSubscription(deps: SubscriptionDeps, id: string, patch: RawSpec, actor: string): Promise<UpdateResult> {
+  const others = Object.keys(patch).filter((k) => k !== 'enabled' && k !== 'id');
+  if (others.length > 0) {
+    throw declaredInConfig(
+      id,
+      `only enabled can change at run time (got ${others.join(', ')}); edit the config file and reload to change the rest`,
+    );
+  }
+  const changed: string[] = [];
+  if ('enabled' in patch) {
+    if (typeof patch.enabled !== 'boolean') {
+      throw invalidRequest('the request does not match the schema', [{ path: 'enabled', message: 'expected true or false' }]);
+    }
+    const target = deps.live.get(id);
+    const before = target?.enabled;
+    await setEnabled(deps, id, patch.enabled, target?.def.enabled ?? true, actor, deps.clock.now());
+    await deps.live.refresh();
+    if (before !== patch.enabled) changed.push('enabled');
+  }
+  return { view: await getSubscription(deps, id), changed };
+}
+
+/**
+ * Persists a run-time enable/disable (survives restarts). Enabling clears any disable, including
+ * one from a 410 Gone; the override is dropped (null: follow the declaration) when the declaration
+ * already says enabled, so a later config edit still applies.
+ */
+async function setEnabled(deps: SubscriptionDeps, id: string, enabled: boolean, declared: boolean, actor: string, now: number) {
+  const override = enabled && declared ? null : enabled;
+  const reason = enabled ? null : `disabled through the admin API by '${actor}'`;
+  await deps.store.setSubscriptionEnabled(id, override, reason, now);
+  if (enabled) deps.nudge();
+}
+
+/** A definition with defaults filled in, so `{}` and `{scheme: 'standard-webhooks'}` compare equal; raw if it no longer validates. */
+function effective(spec: RawSpec): RawSpec {
+  const parsed = subscriptionSchema.safeParse(spec);
+  return parsed.success ? (parsed.data as unknown as RawSpec) : spec;
+}
+
+/** Deletes an API subscription (its waiting deliveries are cancelled); config ones 409. */
+export async function deleteSubscription(deps: SubscriptionDeps, id: string): Promise<void> {
+  if (deps.live.declaredInConfig(id)) throw declaredInConfig(id, 'remove it from the config file and reload instead');
+  if (!(await deps.store.deleteApiSubscription(id, deps.clock.now()))) throw unknownSubscription(id);
+  await deps.live.refresh();
+}
