@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { ConfigError, formatPath, issueEntries, readableIssue, type Problem } from './errors';
-import { findNotYet } from './not-yet';
 import { configSchema, type Config } from './schema';
 
 /** Environment used for `${VAR}` substitution. */
@@ -21,7 +20,7 @@ export function loadConfig(file: string, env: Env = process.env): Config {
   return parseConfigText(text, { env, fileName: file });
 }
 
-/** Validates config text: `${VAR}` substitution, YAML, schema, then not-yet-built features. Throws ConfigError. */
+/** Validates config text: `${VAR}` substitution, YAML, schema. Throws ConfigError. */
 export function parseConfigText(text: string, opts: { env: Env; fileName?: string }): Config {
   const fileName = opts.fileName ?? '<config>';
   const subst = substituteEnv(text, opts.env);
@@ -42,8 +41,6 @@ export function parseConfigText(text: string, opts: { env: Env; fileName?: strin
     const schemaProblems = issues.filter((e) => !caused(e.path)).map((e) => locate.path(e.path, e.message, e.isKey));
     throw configError([...envProblems, ...schemaProblems], fileName);
   }
-  const notYet = findNotYet(result.data).map((n) => locate.path(n.path, n.message, false));
-  if (notYet.length > 0) throw configError(notYet, fileName);
   return result.data;
 }
 
