@@ -1,28 +1,19 @@
 import type { MiddlewareHandler } from 'hono';
 import type { Rate } from '../lib/durations';
+import { createTokenBuckets, REQUEST_BURST } from '../lib/token-bucket';
 import { AppError } from './problem';
 
 /**
- * Token buckets per key (a token's name): `limit` requests per `perMs`, refilled continuously, so a
- * burst up to `limit` passes and the long-run rate is capped. Over it: 429 with Retry-After (whole
- * seconds until one request fits). Buckets live in memory: each relay instance limits on its own.
+ * `auth.rate_limit`: a token bucket per key (a token's name), `limit` requests per `perMs`, refilled
+ * continuously with a burst of a whole window (REQUEST_BURST; lib/token-bucket.ts says why). Over it:
+ * 429 with Retry-After (whole seconds until one request fits). Buckets live in memory: each relay
+ * instance limits on its own.
  */
 export function createRateLimiter(now: () => number) {
-  const buckets = new Map<string, { tokens: number; at: number }>();
+  const buckets = createTokenBuckets({ now, burst: REQUEST_BURST });
 
   /** Takes one request from `key`'s bucket; returns ms to wait when it is empty, else 0. */
-  function take(key: string, rate: Rate): number {
-    const t = now();
-    const bucket = buckets.get(key) ?? { tokens: rate.limit, at: t };
-    bucket.tokens = Math.min(rate.limit, bucket.tokens + ((t - bucket.at) * rate.limit) / rate.perMs);
-    bucket.at = t;
-    buckets.set(key, bucket);
-    if (bucket.tokens >= 1) {
-      bucket.tokens -= 1;
-      return 0;
-    }
-    return Math.ceil(((1 - bucket.tokens) * rate.perMs) / rate.limit);
-  }
+  const take = (key: string, rate: Rate): number => buckets.take(key, rate);
 
   return {
     take,

@@ -1,12 +1,12 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import type { SignInput, Signer } from './types';
+import type { DigestEncoding, SignInput, Signer } from './types';
 
 /** Where and how a plain HMAC-SHA256 of the body is sent. */
 export interface HmacSha256Options {
   /** Header name, e.g. `X-PayLinkr-Signature`. */
   header: string;
   /** Digest encoding; hex for most receivers. */
-  encoding: 'hex' | 'base64';
+  encoding: DigestEncoding;
   /** Text before the digest, e.g. `sha256=`; may be empty. */
   prefix: string;
 }

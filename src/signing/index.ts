@@ -1,21 +1,18 @@
-import type { Config } from '../config/schema';
 import { createEd25519Signer, generateEd25519Secret } from './ed25519';
 import { signGithub } from './github';
 import { createHmacSha256Signer, generateHmacSecret } from './hmac-sha256';
 import { generateStandardWebhooksSecret, signStandardWebhooks } from './standard-webhooks';
 import { generateStripeSecret, signStripe } from './stripe';
-import type { Signer } from './types';
+import type { SignatureOptions, Signer } from './types';
 
-export type { SignInput, Signer } from './types';
+export type { DigestEncoding, SignatureOptions, SignatureScheme, SignInput, Signer } from './types';
 export { ed25519PublicKey } from './ed25519';
 
-type SignatureConfig = Config['subscriptions'][number]['signature'];
-
 /**
- * The signer of a subscription's `signature` block, with its per-scheme options (hmac-sha256
- * header, encoding, prefix) bound once; throws only for input config validation rejects.
+ * The signer for `signature` (a subscription's `signature` block), with its per-scheme options
+ * (hmac-sha256 header, encoding, prefix) bound once; throws only for input config validation rejects.
  */
-export function createSigner(signature: SignatureConfig): Signer {
+export function createSigner(signature: SignatureOptions): Signer {
   switch (signature.scheme) {
     case 'standard-webhooks':
       return signStandardWebhooks;

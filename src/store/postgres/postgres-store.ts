@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import pg from 'pg';
 import { type Clock, systemClock } from '../../lib/clock';
-import { capacityOf } from '../../dispatch/start-limiter';
+import { capacityOf } from '../../lib/token-bucket';
 import { newDeliveryId } from '../../lib/ids';
 import { idsToLookUp, planIngest, type StoredIdentity } from '../ingest-plan';
 import { CHANGES_SQL, type ChangeBoundsRow, type ChangedIdRow, changesPage } from '../sql/subscription-changes';
