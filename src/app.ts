@@ -11,7 +11,7 @@ import { adminRoutes } from './http/admin';
 import type { AdminDeps } from './http/admin/deps';
 import { healthRoutes } from './http/health';
 import { ingestRoutes } from './http/ingest';
-import { AppError, type ProblemContext, problem, rawProblem, toProblem } from './http/problem';
+import { AppError, type ProblemContext, problem, rawProblem, storageUnavailable, toProblem } from './http/problem';
 import { createMetrics, type RelayMetrics } from './metrics/metrics';
 import { metricsRoutes } from './metrics/routes';
 import { createIngestCommitter } from './ingest/committer';
@@ -20,6 +20,7 @@ import { uiRoutes } from './ui/routes';
 import { systemClock, type Clock } from './lib/clock';
 import type { Logger } from './lib/logger';
 import { isStorageUnavailable } from './store/errors';
+import { waitForStorage } from './store/wait-for-storage';
 import type { Store } from './store/types';
 import { LiveSubscriptions } from './subscriptions/live-set';
 
@@ -40,8 +41,13 @@ export interface AppDeps {
 export interface App {
   /** The HTTP handler (Hono), usable without a socket. */
   fetch: (request: Request, env?: unknown) => Response | Promise<Response>;
-  /** Starts the dispatcher and listens on server.host:server.port (0 picks a free port). */
-  start(): Promise<{ host: string; port: number }>;
+  /**
+   * Listens on server.host:server.port (0 picks a free port), then waits for storage (migrating
+   * it; see waitForStorage) while /healthz answers 200 and /readyz, /ingest and /api answer 503,
+   * then loads the subscriptions and starts the dispatcher. `onListening` is called as soon as the
+   * port answers. Rejects with an error no wait can fix, or when stop() ends the wait.
+   */
+  start(opts?: { onListening?: (address: { host: string; port: number }) => void }): Promise<{ host: string; port: number }>;
   /** Stops taking work, drains (see dispatcher.stop); the same promise when called twice. */
   stop(): Promise<void>;
   /** Re-read the config (as SIGHUP does). */
@@ -53,12 +59,15 @@ export interface App {
   prune(): Promise<number>;
 }
 
-/** Wires HTTP, ingest and dispatch around an opened, migrated store. No process globals. */
+/** Wires HTTP, ingest and dispatch around an opened store (start() migrates it). No process globals. */
 export async function createApp(config: Config, deps: AppDeps): Promise<App> {
   const { store, logger } = deps;
   const clock = deps.clock ?? systemClock;
   let current = config;
-  const subscriptions = await LiveSubscriptions.load({ store, logger }, config);
+  const subscriptions = new LiveSubscriptions({ store, logger }, config);
+  // False until start() has found storage and loaded the subscriptions: until then /ingest and /api answer 503.
+  let serving = false;
+  const aborted = new AbortController();
   const deliverer = createDeliverer({
     now: () => clock.now(),
     connectionsPerOrigin: Math.min(config.delivery.concurrency, 256),
@@ -68,7 +77,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
   });
   const metrics = createMetrics({ store, clock });
   const dispatcher = createDispatcher(
-    { store, subscriptions, clock, logger, deliverer },
+    { store, subscriptions, clock, logger, deliverer, isUnavailable: isStorageUnavailable },
     {
       owner: `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
       concurrency: config.delivery.concurrency,
@@ -105,7 +114,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
       return count;
     },
   };
-  const http = createHttp(admin, committer, metrics);
+  const http = createHttp(admin, committer, metrics, () => serving);
 
   let server: ServerType | undefined;
   let stopPromise: Promise<void> | undefined;
@@ -117,18 +126,25 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
     dispatcher,
     reload: admin.reload,
     prune: pruner.runOnce,
-    async start() {
+    async start(opts = {}) {
+      server = await listen(http.fetch, config.server.host, config.server.port);
+      const address = server.address() as AddressInfo;
+      const listening = { host: address.address, port: address.port };
+      opts.onListening?.(listening);
+      await waitForStorage(store, { logger, isUnavailable: isStorageUnavailable, signal: aborted.signal, fields: listening });
+      await subscriptions.reloadAll();
       await dispatcher.start({ rescueAll: config.storage.postgres === undefined });
       pruner.start();
       // Postgres: an ingest on any instance wakes this dispatcher (LISTEN/NOTIFY).
       stopWakeups = store.onWork?.(() => dispatcher.nudge()) ?? stopWakeups;
       subscriptions.start();
-      server = await listen(http.fetch, config.server.host, config.server.port);
-      const address = server.address() as AddressInfo;
-      return { host: address.address, port: address.port };
+      serving = true;
+      return listening;
     },
     stop() {
       stopPromise ??= (async () => {
+        serving = false;
+        aborted.abort(new Error('stopped while waiting for storage'));
         const closed = server ? closeServer(server) : Promise.resolve();
         await committer.drain();
         stopWakeups();
@@ -144,12 +160,25 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
   };
 }
 
-function createHttp(deps: AdminDeps, committer: ReturnType<typeof createIngestCommitter>, metrics: RelayMetrics): Hono {
+function createHttp(
+  deps: AdminDeps,
+  committer: ReturnType<typeof createIngestCommitter>,
+  metrics: RelayMetrics,
+  serving: () => boolean,
+): Hono {
   const app = new Hono();
+  // Before storage is found at start (and while stopping) nothing that needs it is taken in.
+  app.use('*', async (c, next) => {
+    const path = c.req.path;
+    if (!serving() && (path === '/ingest' || path.startsWith('/ingest/') || path.startsWith('/api/'))) {
+      return problem(c, storageUnavailable());
+    }
+    await next();
+  });
   const origins = deps.config().server.cors_origins;
   // No CORS headers at all unless origins are configured explicitly.
   if (origins.length > 0) app.use('/api/*', cors({ origin: origins, allowHeaders: ['Authorization', 'Content-Type'], maxAge: 600 }));
-  app.route('/', healthRoutes(deps.store));
+  app.route('/', healthRoutes(deps.store, serving));
   app.route('/', metricsRoutes(metrics));
   app.route('/', uiRoutes());
   app.route(
