@@ -21,7 +21,6 @@ import { createPruner } from './retention/pruner';
 import { uiRoutes } from './ui/routes';
 import { systemClock, type Clock } from './lib/clock';
 import type { Logger } from './lib/logger';
-import { isStorageUnavailable } from './store/errors';
 import type { Store } from './store/types';
 
 export interface AppDeps {
@@ -88,8 +87,8 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
       headerPrefix: config.delivery.header_prefix,
       userAgent: config.delivery.user_agent,
       ...(deps.pollIntervalMs !== undefined && { pollIntervalMs: deps.pollIntervalMs }),
-      // Several instances on Postgres: how long a dead instance's lease holds its work.
-      ...(config.storage.postgres && { leaseMarginMs: config.storage.postgres.lease_margin }),
+      // Several instances on one store: how long a dead instance's lease holds its work.
+      ...(store.leaseMarginMs !== undefined && { leaseMarginMs: store.leaseMarginMs }),
       ...(deps.random && { random: deps.random }),
       onAttempt: (a) => metrics.attemptFinished(a),
     },
@@ -129,7 +128,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
     reload: core.reload,
     prune: pruner.runOnce,
     async start() {
-      await dispatcher.start({ rescueAll: config.storage.postgres === undefined });
+      await dispatcher.start({ rescueAll: store.capabilities.singleOwner });
       pruner.start();
       // Postgres: an ingest on any instance wakes this dispatcher (LISTEN/NOTIFY).
       stopWakeups = store.onWork?.(() => dispatcher.nudge()) ?? stopWakeups;
@@ -181,7 +180,7 @@ function createHttp(core: RelayCore, committer: ReturnType<typeof createIngestCo
     if (err instanceof HTTPException && err.status < 500) {
       return problem(c, new AppError(err.status, HTTP_TITLES[err.status] ?? 'Bad Request', err.message));
     }
-    if (isStorageUnavailable(err)) {
+    if (core.store.isUnavailable(err)) {
       core.logger.error({ err }, 'storage unavailable');
       return problem(
         c,

@@ -8,7 +8,7 @@ import type { Deliverer } from './deliver';
 import { createMaintenance } from './maintenance';
 import type { Registry, TargetView } from './registry';
 import { nextState, type Outcome } from './retry-policy';
-import { createStartLimiter } from './start-limiter';
+import { capacityOf, createStartLimiter } from './start-limiter';
 
 export interface DispatcherOptions {
   /** Lease owner name of this process. */
@@ -160,7 +160,7 @@ export function createDispatcher(deps: DispatcherDeps, opts: DispatcherOptions) 
         limit,
         leaseExpiresAt: now + t.timeoutMs + leaseMarginMs,
         ...(t.fifo && { fifo: true }),
-        ...(t.rateLimit && { rateLimit: t.rateLimit }),
+        ...(t.rateLimit && { rateLimit: { ...t.rateLimit, burst: capacityOf(t.rateLimit) } }),
       });
       free -= limit;
     }

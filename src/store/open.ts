@@ -5,7 +5,10 @@ import type { Store } from './types';
 
 /** Opens the configured backend (not migrated yet). */
 export function openStore(storage: Config['storage']): Store {
-  if (storage.postgres) return createPostgresStore({ url: storage.postgres.url, maxConnections: storage.postgres.max_connections });
+  if (storage.postgres) {
+    const { url, max_connections, lease_margin } = storage.postgres;
+    return createPostgresStore({ url, maxConnections: max_connections, leaseMarginMs: lease_margin });
+  }
   const sqlite = storage.sqlite ?? { path: './data/hookrelay.db', synchronous: 'full' as const };
   return createSqliteStore({ path: sqlite.path, synchronous: sqlite.synchronous });
 }

@@ -112,7 +112,7 @@ export function operationRoutes(core: RelayCore) {
   // Writes a file wherever the relay's user may write, and the copy holds every event and every
   // subscription secret: that is why only `write`-scoped tokens may call it (adminAuth: POST needs write).
   app.openapi(backup, async (c) => {
-    if (core.config().storage.postgres)
+    if (!core.store.capabilities.backup)
       throw new AppError(
         409,
         'Conflict',

@@ -2,9 +2,9 @@ import type Database from 'better-sqlite3';
 import { newDeliveryId } from '../../lib/ids';
 import type { AuditEntry, DeliveryActionResult } from '../types';
 import { prepareAdminStatements, type AdminStatements } from './admin-statements';
-import { deliveryIdFloor } from './delivery-id-floor';
-import { toDelivery } from './reads';
-import type { DeliveryRow } from './schema';
+import { deliveryIdFloor } from '../sql/delivery-id-floor';
+import { toDelivery } from '../sql/from-rows';
+import type { DeliveryRow } from '../sql/rows';
 import { immediateWriter } from './write-transaction';
 
 /**

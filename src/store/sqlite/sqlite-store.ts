@@ -5,7 +5,9 @@ import { createAdminWrites, type AdminWrites } from './admin-writes';
 import { backupDatabase } from './backup';
 import { createHotPaths, type HotPaths } from './hot-paths';
 import { createKysely, isMigrated, migrateToLatest } from './kysely';
-import { createListings, type Listings } from './listings';
+import type { Listings } from '../sql/listing-plan';
+import { isSqliteUnavailable } from './errors';
+import { createListings } from './listings';
 import { isInMemory, openDatabase, type SqliteOptions } from './open-database';
 import { createPruner } from './prune';
 import * as reads from './reads';
@@ -18,7 +20,7 @@ export type { SqliteOptions } from './open-database';
  * The embedded SQLite store: one better-sqlite3 connection shared by the hot paths (prepared
  * statements) and Kysely (migrations, admin reads). better-sqlite3 is synchronous, so nothing
  * interleaves inside a hot-path transaction. SQLite errors (SQLITE_BUSY, SQLITE_FULL, …) are thrown
- * as they come, with their `code`, for the HTTP layer to map to 503.
+ * as they come, with their `code`; isUnavailable (errors.ts) tells which mean "retry later".
  */
 export function createSqliteStore(opts: SqliteOptions, hooks: { syncFd?: SyncFd } = {}): Store {
   const db = openDatabase(opts);
@@ -40,6 +42,8 @@ export function createSqliteStore(opts: SqliteOptions, hooks: { syncFd?: SyncFd 
   let closing: Promise<void> | undefined;
 
   return {
+    capabilities: { singleOwner: true, backup: true, sharedRateBuckets: false },
+    isUnavailable: isSqliteUnavailable,
     async migrate() {
       await migrateToLatest(kysely, sqliteMigrationProvider);
       useIncrementalVacuum(db);

@@ -1,7 +1,11 @@
 import type { Generated } from 'kysely';
 import type { DeliveryStatus } from '../types';
 
-/* Row shapes of the SQLite tables (migrations/sqlite), as better-sqlite3 returns them. */
+/*
+ * Row shapes of the tables, the same in both backends (migrations/sqlite and migrations/postgres
+ * keep them identical): what better-sqlite3 returns, and what pg returns with BIGINT read as
+ * numbers (postgres/connect.ts).
+ */
 
 export interface EventRow {
   seq: Generated<number>;
@@ -48,7 +52,7 @@ export interface AttemptRow {
 
 export interface SubscriptionStateRow {
   id: string;
-  /** 0, 1, or null (follow the config). */
+  /** 0, 1, or null (follow the config); SMALLINT in Postgres. */
   enabled: number | null;
   disabled_reason: string | null;
   last_success_at: number | null;
@@ -84,8 +88,25 @@ export interface SubscriptionChangeRow {
   changed_at: number;
 }
 
+/** A waiting delivery with its event, as a claim reads it. */
+export interface DueRow {
+  id: string;
+  subscription_id: string;
+  attempts: number;
+  event_id: string;
+  event_type: string;
+  event_data: string;
+  event_created_at: number;
+}
+
+/** The head of a fifo subscription (its oldest unfinished delivery), with its event. */
+export interface HeadRow extends DueRow {
+  status: DeliveryStatus;
+  next_attempt_at: number | null;
+}
+
 /** The database as Kysely sees it. */
-export interface SqliteSchema {
+export interface StoreSchema {
   events: EventRow;
   deliveries: DeliveryRow;
   attempts: AttemptRow;
