@@ -2,7 +2,6 @@ import { createApp } from '../app';
 import { loadConfig } from '../config/load';
 import { createLogger } from '../lib/logger';
 import { openStore } from '../store/open';
-import { lockDatabaseFile } from '../store/sqlite/process-lock';
 import { VERSION } from '../version';
 import { configPath, parseFlags } from './usage';
 
@@ -15,9 +14,8 @@ export async function serveCommand(args: string[], env: NodeJS.ProcessEnv): Prom
   const path = configPath(flags.config, env);
   const config = loadConfig(path, env);
   const logger = createLogger(config.log);
-  // One SQLite file, one process: a second relay on the same file is refused before it touches it.
-  const unlock = config.storage.sqlite ? lockDatabaseFile(config.storage.sqlite.path) : () => {};
-  const store = openStore(config.storage);
+  // A single-owner store (one SQLite file, one process) refuses a second relay before it touches it.
+  const store = openStore(config.storage, { serve: true });
   await store.migrate();
   const app = await createApp(config, { store, logger, loadConfig: () => loadConfig(path, env) });
   const { host, port } = await app.start();
@@ -37,7 +35,6 @@ export async function serveCommand(args: string[], env: NodeJS.ProcessEnv): Prom
         .stop()
         .then(() => store.close())
         .then(() => {
-          unlock();
           logger.info('stopped');
           resolve(0);
         })

@@ -13,8 +13,9 @@ interface Bucket {
  * continuously at `limit / perMs`. Its capacity is a tenth of `limit` (at least 1) rather than a
  * whole window's worth, so any window of `perMs` sees at most `limit` plus that small burst, where a
  * full-size bucket would allow twice the limit right after a quiet spell. Buckets live in memory:
- * each process limits on its own (one process per SQLite file; with several instances sharing
- * Postgres, each would allow the full rate), and a restart starts with a full (small) bucket.
+ * each process limits on its own, and a restart starts with a full (small) bucket. A store shared
+ * by several instances (capabilities.sharedRateBuckets) also spends from one bucket per
+ * subscription in the database, with this capacity (ClaimRequest.rateLimit.burst).
  */
 export function createStartLimiter(now: () => number) {
   const buckets = new Map<string, Bucket>();

@@ -74,6 +74,7 @@ export interface ClaimedDelivery {
   event: StoredEventSummary;
 }
 
+/** What a delivery needs of its event. */
 export interface StoredEventSummary {
   id: string;
   type: string;
@@ -138,6 +139,7 @@ export interface SubscriptionState {
   failingSince: number | null;
 }
 
+/** One delivery of an event to a subscription. */
 export interface StoredDelivery {
   id: string;
   eventId: string;
@@ -151,6 +153,7 @@ export interface StoredDelivery {
   lastError: string | null;
 }
 
+/** An event as stored, with its delivery count at first ingest. */
 export interface StoredEvent extends StoredEventSummary {
   deliveryCount: number;
 }
@@ -172,6 +175,7 @@ export interface EventQuery {
   cursor?: string | undefined;
 }
 
+/** Filters and page of listDeliveries; times as in EventQuery. */
 export interface DeliveryQuery {
   status?: DeliveryStatus | undefined;
   subscriptionId?: string | undefined;
@@ -236,6 +240,7 @@ export interface PruneRequest {
   after?: string | undefined;
 }
 
+/** What one retention batch did. */
 export interface PruneBatch {
   /** Events deleted (their deliveries and attempts went with them). */
   deleted: number;
@@ -271,6 +276,7 @@ export interface StoreCapabilities {
   sharedRateBuckets: boolean;
 }
 
+/** The storage contract (see the top of this file). */
 export interface Store {
   /** What this backend can do. */
   readonly capabilities: StoreCapabilities;

@@ -10,6 +10,7 @@ export type PostgresSchema = StoreSchema;
 
 const INT8_OID = 20;
 
+/** How to reach the database (config `storage.postgres`). */
 export interface PostgresOptions {
   /** postgres:// URL (config `storage.postgres.url`). */
   url: string;

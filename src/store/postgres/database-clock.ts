@@ -18,6 +18,7 @@ export function createShift(time: TimeSource) {
   };
 }
 
+/** Measures the shift of a caller's clock in a transaction. */
 export type Shift = ReturnType<typeof createShift>;
 
 /** Columns are BIGINT/INTEGER: a computed time with a fraction (jitter) is rounded, as in SQLite. */

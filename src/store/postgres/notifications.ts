@@ -67,4 +67,5 @@ export function createNotifications(url: string, schema: string | undefined) {
   };
 }
 
+/** The NOTIFY/LISTEN side of one Postgres store. */
 export type Notifications = ReturnType<typeof createNotifications>;

@@ -24,6 +24,7 @@ import { appendChanges, changesSince, latestChange, pruneChanges } from './subsc
  * commits that make work due, or change a subscription, NOTIFY every instance (notifications.ts).
  */
 
+/** Options of the Postgres store: the connection, and how it treats time. */
 export interface PostgresStoreOptions extends PostgresOptions {
   /** Whose clock times are compared on (see TimeSource); default `database`. */
   time?: TimeSource;
@@ -33,6 +34,7 @@ export interface PostgresStoreOptions extends PostgresOptions {
   leaseMarginMs?: number;
 }
 
+/** The Postgres store (not migrated yet): several instances may share its database. */
 export function createPostgresStore(opts: PostgresStoreOptions): Store {
   const pool = createPool(opts);
   const kysely = createPostgresKysely(pool);

@@ -37,24 +37,29 @@ export const READ_SQL = {
   statesOf: `SELECT * FROM subscription_state WHERE id = ANY(@ids) ORDER BY id`,
 } as const;
 
+/** One event, or null. */
 export async function getEvent(run: Runner, id: string): Promise<StoredEvent | null> {
   const [row] = await run.rows<Omit<EventRow, 'seq'>>(READ_SQL.event, { id });
   return row === undefined ? null : toEvent(row);
 }
 
+/** An event's deliveries, by id. */
 export async function listDeliveriesOfEvent(run: Runner, eventId: string): Promise<StoredDelivery[]> {
   return (await run.rows<DeliveryRow>(READ_SQL.deliveriesOfEvent, { eventId })).map(toDelivery);
 }
 
+/** One delivery, or null. */
 export async function getDelivery(run: Runner, id: string): Promise<StoredDelivery | null> {
   const [row] = await run.rows<DeliveryRow>(READ_SQL.delivery, { id });
   return row === undefined ? null : toDelivery(row);
 }
 
+/** A delivery's attempts, in order. */
 export async function listAttempts(run: Runner, deliveryId: string): Promise<AttemptRecord[]> {
   return (await run.rows<AttemptRow>(READ_SQL.attempts, { deliveryId })).map(toAttempt);
 }
 
+/** Deliveries per status, every status present. */
 export async function countDeliveriesByStatus(run: Runner): Promise<Record<DeliveryStatus, number>> {
   const counts = zeroCounts();
   for (const row of await run.rows<{ status: DeliveryStatus; count: number }>(READ_SQL.countByStatus))
@@ -62,14 +67,17 @@ export async function countDeliveriesByStatus(run: Runner): Promise<Record<Deliv
   return counts;
 }
 
+/** Counts per subscription id that has any delivery. */
 export async function deliveryStats(run: Runner): Promise<SubscriptionStats[]> {
   return statsFrom(await run.rows<StatusCountRow>(READ_SQL.statsCounts), await run.rows<OldestWaitingRow>(READ_SQL.statsOldestWaiting));
 }
 
+/** Every API subscription, by id. */
 export async function listApiSubscriptions(run: Runner): Promise<StoredApiSubscription[]> {
   return (await run.rows<ApiSubscriptionRow>(READ_SQL.apiSubscriptions)).map(toApiSubscription);
 }
 
+/** One API subscription, or null. */
 export async function getApiSubscription(run: Runner, id: string): Promise<StoredApiSubscription | null> {
   const [row] = await run.rows<ApiSubscriptionRow>(READ_SQL.apiSubscription, { id });
   return row === undefined ? null : toApiSubscription(row);

@@ -47,6 +47,7 @@ export interface Runner {
   count(sql: string, params?: Params): Promise<number>;
 }
 
+/** A Runner over the pool or one client. */
 export function over(client: pg.Pool | pg.PoolClient): Runner {
   const run = (sql: string, params: Params = {}) => {
     const query = named(sql);

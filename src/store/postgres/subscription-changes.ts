@@ -32,6 +32,7 @@ export async function appendChanges(tx: Runner, ids: string[], now: number, noti
   await notify(tx);
 }
 
+/** The newest change seq, 0 when none. */
 export async function latestChange(run: Runner): Promise<number> {
   return (await run.rows<{ seq: number }>(CHANGES_SQL.latest))[0]!.seq;
 }
@@ -43,6 +44,7 @@ export async function changesSince(run: Runner, afterSeq: number): Promise<Subsc
   return changesPage(afterSeq, rows, bounds!);
 }
 
+/** Deletes changes older than `before` (database clock), keeping the newest; returns how many. */
 export async function pruneChanges(run: Runner, before: number): Promise<number> {
   return run.count(CHANGES_SQL.prune, { before });
 }

@@ -13,10 +13,12 @@ import type { ApiSubscriptionRow, AttemptRow, AuditLogRow, DeliveryRow, EventRow
 
 /* The Store's values from the rows both backends read (rows.ts). */
 
+/** A StoredEvent from an events row. */
 export function toEvent(row: Omit<Selectable<EventRow>, 'seq'>): StoredEvent {
   return { id: row.id, type: row.type, data: row.data, createdAt: row.created_at, deliveryCount: row.delivery_count };
 }
 
+/** A StoredDelivery from a deliveries row. */
 export function toDelivery(row: DeliveryRow): StoredDelivery {
   return {
     id: row.id,
@@ -32,6 +34,7 @@ export function toDelivery(row: DeliveryRow): StoredDelivery {
   };
 }
 
+/** An AttemptRecord from an attempts row (headers parsed). */
 export function toAttempt(row: AttemptRow): AttemptRecord {
   return {
     id: row.id,
@@ -47,6 +50,7 @@ export function toAttempt(row: AttemptRow): AttemptRecord {
   };
 }
 
+/** A SubscriptionState from a subscription_state row (enabled 0/1 as boolean). */
 export function toSubscriptionState(row: SubscriptionStateRow): SubscriptionState {
   return {
     id: row.id,
@@ -59,10 +63,12 @@ export function toSubscriptionState(row: SubscriptionStateRow): SubscriptionStat
   };
 }
 
+/** A StoredApiSubscription from an api_subscriptions row (spec parsed). */
 export function toApiSubscription(row: ApiSubscriptionRow): StoredApiSubscription {
   return { id: row.id, spec: JSON.parse(row.spec) as Record<string, unknown>, createdAt: row.created_at, updatedAt: row.updated_at };
 }
 
+/** An AuditEntry from an audit_log row (details parsed). */
 export function toAuditEntry(row: Selectable<AuditLogRow>): AuditEntry {
   return {
     id: row.id,

@@ -42,6 +42,7 @@ export interface EventListingPlan {
   limit: number;
 }
 
+/** The plan of one events page. */
 export function planEventListing(query: EventQuery, after: EventKey | null, limit: number): EventListingPlan {
   // The tighter upper bound becomes the index range: the cursor's, unless `until` is below it
   // (the filter changed between pages).
@@ -151,6 +152,7 @@ export function listingsOver(read: ListingReader) {
   };
 }
 
+/** The listings of one store. */
 export type Listings = ReturnType<typeof listingsOver>;
 
 function page<R, T>(rows: R[], size: number, map: (row: R) => T, cursorOf: (row: R) => string): Page<T> {

@@ -7,6 +7,7 @@ import type { DeliveryStatus } from '../types';
  * numbers (postgres/connect.ts).
  */
 
+/** A row of `events`. */
 export interface EventRow {
   seq: Generated<number>;
   id: string;
@@ -17,6 +18,7 @@ export interface EventRow {
   delivery_count: number;
 }
 
+/** A row of `deliveries`. */
 export interface DeliveryRow {
   id: string;
   event_id: string;
@@ -34,6 +36,7 @@ export interface DeliveryRow {
   event_type: string;
 }
 
+/** A row of `attempts`. */
 export interface AttemptRow {
   id: string;
   delivery_id: string;
@@ -50,6 +53,7 @@ export interface AttemptRow {
   error: string | null;
 }
 
+/** A row of `subscription_state`: run-time state of a subscription. */
 export interface SubscriptionStateRow {
   id: string;
   /** 0, 1, or null (follow the config); SMALLINT in Postgres. */
@@ -63,6 +67,7 @@ export interface SubscriptionStateRow {
   failing_since: number | null;
 }
 
+/** A row of `api_subscriptions`. */
 export interface ApiSubscriptionRow {
   id: string;
   /** JSON object: the subscription as accepted by the admin API. */
@@ -71,6 +76,7 @@ export interface ApiSubscriptionRow {
   updated_at: number;
 }
 
+/** A row of `audit_log`. */
 export interface AuditLogRow {
   seq: Generated<number>;
   id: string;
@@ -82,6 +88,7 @@ export interface AuditLogRow {
   details: string;
 }
 
+/** A row of `subscription_changes` (migrations sqlite/0004, postgres/0003). */
 export interface SubscriptionChangeRow {
   seq: Generated<number>;
   subscription_id: string;

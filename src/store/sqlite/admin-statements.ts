@@ -10,6 +10,7 @@ import { CHANGES_SQL } from './subscription-changes';
  * dispatcher that leased the row in between is never overwritten (the row count tells).
  */
 
+/** SQL of the admin writes in SQLite. */
 export const ADMIN_SQL = {
   insertApiSubscription: `INSERT INTO api_subscriptions (id, spec, created_at, updated_at)
     VALUES (@id, @spec, @now, @now) ON CONFLICT (id) DO NOTHING`,
@@ -67,4 +68,5 @@ export function prepareAdminStatements(db: Database.Database) {
   };
 }
 
+/** The prepared admin statements of one store. */
 export type AdminStatements = ReturnType<typeof prepareAdminStatements>;

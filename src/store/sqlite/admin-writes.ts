@@ -52,6 +52,7 @@ export function createAdminWrites(db: Database.Database) {
   };
 }
 
+/** The admin writes of one store. */
 export type AdminWrites = ReturnType<typeof createAdminWrites>;
 
 /** New pending deliveries due now; the event's delivery_count stays its first ingest answer. */

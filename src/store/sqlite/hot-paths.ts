@@ -38,4 +38,5 @@ export function createHotPaths(db: Database.Database, synchronous: 'full' | 'nor
   };
 }
 
+/** The hot paths of one store. */
 export type HotPaths = ReturnType<typeof createHotPaths>;

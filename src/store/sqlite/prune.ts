@@ -8,6 +8,7 @@ import type { PruneBatch, PruneRequest } from '../types';
  * (deliveries_event) and their attempts (attempts_delivery).
  */
 
+/** SQL of a retention batch in SQLite; exported so tests can EXPLAIN it. */
 export const PRUNE_SQL = {
   // `open`: a delivery still waits or runs; `bad`: one failed or was cancelled (the `failed` limit applies).
   window: `SELECT e.seq, e.created_at,

@@ -25,26 +25,31 @@ import type {
 
 type Db = Kysely<StoreSchema>;
 
+/** One event, or null. */
 export async function getEvent(db: Db, id: string): Promise<StoredEvent | null> {
   const row = await db.selectFrom('events').selectAll().where('id', '=', id).executeTakeFirst();
   return row === undefined ? null : toEvent(row);
 }
 
+/** An event's deliveries, by id. */
 export async function listDeliveriesOfEvent(db: Db, eventId: string): Promise<StoredDelivery[]> {
   const rows = await db.selectFrom('deliveries').selectAll().where('event_id', '=', eventId).orderBy('id').execute();
   return rows.map(toDelivery);
 }
 
+/** One delivery, or null. */
 export async function getDelivery(db: Db, id: string): Promise<StoredDelivery | null> {
   const row = await db.selectFrom('deliveries').selectAll().where('id', '=', id).executeTakeFirst();
   return row === undefined ? null : toDelivery(row);
 }
 
+/** A delivery's attempts, in order. */
 export async function listAttempts(db: Db, deliveryId: string): Promise<AttemptRecord[]> {
   const rows = await db.selectFrom('attempts').selectAll().where('delivery_id', '=', deliveryId).orderBy('attempt').orderBy('id').execute();
   return rows.map(toAttempt);
 }
 
+/** Deliveries per status, every status present. */
 export async function countDeliveriesByStatus(db: Db): Promise<Record<DeliveryStatus, number>> {
   const rows = await db
     .selectFrom('deliveries')
@@ -68,17 +73,20 @@ export const STATS_SQL = {
     WHERE status IN ('pending', 'retrying') GROUP BY subscription_id`,
 } as const;
 
+/** Counts per subscription id that has any delivery. */
 export async function deliveryStats(db: Db): Promise<SubscriptionStats[]> {
   const { rows: counted } = await sql.raw<StatusCountRow>(STATS_SQL.counts).execute(db);
   const { rows: oldest } = await sql.raw<OldestWaitingRow>(STATS_SQL.oldestWaiting).execute(db);
   return statsFrom(counted, oldest);
 }
 
+/** Every API subscription, by id. */
 export async function listApiSubscriptions(db: Db): Promise<StoredApiSubscription[]> {
   const rows = await db.selectFrom('api_subscriptions').selectAll().orderBy('id').execute();
   return rows.map(toApiSubscription);
 }
 
+/** One API subscription, or null. */
 export async function getApiSubscription(db: Db, id: string): Promise<StoredApiSubscription | null> {
   const row = await db.selectFrom('api_subscriptions').selectAll().where('id', '=', id).executeTakeFirst();
   return row === undefined ? null : toApiSubscription(row);
@@ -87,6 +95,7 @@ export async function getApiSubscription(db: Db, id: string): Promise<StoredApiS
 /** Ids per query when states are read by id: well under SQLite's limit on parameters. */
 const IDS_PER_QUERY = 500;
 
+/** Every state, or those of `ids` (in chunks: SQLite bounds the number of parameters). */
 export async function getSubscriptionStates(db: Db, ids?: string[]): Promise<SubscriptionState[]> {
   if (ids === undefined) {
     const rows = await db.selectFrom('subscription_state').selectAll().orderBy('id').execute();

@@ -9,6 +9,7 @@ import type { Listings } from '../sql/listing-plan';
 import { isSqliteUnavailable } from './errors';
 import { createListings } from './listings';
 import { isInMemory, openDatabase, type SqliteOptions } from './open-database';
+import { lockDatabaseFile } from './process-lock';
 import { createPruner } from './prune';
 import * as reads from './reads';
 import { createSubscriptionChanges, type SubscriptionChangeLog } from './subscription-changes';
@@ -23,7 +24,15 @@ export type { SqliteOptions } from './open-database';
  * as they come, with their `code`; isUnavailable (errors.ts) tells which mean "retry later".
  */
 export function createSqliteStore(opts: SqliteOptions, hooks: { syncFd?: SyncFd } = {}): Store {
-  const db = openDatabase(opts);
+  // Before the database is touched: a second server of the same file is refused (singleOwner).
+  const unlock = opts.exclusive ? lockDatabaseFile(opts.path) : () => {};
+  let db: Database.Database;
+  try {
+    db = openDatabase(opts);
+  } catch (err) {
+    unlock();
+    throw err;
+  }
   const kysely = createKysely(db);
   // synchronous: full: ingest commits unsynced, then its WAL is flushed off the event loop before
   // the answer (see wal-sync.ts). Without a file there is nothing to flush.
@@ -57,7 +66,11 @@ export function createSqliteStore(opts: SqliteOptions, hooks: { syncFd?: SyncFd 
       }
     },
     // Destroying Kysely closes the shared database (and checkpoints the WAL).
-    close: () => (closing ??= kysely.destroy().finally(() => walSync?.close())),
+    close: () =>
+      (closing ??= kysely.destroy().finally(() => {
+        walSync?.close();
+        unlock();
+      })),
 
     async ingest(requests) {
       if (requests.length === 0) return [];

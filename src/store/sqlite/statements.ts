@@ -38,4 +38,5 @@ export function prepareStatements(db: Database.Database) {
   };
 }
 
+/** The prepared hot-path statements of one store. */
 export type Statements = ReturnType<typeof prepareStatements>;

@@ -30,4 +30,5 @@ export function createSubscriptionChanges(db: Database.Database) {
   };
 }
 
+/** The change-log reads of one store. */
 export type SubscriptionChangeLog = ReturnType<typeof createSubscriptionChanges>;
