@@ -53,9 +53,13 @@ export function createNotifications(url: string, schema: string | undefined) {
 
   return {
     /** Wakes every instance's dispatcher once the transaction commits. */
-    notifyWork: async (tx: Runner): Promise<void> => void (await tx.rows(`SELECT pg_notify('${channels.work}', '')`)),
+    async notifyWork(tx: Runner): Promise<void> {
+      await tx.rows(`SELECT pg_notify('${channels.work}', '')`);
+    },
     /** Tells every instance a subscription changed once the transaction commits. */
-    notifySubscriptionChange: async (tx: Runner): Promise<void> => void (await tx.rows(`SELECT pg_notify('${channels.subs}', '')`)),
+    async notifySubscriptionChange(tx: Runner): Promise<void> {
+      await tx.rows(`SELECT pg_notify('${channels.subs}', '')`);
+    },
     onWork: (listener: () => void) => subscribe('work', listener),
     onSubscriptionChange: (listener: () => void) => subscribe('subs', listener),
     async close(): Promise<void> {
