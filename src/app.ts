@@ -19,7 +19,6 @@ import { createPruner } from './retention/pruner';
 import { uiRoutes } from './ui/routes';
 import { systemClock, type Clock } from './lib/clock';
 import type { Logger } from './lib/logger';
-import { isStorageUnavailable } from './store/errors';
 import { waitForStorage } from './store/wait-for-storage';
 import type { Store } from './store/types';
 import { LiveSubscriptions } from './subscriptions/live-set';
@@ -77,15 +76,15 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
   });
   const metrics = createMetrics({ store, clock });
   const dispatcher = createDispatcher(
-    { store, subscriptions, clock, logger, deliverer, isUnavailable: isStorageUnavailable },
+    { store, subscriptions, clock, logger, deliverer, isUnavailable: (err) => store.isUnavailable(err) },
     {
       owner: `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
       concurrency: config.delivery.concurrency,
       headerPrefix: config.delivery.header_prefix,
       userAgent: config.delivery.user_agent,
       ...(deps.pollIntervalMs !== undefined && { pollIntervalMs: deps.pollIntervalMs }),
-      // Several instances on Postgres: how long a dead instance's lease holds its work.
-      ...(config.storage.postgres && { leaseMarginMs: config.storage.postgres.lease_margin }),
+      // Several instances on one store: how long a dead instance's lease holds its work.
+      ...(store.leaseMarginMs !== undefined && { leaseMarginMs: store.leaseMarginMs }),
       ...(deps.random && { random: deps.random }),
       onAttempt: (a) => metrics.attemptFinished(a),
     },
@@ -131,9 +130,9 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
       const address = server.address() as AddressInfo;
       const listening = { host: address.address, port: address.port };
       opts.onListening?.(listening);
-      await waitForStorage(store, { logger, isUnavailable: isStorageUnavailable, signal: aborted.signal, fields: listening });
+      await waitForStorage(store, { logger, isUnavailable: (err) => store.isUnavailable(err), signal: aborted.signal, fields: listening });
       await subscriptions.reloadAll();
-      await dispatcher.start({ rescueAll: config.storage.postgres === undefined });
+      await dispatcher.start({ rescueAll: store.capabilities.singleOwner });
       pruner.start();
       // Postgres: an ingest on any instance wakes this dispatcher (LISTEN/NOTIFY).
       stopWakeups = store.onWork?.(() => dispatcher.nudge()) ?? stopWakeups;
@@ -196,7 +195,7 @@ function createHttp(
   );
   app.route('/api/v1', adminRoutes(deps));
   app.notFound((c) => problem(c, new AppError(404, 'not_found', { detail: `no route for ${c.req.method} ${c.req.path}` })));
-  const ctx: ProblemContext = { logger: deps.logger, isUnavailable: isStorageUnavailable };
+  const ctx: ProblemContext = { logger: deps.logger, isUnavailable: (err) => deps.store.isUnavailable(err) };
   app.onError((err, c) => problem(c, toProblem(err, ctx, { method: c.req.method, path: c.req.path })));
   return app;
 }

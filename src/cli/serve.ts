@@ -2,7 +2,6 @@ import { createApp } from '../app';
 import { loadConfig } from '../config/load';
 import { createLogger } from '../lib/logger';
 import { openStore } from '../store/open';
-import { lockDatabaseFile } from '../store/sqlite/process-lock';
 import { VERSION } from '../version';
 import { configPath, parseFlags } from './usage';
 
@@ -15,9 +14,8 @@ export async function serveCommand(args: string[], env: NodeJS.ProcessEnv): Prom
   const path = configPath(flags.config, env);
   const config = loadConfig(path, env);
   const logger = createLogger(config.log);
-  // One SQLite file, one process: a second relay on the same file is refused before it touches it.
-  const unlock = config.storage.sqlite ? lockDatabaseFile(config.storage.sqlite.path) : () => {};
-  const store = openStore(config.storage);
+  // A single-owner store (one SQLite file, one process) refuses a second relay before it touches it.
+  const store = openStore(config.storage, { serve: true });
   const app = await createApp(config, { store, logger, loadConfig: () => loadConfig(path, env) });
   if (config.auth.ingest_tokens.length === 0) logger.warn('auth.ingest_tokens is empty: anyone who can reach /ingest can post events');
 
@@ -39,7 +37,6 @@ export async function serveCommand(args: string[], env: NodeJS.ProcessEnv): Prom
         .stop()
         .then(() => store.close())
         .then(() => {
-          unlock();
           logger.info('stopped');
           resolve(0);
         })
@@ -70,7 +67,6 @@ export async function serveCommand(args: string[], env: NodeJS.ProcessEnv): Prom
           .then(() => store.close())
           .catch(() => undefined)
           .finally(() => {
-            unlock();
             reject(err);
           });
       },

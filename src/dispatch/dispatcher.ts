@@ -10,6 +10,7 @@ import { createCompletionWriter } from './completion-writer';
 import type { Deliverer } from './deliver';
 import { createMaintenance } from './maintenance';
 import { nextState, type Outcome } from './retry-policy';
+import { capacityOf } from '../lib/token-bucket';
 import { createStartLimiter } from './start-limiter';
 
 export interface DispatcherOptions {
@@ -179,7 +180,7 @@ export function createDispatcher(deps: DispatcherDeps, opts: DispatcherOptions) 
         limit,
         leaseExpiresAt: now + t.timeoutMs + leaseMarginMs,
         ...(t.fifo && { fifo: true }),
-        ...(t.rateLimit && { rateLimit: t.rateLimit }),
+        ...(t.rateLimit && { rateLimit: { ...t.rateLimit, burst: capacityOf(t.rateLimit) } }),
       });
       free -= limit;
     }

@@ -1,18 +1,16 @@
 import { Kysely, Migrator, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { postgresMigrationProvider } from '../../../migrations/postgres/index';
-import type { SqliteSchema } from '../sqlite/schema';
+import type { StoreSchema } from '../sql/rows';
 
-/*
- * Groundwork of the Postgres backend (issue 9): connections and migrations. The Store
- * implementation over them is not built yet; `storage.postgres` stays a config error until it is.
- */
+/* Connections of the Postgres store, and its migrations. */
 
-/** Row shapes are the SQLite store's (migrations/postgres/0001-init.ts keeps them identical). */
-export type PostgresSchema = SqliteSchema;
+/** The tables as Kysely sees them (used for migrations): the row shapes both backends share. */
+export type PostgresSchema = StoreSchema;
 
 const INT8_OID = 20;
 
+/** How to reach the database (config `storage.postgres`). */
 export interface PostgresOptions {
   /** postgres:// URL (config `storage.postgres.url`). */
   url: string;
@@ -27,7 +25,7 @@ export interface PostgresOptions {
  * numbers, exact up to 2^53, instead of pg's default strings.
  */
 export function createPool(opts: PostgresOptions): pg.Pool {
-  return new pg.Pool({
+  const pool = new pg.Pool({
     connectionString: opts.url,
     max: opts.maxConnections ?? 10,
     ...(opts.schema !== undefined && { options: `-c search_path=${quoteIdent(opts.schema)}` }),
@@ -36,8 +34,13 @@ export function createPool(opts: PostgresOptions): pg.Pool {
         oid === INT8_OID ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
     },
   });
+  // An idle connection that drops (the server restarted) is emitted here and removed by the pool;
+  // unheard, the 'error' event would end the process. The next query connects anew.
+  pool.on('error', () => undefined);
+  return pool;
 }
 
+/** Kysely over the pool, for the migrator; destroying it ends the pool. */
 export function createPostgresKysely(pool: pg.Pool): Kysely<PostgresSchema> {
   return new Kysely<PostgresSchema>({ dialect: new PostgresDialect({ pool }) });
 }

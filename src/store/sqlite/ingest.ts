@@ -1,7 +1,18 @@
 import { newDeliveryId } from '../../lib/ids';
-import { idsToLookUp, planIngest, type StoredIdentity } from '../ingest-plan';
+import { idsToLookUp, planIngest, type StoredIdentity } from '../sql/ingest-plan';
 import type { IngestResult, NewEvent } from '../types';
 import type { Statements } from './statements';
+
+/** SQL of ingest (prepared in statements.ts). */
+export const INGEST_SQL = {
+  findEvent: `SELECT content_hash, delivery_count FROM events WHERE id = @id`,
+  insertEvent: `INSERT INTO events (id, type, data, content_hash, created_at, delivery_count)
+    VALUES (@id, @type, @data, @contentHash, @createdAt, @deliveryCount)`,
+  // A new delivery is due at its creation.
+  insertDelivery: `INSERT INTO deliveries (id, event_id, subscription_id, event_type, status, attempts,
+      next_attempt_at, created_at, updated_at)
+    VALUES (@id, @eventId, @subscriptionId, @eventType, 'pending', 0, @createdAt, @createdAt, @createdAt)`,
+} as const;
 
 /**
  * Stores one ingest request; runs inside the group's transaction. The rules (planIngest) are

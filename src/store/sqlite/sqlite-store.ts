@@ -5,8 +5,11 @@ import { createAdminWrites, type AdminWrites } from './admin-writes';
 import { backupDatabase } from './backup';
 import { createHotPaths, type HotPaths } from './hot-paths';
 import { createKysely, isMigrated, migrateToLatest } from './kysely';
-import { createListings, type Listings } from './listings';
+import type { Listings } from '../sql/listing-plan';
+import { isSqliteUnavailable } from './errors';
+import { createListings } from './listings';
 import { isInMemory, openDatabase, type SqliteOptions } from './open-database';
+import { lockDatabaseFile } from './process-lock';
 import { createPruner } from './prune';
 import * as reads from './reads';
 import { createSubscriptionChanges, type SubscriptionChangeLog } from './subscription-changes';
@@ -18,10 +21,18 @@ export type { SqliteOptions } from './open-database';
  * The embedded SQLite store: one better-sqlite3 connection shared by the hot paths (prepared
  * statements) and Kysely (migrations, admin reads). better-sqlite3 is synchronous, so nothing
  * interleaves inside a hot-path transaction. SQLite errors (SQLITE_BUSY, SQLITE_FULL, …) are thrown
- * as they come, with their `code`, for the HTTP layer to map to 503.
+ * as they come, with their `code`; isUnavailable (errors.ts) tells which mean "retry later".
  */
 export function createSqliteStore(opts: SqliteOptions, hooks: { syncFd?: SyncFd } = {}): Store {
-  const db = openDatabase(opts);
+  // Before the database is touched: a second server of the same file is refused (singleOwner).
+  const unlock = opts.exclusive ? lockDatabaseFile(opts.path) : () => {};
+  let db: Database.Database;
+  try {
+    db = openDatabase(opts);
+  } catch (err) {
+    unlock();
+    throw err;
+  }
   const kysely = createKysely(db);
   // synchronous: full: ingest commits unsynced, then its WAL is flushed off the event loop before
   // the answer (see wal-sync.ts). Without a file there is nothing to flush.
@@ -40,6 +51,8 @@ export function createSqliteStore(opts: SqliteOptions, hooks: { syncFd?: SyncFd 
   let closing: Promise<void> | undefined;
 
   return {
+    capabilities: { singleOwner: true, backup: true, sharedRateBuckets: false },
+    isUnavailable: isSqliteUnavailable,
     async migrate() {
       await migrateToLatest(kysely, sqliteMigrationProvider);
       useIncrementalVacuum(db);
@@ -53,7 +66,11 @@ export function createSqliteStore(opts: SqliteOptions, hooks: { syncFd?: SyncFd 
       }
     },
     // Destroying Kysely closes the shared database (and checkpoints the WAL).
-    close: () => (closing ??= kysely.destroy().finally(() => walSync?.close())),
+    close: () =>
+      (closing ??= kysely.destroy().finally(() => {
+        walSync?.close();
+        unlock();
+      })),
 
     async ingest(requests) {
       if (requests.length === 0) return [];
