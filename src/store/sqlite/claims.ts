@@ -1,6 +1,16 @@
-import type { DueRow } from '../sql/rows';
+import type { DueRow, HeadRow } from '../sql/rows';
 import type { ClaimedDelivery, ClaimRequest } from '../types';
-import type { Statements } from './statements';
+import type Database from 'better-sqlite3';
+
+type ClaimParams = Record<string, string | number | null>;
+/** The prepared statements claims run (statements.ts prepares them from CLAIM_SQL). */
+export interface ClaimStatements {
+  selectDue: Database.Statement<{ subscriptionId: string; now: number; limit: number }, DueRow>;
+  lease: Database.Statement<ClaimParams>;
+  release: Database.Statement<{ id: string; owner: string; now: number }>;
+  nextDue: Database.Statement<{ subscriptionId: string }, { at: number | null }>;
+  fifoHead: Database.Statement<{ subscriptionId: string }, HeadRow>;
+}
 
 /*
  * SQL of claims, leases and due times (prepared in statements.ts). Every waiting-delivery query
@@ -53,7 +63,7 @@ export const CLAIM_SQL = {
  * Leases due deliveries, per subscription, oldest due first; runs inside one IMMEDIATE transaction.
  * `rateLimit` is not spent here: one process owns the file, and the dispatcher's own limiter holds it.
  */
-export function claimDeliveries(s: Statements, requests: ClaimRequest[], owner: string, now: number): ClaimedDelivery[] {
+export function claimDeliveries(s: ClaimStatements, requests: ClaimRequest[], owner: string, now: number): ClaimedDelivery[] {
   const claimed: ClaimedDelivery[] = [];
   for (const request of requests) {
     const limit = Math.floor(request.limit);
@@ -76,14 +86,14 @@ export function claimDeliveries(s: Statements, requests: ClaimRequest[], owner: 
 }
 
 /** A fifo subscription's head if it is waiting and due; [] while it is delivering or waits for a retry. */
-function dueHead(s: Statements, subscriptionId: string, now: number): DueRow[] {
+function dueHead(s: ClaimStatements, subscriptionId: string, now: number): DueRow[] {
   const head = s.fifoHead.get({ subscriptionId });
   if (head === undefined || head.status === 'delivering' || head.next_attempt_at === null || head.next_attempt_at > now) return [];
   return [head];
 }
 
 /** Gives back leases this owner still holds; returns how many. */
-export function releaseDeliveries(s: Statements, ids: string[], owner: string, now: number): number {
+export function releaseDeliveries(s: ClaimStatements, ids: string[], owner: string, now: number): number {
   let released = 0;
   for (const id of ids) released += s.release.run({ id, owner, now }).changes;
   return released;
@@ -93,7 +103,7 @@ export function releaseDeliveries(s: Statements, ids: string[], owner: string, n
  * Earliest due time among waiting deliveries of these subscriptions (one index probe each); for
  * fifo ones, the due time of the head alone (none while it is delivering).
  */
-export function nextDueAt(s: Statements, subscriptionIds: string[], fifo: ReadonlySet<string> = new Set()): number | null {
+export function nextDueAt(s: ClaimStatements, subscriptionIds: string[], fifo: ReadonlySet<string> = new Set()): number | null {
   let earliest: number | null = null;
   for (const subscriptionId of new Set(subscriptionIds)) {
     const at = fifo.has(subscriptionId) ? headDueAt(s, subscriptionId) : (s.nextDue.get({ subscriptionId })?.at ?? null);
@@ -102,7 +112,7 @@ export function nextDueAt(s: Statements, subscriptionIds: string[], fifo: Readon
   return earliest;
 }
 
-function headDueAt(s: Statements, subscriptionId: string): number | null {
+function headDueAt(s: ClaimStatements, subscriptionId: string): number | null {
   const head = s.fifoHead.get({ subscriptionId });
   return head === undefined || head.status === 'delivering' ? null : head.next_attempt_at;
 }

@@ -1,6 +1,17 @@
 import type { HealthTally } from '../sql/health-tally';
-import type { AttemptResult } from '../types';
-import type { Statements } from './statements';
+import type { AttemptResult, DeliveryStatus } from '../types';
+import type Database from 'better-sqlite3';
+
+type CompletionParams = Record<string, string | number | null>;
+/** The prepared statements completions run (statements.ts prepares them from COMPLETION_SQL). */
+export interface CompletionStatements {
+  finish: Database.Statement<CompletionParams & { status: DeliveryStatus }, { subscription_id: string }>;
+  insertAttempt: Database.Statement<CompletionParams>;
+  recordSuccess: Database.Statement<{ id: string; now: number }>;
+  recordFailure: Database.Statement<{ id: string; now: number; count: number }>;
+  setEnabled: Database.Statement<{ id: string; enabled: 0 | 1 | null; reason: string | null; now: number }>;
+  recordChange: Database.Statement<{ id: string; now: number }>;
+}
 
 /** SQL of attempt results and subscription health (prepared in statements.ts). */
 export const COMPLETION_SQL = {
@@ -35,7 +46,7 @@ export const COMPLETION_SQL = {
  * Records one finished attempt if the lease is still `owner`'s; runs inside the group's transaction.
  * The guarded update comes first, so a lost lease writes nothing at all.
  */
-export function completeAttempt(s: Statements, result: AttemptResult, now: number, health: HealthTally): boolean {
+export function completeAttempt(s: CompletionStatements, result: AttemptResult, now: number, health: HealthTally): boolean {
   const { record, next } = result;
   const finished = s.finish.get({
     id: result.deliveryId,
@@ -74,7 +85,7 @@ export function completeAttempt(s: Statements, result: AttemptResult, now: numbe
 }
 
 /** Writes the health updates tallied so far. */
-export function flushHealth(s: Statements, health: HealthTally, now: number): void {
+export function flushHealth(s: CompletionStatements, health: HealthTally, now: number): void {
   for (const { id, success, failures } of health.drain()) {
     if (success) s.recordSuccess.run({ id, now });
     if (failures > 0) s.recordFailure.run({ id, now, count: failures });

@@ -1,7 +1,15 @@
 import { newDeliveryId } from '../../lib/ids';
 import { idsToLookUp, planIngest, type StoredIdentity } from '../sql/ingest-plan';
 import type { IngestResult, NewEvent } from '../types';
-import type { Statements } from './statements';
+import type Database from 'better-sqlite3';
+
+type IngestParams = Record<string, string | number | null>;
+/** The prepared statements ingest runs (statements.ts prepares them from INGEST_SQL). */
+export interface IngestStatements {
+  findEvent: Database.Statement<{ id: string }, { content_hash: string; delivery_count: number }>;
+  insertEvent: Database.Statement<IngestParams>;
+  insertDelivery: Database.Statement<IngestParams>;
+}
 
 /** SQL of ingest (prepared in statements.ts). */
 export const INGEST_SQL = {
@@ -19,7 +27,7 @@ export const INGEST_SQL = {
  * decided before the first write, so a conflicting request writes nothing and the rest of the
  * group is untouched.
  */
-export function ingestRequest(s: Statements, events: NewEvent[]): IngestResult {
+export function ingestRequest(s: IngestStatements, events: NewEvent[]): IngestResult {
   const stored = new Map<string, StoredIdentity>();
   for (const id of idsToLookUp(events)) {
     const found = s.findEvent.get({ id });
@@ -31,7 +39,7 @@ export function ingestRequest(s: Statements, events: NewEvent[]): IngestResult {
   return { kind: 'ok', events: plan.events };
 }
 
-function insertEvent(s: Statements, event: NewEvent): void {
+function insertEvent(s: IngestStatements, event: NewEvent): void {
   const createdAt = Math.round(event.createdAt);
   s.insertEvent.run({
     id: event.id,
