@@ -11,7 +11,7 @@ import { adminRoutes } from './http/admin';
 import type { AdminDeps } from './http/admin/deps';
 import { healthRoutes } from './http/health';
 import { ingestRoutes } from './http/ingest';
-import { AppError, type ProblemContext, problem, rawProblem, storageUnavailable, toProblem } from './http/problem';
+import { AppError, outageReporter, type ProblemContext, problem, rawProblem, storageUnavailable, toProblem } from './http/problem';
 import { createMetrics, type RelayMetrics } from './metrics/metrics';
 import { metricsRoutes } from './metrics/routes';
 import { createIngestCommitter } from './ingest/committer';
@@ -195,7 +195,11 @@ function createHttp(
   );
   app.route('/api/v1', adminRoutes(deps));
   app.notFound((c) => problem(c, new AppError(404, 'not_found', { detail: `no route for ${c.req.method} ${c.req.path}` })));
-  const ctx: ProblemContext = { logger: deps.logger, isUnavailable: (err) => deps.store.isUnavailable(err) };
+  const ctx: ProblemContext = {
+    logger: deps.logger,
+    isUnavailable: (err) => deps.store.isUnavailable(err),
+    onUnavailable: outageReporter(deps.logger, () => deps.clock.now()),
+  };
   app.onError((err, c) => problem(c, toProblem(err, ctx, { method: c.req.method, path: c.req.path })));
   return app;
 }

@@ -54,7 +54,7 @@ let logs: ReturnType<typeof captureLogs>;
 
 async function start(dbPath?: string, busyTimeoutMs?: number) {
   receiver = await startReceiver();
-  logs = captureLogs('info');
+  logs = captureLogs('debug');
   const config = testConfig({
     subscriptions: [
       { id: 'sink', url: `${receiver.url}/sink`, events: ['*'], signature: { scheme: 'standard-webhooks', secret: TEST_SECRET } },
@@ -65,7 +65,7 @@ async function start(dbPath?: string, busyTimeoutMs?: number) {
   return relay;
 }
 
-/** SQLite codes of the 503s, as logged with each refused request. */
+/** SQLite codes of the 503s, as logged (at debug) with each refused request. */
 const unavailableCodes = () =>
   logs
     .entries()

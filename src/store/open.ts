@@ -10,8 +10,14 @@ import type { Store } from './types';
  */
 export function openStore(storage: Config['storage'], opts: { serve?: boolean } = {}): Store {
   if (storage.postgres) {
-    const { url, max_connections, lease_margin } = storage.postgres;
-    return createPostgresStore({ url, maxConnections: max_connections, leaseMarginMs: lease_margin });
+    const { url, max_connections, lease_margin, connect_timeout, statement_timeout } = storage.postgres;
+    return createPostgresStore({
+      url,
+      maxConnections: max_connections,
+      leaseMarginMs: lease_margin,
+      connectTimeoutMs: connect_timeout,
+      statementTimeoutMs: statement_timeout,
+    });
   }
   const sqlite = storage.sqlite ?? { path: './data/hookrelay.db', synchronous: 'full' as const };
   return createSqliteStore({ path: sqlite.path, synchronous: sqlite.synchronous, ...(opts.serve && { exclusive: true }) });

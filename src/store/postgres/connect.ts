@@ -18,6 +18,27 @@ export interface PostgresOptions {
   schema?: string;
   /** Most connections this instance opens (default 10). */
   maxConnections?: number;
+  /** A connection (or a free one from the pool) not had by then fails, ms (config `connect_timeout`, default 5 s). */
+  connectTimeoutMs?: number;
+  /**
+   * A statement not answered by then fails, ms (config `statement_timeout`, default 10 s): the
+   * server cancels it, and the client gives up on its own too, so a server that stops answering
+   * (a network partition, a hung host) cannot hold a request or the dispatcher.
+   */
+  statementTimeoutMs?: number;
+}
+
+/** pg client settings that bound every wait on the server (see PostgresOptions). */
+export function clientTimeouts(opts: PostgresOptions) {
+  const statementTimeoutMs = opts.statementTimeoutMs ?? 10_000;
+  return {
+    connectionTimeoutMillis: opts.connectTimeoutMs ?? 5000,
+    statement_timeout: statementTimeoutMs,
+    query_timeout: statementTimeoutMs,
+    // A peer that vanished without a FIN or RST is found by TCP keep-alive, not only by the next query.
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+  };
 }
 
 /**
@@ -28,6 +49,7 @@ export function createPool(opts: PostgresOptions): pg.Pool {
   const pool = new pg.Pool({
     connectionString: opts.url,
     max: opts.maxConnections ?? 10,
+    ...clientTimeouts(opts),
     ...(opts.schema !== undefined && { options: `-c search_path=${quoteIdent(opts.schema)}` }),
     types: {
       getTypeParser: ((oid: number, format?: 'text' | 'binary') =>

@@ -25,6 +25,9 @@ const CODELESS_MESSAGES = [
   'Connection terminated due to connection timeout',
   'timeout exceeded when trying to connect',
   'Client has encountered a connection error and is not queryable',
+  'Connection terminated',
+  // query_timeout: the client gave up on a server that did not answer (statement_timeout).
+  'Query read timeout',
 ];
 
 /** The Postgres store's Store.isUnavailable. Looks through `cause` and AggregateError's `errors` (a connect to every address failed). */

@@ -1,5 +1,11 @@
 import pg from 'pg';
+import { clientTimeouts, type PostgresOptions } from './connect';
 import type { Runner } from './run';
+
+/** How often the LISTEN connection is checked with a query: a silent dead connection would miss every wake-up. */
+const HEARTBEAT_MS = 5000;
+/** Pause before reopening a LISTEN connection that failed, ms: short, so wake-ups resume soon after an outage. */
+const REOPEN_MS = 500;
 
 /** One channel per kind and schema, so test schemas do not wake each other. */
 const channelOf = (kind: 'work' | 'subs', schema: string | undefined) => `hookrelay_${kind}${schema ? `_${schema}` : ''}`.slice(0, 63);
@@ -11,7 +17,8 @@ const channelOf = (kind: 'work' | 'subs', schema: string | undefined) => `hookre
  * after a failure; then every listener is called once, since notifications sent while it was down
  * are lost. Polling stays the safety net, so a missed notification only delays.
  */
-export function createNotifications(url: string, schema: string | undefined) {
+export function createNotifications(opts: PostgresOptions) {
+  const { url, schema } = opts;
   const channels = { work: channelOf('work', schema), subs: channelOf('subs', schema) };
   const listeners = { work: new Set<() => void>(), subs: new Set<() => void>() };
   let listening: pg.Client | undefined;
@@ -19,13 +26,15 @@ export function createNotifications(url: string, schema: string | undefined) {
 
   async function listen(reopened = false): Promise<void> {
     if (listening || (listeners.work.size === 0 && listeners.subs.size === 0) || closed) return;
-    const client = new pg.Client({ connectionString: url });
+    const client = new pg.Client({ connectionString: url, ...clientTimeouts(opts) });
     listening = client;
+    let heartbeat: NodeJS.Timeout | undefined;
     const retry = () => {
+      clearInterval(heartbeat);
       if (listening !== client) return;
       listening = undefined;
       client.end().catch(() => undefined);
-      setTimeout(() => void listen(true), 1000).unref();
+      setTimeout(() => void listen(true), REOPEN_MS).unref();
     };
     client.on('error', retry);
     client.on('end', retry);
@@ -40,6 +49,9 @@ export function createNotifications(url: string, schema: string | undefined) {
       retry();
       return;
     }
+    // A connection a partition silenced raises nothing until a query on it times out (statement_timeout).
+    heartbeat = setInterval(() => void client.query('SELECT 1').catch(retry), HEARTBEAT_MS);
+    heartbeat.unref();
     if (reopened) for (const l of [...listeners.work, ...listeners.subs]) l();
   }
 

@@ -40,7 +40,7 @@ export function createPostgresStore(opts: PostgresStoreOptions): Store {
   const kysely = createPostgresKysely(pool);
   const clock = opts.clock ?? systemClock;
   const shiftOf = createShift(opts.time ?? 'database');
-  const notifications = createNotifications(opts.url, opts.schema);
+  const notifications = createNotifications(opts);
   const direct = over(pool);
   const listings = createListings(direct);
   const transaction = <T>(fn: (tx: Runner) => Promise<T>) => inTransaction(pool, fn);

@@ -62,7 +62,11 @@ export function over(client: pg.Pool | pg.PoolClient): Runner {
 /** Runs `fn` in one transaction on a client of the pool: committed if it resolves, rolled back if it throws. */
 export async function inTransaction<T>(pool: pg.Pool, fn: (tx: Runner) => Promise<T>): Promise<T> {
   const client = await pool.connect();
-  // A connection that cannot even roll back is broken: destroyed, not handed to the next caller.
+  // A checked-out client whose connection drops between two queries emits 'error'; unheard, that
+  // would end the process. The failing query reports it to the caller.
+  const ignore = () => undefined;
+  client.on('error', ignore);
+  // A connection that failed or cannot even roll back is broken: destroyed, not handed to the next caller.
   let broken: Error | undefined;
   try {
     await client.query('BEGIN');
@@ -70,11 +74,24 @@ export async function inTransaction<T>(pool: pg.Pool, fn: (tx: Runner) => Promis
     await client.query('COMMIT');
     return result;
   } catch (err) {
-    await client.query('ROLLBACK').catch((rollbackErr: Error) => {
-      broken = rollbackErr;
-    });
+    if (fromServer(err)) {
+      await client.query('ROLLBACK').catch((rollbackErr: Error) => {
+        broken = rollbackErr;
+      });
+    } else {
+      // The connection itself failed (dropped, timed out): a ROLLBACK would only wait on it again;
+      // the server rolls the transaction back when the connection goes.
+      broken = err instanceof Error ? err : new Error(String(err));
+    }
     throw err;
   } finally {
+    client.off('error', ignore);
     client.release(broken);
   }
+}
+
+/** An error the server sent (it has a SQLSTATE), as opposed to one of the connection. */
+function fromServer(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code);
 }
