@@ -11,6 +11,8 @@ const UNAVAILABLE = [
   'EIO',
   'ENOSPC',
   'EDQUOT',
+  // A volume mounted read-only (or not mounted read-write yet) at start.
+  'EROFS',
 ];
 
 /** The SQLite store's Store.isUnavailable: true for errors a client should retry later (503 with Retry-After), not bugs. */
