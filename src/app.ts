@@ -11,7 +11,7 @@ import { adminRoutes } from './http/admin';
 import type { AdminDeps } from './http/admin/deps';
 import { healthRoutes } from './http/health';
 import { ingestRoutes } from './http/ingest';
-import { AppError, type ProblemContext, problem, rawProblem, toProblem } from './http/problem';
+import { AppError, outageReporter, type ProblemContext, problem, rawProblem, storageUnavailable, toProblem } from './http/problem';
 import { createMetrics, type RelayMetrics } from './metrics/metrics';
 import { metricsRoutes } from './metrics/routes';
 import { createIngestCommitter } from './ingest/committer';
@@ -19,7 +19,7 @@ import { createPruner } from './retention/pruner';
 import { uiRoutes } from './ui/routes';
 import { systemClock, type Clock } from './lib/clock';
 import type { Logger } from './lib/logger';
-import { isStorageUnavailable } from './store/errors';
+import { waitForStorage } from './store/wait-for-storage';
 import type { Store } from './store/types';
 import { LiveSubscriptions } from './subscriptions/live-set';
 
@@ -40,8 +40,13 @@ export interface AppDeps {
 export interface App {
   /** The HTTP handler (Hono), usable without a socket. */
   fetch: (request: Request, env?: unknown) => Response | Promise<Response>;
-  /** Starts the dispatcher and listens on server.host:server.port (0 picks a free port). */
-  start(): Promise<{ host: string; port: number }>;
+  /**
+   * Listens on server.host:server.port (0 picks a free port), then waits for storage (migrating
+   * it; see waitForStorage) while /healthz answers 200 and /readyz, /ingest and /api answer 503,
+   * then loads the subscriptions and starts the dispatcher. `onListening` is called as soon as the
+   * port answers. Rejects with an error no wait can fix, or when stop() ends the wait.
+   */
+  start(opts?: { onListening?: (address: { host: string; port: number }) => void }): Promise<{ host: string; port: number }>;
   /** Stops taking work, drains (see dispatcher.stop); the same promise when called twice. */
   stop(): Promise<void>;
   /** Re-read the config (as SIGHUP does). */
@@ -53,12 +58,15 @@ export interface App {
   prune(): Promise<number>;
 }
 
-/** Wires HTTP, ingest and dispatch around an opened, migrated store. No process globals. */
+/** Wires HTTP, ingest and dispatch around an opened store (start() migrates it). No process globals. */
 export async function createApp(config: Config, deps: AppDeps): Promise<App> {
   const { store, logger } = deps;
   const clock = deps.clock ?? systemClock;
   let current = config;
-  const subscriptions = await LiveSubscriptions.load({ store, logger }, config);
+  const subscriptions = new LiveSubscriptions({ store, logger }, config);
+  // False until start() has found storage and loaded the subscriptions: until then /ingest and /api answer 503.
+  let serving = false;
+  const aborted = new AbortController();
   const deliverer = createDeliverer({
     now: () => clock.now(),
     connectionsPerOrigin: Math.min(config.delivery.concurrency, 256),
@@ -68,15 +76,15 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
   });
   const metrics = createMetrics({ store, clock });
   const dispatcher = createDispatcher(
-    { store, subscriptions, clock, logger, deliverer },
+    { store, subscriptions, clock, logger, deliverer, isUnavailable: (err) => store.isUnavailable(err) },
     {
       owner: `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
       concurrency: config.delivery.concurrency,
       headerPrefix: config.delivery.header_prefix,
       userAgent: config.delivery.user_agent,
       ...(deps.pollIntervalMs !== undefined && { pollIntervalMs: deps.pollIntervalMs }),
-      // Several instances on Postgres: how long a dead instance's lease holds its work.
-      ...(config.storage.postgres && { leaseMarginMs: config.storage.postgres.lease_margin }),
+      // Several instances on one store: how long a dead instance's lease holds its work.
+      ...(store.leaseMarginMs !== undefined && { leaseMarginMs: store.leaseMarginMs }),
       ...(deps.random && { random: deps.random }),
       onAttempt: (a) => metrics.attemptFinished(a),
     },
@@ -105,7 +113,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
       return count;
     },
   };
-  const http = createHttp(admin, committer, metrics);
+  const http = createHttp(admin, committer, metrics, () => serving);
 
   let server: ServerType | undefined;
   let stopPromise: Promise<void> | undefined;
@@ -117,18 +125,25 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
     dispatcher,
     reload: admin.reload,
     prune: pruner.runOnce,
-    async start() {
-      await dispatcher.start({ rescueAll: config.storage.postgres === undefined });
+    async start(opts = {}) {
+      server = await listen(http.fetch, config.server.host, config.server.port);
+      const address = server.address() as AddressInfo;
+      const listening = { host: address.address, port: address.port };
+      opts.onListening?.(listening);
+      await waitForStorage(store, { logger, isUnavailable: (err) => store.isUnavailable(err), signal: aborted.signal, fields: listening });
+      await subscriptions.reloadAll();
+      await dispatcher.start({ rescueAll: store.capabilities.singleOwner });
       pruner.start();
       // Postgres: an ingest on any instance wakes this dispatcher (LISTEN/NOTIFY).
       stopWakeups = store.onWork?.(() => dispatcher.nudge()) ?? stopWakeups;
       subscriptions.start();
-      server = await listen(http.fetch, config.server.host, config.server.port);
-      const address = server.address() as AddressInfo;
-      return { host: address.address, port: address.port };
+      serving = true;
+      return listening;
     },
     stop() {
       stopPromise ??= (async () => {
+        serving = false;
+        aborted.abort(new Error('stopped while waiting for storage'));
         const closed = server ? closeServer(server) : Promise.resolve();
         await committer.drain();
         stopWakeups();
@@ -144,12 +159,25 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
   };
 }
 
-function createHttp(deps: AdminDeps, committer: ReturnType<typeof createIngestCommitter>, metrics: RelayMetrics): Hono {
+function createHttp(
+  deps: AdminDeps,
+  committer: ReturnType<typeof createIngestCommitter>,
+  metrics: RelayMetrics,
+  serving: () => boolean,
+): Hono {
   const app = new Hono();
+  // Before storage is found at start (and while stopping) nothing that needs it is taken in.
+  app.use('*', async (c, next) => {
+    const path = c.req.path;
+    if (!serving() && (path === '/ingest' || path.startsWith('/ingest/') || path.startsWith('/api/'))) {
+      return problem(c, storageUnavailable());
+    }
+    await next();
+  });
   const origins = deps.config().server.cors_origins;
   // No CORS headers at all unless origins are configured explicitly.
   if (origins.length > 0) app.use('/api/*', cors({ origin: origins, allowHeaders: ['Authorization', 'Content-Type'], maxAge: 600 }));
-  app.route('/', healthRoutes(deps.store));
+  app.route('/', healthRoutes(deps.store, serving));
   app.route('/', metricsRoutes(metrics));
   app.route('/', uiRoutes());
   app.route(
@@ -167,7 +195,11 @@ function createHttp(deps: AdminDeps, committer: ReturnType<typeof createIngestCo
   );
   app.route('/api/v1', adminRoutes(deps));
   app.notFound((c) => problem(c, new AppError(404, 'not_found', { detail: `no route for ${c.req.method} ${c.req.path}` })));
-  const ctx: ProblemContext = { logger: deps.logger, isUnavailable: isStorageUnavailable };
+  const ctx: ProblemContext = {
+    logger: deps.logger,
+    isUnavailable: (err) => deps.store.isUnavailable(err),
+    onUnavailable: outageReporter(deps.logger, () => deps.clock.now()),
+  };
   app.onError((err, c) => problem(c, toProblem(err, ctx, { method: c.req.method, path: c.req.path })));
   return app;
 }

@@ -1,9 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, rmdirSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { isMainThread } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createApp } from '../src/app';
+import { createSqliteStore } from '../src/store/sqlite/sqlite-store';
 import { captureLogs } from './helpers/log-capture';
 import { startReceiver, type Receiver } from './helpers/receiver';
 import { startRelay, tempDir, testConfig, TEST_SECRET, type RunningRelay } from './helpers/relay';
@@ -54,7 +56,7 @@ let logs: ReturnType<typeof captureLogs>;
 
 async function start(dbPath?: string, busyTimeoutMs?: number) {
   receiver = await startReceiver();
-  logs = captureLogs('info');
+  logs = captureLogs('debug');
   const config = testConfig({
     subscriptions: [
       { id: 'sink', url: `${receiver.url}/sink`, events: ['*'], signature: { scheme: 'standard-webhooks', secret: TEST_SECRET } },
@@ -65,7 +67,7 @@ async function start(dbPath?: string, busyTimeoutMs?: number) {
   return relay;
 }
 
-/** SQLite codes of the 503s, as logged with each refused request. */
+/** SQLite codes of the 503s, as logged (at debug) with each refused request. */
 const unavailableCodes = () =>
   logs
     .entries()
@@ -196,3 +198,51 @@ describe('storage faults', () => {
     await receiver!.waitFor((r) => r.length === 2);
   });
 });
+
+describe('a SQLite file that cannot be opened yet at start', () => {
+  it('is waited for (readyz and ingest 503, one log line per try), then served without a restart', async () => {
+    const logs = captureLogs('info');
+    const config = testConfig({ subscriptions: [] });
+    // A directory where the file should be: SQLite answers SQLITE_CANTOPEN, as for a volume not mounted yet.
+    const path = config.storage.sqlite!.path;
+    mkdirSync(path);
+    const store = createSqliteStore({ path, synchronous: 'normal', exclusive: true });
+    const app = await createApp(config, { store, logger: logs.logger });
+    let port = 0;
+    const started = app.start({ onListening: (a) => void (port = a.port) });
+    cleanups.push(() => void app.stop().then(() => store.close()));
+    const waiting = () => logs.entries().filter((e) => e.msg === 'waiting for storage');
+    await until(() => waiting().length >= 2);
+    expect(waiting()[0]).toMatchObject({ attempt: 1, error: expect.stringMatching(/unable to open database file/), port });
+    const base = `http://127.0.0.1:${port}`;
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    expect((await fetch(`${base}/readyz`)).status).toBe(503);
+    const refused = await fetch(`${base}/ingest`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"type":"a"}',
+    });
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('retry-after')).toBe('1');
+
+    rmdirSync(path);
+    await started;
+    expect((await fetch(`${base}/readyz`)).status).toBe(200);
+    const accepted = await fetch(`${base}/ingest`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"type":"a"}',
+    });
+    expect(accepted.status).toBe(202);
+    expect(logs.entries().some((e) => e.msg === 'storage reachable')).toBe(true);
+  });
+});
+
+/** Polls a synchronous condition (log lines written by the relay in this process). */
+async function until(check: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

@@ -2,7 +2,7 @@ import { sql, type Kysely, type Migration } from 'kysely';
 
 /*
  * The Postgres schema: the same tables, columns and row shapes as the SQLite store's after its
- * migrations (src/store/sqlite/schema.ts), so both backends read rows alike. Times are BIGINT
+ * migrations (src/store/sql/rows.ts), so both backends read rows alike. Times are BIGINT
  * epoch milliseconds (read back as numbers: see connect.ts); JSON is TEXT, as in SQLite;
  * subscription_state.enabled is SMALLINT 0/1/NULL, as in SQLite. Indexes serve the same queries;
  * Postgres has partial indexes too.

@@ -15,6 +15,7 @@ export const postgresMigrations: Record<string, Migration> = {
   '0003-subscription-changes': subscriptionChanges,
 };
 
+/** Hands the static map to Kysely's Migrator. */
 export const postgresMigrationProvider: MigrationProvider = {
   getMigrations: async () => postgresMigrations,
 };

@@ -13,9 +13,9 @@ export async function backupCommand(args: string[], env: NodeJS.ProcessEnv): Pro
   const flags = parseFlags(args, { config: { type: 'string' }, out: { type: 'string' } });
   if (!flags.out) throw new UsageError('--out FILE is required');
   const config = loadConfig(configPath(flags.config, env), env);
-  if (config.storage.postgres) throw new CliError('backup copies the SQLite store; for storage.postgres use pg_dump');
   const store = openStore(config.storage);
   try {
+    if (!store.capabilities.backup) throw new CliError('backup copies the SQLite store; for storage.postgres use pg_dump');
     await store.backup(flags.out);
   } finally {
     await store.close();

@@ -2,29 +2,24 @@ import { createApp } from '../app';
 import { loadConfig } from '../config/load';
 import { createLogger } from '../lib/logger';
 import { openStore } from '../store/open';
-import { lockDatabaseFile } from '../store/sqlite/process-lock';
 import { VERSION } from '../version';
 import { configPath, parseFlags } from './usage';
 
 /**
- * `hookrelay serve --config FILE`: open and migrate storage, start HTTP and dispatch, and drain on
- * SIGTERM/SIGINT. A second signal exits at once.
+ * `hookrelay serve --config FILE`: listen, wait for storage and migrate it, start dispatch, and
+ * drain on SIGTERM/SIGINT. A second signal exits at once.
  */
 export async function serveCommand(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const flags = parseFlags(args, { config: { type: 'string' } });
   const path = configPath(flags.config, env);
   const config = loadConfig(path, env);
   const logger = createLogger(config.log);
-  // One SQLite file, one process: a second relay on the same file is refused before it touches it.
-  const unlock = config.storage.sqlite ? lockDatabaseFile(config.storage.sqlite.path) : () => {};
-  const store = openStore(config.storage);
-  await store.migrate();
+  // A single-owner store (one SQLite file, one process) refuses a second relay before it touches it.
+  const store = openStore(config.storage, { serve: true });
   const app = await createApp(config, { store, logger, loadConfig: () => loadConfig(path, env) });
-  const { host, port } = await app.start();
-  logger.info({ version: VERSION, host, port, config: path, subscriptions: config.subscriptions.length }, 'hookrelay listening');
   if (config.auth.ingest_tokens.length === 0) logger.warn('auth.ingest_tokens is empty: anyone who can reach /ingest can post events');
 
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     let stopping = false;
     const onSignal = (signal: NodeJS.Signals) => {
       if (stopping) {
@@ -33,11 +28,15 @@ export async function serveCommand(args: string[], env: NodeJS.ProcessEnv): Prom
       }
       stopping = true;
       logger.info({ signal, grace_ms: config.server.shutdown_grace }, 'shutting down: draining attempts in flight');
+      // Storage that stopped answering must not hold the exit past the grace period (leases are rescued later).
+      setTimeout(() => {
+        logger.warn({ grace_ms: config.server.shutdown_grace }, 'shutdown is taking longer than the grace period; exiting now');
+        process.exit(1);
+      }, config.server.shutdown_grace + SHUTDOWN_MARGIN_MS).unref();
       app
         .stop()
         .then(() => store.close())
         .then(() => {
-          unlock();
           logger.info('stopped');
           resolve(0);
         })
@@ -56,5 +55,24 @@ export async function serveCommand(args: string[], env: NodeJS.ProcessEnv): Prom
           logger.error({ err: err instanceof Error ? err.message : err }, 'config reload rejected; keeping the running config'),
         );
     });
+    app.start().then(
+      ({ host, port }) => {
+        logger.info({ version: VERSION, host, port, config: path, subscriptions: config.subscriptions.length }, 'hookrelay listening');
+      },
+      (err: unknown) => {
+        if (stopping) return; // the wait for storage ended by a signal: onSignal resolves
+        // An error no wait can fix (wrong password, no such database, a failed migration): one line, exit 1.
+        void app
+          .stop()
+          .then(() => store.close())
+          .catch(() => undefined)
+          .finally(() => {
+            reject(err);
+          });
+      },
+    );
   });
 }
+
+/** How long past `server.shutdown_grace` the exit may wait for storage to let go. */
+const SHUTDOWN_MARGIN_MS = 2000;

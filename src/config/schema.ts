@@ -97,6 +97,10 @@ const postgresSchema = z.strictObject({
   lease_margin: duration().prefault('30s'),
   /** Connections this instance opens at most; default 10. */
   max_connections: z.number().int().min(1).max(1000).default(10),
+  /** A connection not established by then fails (503, retried), ms; default 5s. */
+  connect_timeout: duration().prefault('5s'),
+  /** A statement the server has not answered by then fails (503, retried), ms; default 10s. Also bounds a server that stops answering. */
+  statement_timeout: duration().prefault('10s'),
 });
 
 /** `storage`: at most one backend; sqlite with its defaults when none is named. */

@@ -10,6 +10,7 @@ import { createCompletionWriter } from './completion-writer';
 import type { Deliverer } from './deliver';
 import { createMaintenance } from './maintenance';
 import { nextState, type Outcome } from './retry-policy';
+import { capacityOf } from '../lib/token-bucket';
 import { createStartLimiter } from './start-limiter';
 
 export interface DispatcherOptions {
@@ -45,11 +46,18 @@ export interface AttemptObservation {
 
 export interface DispatcherDeps {
   store: Store;
+  /** The store's judgement that an error means storage cannot answer now (an outage, not a bug). */
+  isUnavailable: (err: unknown) => boolean;
   subscriptions: LiveSubscriptions;
   clock: Clock;
   logger: Logger;
   deliverer: Deliverer;
 }
+
+/** First pause before claiming again once storage is found unavailable, ms; doubled each failed try. */
+const OUTAGE_FIRST_RETRY_MS = 100;
+/** Longest pause between claims while storage is unavailable, ms: dispatch resumes within it of recovery. */
+const OUTAGE_MAX_RETRY_MS = 1000;
 
 /** Abort reason of attempts interrupted by shutdown (as opposed to their own timeout). */
 const SHUTDOWN = new Error('shutdown');
@@ -80,6 +88,7 @@ export function createDispatcher(deps: DispatcherDeps, opts: DispatcherOptions) 
   // A lease expires leaseMarginMs after its attempt's timeout; look for expired ones at least twice per margin.
   const maintenance = createMaintenance({
     store,
+    isUnavailable: deps.isUnavailable,
     subscriptions,
     clock,
     logger,
@@ -104,6 +113,8 @@ export function createDispatcher(deps: DispatcherDeps, opts: DispatcherOptions) 
   let started = false;
   let timer: NodeJS.Timeout | undefined;
   let stopPromise: Promise<void> | undefined;
+  /** Set while storage cannot answer: claims back off, and the outage is logged once at each end. */
+  let outage: { since: number; retryMs: number } | undefined;
   /** Callers of nextSignal() waiting for the next finished attempt or claim. */
   const waiters = new Set<() => void>();
   const signal = () => {
@@ -169,7 +180,7 @@ export function createDispatcher(deps: DispatcherDeps, opts: DispatcherOptions) 
         limit,
         leaseExpiresAt: now + t.timeoutMs + leaseMarginMs,
         ...(t.fifo && { fifo: true }),
-        ...(t.rateLimit && { rateLimit: t.rateLimit }),
+        ...(t.rateLimit && { rateLimit: { ...t.rateLimit, burst: capacityOf(t.rateLimit) } }),
       });
       free -= limit;
     }
@@ -346,16 +357,45 @@ export function createDispatcher(deps: DispatcherDeps, opts: DispatcherOptions) 
       for (;;) {
         again = false;
         await runOnce();
+        if (outage) recovered();
         if (!again) await armTimer();
         // A nudge that came while claiming or arming the timer must not be lost.
         if (!again || stopping) break;
       }
     } catch (err) {
-      logger.error({ err }, 'dispatcher could not claim deliveries; retrying shortly');
-      arm(pollIntervalMs);
+      arm(failed(err));
     } finally {
       pumping = false;
     }
+  }
+
+  /**
+   * A claim round failed. Storage that cannot answer (connection lost, server restarting, disk
+   * full) pauses dispatch: one log line when the outage starts, then claims are retried with a
+   * growing pause (at most OUTAGE_MAX_RETRY_MS, so work resumes within that of recovery). Anything
+   * else is logged each time. Returns the pause before the next try.
+   */
+  function failed(err: unknown): number {
+    if (!deps.isUnavailable(err)) {
+      logger.error({ err }, 'dispatcher could not claim deliveries; retrying shortly');
+      return pollIntervalMs;
+    }
+    if (outage) {
+      outage.retryMs = Math.min(OUTAGE_MAX_RETRY_MS, outage.retryMs * 2);
+    } else {
+      outage = { since: clock.now(), retryMs: OUTAGE_FIRST_RETRY_MS };
+      logger.warn({ err }, 'storage unavailable: dispatch paused');
+    }
+    return outage.retryMs;
+  }
+
+  /** A claim round worked again after an outage: say so once, and look at every subscription. */
+  function recovered(): void {
+    logger.info({ outage_ms: clock.now() - outage!.since }, 'storage available again: dispatch resumed');
+    outage = undefined;
+    // Whatever was committed meanwhile (and wake-ups that were lost) may be due now.
+    drained.clear();
+    again = true;
   }
 
   /** Sleep until the next due retry, the next rate_limit token, or the poll period, whichever comes first. */
@@ -411,6 +451,8 @@ export function createDispatcher(deps: DispatcherDeps, opts: DispatcherOptions) 
     },
     /** One maintenance tick now (expired leases, auto-disable); it also runs on its own timer. */
     maintain: maintenance.runOnce,
+    /** true while storage is unavailable and dispatch is paused. */
+    paused: () => outage !== undefined,
     /** Attempts in flight right now. */
     inFlightCount: () => inFlight.size,
     /**

@@ -11,6 +11,8 @@ const MIN_MAINTENANCE_INTERVAL_MS = 20;
 
 export interface MaintenanceDeps {
   store: Store;
+  /** Errors that mean storage cannot answer now: not logged per tick. */
+  isUnavailable: (err: unknown) => boolean;
   subscriptions: LiveSubscriptions;
   clock: Clock;
   logger: Logger;
@@ -79,7 +81,10 @@ export function createMaintenance(deps: MaintenanceDeps) {
     if (stopped) return;
     timer = setTimeout(() => {
       running = runOnce()
-        .catch((err) => logger.error({ err }, 'maintenance tick failed; trying again at the next one'))
+        // During a storage outage the dispatcher has said so once already; a tick per second would repeat it.
+        .catch((err) =>
+          deps.isUnavailable(err) ? undefined : logger.error({ err }, 'maintenance tick failed; trying again at the next one'),
+        )
         .finally(schedule);
     }, intervalMs());
     timer.unref();

@@ -30,6 +30,24 @@ export interface ProblemContext {
   logger: Logger;
   /** The store's own judgement: this error means storage cannot answer now (503, retried). */
   isUnavailable: (err: unknown) => boolean;
+  /** Told of each request answered 503 for it (see outageReporter). */
+  onUnavailable?: (err: unknown) => void;
+}
+
+/**
+ * Reports requests refused because storage cannot answer without a line per request: the first at
+ * once, then at most one line per `everyMs`, counting the ones refused in between.
+ */
+export function outageReporter(logger: Logger, now: () => number, everyMs = 10_000): (err: unknown) => void {
+  let lastAt = -Infinity;
+  let refused = 0;
+  return (err) => {
+    refused++;
+    if (now() - lastAt < everyMs) return;
+    logger.warn({ err, refused }, 'storage unavailable: requests answered 503');
+    lastAt = now();
+    refused = 0;
+  };
 }
 
 /**
@@ -51,7 +69,9 @@ export function toProblem(err: unknown, ctx: ProblemContext, where?: { method: s
     });
   }
   if (ctx.isUnavailable(err)) {
-    ctx.logger.error({ err }, 'storage unavailable');
+    // Each refused request at debug (with its cause); operators get the throttled summary line.
+    ctx.logger.debug({ err }, 'storage unavailable');
+    ctx.onUnavailable?.(err);
     return storageUnavailable(err);
   }
   ctx.logger.error({ err, ...where }, 'unexpected error');

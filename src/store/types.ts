@@ -57,11 +57,12 @@ export interface ClaimRequest {
    */
   fifo?: boolean;
   /**
-   * The subscription's `rate_limit`. A store shared by several processes (Postgres) also spends
-   * attempts from one bucket per subscription in the database, so the limit holds across them;
-   * a single-process store may ignore it (the dispatcher's own limiter already holds it).
+   * The subscription's `rate_limit` (`limit` attempts per `perMs`) and `burst`, the capacity of its
+   * token bucket. A store with `capabilities.sharedRateBuckets` (Postgres) also spends attempts
+   * from one bucket per subscription in the database, so the limit holds across processes; a
+   * single-process store ignores it (the dispatcher's own limiter already holds it).
    */
-  rateLimit?: { limit: number; perMs: number };
+  rateLimit?: { limit: number; perMs: number; burst: number };
 }
 
 /** A delivery leased to one dispatcher, with what it needs to build the request. */
@@ -73,6 +74,7 @@ export interface ClaimedDelivery {
   event: StoredEventSummary;
 }
 
+/** What a delivery needs of its event. */
 export interface StoredEventSummary {
   id: string;
   type: string;
@@ -137,6 +139,7 @@ export interface SubscriptionState {
   failingSince: number | null;
 }
 
+/** One delivery of an event to a subscription. */
 export interface StoredDelivery {
   id: string;
   eventId: string;
@@ -150,6 +153,7 @@ export interface StoredDelivery {
   lastError: string | null;
 }
 
+/** An event as stored, with its delivery count at first ingest. */
 export interface StoredEvent extends StoredEventSummary {
   deliveryCount: number;
 }
@@ -171,6 +175,7 @@ export interface EventQuery {
   cursor?: string | undefined;
 }
 
+/** Filters and page of listDeliveries; times as in EventQuery. */
 export interface DeliveryQuery {
   status?: DeliveryStatus | undefined;
   subscriptionId?: string | undefined;
@@ -235,6 +240,7 @@ export interface PruneRequest {
   after?: string | undefined;
 }
 
+/** What one retention batch did. */
 export interface PruneBatch {
   /** Events deleted (their deliveries and attempts went with them). */
   deleted: number;
@@ -257,7 +263,35 @@ export interface AuditEntry {
   details: Record<string, unknown>;
 }
 
+/** What a backend can do, so callers ask the store instead of the config which backend it is. */
+export interface StoreCapabilities {
+  /**
+   * One process owns the store (SQLite): at start-up no lease can belong to a live process, so
+   * every one is rescued (`rescueExpired({all: true})`). false: several instances share it.
+   */
+  singleOwner: boolean;
+  /** `backup(path)` makes a copy (SQLite online backup); false: it throws, back up the database by its own means. */
+  backup: boolean;
+  /** `ClaimRequest.rateLimit` is spent from buckets in the store, shared by every instance (Postgres). */
+  sharedRateBuckets: boolean;
+}
+
+/** The storage contract (see the top of this file). */
 export interface Store {
+  /** What this backend can do. */
+  readonly capabilities: StoreCapabilities;
+  /**
+   * How long a lease outlives its attempt's timeout (ms), when the backend wants its own: several
+   * instances (Postgres, `storage.postgres.lease_margin`) wait this long before taking over a dead
+   * one's work. Undefined: the dispatcher's default.
+   */
+  readonly leaseMarginMs?: number;
+  /**
+   * true for errors a client should retry later (storage busy, full, unreachable, a dropped
+   * connection): the HTTP edge answers 503 with Retry-After instead of 500.
+   */
+  isUnavailable(err: unknown): boolean;
+
   /** Apply pending migrations; throws (and the boot stops) if one fails. */
   migrate(): Promise<void>;
   /** true when storage answers and is migrated to the latest version. */
@@ -396,6 +430,6 @@ export interface Store {
    */
   onWork?(listener: () => void): () => void;
 
-  /** A consistent copy of the whole store at `path` while it runs (SQLite online backup); throws where unsupported. */
+  /** A consistent copy of the whole store at `path` while it runs (SQLite online backup); throws unless `capabilities.backup`. */
   backup(path: string): Promise<void>;
 }

@@ -40,7 +40,8 @@ export class LiveSubscriptions {
   private failing = false;
   private readonly listeners = new Set<() => void>();
 
-  private constructor(
+  /** An empty set until reloadAll() reads the store (at start, once storage is reachable). */
+  constructor(
     private readonly deps: LiveSetDeps,
     private config: Config,
   ) {}

@@ -4,10 +4,11 @@ import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { postgresMigrations } from '../../migrations/postgres/index';
 import { createPool, createPostgresKysely, migratePostgres, quoteIdent } from '../../src/store/postgres/connect';
-import * as reads from '../../src/store/sqlite/reads';
+import * as reads from '../../src/store/postgres/reads';
+import { over } from '../../src/store/postgres/run';
 
 /*
- * Groundwork of the Postgres backend against the real server (HOOKRELAY_TEST_POSTGRES_URL, which
+ * Connections and migrations of the Postgres backend against the real server (HOOKRELAY_TEST_POSTGRES_URL, which
  * .ci/run sets; the machine's local server otherwise). Each test gets a schema of its own.
  */
 
@@ -50,7 +51,9 @@ describe('Postgres: connections and migrations', () => {
 
   it('reads BIGINT times back as numbers, in the row shapes the SQLite store reads', async () => {
     const schema = await freshSchema();
-    const db = createPostgresKysely(createPool({ url: URL, schema }));
+    const pool = createPool({ url: URL, schema });
+    const db = createPostgresKysely(pool);
+    const run = over(pool);
     try {
       await migratePostgres(db, schema);
       const T = 1_700_000_000_123;
@@ -59,18 +62,18 @@ describe('Postgres: connections and migrations', () => {
       );
       await sql`INSERT INTO deliveries (id, event_id, subscription_id, event_type, status, next_attempt_at, created_at, updated_at)
         VALUES ('dlv_1', 'evt_1', 'orders', 'order.created', 'pending', ${T}, ${T}, ${T})`.execute(db);
-      expect(await reads.getEvent(db, 'evt_1')).toEqual({
+      expect(await reads.getEvent(run, 'evt_1')).toEqual({
         id: 'evt_1',
         type: 'order.created',
         data: '{"n":1}',
         createdAt: T,
         deliveryCount: 1,
       });
-      expect(await reads.getDelivery(db, 'dlv_1')).toMatchObject({ id: 'dlv_1', status: 'pending', nextAttemptAt: T, attempts: 0 });
-      expect(await reads.countDeliveriesByStatus(db)).toMatchObject({ pending: 1, succeeded: 0 });
+      expect(await reads.getDelivery(run, 'dlv_1')).toMatchObject({ id: 'dlv_1', status: 'pending', nextAttemptAt: T, attempts: 0 });
+      expect(await reads.countDeliveriesByStatus(run)).toMatchObject({ pending: 1, succeeded: 0 });
       // Deleting an event takes its deliveries with it, as in SQLite.
       await sql`DELETE FROM events WHERE id = 'evt_1'`.execute(db);
-      expect(await reads.getDelivery(db, 'dlv_1')).toBeNull();
+      expect(await reads.getDelivery(run, 'dlv_1')).toBeNull();
     } finally {
       await db.destroy();
     }

@@ -229,7 +229,7 @@ describe('Postgres store: scheduling across instances', () => {
     try {
       await a.ingest(Array.from({ length: 30 }, (_, i) => [event(`e${i}`)]));
       // 50 an hour: a burst of 5 (a tenth, as the dispatcher's own limiter), no refill during the test.
-      const rateLimit = { limit: 50, perMs: 3_600_000 };
+      const rateLimit = { limit: 50, perMs: 3_600_000, burst: 5 };
       const claim = (store: typeof a, owner: string) =>
         store.claim([{ subscriptionId: 's', limit: 4, leaseExpiresAt: Date.now() + 60_000, rateLimit }], owner, Date.now());
       const rounds = await Promise.all([claim(a, 'A'), claim(b, 'B'), claim(a, 'A'), claim(b, 'B')]);

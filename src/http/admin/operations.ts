@@ -105,7 +105,7 @@ export function operationRoutes(deps: AdminDeps) {
   // Writes a file wherever the relay's user may write, and the copy holds every event and every
   // subscription secret: that is why only `write`-scoped tokens may call it (adminAuth: POST needs write).
   app.openapi(backup, async (c) => {
-    if (deps.config().storage.postgres)
+    if (!deps.store.capabilities.backup)
       throw new AppError(409, 'backup_unsupported', {
         detail: "backup copies the SQLite store; this relay uses storage.postgres: back it up with pg_dump or your provider's snapshots",
       });

@@ -1,18 +1,16 @@
 import { Kysely, Migrator, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { postgresMigrationProvider } from '../../../migrations/postgres/index';
-import type { SqliteSchema } from '../sqlite/schema';
+import type { StoreSchema } from '../sql/rows';
 
-/*
- * Groundwork of the Postgres backend (issue 9): connections and migrations. The Store
- * implementation over them is not built yet; `storage.postgres` stays a config error until it is.
- */
+/* Connections of the Postgres store, and its migrations. */
 
-/** Row shapes are the SQLite store's (migrations/postgres/0001-init.ts keeps them identical). */
-export type PostgresSchema = SqliteSchema;
+/** The tables as Kysely sees them (used for migrations): the row shapes both backends share. */
+export type PostgresSchema = StoreSchema;
 
 const INT8_OID = 20;
 
+/** How to reach the database (config `storage.postgres`). */
 export interface PostgresOptions {
   /** postgres:// URL (config `storage.postgres.url`). */
   url: string;
@@ -20,6 +18,27 @@ export interface PostgresOptions {
   schema?: string;
   /** Most connections this instance opens (default 10). */
   maxConnections?: number;
+  /** A connection (or a free one from the pool) not had by then fails, ms (config `connect_timeout`, default 5 s). */
+  connectTimeoutMs?: number;
+  /**
+   * A statement not answered by then fails, ms (config `statement_timeout`, default 10 s): the
+   * server cancels it, and the client gives up on its own too, so a server that stops answering
+   * (a network partition, a hung host) cannot hold a request or the dispatcher.
+   */
+  statementTimeoutMs?: number;
+}
+
+/** pg client settings that bound every wait on the server (see PostgresOptions). */
+export function clientTimeouts(opts: PostgresOptions) {
+  const statementTimeoutMs = opts.statementTimeoutMs ?? 10_000;
+  return {
+    connectionTimeoutMillis: opts.connectTimeoutMs ?? 5000,
+    statement_timeout: statementTimeoutMs,
+    query_timeout: statementTimeoutMs,
+    // A peer that vanished without a FIN or RST is found by TCP keep-alive, not only by the next query.
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+  };
 }
 
 /**
@@ -27,17 +46,23 @@ export interface PostgresOptions {
  * numbers, exact up to 2^53, instead of pg's default strings.
  */
 export function createPool(opts: PostgresOptions): pg.Pool {
-  return new pg.Pool({
+  const pool = new pg.Pool({
     connectionString: opts.url,
     max: opts.maxConnections ?? 10,
+    ...clientTimeouts(opts),
     ...(opts.schema !== undefined && { options: `-c search_path=${quoteIdent(opts.schema)}` }),
     types: {
       getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
         oid === INT8_OID ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
     },
   });
+  // An idle connection that drops (the server restarted) is emitted here and removed by the pool;
+  // unheard, the 'error' event would end the process. The next query connects anew.
+  pool.on('error', () => undefined);
+  return pool;
 }
 
+/** Kysely over the pool, for the migrator; destroying it ends the pool. */
 export function createPostgresKysely(pool: pg.Pool): Kysely<PostgresSchema> {
   return new Kysely<PostgresSchema>({ dialect: new PostgresDialect({ pool }) });
 }

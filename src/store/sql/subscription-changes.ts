@@ -1,27 +1,18 @@
 import type { SubscriptionChanges } from '../types';
 
 /*
- * The subscription change log (Store.subscriptionChangesSince), the part every backend shares:
- * the SQL both dialects accept as written, and how a page is made of its rows.
+ * The subscription change log (Store.subscriptionChangesSince), the part every backend shares: how
+ * a page is made of the rows a backend read. Each backend reads, for `afterSeq`, the changed ids
+ * with their newest seq (ChangedIdRow) and then the log's bounds (ChangeBoundsRow).
  */
 
-export const CHANGES_SQL = {
-  append: `INSERT INTO subscription_changes (subscription_id, changed_at) VALUES (@id, @now)`,
-  latest: `SELECT COALESCE(MAX(seq), 0) AS seq FROM subscription_changes`,
-  since: `SELECT subscription_id AS id, MAX(seq) AS seq FROM subscription_changes WHERE seq > @after GROUP BY subscription_id`,
-  bounds: `SELECT MIN(seq) AS oldest, MAX(seq) AS newest FROM subscription_changes`,
-  // The newest row stays whatever its age: it is what tells a reader how far the log went.
-  prune: `DELETE FROM subscription_changes
-    WHERE changed_at < @before AND seq < (SELECT MAX(seq) FROM subscription_changes)`,
-} as const;
-
-/** A row of CHANGES_SQL.since. */
+/** One changed id, with the newest seq that changed it. */
 export interface ChangedIdRow {
   id: string;
   seq: number;
 }
 
-/** The row of CHANGES_SQL.bounds: both null when the log is empty. */
+/** The oldest and newest seq kept: both null when the log is empty. */
 export interface ChangeBoundsRow {
   oldest: number | null;
   newest: number | null;

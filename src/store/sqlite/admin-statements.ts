@@ -1,7 +1,8 @@
 import type Database from 'better-sqlite3';
+import type { DeliveryRow } from '../sql/rows';
 import type { DeliveryStatus } from '../types';
-import type { DeliveryRow } from './schema';
-import { SQL as HOT_SQL } from './statements';
+import { INGEST_SQL } from './ingest';
+import { CHANGES_SQL } from './subscription-changes';
 
 /*
  * SQL of the admin writes, prepared once per store; exported so tests can EXPLAIN them. Every
@@ -9,20 +10,21 @@ import { SQL as HOT_SQL } from './statements';
  * dispatcher that leased the row in between is never overwritten (the row count tells).
  */
 
+/** SQL of the admin writes in SQLite. */
 export const ADMIN_SQL = {
   insertApiSubscription: `INSERT INTO api_subscriptions (id, spec, created_at, updated_at)
     VALUES (@id, @spec, @now, @now) ON CONFLICT (id) DO NOTHING`,
   updateApiSubscription: `UPDATE api_subscriptions SET spec = @spec, updated_at = @now WHERE id = @id`,
   deleteApiSubscription: `DELETE FROM api_subscriptions WHERE id = @id`,
   deleteSubscriptionState: `DELETE FROM subscription_state WHERE id = @id`,
-  recordChange: HOT_SQL.recordChange,
+  recordChange: CHANGES_SQL.append,
   // Same WHERE as the partial index deliveries_due, word for word, so it is the one used.
   cancelWaitingOfSubscription: `UPDATE deliveries INDEXED BY deliveries_due
     SET status = 'cancelled', next_attempt_at = NULL, updated_at = @now
     WHERE subscription_id = @subscriptionId AND status IN ('pending', 'retrying')`,
 
   eventType: `SELECT type FROM events WHERE id = @id`,
-  insertDelivery: HOT_SQL.insertDelivery,
+  insertDelivery: INGEST_SQL.insertDelivery,
 
   // Never tried -> pending, else retrying (as release does); attempts are kept.
   retry: `UPDATE deliveries
@@ -66,4 +68,5 @@ export function prepareAdminStatements(db: Database.Database) {
   };
 }
 
+/** The prepared admin statements of one store. */
 export type AdminStatements = ReturnType<typeof prepareAdminStatements>;

@@ -2,9 +2,9 @@ import type Database from 'better-sqlite3';
 import { newDeliveryId } from '../../lib/ids';
 import type { AuditEntry, DeliveryActionResult } from '../types';
 import { prepareAdminStatements, type AdminStatements } from './admin-statements';
-import { deliveryIdFloor } from './delivery-id-floor';
-import { toDelivery } from './reads';
-import type { DeliveryRow } from './schema';
+import { deliveryIdFloor } from '../sql/delivery-id-floor';
+import { toDelivery } from '../sql/from-rows';
+import type { DeliveryRow } from '../sql/rows';
 import { immediateWriter } from './write-transaction';
 
 /**
@@ -52,6 +52,7 @@ export function createAdminWrites(db: Database.Database) {
   };
 }
 
+/** The admin writes of one store. */
 export type AdminWrites = ReturnType<typeof createAdminWrites>;
 
 /** New pending deliveries due now; the event's delivery_count stays its first ingest answer. */

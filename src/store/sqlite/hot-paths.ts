@@ -1,8 +1,9 @@
 import type Database from 'better-sqlite3';
 import type { AttemptResult, ClaimRequest, NewEvent } from '../types';
-import { completeAttempt, HealthTally } from './complete';
+import { HealthTally } from '../sql/health-tally';
+import { claimDeliveries, nextDueAt, releaseDeliveries } from './claims';
+import { completeAttempt, flushHealth } from './completion';
 import { ingestRequest } from './ingest';
-import { claimDeliveries, nextDueAt, releaseDeliveries } from './leases';
 import { prepareStatements } from './statements';
 import { immediateWriter, relaxedWriter } from './write-transaction';
 
@@ -24,7 +25,7 @@ export function createHotPaths(db: Database.Database, synchronous: 'full' | 'nor
     complete: lazy((results: AttemptResult[], now: number) => {
       const health = new HealthTally();
       const written = results.map((r) => completeAttempt(s, r, now, health));
-      health.flush(s, now);
+      flushHealth(s, health, now);
       return written;
     }),
     release: lazy((ids: string[], owner: string, now: number) => releaseDeliveries(s, ids, owner, now)),
@@ -37,4 +38,5 @@ export function createHotPaths(db: Database.Database, synchronous: 'full' | 'nor
   };
 }
 
+/** The hot paths of one store. */
 export type HotPaths = ReturnType<typeof createHotPaths>;

@@ -1,14 +1,33 @@
 import { newDeliveryId } from '../../lib/ids';
-import { idsToLookUp, planIngest, type StoredIdentity } from '../ingest-plan';
+import { idsToLookUp, planIngest, type StoredIdentity } from '../sql/ingest-plan';
 import type { IngestResult, NewEvent } from '../types';
-import type { Statements } from './statements';
+import type Database from 'better-sqlite3';
+
+type IngestParams = Record<string, string | number | null>;
+/** The prepared statements ingest runs (statements.ts prepares them from INGEST_SQL). */
+export interface IngestStatements {
+  findEvent: Database.Statement<{ id: string }, { content_hash: string; delivery_count: number }>;
+  insertEvent: Database.Statement<IngestParams>;
+  insertDelivery: Database.Statement<IngestParams>;
+}
+
+/** SQL of ingest (prepared in statements.ts). */
+export const INGEST_SQL = {
+  findEvent: `SELECT content_hash, delivery_count FROM events WHERE id = @id`,
+  insertEvent: `INSERT INTO events (id, type, data, content_hash, created_at, delivery_count)
+    VALUES (@id, @type, @data, @contentHash, @createdAt, @deliveryCount)`,
+  // A new delivery is due at its creation.
+  insertDelivery: `INSERT INTO deliveries (id, event_id, subscription_id, event_type, status, attempts,
+      next_attempt_at, created_at, updated_at)
+    VALUES (@id, @eventId, @subscriptionId, @eventType, 'pending', 0, @createdAt, @createdAt, @createdAt)`,
+} as const;
 
 /**
  * Stores one ingest request; runs inside the group's transaction. The rules (planIngest) are
  * decided before the first write, so a conflicting request writes nothing and the rest of the
  * group is untouched.
  */
-export function ingestRequest(s: Statements, events: NewEvent[]): IngestResult {
+export function ingestRequest(s: IngestStatements, events: NewEvent[]): IngestResult {
   const stored = new Map<string, StoredIdentity>();
   for (const id of idsToLookUp(events)) {
     const found = s.findEvent.get({ id });
@@ -20,7 +39,7 @@ export function ingestRequest(s: Statements, events: NewEvent[]): IngestResult {
   return { kind: 'ok', events: plan.events };
 }
 
-function insertEvent(s: Statements, event: NewEvent): void {
+function insertEvent(s: IngestStatements, event: NewEvent): void {
   const createdAt = Math.round(event.createdAt);
   s.insertEvent.run({
     id: event.id,

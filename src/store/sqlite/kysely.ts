@@ -11,7 +11,7 @@ import {
   type Driver,
   type MigrationProvider,
 } from 'kysely';
-import type { SqliteSchema } from './schema';
+import type { StoreSchema } from '../sql/rows';
 
 /*
  * Kysely's SQLite adapter reports no transactional DDL, so its Migrator would run each migration
@@ -47,12 +47,12 @@ class RelaySqliteDialect extends SqliteDialect {
 }
 
 /** Kysely over an open better-sqlite3 database (same connection; destroying it closes the database). */
-export function createKysely(db: Database.Database): Kysely<SqliteSchema> {
-  return new Kysely<SqliteSchema>({ dialect: new RelaySqliteDialect(db) });
+export function createKysely(db: Database.Database): Kysely<StoreSchema> {
+  return new Kysely<StoreSchema>({ dialect: new RelaySqliteDialect(db) });
 }
 
 /** Applies every pending migration in one transaction; throws (naming the migration) if one fails. */
-export async function migrateToLatest(db: Kysely<SqliteSchema>, provider: MigrationProvider): Promise<void> {
+export async function migrateToLatest(db: Kysely<StoreSchema>, provider: MigrationProvider): Promise<void> {
   const { error, results } = await new Migrator({ db, provider }).migrateToLatest();
   if (error === undefined) return;
   const failed = results?.find((r) => r.status === 'Error')?.migrationName;
@@ -61,7 +61,7 @@ export async function migrateToLatest(db: Kysely<SqliteSchema>, provider: Migrat
 }
 
 /** true when every migration the provider knows has been applied. */
-export async function isMigrated(db: Kysely<SqliteSchema>, provider: MigrationProvider): Promise<boolean> {
+export async function isMigrated(db: Kysely<StoreSchema>, provider: MigrationProvider): Promise<boolean> {
   const migrations = await new Migrator({ db, provider }).getMigrations();
   return migrations.every((m) => m.executedAt !== undefined);
 }

@@ -17,6 +17,8 @@ export interface SqliteOptions {
   synchronous: 'full' | 'normal';
   /** How long a write waits for another connection's lock before SQLITE_BUSY (ms); default BUSY_TIMEOUT_MS. */
   busyTimeoutMs?: number;
+  /** Hold the file's process lock (process-lock.ts) from open to close, as the serving process does; default false. */
+  exclusive?: boolean;
 }
 
 /** Milliseconds a writer waits for another connection's lock before failing with SQLITE_BUSY. */

@@ -1,15 +1,14 @@
 import type Database from 'better-sqlite3';
+import { planPrune, type WindowRow } from '../sql/prune-plan';
 import type { PruneBatch, PruneRequest } from '../types';
-import { decodePruneCursor, pruneCursor } from './cursor';
 
 /*
- * Retention. A sweep walks events oldest first through `events_created` (created_at, then the
- * rowid seq), a batch of `limit` rows per call, each batch one short write transaction. Deleting an
- * event cascades to its deliveries (deliveries_event) and their attempts (attempts_delivery).
- * Events that must stay (still waiting, or not old enough for their outcome) are passed over by
- * the cursor, so a million deliveries held by a disabled subscription cost one pass per sweep.
+ * Retention in SQLite (the sweep's plan is shared: sql/prune-plan.ts). The window walks
+ * `events_created` (created_at, then the rowid seq). Deleting an event cascades to its deliveries
+ * (deliveries_event) and their attempts (attempts_delivery).
  */
 
+/** SQL of a retention batch in SQLite; exported so tests can EXPLAIN it. */
 export const PRUNE_SQL = {
   // `open`: a delivery still waits or runs; `bad`: one failed or was cancelled (the `failed` limit applies).
   window: `SELECT e.seq, e.created_at,
@@ -29,37 +28,7 @@ const KEEP_FREE_PAGES = 1024;
 /** Most pages handed back to the file system per sweep, so one truncation stays short. */
 const VACUUM_PAGES_PER_SWEEP = 4096;
 
-/** A row of PRUNE_SQL.window; `open` and `bad` are 0/1 in SQLite and booleans in Postgres. */
-export interface WindowRow {
-  seq: number;
-  created_at: number;
-  open: 0 | 1 | boolean;
-  bad: 0 | 1 | boolean;
-}
-
-/**
- * One batch of a sweep, the same for every backend: the window query's parameters, which of its
- * rows to delete, and where the next batch starts (null once the window came back short).
- */
-export function planPrune(req: PruneRequest) {
-  const after = req.after === undefined ? { createdAt: Number.MIN_SAFE_INTEGER, seq: 0 } : decodePruneCursor(req.after);
-  const limit = Math.max(1, Math.floor(req.limit));
-  return {
-    params: {
-      cutoff: Math.round(Math.max(req.succeededBefore, req.failedBefore)),
-      afterCreatedAt: after.createdAt,
-      afterSeq: after.seq,
-      limit,
-    },
-    doomed: (rows: WindowRow[]): number[] =>
-      rows.filter((row) => !row.open && row.created_at < (row.bad ? req.failedBefore : req.succeededBefore)).map((row) => row.seq),
-    next: (rows: WindowRow[]): string | null => {
-      const last = rows.at(-1);
-      return rows.length < limit || !last ? null : pruneCursor({ createdAt: last.created_at, seq: last.seq });
-    },
-  };
-}
-
+/** One prune batch per call, each its own IMMEDIATE transaction; the end of a sweep hands free pages back. */
 export function createPruner(db: Database.Database) {
   const window = db.prepare<Record<string, number>, WindowRow>(PRUNE_SQL.window);
   const deleteEvent = db.prepare<{ seq: number }>(PRUNE_SQL.deleteEvent);

@@ -1,4 +1,16 @@
-import { sql, type Kysely, type Selectable } from 'kysely';
+import { type Kysely, sql } from 'kysely';
+import {
+  type OldestWaitingRow,
+  type StatusCountRow,
+  statsFrom,
+  toApiSubscription,
+  toAttempt,
+  toDelivery,
+  toEvent,
+  toSubscriptionState,
+  zeroCounts,
+} from '../sql/from-rows';
+import type { StoreSchema } from '../sql/rows';
 import type {
   AttemptRecord,
   DeliveryStatus,
@@ -8,33 +20,36 @@ import type {
   SubscriptionState,
   SubscriptionStats,
 } from '../types';
-import type { ApiSubscriptionRow, AttemptRow, DeliveryRow, SqliteSchema, SubscriptionStateRow } from './schema';
 
-/* Read-only queries of the admin side; through Kysely, off the hot paths. */
+/* Read-only queries of the admin side in SQLite; through Kysely, off the hot paths. */
 
-type Db = Kysely<SqliteSchema>;
+type Db = Kysely<StoreSchema>;
 
+/** One event, or null. */
 export async function getEvent(db: Db, id: string): Promise<StoredEvent | null> {
   const row = await db.selectFrom('events').selectAll().where('id', '=', id).executeTakeFirst();
-  if (row === undefined) return null;
-  return { id: row.id, type: row.type, data: row.data, createdAt: row.created_at, deliveryCount: row.delivery_count };
+  return row === undefined ? null : toEvent(row);
 }
 
+/** An event's deliveries, by id. */
 export async function listDeliveriesOfEvent(db: Db, eventId: string): Promise<StoredDelivery[]> {
   const rows = await db.selectFrom('deliveries').selectAll().where('event_id', '=', eventId).orderBy('id').execute();
   return rows.map(toDelivery);
 }
 
+/** One delivery, or null. */
 export async function getDelivery(db: Db, id: string): Promise<StoredDelivery | null> {
   const row = await db.selectFrom('deliveries').selectAll().where('id', '=', id).executeTakeFirst();
   return row === undefined ? null : toDelivery(row);
 }
 
+/** A delivery's attempts, in order. */
 export async function listAttempts(db: Db, deliveryId: string): Promise<AttemptRecord[]> {
   const rows = await db.selectFrom('attempts').selectAll().where('delivery_id', '=', deliveryId).orderBy('attempt').orderBy('id').execute();
   return rows.map(toAttempt);
 }
 
+/** Deliveries per status, every status present. */
 export async function countDeliveriesByStatus(db: Db): Promise<Record<DeliveryStatus, number>> {
   const rows = await db
     .selectFrom('deliveries')
@@ -58,56 +73,29 @@ export const STATS_SQL = {
     WHERE status IN ('pending', 'retrying') GROUP BY subscription_id`,
 } as const;
 
+/** Counts per subscription id that has any delivery. */
 export async function deliveryStats(db: Db): Promise<SubscriptionStats[]> {
-  const { rows: counted } = await sql.raw<CountRow>(STATS_SQL.counts).execute(db);
-  const { rows: oldest } = await sql.raw<OldestRow>(STATS_SQL.oldestWaiting).execute(db);
+  const { rows: counted } = await sql.raw<StatusCountRow>(STATS_SQL.counts).execute(db);
+  const { rows: oldest } = await sql.raw<OldestWaitingRow>(STATS_SQL.oldestWaiting).execute(db);
   return statsFrom(counted, oldest);
 }
 
-type CountRow = { subscription_id: string; status: DeliveryStatus; count: number | string };
-type OldestRow = { subscription_id: string; at: number };
-
-/** Per-subscription stats from the rows of STATS_SQL (either backend runs them). */
-export function statsFrom(counted: CountRow[], oldest: OldestRow[]): SubscriptionStats[] {
-  const oldestBySubscription = new Map(oldest.map((row) => [row.subscription_id, row.at]));
-
-  const stats = new Map<string, SubscriptionStats>();
-  for (const row of counted) {
-    let entry = stats.get(row.subscription_id);
-    if (entry === undefined) {
-      entry = { subscriptionId: row.subscription_id, counts: zeroCounts(), backlog: 0, oldestWaitingCreatedAt: null };
-      stats.set(row.subscription_id, entry);
-    }
-    entry.counts[row.status] = Number(row.count);
-  }
-  for (const entry of stats.values()) {
-    entry.backlog = entry.counts.pending + entry.counts.retrying;
-    entry.oldestWaitingCreatedAt = oldestBySubscription.get(entry.subscriptionId) ?? null;
-  }
-  return [...stats.values()].sort((a, b) => (a.subscriptionId < b.subscriptionId ? -1 : 1));
-}
-
+/** Every API subscription, by id. */
 export async function listApiSubscriptions(db: Db): Promise<StoredApiSubscription[]> {
   const rows = await db.selectFrom('api_subscriptions').selectAll().orderBy('id').execute();
   return rows.map(toApiSubscription);
 }
 
+/** One API subscription, or null. */
 export async function getApiSubscription(db: Db, id: string): Promise<StoredApiSubscription | null> {
   const row = await db.selectFrom('api_subscriptions').selectAll().where('id', '=', id).executeTakeFirst();
   return row === undefined ? null : toApiSubscription(row);
 }
 
-function toApiSubscription(row: Selectable<ApiSubscriptionRow>): StoredApiSubscription {
-  return { id: row.id, spec: JSON.parse(row.spec) as Record<string, unknown>, createdAt: row.created_at, updatedAt: row.updated_at };
-}
-
-function zeroCounts(): Record<DeliveryStatus, number> {
-  return { pending: 0, retrying: 0, delivering: 0, succeeded: 0, failed: 0, cancelled: 0 };
-}
-
-/** Ids per query when states are read by id: well under every backend's limit on parameters. */
+/** Ids per query when states are read by id: well under SQLite's limit on parameters. */
 const IDS_PER_QUERY = 500;
 
+/** Every state, or those of `ids` (in chunks: SQLite bounds the number of parameters). */
 export async function getSubscriptionStates(db: Db, ids?: string[]): Promise<SubscriptionState[]> {
   if (ids === undefined) {
     const rows = await db.selectFrom('subscription_state').selectAll().orderBy('id').execute();
@@ -121,46 +109,4 @@ export async function getSubscriptionStates(db: Db, ids?: string[]): Promise<Sub
     states.push(...rows.map(toSubscriptionState));
   }
   return states.sort((a, b) => (a.id < b.id ? -1 : 1));
-}
-
-export function toDelivery(row: Selectable<DeliveryRow>): StoredDelivery {
-  return {
-    id: row.id,
-    eventId: row.event_id,
-    subscriptionId: row.subscription_id,
-    status: row.status,
-    attempts: row.attempts,
-    nextAttemptAt: row.next_attempt_at,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-    lastStatusCode: row.last_status_code,
-    lastError: row.last_error,
-  };
-}
-
-function toAttempt(row: Selectable<AttemptRow>): AttemptRecord {
-  return {
-    id: row.id,
-    attempt: row.attempt,
-    startedAt: row.started_at,
-    durationMs: row.duration_ms,
-    requestUrl: row.request_url,
-    requestHeaders: JSON.parse(row.request_headers) as Record<string, string>,
-    responseStatus: row.response_status,
-    responseHeaders: row.response_headers === null ? null : (JSON.parse(row.response_headers) as Record<string, string>),
-    responseBody: row.response_body,
-    error: row.error,
-  };
-}
-
-function toSubscriptionState(row: Selectable<SubscriptionStateRow>): SubscriptionState {
-  return {
-    id: row.id,
-    enabled: row.enabled === null ? null : row.enabled === 1,
-    disabledReason: row.disabled_reason,
-    lastSuccessAt: row.last_success_at,
-    lastFailureAt: row.last_failure_at,
-    failureStreak: row.failure_streak,
-    failingSince: row.failing_since,
-  };
 }

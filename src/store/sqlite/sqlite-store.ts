@@ -5,8 +5,11 @@ import { createAdminWrites, type AdminWrites } from './admin-writes';
 import { backupDatabase } from './backup';
 import { createHotPaths, type HotPaths } from './hot-paths';
 import { createKysely, isMigrated, migrateToLatest } from './kysely';
-import { createListings, type Listings } from './listings';
+import type { Listings } from '../sql/listing-plan';
+import { isSqliteUnavailable } from './errors';
+import { createListings } from './listings';
 import { isInMemory, openDatabase, type SqliteOptions } from './open-database';
+import { lockDatabaseFile } from './process-lock';
 import { createPruner } from './prune';
 import * as reads from './reads';
 import { createSubscriptionChanges, type SubscriptionChangeLog } from './subscription-changes';
@@ -18,42 +21,67 @@ export type { SqliteOptions } from './open-database';
  * The embedded SQLite store: one better-sqlite3 connection shared by the hot paths (prepared
  * statements) and Kysely (migrations, admin reads). better-sqlite3 is synchronous, so nothing
  * interleaves inside a hot-path transaction. SQLite errors (SQLITE_BUSY, SQLITE_FULL, …) are thrown
- * as they come, with their `code`, for the HTTP layer to map to 503.
+ * as they come, with their `code`; isUnavailable (errors.ts) tells which mean "retry later".
  */
 export function createSqliteStore(opts: SqliteOptions, hooks: { syncFd?: SyncFd } = {}): Store {
-  const db = openDatabase(opts);
-  const kysely = createKysely(db);
+  let opened: { db: Database.Database; kysely: ReturnType<typeof createKysely>; unlock: () => void } | undefined;
+  /**
+   * The connection, opened on first use (migrate, at start), so a file that cannot be opened yet (a
+   * volume not mounted yet: SQLITE_CANTOPEN) is waited for like a database server; opening again
+   * after a failure tries again.
+   */
+  const connection = () => {
+    if (opened) return opened;
+    // Before the database is touched: a second server of the same file is refused (singleOwner).
+    const unlock = opts.exclusive ? lockDatabaseFile(opts.path) : () => {};
+    try {
+      const db = openDatabase(opts);
+      opened = { db, kysely: createKysely(db), unlock };
+    } catch (err) {
+      unlock();
+      throw err;
+    }
+    return opened;
+  };
+  const db = () => connection().db;
+  const kysely = () => connection().kysely;
   // synchronous: full: ingest commits unsynced, then its WAL is flushed off the event loop before
   // the answer (see wal-sync.ts). Without a file there is nothing to flush.
   const walSync = opts.synchronous === 'full' && !isInMemory(opts.path) ? createWalSync(`${opts.path}-wal`, hooks.syncFd) : undefined;
   let hotPaths: HotPaths | undefined;
-  const hot = () => (hotPaths ??= createHotPaths(db, opts.synchronous));
+  const hot = () => (hotPaths ??= createHotPaths(db(), opts.synchronous));
   // Admin writes and listings are prepared on first use too (after migrate, off the boot path).
   let adminWrites: AdminWrites | undefined;
-  const admin = () => (adminWrites ??= createAdminWrites(db));
+  const admin = () => (adminWrites ??= createAdminWrites(db()));
   let listingQueries: Listings | undefined;
-  const listings = () => (listingQueries ??= createListings(db));
+  const listings = () => (listingQueries ??= createListings(db()));
   let pruner: ReturnType<typeof createPruner> | undefined;
-  const prune = () => (pruner ??= createPruner(db));
+  const prune = () => (pruner ??= createPruner(db()));
   let changeLog: SubscriptionChangeLog | undefined;
-  const changes = () => (changeLog ??= createSubscriptionChanges(db));
+  const changes = () => (changeLog ??= createSubscriptionChanges(db()));
   let closing: Promise<void> | undefined;
 
   return {
+    capabilities: { singleOwner: true, backup: true, sharedRateBuckets: false },
+    isUnavailable: isSqliteUnavailable,
     async migrate() {
-      await migrateToLatest(kysely, sqliteMigrationProvider);
-      useIncrementalVacuum(db);
+      await migrateToLatest(kysely(), sqliteMigrationProvider);
+      useIncrementalVacuum(db());
     },
     async ready() {
       try {
-        db.prepare('SELECT 1').get();
-        return await isMigrated(kysely, sqliteMigrationProvider);
+        db().prepare('SELECT 1').get();
+        return await isMigrated(kysely(), sqliteMigrationProvider);
       } catch {
         return false;
       }
     },
     // Destroying Kysely closes the shared database (and checkpoints the WAL).
-    close: () => (closing ??= kysely.destroy().finally(() => walSync?.close())),
+    close: () =>
+      (closing ??= (opened ? opened.kysely.destroy() : Promise.resolve()).finally(() => {
+        walSync?.close();
+        opened?.unlock();
+      })),
 
     async ingest(requests) {
       if (requests.length === 0) return [];
@@ -77,15 +105,15 @@ export function createSqliteStore(opts: SqliteOptions, hooks: { syncFd?: SyncFd 
       return subscriptionIds.length === 0 ? null : hot().nextDueAt(subscriptionIds, fifoSubscriptionIds);
     },
 
-    getSubscriptionStates: (ids) => reads.getSubscriptionStates(kysely, ids),
+    getSubscriptionStates: (ids) => reads.getSubscriptionStates(kysely(), ids),
     async setSubscriptionEnabled(id, enabled, reason, now) {
       hot().setEnabled(id, enabled, reason, toMs(now));
     },
-    getEvent: (id) => reads.getEvent(kysely, id),
-    listDeliveriesOfEvent: (eventId) => reads.listDeliveriesOfEvent(kysely, eventId),
-    getDelivery: (id) => reads.getDelivery(kysely, id),
-    listAttempts: (deliveryId) => reads.listAttempts(kysely, deliveryId),
-    countDeliveriesByStatus: () => reads.countDeliveriesByStatus(kysely),
+    getEvent: (id) => reads.getEvent(kysely(), id),
+    listDeliveriesOfEvent: (eventId) => reads.listDeliveriesOfEvent(kysely(), eventId),
+    getDelivery: (id) => reads.getDelivery(kysely(), id),
+    listAttempts: (deliveryId) => reads.listAttempts(kysely(), deliveryId),
+    countDeliveriesByStatus: () => reads.countDeliveriesByStatus(kysely()),
 
     // Listings throw InvalidCursorError (code INVALID_CURSOR) for a cursor they did not make.
     async listEvents(query) {
@@ -97,8 +125,8 @@ export function createSqliteStore(opts: SqliteOptions, hooks: { syncFd?: SyncFd 
     async listAudit(query) {
       return listings().listAudit(query);
     },
-    listApiSubscriptions: () => reads.listApiSubscriptions(kysely),
-    getApiSubscription: (id) => reads.getApiSubscription(kysely, id),
+    listApiSubscriptions: () => reads.listApiSubscriptions(kysely()),
+    getApiSubscription: (id) => reads.getApiSubscription(kysely(), id),
     async insertApiSubscription(id, spec, now) {
       return admin().insertApiSubscription(id, spec, toMs(now));
     },
@@ -120,7 +148,7 @@ export function createSqliteStore(opts: SqliteOptions, hooks: { syncFd?: SyncFd 
     async recoverDeliveries(subscriptionId, since, until, now) {
       return since >= until ? 0 : admin().recoverDeliveries(subscriptionId, since, until, toMs(now));
     },
-    deliveryStats: () => reads.deliveryStats(kysely),
+    deliveryStats: () => reads.deliveryStats(kysely()),
     async appendAudit(entry) {
       admin().appendAudit({ ...entry, at: toMs(entry.at) });
     },
@@ -136,7 +164,7 @@ export function createSqliteStore(opts: SqliteOptions, hooks: { syncFd?: SyncFd 
     async pruneSubscriptionChanges(before) {
       return changes().prune(toMs(before));
     },
-    backup: (path) => backupDatabase(db, path),
+    backup: (path) => backupDatabase(db(), path),
   };
 }
 

@@ -1,11 +1,22 @@
 import type Database from 'better-sqlite3';
-import { CHANGES_SQL, type ChangeBoundsRow, type ChangedIdRow, changesPage } from '../sql/subscription-changes';
+import { type ChangeBoundsRow, type ChangedIdRow, changesPage } from '../sql/subscription-changes';
 import type { SubscriptionChanges } from '../types';
 
+/** SQL of the subscription change log; `append` runs in the writes that change a subscription (statements.ts `recordChange`). */
+export const CHANGES_SQL = {
+  append: `INSERT INTO subscription_changes (subscription_id, changed_at) VALUES (@id, @now)`,
+  latest: `SELECT COALESCE(MAX(seq), 0) AS seq FROM subscription_changes`,
+  since: `SELECT subscription_id AS id, MAX(seq) AS seq FROM subscription_changes WHERE seq > @after GROUP BY subscription_id`,
+  bounds: `SELECT MIN(seq) AS oldest, MAX(seq) AS newest FROM subscription_changes`,
+  // The newest row stays whatever its age: it is what tells a reader how far the log went.
+  prune: `DELETE FROM subscription_changes
+    WHERE changed_at < @before AND seq < (SELECT MAX(seq) FROM subscription_changes)`,
+} as const;
+
 /**
- * Reads and retention of the subscription change log; the rows are appended by the writes that
- * change a subscription (statements.ts `recordChange`). One connection, synchronous: the ids and
- * the bounds of a page come from the same state of the log.
+ * Reads and retention of the subscription change log. One connection, synchronous: the ids and
+ * the bounds of a page come from the same state of the log, and seqs grow in commit order (one
+ * writer at a time).
  */
 export function createSubscriptionChanges(db: Database.Database) {
   const latest = db.prepare<[], { seq: number }>(CHANGES_SQL.latest);
@@ -19,4 +30,5 @@ export function createSubscriptionChanges(db: Database.Database) {
   };
 }
 
+/** The change-log reads of one store. */
 export type SubscriptionChangeLog = ReturnType<typeof createSubscriptionChanges>;

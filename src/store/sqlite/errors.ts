@@ -11,13 +11,12 @@ const UNAVAILABLE = [
   'EIO',
   'ENOSPC',
   'EDQUOT',
+  // A volume mounted read-only (or not mounted read-write yet) at start.
+  'EROFS',
 ];
 
-/**
- * True for errors a client should retry later (answered 503 with Retry-After), as opposed to bugs.
- * Backends add their own codes here.
- */
-export function isStorageUnavailable(err: unknown): boolean {
+/** The SQLite store's Store.isUnavailable: true for errors a client should retry later (503 with Retry-After), not bugs. */
+export function isSqliteUnavailable(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'string' && UNAVAILABLE.some((c) => code === c || code.startsWith(`${c}_`));
 }

@@ -1,4 +1,4 @@
-import type { IngestedEvent, IngestResult, NewEvent } from './types';
+import type { IngestedEvent, IngestResult, NewEvent } from '../types';
 
 /** What decides idempotency about an event already stored under an id. */
 export interface StoredIdentity {

@@ -1,8 +1,13 @@
 import type { Generated } from 'kysely';
 import type { DeliveryStatus } from '../types';
 
-/* Row shapes of the SQLite tables (migrations/sqlite), as better-sqlite3 returns them. */
+/*
+ * Row shapes of the tables, the same in both backends (migrations/sqlite and migrations/postgres
+ * keep them identical): what better-sqlite3 returns, and what pg returns with BIGINT read as
+ * numbers (postgres/connect.ts).
+ */
 
+/** A row of `events`. */
 export interface EventRow {
   seq: Generated<number>;
   id: string;
@@ -13,6 +18,7 @@ export interface EventRow {
   delivery_count: number;
 }
 
+/** A row of `deliveries`. */
 export interface DeliveryRow {
   id: string;
   event_id: string;
@@ -30,6 +36,7 @@ export interface DeliveryRow {
   event_type: string;
 }
 
+/** A row of `attempts`. */
 export interface AttemptRow {
   id: string;
   delivery_id: string;
@@ -46,9 +53,10 @@ export interface AttemptRow {
   error: string | null;
 }
 
+/** A row of `subscription_state`: run-time state of a subscription. */
 export interface SubscriptionStateRow {
   id: string;
-  /** 0, 1, or null (follow the config). */
+  /** 0, 1, or null (follow the config); SMALLINT in Postgres. */
   enabled: number | null;
   disabled_reason: string | null;
   last_success_at: number | null;
@@ -59,6 +67,7 @@ export interface SubscriptionStateRow {
   failing_since: number | null;
 }
 
+/** A row of `api_subscriptions`. */
 export interface ApiSubscriptionRow {
   id: string;
   /** JSON object: the subscription as accepted by the admin API. */
@@ -67,6 +76,7 @@ export interface ApiSubscriptionRow {
   updated_at: number;
 }
 
+/** A row of `audit_log`. */
 export interface AuditLogRow {
   seq: Generated<number>;
   id: string;
@@ -78,14 +88,32 @@ export interface AuditLogRow {
   details: string;
 }
 
+/** A row of `subscription_changes` (migrations sqlite/0004, postgres/0003). */
 export interface SubscriptionChangeRow {
   seq: Generated<number>;
   subscription_id: string;
   changed_at: number;
 }
 
+/** A waiting delivery with its event, as a claim reads it. */
+export interface DueRow {
+  id: string;
+  subscription_id: string;
+  attempts: number;
+  event_id: string;
+  event_type: string;
+  event_data: string;
+  event_created_at: number;
+}
+
+/** The head of a fifo subscription (its oldest unfinished delivery), with its event. */
+export interface HeadRow extends DueRow {
+  status: DeliveryStatus;
+  next_attempt_at: number | null;
+}
+
 /** The database as Kysely sees it. */
-export interface SqliteSchema {
+export interface StoreSchema {
   events: EventRow;
   deliveries: DeliveryRow;
   attempts: AttemptRow;

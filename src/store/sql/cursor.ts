@@ -23,28 +23,35 @@ export interface EventKey {
 const MAX_CURSOR_LENGTH = 512;
 const MAX_ID_LENGTH = 255;
 
+/** Cursor after an event row of listEvents. */
 export const eventCursor = (key: EventKey): string => encode(['e', key.createdAt, key.seq]);
+/** Cursor after a delivery of listDeliveries. */
 export const deliveryCursor = (id: string): string => encode(['d', id]);
+/** Cursor after an audit entry of listAudit. */
 export const auditCursor = (seq: number): string => encode(['a', seq]);
 /** Where a retention sweep goes on: after this event row. */
 export const pruneCursor = (key: EventKey): string => encode(['p', key.createdAt, key.seq]);
 
+/** The event key of a prune cursor; InvalidCursorError otherwise. */
 export function decodePruneCursor(cursor: string): EventKey {
   const [createdAt, seq] = decode(cursor, 'p', 2);
   return { createdAt: integer(createdAt), seq: integer(seq) };
 }
 
+/** The event key of an events cursor; InvalidCursorError otherwise. */
 export function decodeEventCursor(cursor: string): EventKey {
   const [createdAt, seq] = decode(cursor, 'e', 2);
   return { createdAt: integer(createdAt), seq: integer(seq) };
 }
 
+/** The delivery id of a deliveries cursor; InvalidCursorError otherwise. */
 export function decodeDeliveryCursor(cursor: string): string {
   const [id] = decode(cursor, 'd', 1);
   if (typeof id !== 'string' || id.length === 0 || id.length > MAX_ID_LENGTH) throw new InvalidCursorError('bad id');
   return id;
 }
 
+/** The audit seq of an audit cursor; InvalidCursorError otherwise. */
 export function decodeAuditCursor(cursor: string): number {
   const [seq] = decode(cursor, 'a', 1);
   return integer(seq);

@@ -1,0 +1,87 @@
+import pg from 'pg';
+import { clientTimeouts, type PostgresOptions } from './connect';
+import type { Runner } from './run';
+
+/** How often the LISTEN connection is checked with a query: a silent dead connection would miss every wake-up. */
+const HEARTBEAT_MS = 5000;
+/** Pause before reopening a LISTEN connection that failed, ms: short, so wake-ups resume soon after an outage. */
+const REOPEN_MS = 500;
+
+/** One channel per kind and schema, so test schemas do not wake each other. */
+const channelOf = (kind: 'work' | 'subs', schema: string | undefined) => `hookrelay_${kind}${schema ? `_${schema}` : ''}`.slice(0, 63);
+
+/**
+ * NOTIFY on commit, LISTEN for the other instances: `work` (new deliveries, a retry or a recovery
+ * may be due: Store.onWork) and `subs` (a subscription changed: Store.onSubscriptionChange). One
+ * connection LISTENs on both for the whole store, opened with the first listener and reopened
+ * after a failure; then every listener is called once, since notifications sent while it was down
+ * are lost. Polling stays the safety net, so a missed notification only delays.
+ */
+export function createNotifications(opts: PostgresOptions) {
+  const { url, schema } = opts;
+  const channels = { work: channelOf('work', schema), subs: channelOf('subs', schema) };
+  const listeners = { work: new Set<() => void>(), subs: new Set<() => void>() };
+  let listening: pg.Client | undefined;
+  let closed = false;
+
+  async function listen(reopened = false): Promise<void> {
+    if (listening || (listeners.work.size === 0 && listeners.subs.size === 0) || closed) return;
+    const client = new pg.Client({ connectionString: url, ...clientTimeouts(opts) });
+    listening = client;
+    let heartbeat: NodeJS.Timeout | undefined;
+    const retry = () => {
+      clearInterval(heartbeat);
+      if (listening !== client) return;
+      listening = undefined;
+      client.end().catch(() => undefined);
+      setTimeout(() => void listen(true), REOPEN_MS).unref();
+    };
+    client.on('error', retry);
+    client.on('end', retry);
+    client.on('notification', (message) => {
+      for (const l of message.channel === channels.subs ? listeners.subs : listeners.work) l();
+    });
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${channels.work}`);
+      await client.query(`LISTEN ${channels.subs}`);
+    } catch {
+      retry();
+      return;
+    }
+    // A connection a partition silenced raises nothing until a query on it times out (statement_timeout).
+    heartbeat = setInterval(() => void client.query('SELECT 1').catch(retry), HEARTBEAT_MS);
+    heartbeat.unref();
+    if (reopened) for (const l of [...listeners.work, ...listeners.subs]) l();
+  }
+
+  const subscribe = (kind: 'work' | 'subs', listener: () => void) => {
+    listeners[kind].add(listener);
+    void listen();
+    return () => {
+      listeners[kind].delete(listener);
+    };
+  };
+
+  return {
+    /** Wakes every instance's dispatcher once the transaction commits. */
+    async notifyWork(tx: Runner): Promise<void> {
+      await tx.rows(`SELECT pg_notify('${channels.work}', '')`);
+    },
+    /** Tells every instance a subscription changed once the transaction commits. */
+    async notifySubscriptionChange(tx: Runner): Promise<void> {
+      await tx.rows(`SELECT pg_notify('${channels.subs}', '')`);
+    },
+    onWork: (listener: () => void) => subscribe('work', listener),
+    onSubscriptionChange: (listener: () => void) => subscribe('subs', listener),
+    async close(): Promise<void> {
+      closed = true;
+      const client = listening;
+      listening = undefined;
+      await client?.end().catch(() => undefined);
+    },
+  };
+}
+
+/** The NOTIFY/LISTEN side of one Postgres store. */
+export type Notifications = ReturnType<typeof createNotifications>;

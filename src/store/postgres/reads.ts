@@ -1,0 +1,93 @@
+import {
+  type OldestWaitingRow,
+  type StatusCountRow,
+  statsFrom,
+  toApiSubscription,
+  toAttempt,
+  toDelivery,
+  toEvent,
+  toSubscriptionState,
+  zeroCounts,
+} from '../sql/from-rows';
+import type { ApiSubscriptionRow, AttemptRow, DeliveryRow, EventRow, SubscriptionStateRow } from '../sql/rows';
+import type {
+  AttemptRecord,
+  DeliveryStatus,
+  StoredApiSubscription,
+  StoredDelivery,
+  StoredEvent,
+  SubscriptionState,
+  SubscriptionStats,
+} from '../types';
+import type { Runner } from './run';
+
+/** SQL of the read-only queries in Postgres (admin side and start-up, off the hot paths). */
+export const READ_SQL = {
+  event: `SELECT id, type, data, created_at, delivery_count FROM events WHERE id = @id`,
+  deliveriesOfEvent: `SELECT * FROM deliveries WHERE event_id = @eventId ORDER BY id`,
+  delivery: `SELECT * FROM deliveries WHERE id = @id`,
+  attempts: `SELECT * FROM attempts WHERE delivery_id = @deliveryId ORDER BY attempt, id`,
+  countByStatus: `SELECT status, COUNT(*) AS count FROM deliveries GROUP BY status`,
+  statsCounts: `SELECT subscription_id, status, COUNT(*) AS count FROM deliveries GROUP BY subscription_id, status`,
+  statsOldestWaiting: `SELECT subscription_id, MIN(created_at) AS at FROM deliveries
+    WHERE status IN ('pending', 'retrying') GROUP BY subscription_id`,
+  apiSubscriptions: `SELECT * FROM api_subscriptions ORDER BY id`,
+  apiSubscription: `SELECT * FROM api_subscriptions WHERE id = @id`,
+  states: `SELECT * FROM subscription_state ORDER BY id`,
+  statesOf: `SELECT * FROM subscription_state WHERE id = ANY(@ids) ORDER BY id`,
+} as const;
+
+/** One event, or null. */
+export async function getEvent(run: Runner, id: string): Promise<StoredEvent | null> {
+  const [row] = await run.rows<Omit<EventRow, 'seq'>>(READ_SQL.event, { id });
+  return row === undefined ? null : toEvent(row);
+}
+
+/** An event's deliveries, by id. */
+export async function listDeliveriesOfEvent(run: Runner, eventId: string): Promise<StoredDelivery[]> {
+  return (await run.rows<DeliveryRow>(READ_SQL.deliveriesOfEvent, { eventId })).map(toDelivery);
+}
+
+/** One delivery, or null. */
+export async function getDelivery(run: Runner, id: string): Promise<StoredDelivery | null> {
+  const [row] = await run.rows<DeliveryRow>(READ_SQL.delivery, { id });
+  return row === undefined ? null : toDelivery(row);
+}
+
+/** A delivery's attempts, in order. */
+export async function listAttempts(run: Runner, deliveryId: string): Promise<AttemptRecord[]> {
+  return (await run.rows<AttemptRow>(READ_SQL.attempts, { deliveryId })).map(toAttempt);
+}
+
+/** Deliveries per status, every status present. */
+export async function countDeliveriesByStatus(run: Runner): Promise<Record<DeliveryStatus, number>> {
+  const counts = zeroCounts();
+  for (const row of await run.rows<{ status: DeliveryStatus; count: number }>(READ_SQL.countByStatus))
+    counts[row.status] = Number(row.count);
+  return counts;
+}
+
+/** Counts per subscription id that has any delivery. */
+export async function deliveryStats(run: Runner): Promise<SubscriptionStats[]> {
+  return statsFrom(await run.rows<StatusCountRow>(READ_SQL.statsCounts), await run.rows<OldestWaitingRow>(READ_SQL.statsOldestWaiting));
+}
+
+/** Every API subscription, by id. */
+export async function listApiSubscriptions(run: Runner): Promise<StoredApiSubscription[]> {
+  return (await run.rows<ApiSubscriptionRow>(READ_SQL.apiSubscriptions)).map(toApiSubscription);
+}
+
+/** One API subscription, or null. */
+export async function getApiSubscription(run: Runner, id: string): Promise<StoredApiSubscription | null> {
+  const [row] = await run.rows<ApiSubscriptionRow>(READ_SQL.apiSubscription, { id });
+  return row === undefined ? null : toApiSubscription(row);
+}
+
+/** Every state, or those of `ids` (one query whatever their number: an array parameter). */
+export async function getSubscriptionStates(run: Runner, ids?: string[]): Promise<SubscriptionState[]> {
+  const rows =
+    ids === undefined
+      ? await run.rows<SubscriptionStateRow>(READ_SQL.states)
+      : await run.rows<SubscriptionStateRow>(READ_SQL.statesOf, { ids: [...new Set(ids)] });
+  return rows.map(toSubscriptionState);
+}

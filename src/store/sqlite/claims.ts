@@ -1,0 +1,118 @@
+import type { DueRow, HeadRow } from '../sql/rows';
+import type { ClaimedDelivery, ClaimRequest } from '../types';
+import type Database from 'better-sqlite3';
+
+type ClaimParams = Record<string, string | number | null>;
+/** The prepared statements claims run (statements.ts prepares them from CLAIM_SQL). */
+export interface ClaimStatements {
+  selectDue: Database.Statement<{ subscriptionId: string; now: number; limit: number }, DueRow>;
+  lease: Database.Statement<ClaimParams>;
+  release: Database.Statement<{ id: string; owner: string; now: number }>;
+  nextDue: Database.Statement<{ subscriptionId: string }, { at: number | null }>;
+  fifoHead: Database.Statement<{ subscriptionId: string }, HeadRow>;
+}
+
+/*
+ * SQL of claims, leases and due times (prepared in statements.ts). Every waiting-delivery query
+ * repeats `status IN ('pending', 'retrying')` word for word: that is what lets SQLite use the
+ * partial index `deliveries_due`. INDEXED BY pins the partial indexes: without statistics the
+ * planner prefers `deliveries_status (status=?)`, and if an index ever goes missing or stops
+ * matching, preparing fails loudly instead of scanning.
+ */
+export const CLAIM_SQL = {
+  selectDue: `SELECT d.id, d.subscription_id, d.attempts,
+      e.id AS event_id, e.type AS event_type, e.data AS event_data, e.created_at AS event_created_at
+    FROM deliveries d INDEXED BY deliveries_due JOIN events e ON e.id = d.event_id
+    WHERE d.subscription_id = @subscriptionId AND d.status IN ('pending', 'retrying')
+      AND d.next_attempt_at <= @now
+    ORDER BY d.next_attempt_at, d.id
+    LIMIT @limit`,
+  lease: `UPDATE deliveries
+    SET status = 'delivering', lease_owner = @owner, lease_expires_at = @leaseExpiresAt, updated_at = @now
+    WHERE id = @id AND status IN ('pending', 'retrying')`,
+
+  // Both give a lease back "as before": never tried -> pending, else retrying; due at once.
+  release: `UPDATE deliveries
+    SET status = CASE WHEN attempts = 0 THEN 'pending' ELSE 'retrying' END, next_attempt_at = @now,
+      lease_owner = NULL, lease_expires_at = NULL, updated_at = @now
+    WHERE id = @id AND status = 'delivering' AND lease_owner = @owner`,
+  rescueExpired: `UPDATE deliveries INDEXED BY deliveries_lease
+    SET status = CASE WHEN attempts = 0 THEN 'pending' ELSE 'retrying' END, next_attempt_at = @now,
+      lease_owner = NULL, lease_expires_at = NULL, updated_at = @now
+    WHERE status = 'delivering' AND lease_expires_at <= @expiredBy`,
+
+  nextDue: `SELECT MIN(next_attempt_at) AS at FROM deliveries INDEXED BY deliveries_due
+    WHERE subscription_id = @subscriptionId AND status IN ('pending', 'retrying')`,
+
+  // `ordering: fifo`: the oldest unfinished delivery (ids sort in ingest order), whatever its
+  // status. One MIN per status: each is a single seek in deliveries_subscription, where one
+  // `status IN (...) ORDER BY id` would sort the whole backlog.
+  fifoHead: `SELECT d.id, d.subscription_id, d.attempts, d.status, d.next_attempt_at,
+      e.id AS event_id, e.type AS event_type, e.data AS event_data, e.created_at AS event_created_at
+    FROM deliveries d JOIN events e ON e.id = d.event_id
+    WHERE d.id = (SELECT MIN(id) FROM (
+      SELECT MIN(id) AS id FROM deliveries INDEXED BY deliveries_subscription
+        WHERE subscription_id = @subscriptionId AND status = 'pending'
+      UNION ALL SELECT MIN(id) FROM deliveries INDEXED BY deliveries_subscription
+        WHERE subscription_id = @subscriptionId AND status = 'retrying'
+      UNION ALL SELECT MIN(id) FROM deliveries INDEXED BY deliveries_subscription
+        WHERE subscription_id = @subscriptionId AND status = 'delivering') AS heads)`,
+} as const;
+
+/**
+ * Leases due deliveries, per subscription, oldest due first; runs inside one IMMEDIATE transaction.
+ * `rateLimit` is not spent here: one process owns the file, and the dispatcher's own limiter holds it.
+ */
+export function claimDeliveries(s: ClaimStatements, requests: ClaimRequest[], owner: string, now: number): ClaimedDelivery[] {
+  const claimed: ClaimedDelivery[] = [];
+  for (const request of requests) {
+    const limit = Math.floor(request.limit);
+    if (limit <= 0) continue;
+    const rows = request.fifo
+      ? dueHead(s, request.subscriptionId, now)
+      : s.selectDue.all({ subscriptionId: request.subscriptionId, now, limit });
+    const leaseExpiresAt = Math.round(request.leaseExpiresAt);
+    for (const row of rows) {
+      s.lease.run({ id: row.id, owner, leaseExpiresAt, now });
+      claimed.push({
+        id: row.id,
+        subscriptionId: row.subscription_id,
+        attempts: row.attempts,
+        event: { id: row.event_id, type: row.event_type, data: row.event_data, createdAt: row.event_created_at },
+      });
+    }
+  }
+  return claimed;
+}
+
+/** A fifo subscription's head if it is waiting and due; [] while it is delivering or waits for a retry. */
+function dueHead(s: ClaimStatements, subscriptionId: string, now: number): DueRow[] {
+  const head = s.fifoHead.get({ subscriptionId });
+  if (head === undefined || head.status === 'delivering' || head.next_attempt_at === null || head.next_attempt_at > now) return [];
+  return [head];
+}
+
+/** Gives back leases this owner still holds; returns how many. */
+export function releaseDeliveries(s: ClaimStatements, ids: string[], owner: string, now: number): number {
+  let released = 0;
+  for (const id of ids) released += s.release.run({ id, owner, now }).changes;
+  return released;
+}
+
+/**
+ * Earliest due time among waiting deliveries of these subscriptions (one index probe each); for
+ * fifo ones, the due time of the head alone (none while it is delivering).
+ */
+export function nextDueAt(s: ClaimStatements, subscriptionIds: string[], fifo: ReadonlySet<string> = new Set()): number | null {
+  let earliest: number | null = null;
+  for (const subscriptionId of new Set(subscriptionIds)) {
+    const at = fifo.has(subscriptionId) ? headDueAt(s, subscriptionId) : (s.nextDue.get({ subscriptionId })?.at ?? null);
+    if (at !== null && (earliest === null || at < earliest)) earliest = at;
+  }
+  return earliest;
+}
+
+function headDueAt(s: ClaimStatements, subscriptionId: string): number | null {
+  const head = s.fifoHead.get({ subscriptionId });
+  return head === undefined || head.status === 'delivering' ? null : head.next_attempt_at;
+}

@@ -1,0 +1,93 @@
+import type { HealthTally } from '../sql/health-tally';
+import type { AttemptResult, DeliveryStatus } from '../types';
+import type Database from 'better-sqlite3';
+
+type CompletionParams = Record<string, string | number | null>;
+/** The prepared statements completions run (statements.ts prepares them from COMPLETION_SQL). */
+export interface CompletionStatements {
+  finish: Database.Statement<CompletionParams & { status: DeliveryStatus }, { subscription_id: string }>;
+  insertAttempt: Database.Statement<CompletionParams>;
+  recordSuccess: Database.Statement<{ id: string; now: number }>;
+  recordFailure: Database.Statement<{ id: string; now: number; count: number }>;
+  setEnabled: Database.Statement<{ id: string; enabled: 0 | 1 | null; reason: string | null; now: number }>;
+  recordChange: Database.Statement<{ id: string; now: number }>;
+}
+
+/** SQL of attempt results and subscription health (prepared in statements.ts). */
+export const COMPLETION_SQL = {
+  finish: `UPDATE deliveries
+    SET status = @status, attempts = attempts + 1, next_attempt_at = @nextAttemptAt,
+      lease_owner = NULL, lease_expires_at = NULL,
+      last_status_code = @lastStatusCode, last_error = @lastError, updated_at = @now
+    WHERE id = @id AND status = 'delivering' AND lease_owner = @owner
+    RETURNING subscription_id`,
+  insertAttempt: `INSERT INTO attempts (id, delivery_id, attempt, started_at, duration_ms, request_url,
+      request_headers, response_status, response_headers, response_body, error)
+    VALUES (@id, @deliveryId, @attempt, @startedAt, @durationMs, @requestUrl,
+      @requestHeaders, @responseStatus, @responseHeaders, @responseBody, @error)`,
+  // failing_since: when the current run of failures began (delivery.disable_after counts from it).
+  recordSuccess: `INSERT INTO subscription_state (id, last_success_at, failure_streak, updated_at)
+    VALUES (@id, @now, 0, @now)
+    ON CONFLICT (id) DO UPDATE
+    SET last_success_at = @now, failure_streak = 0, failing_since = NULL, updated_at = @now`,
+  recordFailure: `INSERT INTO subscription_state (id, last_failure_at, failure_streak, failing_since, updated_at)
+    VALUES (@id, @now, @count, @now, @now)
+    ON CONFLICT (id) DO UPDATE
+    SET last_failure_at = @now, failure_streak = subscription_state.failure_streak + @count,
+      failing_since = COALESCE(subscription_state.failing_since, @now), updated_at = @now`,
+  // Also setSubscriptionEnabled's. Enabling again (1 or NULL) restarts the disable_after clock; disabling keeps it.
+  setEnabled: `INSERT INTO subscription_state (id, enabled, disabled_reason, failure_streak, updated_at)
+    VALUES (@id, @enabled, @reason, 0, @now)
+    ON CONFLICT (id) DO UPDATE SET enabled = @enabled, disabled_reason = @reason,
+      failing_since = CASE WHEN @enabled = 0 THEN subscription_state.failing_since END, updated_at = @now`,
+} as const;
+
+/**
+ * Records one finished attempt if the lease is still `owner`'s; runs inside the group's transaction.
+ * The guarded update comes first, so a lost lease writes nothing at all.
+ */
+export function completeAttempt(s: CompletionStatements, result: AttemptResult, now: number, health: HealthTally): boolean {
+  const { record, next } = result;
+  const finished = s.finish.get({
+    id: result.deliveryId,
+    owner: result.leaseOwner,
+    status: next.status,
+    nextAttemptAt: next.status === 'retrying' ? Math.round(next.nextAttemptAt) : null,
+    lastStatusCode: record.responseStatus,
+    lastError: record.error,
+    now,
+  });
+  if (finished === undefined) return false;
+
+  s.insertAttempt.run({
+    id: record.id,
+    deliveryId: result.deliveryId,
+    attempt: record.attempt,
+    startedAt: Math.round(record.startedAt),
+    durationMs: Math.round(record.durationMs),
+    requestUrl: record.requestUrl,
+    requestHeaders: JSON.stringify(record.requestHeaders),
+    responseStatus: record.responseStatus,
+    responseHeaders: record.responseHeaders === null ? null : JSON.stringify(record.responseHeaders),
+    responseBody: record.responseBody,
+    error: record.error,
+  });
+  // Health follows the stored subscription of the delivery, the row we just guarded.
+  const subscriptionId = finished.subscription_id;
+  // A cancelled result means the subscription is gone: no health row to bring back to life.
+  if (next.status !== 'cancelled') health.count(subscriptionId, next.status === 'succeeded');
+  if (result.disableSubscription !== undefined) {
+    flushHealth(s, health, now); // the disable must land after this subscription's health, as it did in order
+    s.setEnabled.run({ id: subscriptionId, enabled: 0, reason: result.disableSubscription, now });
+    s.recordChange.run({ id: subscriptionId, now });
+  }
+  return true;
+}
+
+/** Writes the health updates tallied so far. */
+export function flushHealth(s: CompletionStatements, health: HealthTally, now: number): void {
+  for (const { id, success, failures } of health.drain()) {
+    if (success) s.recordSuccess.run({ id, now });
+    if (failures > 0) s.recordFailure.run({ id, now, count: failures });
+  }
+}
