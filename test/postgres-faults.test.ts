@@ -40,8 +40,8 @@ const OUTAGE_MS = 5000;
 
 const PAUSED = 'storage unavailable: dispatch paused';
 const RESUMED = 'storage available again: dispatch resumed';
-const WARN = 40;
-const INFO = 30;
+const WARN = 'warn';
+const INFO = 'info';
 
 const schemas: string[] = [];
 let relays: SpawnedRelay[] = [];
@@ -324,7 +324,7 @@ function expectOneOutageLogged(relay: SpawnedRelay, who: string): void {
  * RECOVERY_MS answers 202; 'dispatch resumed' is logged within RECOVERY_MS; and an event posted then
  * reaches the receiver within FAST_DELIVERY_MS of its 202. Answers the ids it got acknowledged.
  */
-async function expectRecovery(relay: ChildRelay, rcv: Receiver, backAt: number, who: string): Promise<string[]> {
+async function expectRecovery(relay: ChildRelay, rcv: Receiver, backAt: number, who: string, schema?: string): Promise<string[]> {
   const tries: Answer[] = [];
   while (!tries.some((a) => a.status === 202) && Date.now() <= backAt + RECOVERY_MS) {
     tries.push(await ingest(relay.url, { probe: tries.length }));
@@ -362,7 +362,56 @@ async function expectRecovery(relay: ChildRelay, rcv: Receiver, backAt: number, 
     arrived.at - fast.endedAt,
     `${who}: the event posted right after recovery took longer than ${FAST_DELIVERY_MS} ms to arrive (the 1 s poll, not a nudge or NOTIFY?)`,
   ).toBeLessThan(FAST_DELIVERY_MS);
-  return [...accepted.map((a) => a.id!), fast.id!];
+  const outside = schema === undefined ? [] : await expectListening(schema, rcv, who);
+  return [...accepted.map((a) => a.id!), fast.id!, ...outside];
+}
+
+/** The only wake-up a relay gets for work committed by someone else, when its own poll is far off. */
+const NOTIFIED_MS = 400;
+
+/**
+ * LISTEN is back: events committed straight into the database (as another instance would, with its
+ * NOTIFY) are claimed and delivered within NOTIFIED_MS, three times in a row, where the relay's own
+ * 1 s poll would be that fast by chance only about a third of the time each. Answers their ids.
+ */
+async function expectListening(schema: string, rcv: Receiver, who: string): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < 3; i++) {
+    const id = `evt_outside_${i}_${Date.now()}`;
+    const client = await admin.connect();
+    let committedAt: number;
+    try {
+      await client.query('BEGIN');
+      const { rows } = await client.query(`SELECT (extract(epoch from clock_timestamp()) * 1000)::bigint AS now`);
+      const now = Number(rows[0].now);
+      const t = quoteIdent(schema);
+      await client.query(
+        `INSERT INTO ${t}.events (id, type, data, content_hash, created_at, delivery_count) VALUES ($1, 'order.created', '{}', $1, $2, 1)`,
+        [id, now],
+      );
+      await client.query(
+        `INSERT INTO ${t}.deliveries (id, event_id, subscription_id, event_type, status, attempts, next_attempt_at, created_at, updated_at)
+         VALUES ($1, $2, 'orders', 'order.created', 'pending', 0, $3, $3, $3)`,
+        [`dlv_outside_${i}_${Date.now()}`, id, now],
+      );
+      await client.query(`SELECT pg_notify('hookrelay_work', '')`);
+      await client.query('COMMIT');
+      committedAt = Date.now();
+    } finally {
+      client.release();
+    }
+    await rcv
+      .waitFor((r) => r.some((x) => x.headers['webhook-id'] === id), 5000)
+      .catch(() => {
+        throw new Error(`${who}: an event committed with NOTIFY from outside (${id}) was not delivered within 5 s`);
+      });
+    const arrived = rcv.received.find((x) => x.headers['webhook-id'] === id)!;
+    expect(arrived.at - committedAt, `${who}: an event committed with NOTIFY from outside took the poll, not LISTEN`).toBeLessThan(
+      NOTIFIED_MS,
+    );
+    ids.push(id);
+  }
+  return ids;
 }
 
 /** Acknowledged events before a fault, delivered, so the fault starts with no attempt result waiting to be written. */
@@ -418,6 +467,8 @@ describe('Postgres faults never take the relay down', () => {
     expect(arrived.at - fast.endedAt, `after the terminations, an event took longer than ${FAST_DELIVERY_MS} ms to arrive`).toBeLessThan(
       FAST_DELIVERY_MS,
     );
+    // The LISTEN connection was terminated too: it is back, so work committed elsewhere wakes this relay.
+    await expectListening(db.schema, rcv, 'after the terminations');
 
     await expectDelivered(
       rcv,
@@ -452,7 +503,7 @@ describe('Postgres faults never take the relay down', () => {
       await delay(downAt + OUTAGE_MS - Date.now());
       await px.setMode('pass');
       const backAt = Date.now();
-      after = await expectRecovery(r, rcv, backAt, 'after a 5 s outage');
+      after = await expectRecovery(r, rcv, backAt, 'after a 5 s outage', db.schema);
     } finally {
       await generator.stop();
     }
@@ -493,7 +544,7 @@ describe('Postgres faults never take the relay down', () => {
       await delay(blackholedAt + OUTAGE_MS - Date.now()); // holds the fault: not a wait for anything
       await px.setMode('pass');
       backAt = Date.now();
-      after = await expectRecovery(r, rcv, backAt, 'after a 5 s blackhole');
+      after = await expectRecovery(r, rcv, backAt, 'after a 5 s blackhole', db.schema);
     } finally {
       await generator.stop();
     }
