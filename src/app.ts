@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
-import { Hono } from 'hono';
+import { Hono, type MiddlewareHandler } from 'hono';
 import { cors } from 'hono/cors';
 import type { Config } from './config/schema';
 import { createDeliverer } from './dispatch/deliver';
@@ -74,7 +74,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
     // Fixed at start (the Agent's connector is built once): these two keys need a restart.
     network: { allowPrivateNetworks: config.delivery.allow_private_networks, allowedNetworks: config.delivery.allowed_networks },
   });
-  const metrics = createMetrics({ store, clock });
+  const metrics = createMetrics({ store, clock, isCurrent: (id) => subscriptions.get(id) !== undefined });
   const dispatcher = createDispatcher(
     { store, subscriptions, clock, logger, deliverer, isUnavailable: (err) => store.isUnavailable(err) },
     {
@@ -166,6 +166,11 @@ function createHttp(
   serving: () => boolean,
 ): Hono {
   const app = new Hono();
+  // Refused ingest requests by status, the gate's 503s included.
+  app.use('/ingest/*', async (c, next) => {
+    await next();
+    if (c.res.status >= 400) metrics.ingestRefused(c.res.status);
+  });
   // Before storage is found at start (and while stopping) nothing that needs it is taken in.
   app.use('*', async (c, next) => {
     const path = c.req.path;
@@ -194,7 +199,18 @@ function createHttp(
     }),
   );
   app.route('/api/v1', adminRoutes(deps));
-  app.notFound((c) => problem(c, new AppError(404, 'not_found', { detail: `no route for ${c.req.method} ${c.req.path}` })));
+  const allowedMethods = methodsByPath(app);
+  app.notFound((c) => {
+    const allowed = allowedMethods(c.req.path);
+    if (allowed.length === 0) return problem(c, new AppError(404, 'not_found', { detail: `no route for ${c.req.method} ${c.req.path}` }));
+    return problem(
+      c,
+      new AppError(405, 'method_not_allowed', {
+        detail: `${c.req.method} is not allowed on ${c.req.path}; use ${allowed.join(', ')}`,
+        headers: { allow: allowed.join(', ') },
+      }),
+    );
+  });
   const ctx: ProblemContext = {
     logger: deps.logger,
     isUnavailable: (err) => deps.store.isUnavailable(err),
@@ -202,6 +218,22 @@ function createHttp(
   };
   app.onError((err, c) => problem(c, toProblem(err, ctx, { method: c.req.method, path: c.req.path })));
   return app;
+}
+
+/**
+ * The methods the app's routes answer for a path (405's `Allow`), from Hono's route table, read once
+ * on first use (routes are all registered by then). Middleware (`ALL`) does not count.
+ */
+function methodsByPath(app: Hono): (path: string) => string[] {
+  let table: { pattern: RegExp; method: string }[] | undefined;
+  return (path) => {
+    table ??= app.routes
+      .filter((r) => r.method !== 'ALL' && !r.path.includes('*'))
+      .map((r) => ({ method: r.method, pattern: new RegExp(`^${r.path.replace(/:[^/]+/g, '[^/]+')}/?$`) }));
+    const methods = new Set(table.filter((r) => r.pattern.test(path)).map((r) => r.method));
+    if (methods.has('GET')) methods.add('HEAD');
+    return [...methods].sort();
+  };
 }
 
 function listen(fetch: Hono['fetch'], host: string, port: number): Promise<ServerType> {

@@ -102,7 +102,7 @@ describe('authentication failures', () => {
       });
       expect(res.status, path).toBe(path === '/api/v1/reload' ? 403 : 401);
     }
-    const failures = logs.entries().filter((e) => e.level === 40);
+    const failures = logs.entries().filter((e) => e.level === 'warn');
     expect(failures).toHaveLength(attempts.length);
     attempts.forEach(([method, path, , reason], i) => {
       expect(failures[i], `${method} ${path}`).toMatchObject({ method, path });

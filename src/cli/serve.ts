@@ -1,5 +1,6 @@
 import { createApp } from '../app';
 import { loadConfig } from '../config/load';
+import { configWarnings } from '../config/warnings';
 import { createLogger } from '../lib/logger';
 import { openStore } from '../store/open';
 import { VERSION } from '../version';
@@ -17,7 +18,7 @@ export async function serveCommand(args: string[], env: NodeJS.ProcessEnv): Prom
   // A single-owner store (one SQLite file, one process) refuses a second relay before it touches it.
   const store = openStore(config.storage, { serve: true });
   const app = await createApp(config, { store, logger, loadConfig: () => loadConfig(path, env) });
-  if (config.auth.ingest_tokens.length === 0) logger.warn('auth.ingest_tokens is empty: anyone who can reach /ingest can post events');
+  for (const warning of configWarnings(config)) logger.warn(warning);
 
   return new Promise((resolve, reject) => {
     let stopping = false;

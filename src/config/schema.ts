@@ -133,8 +133,8 @@ const adminTokenSchema = z.strictObject({
 
 /** `auth`: who may call the relay. */
 const authSchema = z.strictObject({
-  /** Bearer tokens accepted on /ingest; default [] leaves ingest open (warned at start). */
-  ingest_tokens: z.array(z.string().min(1, 'must not be empty')).default(() => []),
+  /** Bearer tokens accepted on /ingest, at least 16 characters each; default [] leaves ingest open (warned at start). */
+  ingest_tokens: z.array(z.string().min(16, 'must be at least 16 characters')).default(() => []),
   /** Bearer tokens for /api/v1 and /ui; default []. */
   admin_tokens: z.array(adminTokenSchema).default(() => []),
   /** Per-token request rates; over it: 429 with Retry-After. */
@@ -146,7 +146,25 @@ const authSchema = z.strictObject({
       admin: rate().prefault('off'),
     })
     .prefault({}),
-});
+}).superRefine(checkTokensDistinct);
+
+/**
+ * One token, one holder: the same admin token under two names (with other scopes) would be matched
+ * by whichever comes first, so it is refused, as is an ingest token that is also an admin token.
+ */
+function checkTokensDistinct(auth: { ingest_tokens: string[]; admin_tokens: { name: string; token: string }[] }, ctx: z.RefinementCtx) {
+  const holder = new Map<string, string>();
+  auth.admin_tokens.forEach((t, i) => {
+    const first = holder.get(t.token);
+    if (first !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['admin_tokens', i, 'token'], message: `the same token is already given to '${first}'; give each holder its own` });
+    } else holder.set(t.token, t.name);
+  });
+  auth.ingest_tokens.forEach((t, i) => {
+    const admin = holder.get(t);
+    if (admin !== undefined) ctx.addIssue({ code: 'custom', path: ['ingest_tokens', i], message: `is also the admin token of '${admin}'; use separate tokens` });
+  });
+}
 
 const DEFAULT_RETRY_SCHEDULE = ['5s', '5m', '30m', '2h', '5h', '10h', '10h'];
 
@@ -379,19 +397,22 @@ export const configSchema = z
       .check(z.superRefine(checkUniqueIds, { when: () => true }))
       .default(() => []),
   })
-  .superRefine(checkDestinations);
+  // Runs even when other parts are invalid, so check-config shows a blocked URL with every other problem.
+  .check(z.superRefine(checkDestinations, { when: () => true }));
 
 /**
  * A subscription whose URL is a literal address the network guard would block fails at load, with
  * its line, instead of at its first attempt. Host names are checked when they are dialled.
  */
 function checkDestinations(
-  config: { delivery: { allow_private_networks: boolean; allowed_networks: string[] }; subscriptions: { url: string }[] },
+  config: { delivery?: { allow_private_networks?: unknown; allowed_networks?: unknown }; subscriptions?: unknown },
   ctx: z.RefinementCtx,
 ): void {
-  const rules = { allowPrivateNetworks: config.delivery.allow_private_networks, allowedNetworks: config.delivery.allowed_networks };
-  if (rules.allowPrivateNetworks) return;
-  config.subscriptions.forEach((sub, i) => {
+  const delivery = config.delivery;
+  const allowed = Array.isArray(delivery?.allowed_networks) ? (delivery.allowed_networks as string[]) : [];
+  if (delivery?.allow_private_networks === true || !Array.isArray(config.subscriptions)) return;
+  const rules = { allowPrivateNetworks: false, allowedNetworks: allowed };
+  (config.subscriptions as { url?: unknown }[]).forEach((sub, i) => {
     // Zod runs this even when a URL failed its own check; that one is already reported.
     if (typeof sub?.url !== 'string' || !URL.canParse(sub.url)) return;
     const address = literalHost(sub.url);

@@ -61,6 +61,12 @@ export function ingestRoutes(deps: IngestDeps): Hono {
     const input = validate(batchInputSchema, await readJsonBody(c, deps.bodyLimit()));
     const now = deps.clock.now();
     const events = input.events.map((e) => prepareEvent(e, { now, match: deps.match }));
+    const repeated = repeatedWithOtherContent(events);
+    if (repeated !== undefined) {
+      throw new AppError(409, 'event_conflict', {
+        detail: `event id ${repeated} appears twice in this batch with different type or data; nothing was stored`,
+      });
+    }
     const stored = accepted(await deps.committer.submit(events));
     deps.onAccepted?.(stored);
     const body = { events: stored.map(({ id, deliveries }) => ({ id, deliveries })) };
@@ -75,6 +81,17 @@ export function ingestRoutes(deps: IngestDeps): Hono {
 function ingestKey(authorization: string | undefined, tokens: readonly string[]): string {
   const token = tokens.length === 0 ? undefined : /^Bearer\s+(.+)$/i.exec(authorization ?? '')?.[1]?.trim();
   return token ?? 'open';
+}
+
+/** An id given to two events of one batch with different content, if any (the same content twice is fine). */
+function repeatedWithOtherContent(events: readonly { id: string; contentHash: string }[]): string | undefined {
+  const seen = new Map<string, string>();
+  for (const e of events) {
+    const hash = seen.get(e.id);
+    if (hash !== undefined && hash !== e.contentHash) return e.id;
+    seen.set(e.id, e.contentHash);
+  }
+  return undefined;
 }
 
 function accepted(result: IngestResult) {

@@ -58,12 +58,12 @@ export function createLogger(
     base: undefined,
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
+    // "level":"info", as most log tooling expects, rather than pino's numbers.
+    formatters: { level: (label) => ({ level: label }) },
   };
   if (destination) return pino(options, destination);
   return pretty ? pino(options, prettyStream()) : pino(options);
 }
-
-const LEVELS: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
 
 function prettyStream(): pino.DestinationStream {
   return {
@@ -72,7 +72,7 @@ function prettyStream(): pino.DestinationStream {
       const extra = Object.entries(rest)
         .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
         .join(' ');
-      process.stdout.write(`${String(time).slice(11, 23)} ${LEVELS[level as number] ?? level} ${msg ?? ''} ${extra}\n`);
+      process.stdout.write(`${String(time).slice(11, 23)} ${String(level).toUpperCase()} ${msg ?? ''} ${extra}\n`);
     },
   };
 }

@@ -2,6 +2,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { AttemptObservation } from '../dispatch/dispatcher';
 import type { Clock } from '../lib/clock';
 import type { Store } from '../store/types';
+import { VERSION } from '../version';
 
 /** `status_class` of an attempt: the receiver's answer by hundreds, or why there was none. */
 export type StatusClass = '2xx' | '3xx' | '4xx' | '5xx' | 'network' | 'blocked';
@@ -25,6 +26,8 @@ export interface RelayMetrics {
   attemptFinished(a: AttemptObservation): void;
   /** Events deleted by retention. */
   eventsPruned(count: number): void;
+  /** An ingest request answered with an error status (4xx, 5xx). */
+  ingestRefused(status: number): void;
   /** The Prometheus text exposition of everything. */
   render(): Promise<string>;
   contentType: string;
@@ -34,9 +37,31 @@ export interface RelayMetrics {
  * One registry per app (never prom-client's global one: several apps may share a process, as the
  * tests do). Counters move as work happens; the waiting gauges are read from the store at scrape time.
  */
-export function createMetrics(deps: { store: Store; clock: Clock }): RelayMetrics {
+export function createMetrics(deps: {
+  store: Store;
+  clock: Clock;
+  /** Whether a subscription id is in force: waiting gauges show those only, so a deleted one's series go away. */
+  isCurrent: (subscriptionId: string) => boolean;
+}): RelayMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  // Gauges named like counters (`_total`), which `promtool check metrics` refuses; the same counts
+  // are in nodejs_active_handles / nodejs_active_requests / nodejs_active_resources.
+  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
+    registry.removeSingleMetric(name);
+  }
+  new Gauge({
+    name: 'hookrelay_build_info',
+    help: 'Always 1; the labels say which build is running.',
+    labelNames: ['version', 'node'] as const,
+    registers: [registry],
+  }).set({ version: VERSION, node: process.version }, 1);
+  const refused = new Counter({
+    name: 'hookrelay_ingest_refused_total',
+    help: 'Ingest requests answered with an error, by HTTP status (401, 413, 429, 503, ...).',
+    labelNames: ['status'] as const,
+    registers: [registry],
+  });
 
   const ingested = new Counter({
     name: 'hookrelay_events_ingested_total',
@@ -79,6 +104,7 @@ export function createMetrics(deps: { store: Store; clock: Clock }): RelayMetric
         waiting.reset();
         oldest.reset();
         for (const s of stats) {
+          if (!deps.isCurrent(s.subscriptionId)) continue;
           waiting.set({ subscription: s.subscriptionId }, s.backlog);
           oldest.set(
             { subscription: s.subscriptionId },
@@ -112,6 +138,9 @@ export function createMetrics(deps: { store: Store; clock: Clock }): RelayMetric
     },
     eventsPruned(count) {
       pruned.inc(count);
+    },
+    ingestRefused(status) {
+      refused.inc({ status: String(status) });
     },
     attemptFinished(a) {
       attempts.inc({ subscription: a.subscriptionId, status_class: statusClass(a), outcome: a.outcome });
