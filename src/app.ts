@@ -179,9 +179,16 @@ function createHttp(
     }
     await next();
   });
-  const origins = deps.config().server.cors_origins;
-  // No CORS headers at all unless origins are configured explicitly.
-  if (origins.length > 0) app.use('/api/*', cors({ origin: origins, allowHeaders: ['Authorization', 'Content-Type'], maxAge: 600 }));
+  // No CORS headers at all unless origins are configured explicitly; read per request, so a reload applies.
+  let corsFor: { origins: readonly string[]; handler: MiddlewareHandler } | undefined;
+  app.use('/api/*', (c, next) => {
+    const origins = deps.config().server.cors_origins;
+    if (origins.length === 0) return next();
+    if (corsFor?.origins !== origins) {
+      corsFor = { origins, handler: cors({ origin: [...origins], allowHeaders: ['Authorization', 'Content-Type'], maxAge: 600 }) };
+    }
+    return corsFor.handler(c, next);
+  });
   app.route('/', healthRoutes(deps.store, serving));
   app.route('/', metricsRoutes(metrics));
   app.route('/', uiRoutes());

@@ -60,9 +60,14 @@ describe('the bundle as a command', () => {
   });
 
   it('check-config accepts the example config, also through HOOKRELAY_CONFIG', async () => {
-    const { code, stdout } = await runBundle(['check-config'], { HOOKRELAY_CONFIG: join(__dirname, '../config.example.yaml') });
+    const { code, stdout, stderr } = await runBundle(['check-config'], { HOOKRELAY_CONFIG: join(__dirname, '../config.example.yaml') });
     expect(code).toBe(0);
     expect(stdout).toMatch(/ok \(1 subscriptions/);
+    // Valid, but not for anywhere real: said on stderr, one line each.
+    expect(stderr.split('\n').filter(Boolean)).toEqual([
+      expect.stringMatching(/^warning: the example's published tokens are in use/),
+      expect.stringMatching(/^warning: delivery.allow_private_networks is true/),
+    ]);
     // The Postgres example with the environment docker-compose.example.yml gives it.
     const env = {
       DATABASE_URL: 'postgres://hookrelay:hookrelay@postgres:5432/hookrelay',

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, type Problem } from './errors';
 import { loadConfig, parseConfigText } from './load';
+import { configWarnings } from './warnings';
 
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 
@@ -334,5 +335,43 @@ describe('loadConfig', () => {
     expect(config.subscriptions).toMatchObject([
       { id: 'example', url: 'http://127.0.0.1:9000/webhooks', events: ['*'], signature: { scheme: 'standard-webhooks', secret: SECRET } },
     ]);
+  });
+});
+
+describe('tokens and warnings (security review)', () => {
+  it('refuses an ingest token shorter than 16 characters and one admin token given to two holders', () => {
+    const problems = problemsOf(
+      lines(
+        'auth:',
+        '  ingest_tokens: ["x"]',
+        '  admin_tokens:',
+        '    - { name: ops, token: "same-token-0123456789", scopes: [read, write] }',
+        '    - { name: viewer, token: "same-token-0123456789", scopes: [read] }',
+      ),
+    );
+    expect(problems.map((p) => [p.path, p.line])).toEqual([
+      ['auth.ingest_tokens[0]', 2],
+      ['auth.admin_tokens[1].token', 5],
+    ]);
+    expect(problems[1]!.message).toMatch(/already given to 'ops'/);
+  });
+
+  it('reports a blocked subscription URL together with the other problems of the file', () => {
+    const problems = problemsOf(
+      lines('server: { port: "x" }', 'subscriptions:', '  - { id: a, url: "http://127.0.0.1:9/x", signature: { scheme: none } }'),
+    );
+    expect(problems.map((p) => p.path).sort()).toEqual(['server.port', 'subscriptions[0].url']);
+  });
+
+  it('warns about open ingest, no admin tokens, the published example tokens and private networks', () => {
+    const open = parseConfigText(lines('delivery: { allow_private_networks: true }'), { env: {} });
+    expect(configWarnings(open).join('\n')).toMatch(/ingest_tokens is empty[\s\S]*admin_tokens is empty[\s\S]*allow_private_networks is true/);
+    const example = loadConfig(join(__dirname, '../../config.example.yaml'), {});
+    expect(configWarnings(example).join('\n')).toMatch(/published tokens are in use \(dev-ingest-token, dev-admin-token-change-me\)/);
+    const careful = parseConfigText(
+      lines('auth:', '  ingest_tokens: ["a-real-ingest-token-123"]', '  admin_tokens: [ { name: ops, token: "a-real-admin-token-123" } ]'),
+      { env: {} },
+    );
+    expect(configWarnings(careful)).toEqual([]);
   });
 });

@@ -132,21 +132,23 @@ const adminTokenSchema = z.strictObject({
 });
 
 /** `auth`: who may call the relay. */
-const authSchema = z.strictObject({
-  /** Bearer tokens accepted on /ingest, at least 16 characters each; default [] leaves ingest open (warned at start). */
-  ingest_tokens: z.array(z.string().min(16, 'must be at least 16 characters')).default(() => []),
-  /** Bearer tokens for /api/v1 and /ui; default []. */
-  admin_tokens: z.array(adminTokenSchema).default(() => []),
-  /** Per-token request rates; over it: 429 with Retry-After. */
-  rate_limit: z
-    .strictObject({
-      /** Ingest requests per token, e.g. 1000/s; default off (null). */
-      ingest: rate().prefault('off'),
-      /** Admin requests per token; default off (null). */
-      admin: rate().prefault('off'),
-    })
-    .prefault({}),
-}).superRefine(checkTokensDistinct);
+const authSchema = z
+  .strictObject({
+    /** Bearer tokens accepted on /ingest, at least 16 characters each; default [] leaves ingest open (warned at start). */
+    ingest_tokens: z.array(z.string().min(16, 'must be at least 16 characters')).default(() => []),
+    /** Bearer tokens for /api/v1 and /ui; default []. */
+    admin_tokens: z.array(adminTokenSchema).default(() => []),
+    /** Per-token request rates; over it: 429 with Retry-After. */
+    rate_limit: z
+      .strictObject({
+        /** Ingest requests per token, e.g. 1000/s; default off (null). */
+        ingest: rate().prefault('off'),
+        /** Admin requests per token; default off (null). */
+        admin: rate().prefault('off'),
+      })
+      .prefault({}),
+  })
+  .superRefine(checkTokensDistinct);
 
 /**
  * One token, one holder: the same admin token under two names (with other scopes) would be matched
@@ -157,12 +159,17 @@ function checkTokensDistinct(auth: { ingest_tokens: string[]; admin_tokens: { na
   auth.admin_tokens.forEach((t, i) => {
     const first = holder.get(t.token);
     if (first !== undefined) {
-      ctx.addIssue({ code: 'custom', path: ['admin_tokens', i, 'token'], message: `the same token is already given to '${first}'; give each holder its own` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['admin_tokens', i, 'token'],
+        message: `the same token is already given to '${first}'; give each holder its own`,
+      });
     } else holder.set(t.token, t.name);
   });
   auth.ingest_tokens.forEach((t, i) => {
     const admin = holder.get(t);
-    if (admin !== undefined) ctx.addIssue({ code: 'custom', path: ['ingest_tokens', i], message: `is also the admin token of '${admin}'; use separate tokens` });
+    if (admin !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['ingest_tokens', i], message: `is also the admin token of '${admin}'; use separate tokens` });
   });
 }
 

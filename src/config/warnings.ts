@@ -14,7 +14,9 @@ export function configWarnings(config: Config): string[] {
   if (auth.admin_tokens.length === 0) warnings.push('auth.admin_tokens is empty: the admin API and the dashboard refuse every request');
   const published = [...auth.ingest_tokens, ...auth.admin_tokens.map((t) => t.token)].filter((t) => EXAMPLE_TOKENS.has(t));
   if (published.length > 0) {
-    warnings.push(`the example's published tokens are in use (${published.join(', ')}): set INGEST_TOKEN and ADMIN_TOKEN to secrets of your own`);
+    warnings.push(
+      `the example's published tokens are in use (${published.join(', ')}): set INGEST_TOKEN and ADMIN_TOKEN to secrets of your own`,
+    );
   }
   if (delivery.allow_private_networks) {
     warnings.push('delivery.allow_private_networks is true: subscriptions may reach loopback, private and cloud metadata addresses');

@@ -138,6 +138,24 @@ describe('GET /api/v1/openapi.json', () => {
     );
     for (const [method, path] of SPEC_ROUTES) expect(described, 'the document describes every SPEC 8 route').toContain(`${method} ${path}`);
     expect(described).toContain('get /audit');
+
+    // Clients are generated from it: every operation has its own operationId.
+    const ids = Object.values(doc.paths as Record<string, Record<string, Json>>).flatMap((item) =>
+      Object.entries(item)
+        .filter(([k]) => ['get', 'post', 'put', 'patch', 'delete'].includes(k))
+        .map(([, op]) => op.operationId),
+    );
+    expect(ids.every((id) => typeof id === 'string' && id.length > 0)).toBe(true);
+    expect(new Set(ids).size).toBe(ids.length);
+    // Producers too: the ingest routes, served at the root.
+    for (const path of ['/ingest', '/ingest/batch']) {
+      expect(doc.paths[path].servers).toEqual([expect.objectContaining({ url: '/' })]);
+      expect(Object.keys(doc.paths[path].post.responses)).toEqual(
+        expect.arrayContaining(['202', '200', '400', '401', '409', '413', '415', '429', '503']),
+      );
+    }
+    expect(doc.paths['/ingest'].post.requestBody.content['application/json'].schema).toBeDefined();
+    expect(Object.keys(doc.paths['/whoami'].get.responses).sort()).toEqual(['200', '401', '403', '429']);
   });
 
   it('describes the parameters, bodies, answers and errors of the event, delivery and operation routes', async () => {

@@ -18,6 +18,7 @@ const AuditEntrySchema = z
 const listAudit = createRoute({
   method: 'get',
   path: '/audit',
+  operationId: 'listAudit',
   tags: ['operations'],
   summary: 'The audit log, newest first',
   description:

@@ -13,6 +13,7 @@ const idParam = z.object({ id: z.string().openapi({ param: { name: 'id', in: 'pa
 const listDeliveries = createRoute({
   method: 'get',
   path: '/deliveries',
+  operationId: 'listDeliveries',
   tags: ['deliveries'],
   summary: 'List deliveries, newest first',
   request: {
@@ -34,6 +35,7 @@ const listDeliveries = createRoute({
 const getDelivery = createRoute({
   method: 'get',
   path: '/deliveries/{id}',
+  operationId: 'getDelivery',
   tags: ['deliveries'],
   summary: 'A delivery with every attempt',
   description:
@@ -50,6 +52,7 @@ const actionRoute = (action: 'retry' | 'cancel', summary: string, description: s
   createRoute({
     method: 'post',
     path: `/deliveries/{id}/${action}`,
+    operationId: `${action}Delivery`,
     tags: ['deliveries'],
     summary,
     description,

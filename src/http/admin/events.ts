@@ -31,6 +31,7 @@ const idParam = z.object({ id: z.string().openapi({ param: { name: 'id', in: 'pa
 const listEvents = createRoute({
   method: 'get',
   path: '/events',
+  operationId: 'listEvents',
   tags: ['events'],
   summary: 'List events, newest first',
   request: {
@@ -50,6 +51,7 @@ const listEvents = createRoute({
 const getEvent = createRoute({
   method: 'get',
   path: '/events/{id}',
+  operationId: 'getEvent',
   tags: ['events'],
   summary: 'An event with its deliveries',
   request: { params: idParam },
@@ -62,6 +64,7 @@ const getEvent = createRoute({
 const replayEvent = createRoute({
   method: 'post',
   path: '/events/{id}/replay',
+  operationId: 'replayEvent',
   tags: ['events'],
   summary: 'Send an event again as new deliveries',
   description:

@@ -5,6 +5,7 @@ import { AppError } from '../problem';
 import type { AdminDeps } from './deps';
 import { createRateLimiter } from '../rate-limit';
 import { adminAuth, type AdminEnv } from './auth';
+import { describeIngest, INGEST_PATHS } from './ingest-doc';
 import { adminRouter } from './router';
 import { deliveryRoutes } from './deliveries';
 import { eventRoutes } from './events';
@@ -35,13 +36,29 @@ export function adminRoutes(deps: AdminDeps): OpenAPIHono<AdminEnv> {
   app.route('/', eventRoutes(deps));
   app.route('/', deliveryRoutes(deps));
   app.route('/', operationRoutes(deps));
-  app.doc31('/openapi.json', {
-    openapi: '3.1.0',
-    info: { title: 'hookrelay admin API', version: '1' },
-    servers: [{ url: '/api/v1' }],
-    security: [{ bearerAuth: [] }],
+  describeIngest(app);
+  let doc: ReturnType<typeof app.getOpenAPI31Document> | undefined;
+  app.get('/openapi.json', (c) => {
+    doc ??= withRootServers(
+      app.getOpenAPI31Document({
+        openapi: '3.1.0',
+        info: { title: 'hookrelay API', version: '1', description: 'The admin API under /api/v1, and the ingest API at the root.' },
+        servers: [{ url: '/api/v1' }],
+        security: [{ bearerAuth: [] }],
+      }),
+    );
+    return c.json(doc);
   });
   return app;
+}
+
+/** The ingest paths are served at the root: their path items say so with their own `servers`. */
+function withRootServers<D extends { paths?: Record<string, object> }>(doc: D): D {
+  for (const path of INGEST_PATHS) {
+    const item = doc.paths?.[path];
+    if (item) doc.paths![path] = { servers: [{ url: '/', description: 'ingest is served at the root, not under /api/v1' }], ...item };
+  }
+  return doc;
 }
 
 /**

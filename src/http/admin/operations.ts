@@ -7,12 +7,13 @@ import { AppError } from '../problem';
 import { audit } from './audit';
 import { auditLogRoutes } from './audit-log';
 import { adminRouter } from './router';
-import { problemResponses } from './schemas';
+import { problemResponses, problemsOf } from './schemas';
 import { statsRoutes } from './stats';
 
 const reload = createRoute({
   method: 'post',
   path: '/reload',
+  operationId: 'reloadConfig',
   tags: ['operations'],
   summary: 'Re-read the config file (as SIGHUP does)',
   description:
@@ -37,6 +38,7 @@ const reload = createRoute({
 const backup = createRoute({
   method: 'post',
   path: '/backup',
+  operationId: 'backupStore',
   tags: ['operations'],
   summary: 'Consistent copy of the SQLite store while running',
   description:
@@ -64,6 +66,7 @@ const backup = createRoute({
 const whoami = createRoute({
   method: 'get',
   path: '/whoami',
+  operationId: 'whoami',
   tags: ['operations'],
   summary: 'The admin token this request authenticated with: its name and scopes',
   description: 'For clients such as the dashboard, which hide what a read-only token cannot do (the API refuses it anyway).',
@@ -76,6 +79,7 @@ const whoami = createRoute({
         },
       },
     },
+    ...problemsOf([401, 403, 429]),
   },
 });
 

@@ -12,9 +12,12 @@ export const ProblemSchema = z
   .openapi('Problem');
 
 /** The error answers every admin route may give, for the OpenAPI description. */
-export const problemResponses = (...statuses: number[]) =>
+export const problemResponses = (...statuses: number[]) => problemsOf([400, 401, 403, 429, 503, ...statuses]);
+
+/** Problem answers for exactly these statuses. */
+export const problemsOf = (statuses: number[]) =>
   Object.fromEntries(
-    [400, 401, 403, 429, ...statuses].map((s) => [
+    statuses.map((s) => [
       s,
       { description: PROBLEM_TEXT[s] ?? 'error', content: { 'application/problem+json': { schema: ProblemSchema } } },
     ]),
@@ -26,6 +29,8 @@ const PROBLEM_TEXT: Record<number, string> = {
   403: 'the token lacks the scope',
   404: 'not found',
   409: 'conflict with the current state',
+  413: 'body too large',
+  415: 'the body is not application/json',
   429: 'rate limited; see Retry-After',
   503: 'storage unavailable; see Retry-After',
 };

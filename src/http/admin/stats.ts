@@ -28,6 +28,7 @@ const StatsSchema = z
 const getStats = createRoute({
   method: 'get',
   path: '/stats',
+  operationId: 'getStats',
   tags: ['operations'],
   summary: 'Delivery counts, backlog and the oldest waiting delivery',
   description:

@@ -12,6 +12,7 @@ const tags = ['subscriptions'];
 const rotate = createRoute({
   method: 'post',
   path: '/subscriptions/{id}/rotate-secret',
+  operationId: 'rotateSubscriptionSecret',
   tags,
   summary: 'New signing secret; the old one keeps signing for keep_old_for',
   description:
@@ -24,6 +25,7 @@ const rotate = createRoute({
 const test = createRoute({
   method: 'post',
   path: '/subscriptions/{id}/test',
+  operationId: 'sendTestEvent',
   tags,
   summary: 'Send a hookrelay.test event to this subscription only',
   description: "Delivered like any event, whatever the subscription's patterns and filter. A disabled subscription answers 409.",
@@ -40,6 +42,7 @@ const test = createRoute({
 const recover = createRoute({
   method: 'post',
   path: '/subscriptions/{id}/recover',
+  operationId: 'recoverSubscriptionDeliveries',
   tags,
   summary: 'Retry every failed delivery of this subscription created in [since, until)',
   request: { params: SubscriptionIdParam, body: { required: true, ...json(RecoverBody) } },

@@ -25,6 +25,7 @@ const tags = ['subscriptions'];
 const list = createRoute({
   method: 'get',
   path: '/subscriptions',
+  operationId: 'listSubscriptions',
   tags,
   summary: 'Every subscription (config and API) with its health, in id order',
   request: { query: z.object(pageQuery) },
@@ -34,6 +35,7 @@ const list = createRoute({
 const create = createRoute({
   method: 'post',
   path: '/subscriptions',
+  operationId: 'createSubscription',
   tags,
   summary: 'Create a subscription at run time',
   description: 'The body is a subscription as in the config file. The answer is the only one that shows `signature.secret`.',
@@ -47,6 +49,7 @@ const create = createRoute({
 const get = createRoute({
   method: 'get',
   path: '/subscriptions/{id}',
+  operationId: 'getSubscription',
   tags,
   summary: 'One subscription (never its secrets)',
   request: { params: SubscriptionIdParam },
@@ -56,6 +59,7 @@ const get = createRoute({
 const patch = createRoute({
   method: 'patch',
   path: '/subscriptions/{id}',
+  operationId: 'updateSubscription',
   tags,
   summary: 'Change a subscription; config-declared ones accept only enabled',
   description: 'Enabling also clears a disable caused by 410 Gone. Run-time enable/disable survives restarts.',
@@ -66,6 +70,7 @@ const patch = createRoute({
 const remove = createRoute({
   method: 'delete',
   path: '/subscriptions/{id}',
+  operationId: 'deleteSubscription',
   tags,
   summary: 'Delete an API subscription; its waiting deliveries are cancelled',
   request: { params: SubscriptionIdParam },
