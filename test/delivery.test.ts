@@ -107,7 +107,7 @@ describe('delivery', () => {
       [2, 500, 'HTTP 500'],
       [3, 200, null],
     ]);
-    expect(attempts[0]).toMatchObject({ responseBody: 'boom', requestUrl: rx.url });
+    expect(attempts[0]).toMatchObject({ responseBody: 'boom', requestUrl: `${rx.url}/` });
     expect(attempts[0]!.requestHeaders['webhook-id']).toBe(id);
   });
 

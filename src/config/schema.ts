@@ -5,13 +5,12 @@ import { blockedLiteral, blockedMessage } from '../net/guard';
 import { literalHost } from '../net/ip-policy';
 import { ed25519SecretProblem } from '../signing/ed25519';
 import { VERSION } from '../version';
+import { customHeaders, HEADER_NAME } from './custom-headers';
 import { describeValue } from './errors';
 
 // The config contract of SPEC section 2. Every object is strict so a misspelt key is an error,
 // not a silently ignored setting. Durations become ms, sizes bytes, rates {limit, perMs} | null.
 
-/** An HTTP header name (RFC 9110 token); also valid for a prefix of one. */
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const SUBSCRIPTION_ID = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 // Segments of [A-Za-z0-9_:-] joined by '.', and '*' only as the last segment.
 const EVENT_PATTERN = /^(?:[A-Za-z0-9_:-]+\.)*(?:[A-Za-z0-9_:-]+|\*)$/;
@@ -41,21 +40,26 @@ const size = () => unitField(parseSize, SIZE_HINT);
 /** Rate as {limit, perMs}, or null for `off` (YAML `false` means off too). */
 const rate = () => z.preprocess((v) => (v === false ? 'off' : v), unitField(parseRate, RATE_HINT));
 
-/** An http(s) URL without credentials (they would be logged and shown in the UI). */
+/**
+ * An http(s) URL without credentials (they would be logged and shown in the UI), in its WHATWG
+ * normal form (`HTTP://Example.COM:80/a/../b` → `http://example.com/b`): what is stored, shown and
+ * dialled are the same string.
+ */
 const httpUrl = () =>
-  z.string().superRefine((s, ctx) => {
+  z.string().transform((s, ctx) => {
     let url: URL;
     try {
       url = new URL(s);
     } catch {
       ctx.addIssue({ code: 'custom', message: `invalid URL '${s}'` });
-      return;
+      return z.NEVER;
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
       ctx.addIssue({ code: 'custom', message: `must be http or https, got '${url.protocol.slice(0, -1)}'` });
     } else if (url.username || url.password) {
       ctx.addIssue({ code: 'custom', message: 'must not contain credentials (user:password@); use signature or headers instead' });
     }
+    return url.href;
   });
 
 /** An IPv4 or IPv6 CIDR such as 10.0.0.0/8 or fd00::/8. */
@@ -266,7 +270,7 @@ export const subscriptionSchema = z
   .strictObject({
     /** Stable name, [a-z0-9][a-z0-9_-]{0,63}, unique; required. */
     id: z.string().regex(SUBSCRIPTION_ID, 'must match [a-z0-9][a-z0-9_-]{0,63} (lowercase letters, digits, _ and -)'),
-    /** Receiver, http or https; required. */
+    /** Receiver, http or https; stored normalised; required. */
     url: httpUrl(),
     /** Free text for people; default unset. */
     description: z.string().optional(),
@@ -289,8 +293,8 @@ export const subscriptionSchema = z
     payload: z.enum(['envelope', 'data']).default('envelope'),
     /** AES-256-GCM body (SPEC section 5); default false. */
     encrypt: z.boolean().default(false),
-    /** Headers added to every request; default {}. */
-    headers: z.record(headerName('header name'), z.string()).default(() => ({})),
+    /** Headers added to every request; no Host, framing or hop-by-hop ones (see custom-headers.ts); default {}. */
+    headers: customHeaders().default(() => ({})),
     /** Attempt timeout, ms; default unset: delivery.timeout. */
     timeout: duration().pipe(z.number().positive('must be longer than 0ms')).optional(),
     /** Retry delays, ms; default unset: delivery.retry_schedule. */
