@@ -176,6 +176,8 @@ const deliverySchema = z.strictObject({
   allowed_networks: z.array(cidr()).default(() => []),
   /** Disable a subscription that has failed this long without one success, ms; default 5d. */
   disable_after: duration().prefault('5d'),
+  /** Names (case-insensitive) of subscription headers whose values views and attempt records show; default [] (all `[redacted]`). */
+  visible_headers: z.array(headerName('visible_headers entry')).default(() => []),
 });
 
 /** `retention`: when finished events are deleted. */

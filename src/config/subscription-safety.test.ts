@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError } from './errors';
 import { parseConfigText } from './load';
 
-// SPEC 13 in the config file: the headers a subscription may add and its URL's normal form, each
-// problem with its path and line.
+// SPEC 13 in the config file: the headers a subscription may add (and which of their values are
+// shown) and its URL's normal form, each problem with its path and line.
 
 /** [path, line, message] of every problem, or [] when the config loads. */
 function problems(text: string): [string, number | null, string][] {
@@ -69,6 +69,15 @@ describe('headers a subscription adds', () => {
       ['subscriptions[0].headers["X Env"]', 5],
       ['subscriptions[0].headers["X:Env"]', 5],
       ['subscriptions[0].headers[""]', 5],
+    ]);
+  });
+
+  it('may be made visible with delivery.visible_headers (names, checked as header names)', () => {
+    const config = parseConfigText('delivery: { visible_headers: [X-Env, x-region] }\n', { env: {} });
+    expect(config.delivery.visible_headers).toEqual(['X-Env', 'x-region']);
+    expect(parseConfigText('', { env: {} }).delivery.visible_headers).toEqual([]);
+    expect(problems('delivery:\n  visible_headers: ["X Env"]\n').map(([path, line]) => [path, line])).toEqual([
+      ['delivery.visible_headers[0]', 2],
     ]);
   });
 });

@@ -72,7 +72,8 @@ async function renderTargets(deps: SubscriptionDeps, targets: Target[]): Promise
   const [states, stats] = await Promise.all([deps.store.getSubscriptionStates(targets.map((t) => t.id)), deps.store.deliveryStats()]);
   const stateOf = new Map(states.map((s) => [s.id, s]));
   const statsOf = new Map(stats.map((s) => [s.subscriptionId, s]));
-  return targets.map((t) => subscriptionView(t, { state: stateOf.get(t.id), stats: statsOf.get(t.id) }));
+  const visible = deps.config().delivery.visible_headers;
+  return targets.map((t) => subscriptionView(t, { state: stateOf.get(t.id), stats: statsOf.get(t.id) }, visible));
 }
 
 /**

@@ -1,10 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Config } from '../../src/config/schema';
 import { adminClient, type AdminAnswer } from '../helpers/admin-client';
+import { closeAfterEach } from '../helpers/lifecycle';
 import { startReceiver, type Receiver } from '../helpers/receiver';
-import { startRelay, testConfig, type RunningRelay } from '../helpers/relay';
+import { startRelay, testConfig, TEST_SECRET, type RunningRelay } from '../helpers/relay';
 
-// SPEC 13 over the admin API, end to end: Host, framing and hop-by-hop headers and control
-// characters are refused (400 with the path); URLs are stored normalised.
+// SPEC 13 over the admin API, end to end: custom header values are redacted in views and attempt
+// records unless `delivery.visible_headers` names them; Host, framing and hop-by-hop headers and
+// control characters are refused (400 with the path); URLs are stored normalised.
 
 const OPS = 'ops-token-0123456789';
 const VIEWER = 'viewer-token-0123456789';
@@ -12,8 +15,107 @@ const adminTokens = [
   { name: 'ops', token: OPS, scopes: ['read', 'write'] },
   { name: 'viewer', token: VIEWER, scopes: ['read'] },
 ];
+const signature = { scheme: 'standard-webhooks', secret: TEST_SECRET };
+
+/** Header names that carried credentials in clear past the old denylist, with their values. */
+const CREDENTIALS: Record<string, string> = {
+  apikey: 'cred-apikey-1',
+  'X-Functions-Key': 'cred-functions-2',
+  'Ocp-Apim-Subscription-Key': 'cred-apim-3',
+  'X-Auth-Key': 'cred-auth-4',
+  Authentication: 'cred-authentication-5',
+  'X-Webhook-Key': 'cred-webhook-6',
+};
 
 const paths = (answer: AdminAnswer) => ((answer.body?.errors ?? []) as { path: string }[]).map((e) => e.path).sort();
+
+describe('custom header values', () => {
+  const life = closeAfterEach();
+  let relay: RunningRelay;
+  const ops = adminClient(() => relay.url, OPS);
+  const viewer = adminClient(() => relay.url, VIEWER);
+
+  /** The attempt log of the test delivery sent to `id`, read with the read-only token. */
+  async function testAttempt(id: string) {
+    const sent = await ops('POST', `/subscriptions/${id}/test`);
+    expect(sent.status).toBe(202);
+    return relay.until(async () => {
+      const detail = await viewer('GET', `/deliveries/${sent.body.delivery_id}`);
+      return detail.body.attempt_log.length > 0 && detail;
+    });
+  }
+
+  it('are [redacted] in views and attempt records, whatever their name; the receiver gets the real values', async () => {
+    const rx = await life.receiver();
+    const headers = { ...CREDENTIALS, 'X-Env': 'prod', 'User-Agent': 'custom-agent' };
+    const hmac = { scheme: 'hmac-sha256', secret: 'hmac-secret-value', header: 'X-Signature', prefix: 'sha256=' };
+    relay = await life.relay(
+      testConfig({
+        auth: { admin_tokens: adminTokens },
+        subscriptions: [
+          { id: 'cfg', url: `${rx.url}/cfg`, headers, signature },
+          { id: 'signed', url: `${rx.url}/signed`, headers: { 'X-Env': 'prod' }, signature: hmac },
+        ],
+      }),
+    );
+    const created = await ops('POST', '/subscriptions', { id: 'api', url: `${rx.url}/api`, headers });
+    expect(created.status, created.text).toBe(201);
+
+    const redacted = Object.fromEntries(Object.keys(headers).map((name) => [name, '[redacted]']));
+    for (const view of [created, await viewer('GET', '/subscriptions/cfg'), await viewer('GET', '/subscriptions/api')]) {
+      expect(view.body.headers).toEqual(redacted);
+      for (const value of Object.values(headers)) expect(view.text).not.toContain(value);
+    }
+    const list = await viewer('GET', '/subscriptions');
+    for (const value of Object.values(headers)) expect(list.text).not.toContain(value);
+
+    for (const id of ['cfg', 'api']) {
+      const detail = await testAttempt(id);
+      const recorded: Record<string, string> = detail.body.attempt_log[0].request.headers;
+      for (const name of [...Object.keys(CREDENTIALS), 'X-Env']) expect(recorded[name.toLowerCase()], name).toBe('[redacted]');
+      for (const value of Object.values(headers)) expect(detail.text).not.toContain(value);
+      // The relay's own headers stay as sent, including one a custom header tried to replace.
+      const sent = rx.received.find((r) => r.path === `/${id}`)!;
+      for (const name of ['content-type', 'user-agent', 'webhook-id', 'webhook-timestamp', 'webhook-signature']) {
+        expect(recorded[name], name).toBe(sent.headers[name]);
+      }
+      for (const suffix of ['event', 'delivery', 'attempt'])
+        expect(recorded[`x-hookrelay-${suffix}`]).toBe(sent.headers[`x-hookrelay-${suffix}`]);
+      expect(recorded['user-agent']).toMatch(/^hookrelay\//);
+      // The receiver gets the real values.
+      for (const [name, value] of Object.entries(CREDENTIALS)) expect(sent.headers[name.toLowerCase()]).toBe(value);
+      expect(sent.headers['x-env']).toBe('prod');
+    }
+
+    // A scheme's own signature header is the relay's: visible.
+    const signed = await testAttempt('signed');
+    const recorded = signed.body.attempt_log[0].request.headers;
+    expect(recorded['x-signature']).toMatch(/^sha256=[0-9a-f]{64}$/);
+    expect(recorded['x-env']).toBe('[redacted]');
+  });
+
+  it('are shown for the names delivery.visible_headers lists (case-insensitive), and a reload applies a change', async () => {
+    const rx = await life.receiver();
+    const config = testConfig({
+      auth: { admin_tokens: adminTokens },
+      delivery: { visible_headers: ['x-env'] },
+      subscriptions: [{ id: 'cfg', url: `${rx.url}/cfg`, headers: { ...CREDENTIALS, 'X-Env': 'prod' }, signature }],
+    });
+    let next: Config = config;
+    relay = await life.relay(config, { loadConfig: () => next });
+
+    const view = await viewer('GET', '/subscriptions/cfg');
+    expect(view.body.headers).toMatchObject({ 'X-Env': 'prod', 'X-Auth-Key': '[redacted]', apikey: '[redacted]' });
+    const first = (await testAttempt('cfg')).body.attempt_log[0].request.headers;
+    expect(first).toMatchObject({ 'x-env': 'prod', 'x-auth-key': '[redacted]', apikey: '[redacted]' });
+
+    next = { ...config, delivery: { ...config.delivery, visible_headers: ['X-AUTH-KEY'] } };
+    expect((await ops('POST', '/reload')).status).toBe(200);
+    expect((await viewer('GET', '/subscriptions/cfg')).body.headers).toMatchObject({ 'X-Env': '[redacted]', 'X-Auth-Key': 'cred-auth-4' });
+    const second = (await testAttempt('cfg')).body.attempt_log[0].request.headers;
+    expect(second).toMatchObject({ 'x-env': '[redacted]', 'x-auth-key': 'cred-auth-4', apikey: '[redacted]' });
+  });
+});
 
 describe('subscription definitions over the API', () => {
   let relay: RunningRelay;
