@@ -6,6 +6,10 @@ import { z } from 'zod';
 
 /** An HTTP header name (RFC 9110 token); also valid for a prefix of one. */
 export const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** Most headers one subscription may add. */
+export const MAX_CUSTOM_HEADERS = 50;
+/** Longest value of one added header, characters; receivers commonly refuse header blocks over 8-16 kb. */
+export const MAX_HEADER_VALUE = 8192;
 
 /**
  * `Host` would send the request to a virtual host behind an allowed address that the network guard
@@ -49,13 +53,19 @@ export const customHeaderName = () =>
 
 /** A header value that can be sent as it is. */
 export const customHeaderValue = () =>
-  z.string().superRefine((value, ctx) => {
-    if (CONTROL.test(value)) {
-      ctx.addIssue({ code: 'custom', message: 'must not contain control characters (CR, LF, NUL, tab, DEL…)' });
-    } else if (BEYOND_LATIN1.test(value)) {
-      ctx.addIssue({ code: 'custom', message: 'must contain only ASCII or Latin-1 characters; encode others (e.g. percent-encoding)' });
-    }
-  });
+  z
+    .string()
+    .max(MAX_HEADER_VALUE, `must be at most ${MAX_HEADER_VALUE} characters`)
+    .superRefine((value, ctx) => {
+      if (CONTROL.test(value)) {
+        ctx.addIssue({ code: 'custom', message: 'must not contain control characters (CR, LF, NUL, tab, DEL…)' });
+      } else if (BEYOND_LATIN1.test(value)) {
+        ctx.addIssue({ code: 'custom', message: 'must contain only ASCII or Latin-1 characters; encode others (e.g. percent-encoding)' });
+      }
+    });
 
-/** `headers` of a subscription: valid names and values. */
-export const customHeaders = () => z.record(customHeaderName(), customHeaderValue());
+/** `headers` of a subscription: at most MAX_CUSTOM_HEADERS valid names and values. */
+export const customHeaders = () =>
+  z.record(customHeaderName(), customHeaderValue()).refine((headers) => Object.keys(headers).length <= MAX_CUSTOM_HEADERS, {
+    message: `must have at most ${MAX_CUSTOM_HEADERS} headers`,
+  });

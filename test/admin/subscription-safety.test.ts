@@ -7,7 +7,8 @@ import { startRelay, testConfig, TEST_SECRET, type RunningRelay } from '../helpe
 
 // SPEC 13 over the admin API, end to end: custom header values are redacted in views and attempt
 // records unless `delivery.visible_headers` names them; Host, framing and hop-by-hop headers and
-// control characters are refused (400 with the path); URLs are stored normalised.
+// control characters are refused (400 with the path); URLs are stored normalised; one
+// subscription's sizes are bounded, each limit accepted exactly and refused one over.
 
 const OPS = 'ops-token-0123456789';
 const VIEWER = 'viewer-token-0123456789';
@@ -203,6 +204,121 @@ describe('subscription definitions over the API', () => {
       expect(patched.status).toBe(200);
       expect(patched.body.url).toBe('https://example.com/x/z?q=1');
       expect((await relay.store.getApiSubscription(id))!.spec.url).toBe('https://example.com/x/z?q=1');
+    });
+  });
+
+  describe('size limits (each accepted at the limit, refused one over with its path)', () => {
+    const OVER_30D = `${30 * 86_400_000 + 1}ms`;
+    const range = (count: number) => Array.from({ length: count }, (_, i) => i);
+    const expectRefused = async (fields: Record<string, unknown>, path: string) => {
+      const res = await create(fields);
+      expect(res.status, res.text).toBe(400);
+      expect(paths(res)).toEqual([path]);
+      return res;
+    };
+    const expectAccepted = async (fields: Record<string, unknown>) => {
+      const res = await create(fields);
+      expect(res.status, res.text).toBe(201);
+      return res;
+    };
+
+    it('at most 100 event patterns', async () => {
+      await expectAccepted({ events: range(100).map((i) => `e${i}.*`) });
+      const res = await expectRefused({ events: range(101).map((i) => `e${i}.*`) }, 'events');
+      expect(res.body.errors[0].message).toBe('must list at most 100 event patterns');
+    });
+
+    it('at most 50 headers, each value at most 8192 characters', async () => {
+      await expectAccepted({ headers: Object.fromEntries(range(50).map((i) => [`X-H${i}`, 'v'])) });
+      await expectRefused({ headers: Object.fromEntries(range(51).map((i) => [`X-H${i}`, 'v'])) }, 'headers');
+      await expectAccepted({ headers: { 'X-Big': 'v'.repeat(8192) } });
+      await expectRefused({ headers: { 'X-Big': 'v'.repeat(8193) } }, 'headers.X-Big');
+    });
+
+    it('at most 30 retry delays, each at most 30 days', async () => {
+      await expectAccepted({ retry_schedule: range(30).map(() => '30d') });
+      await expectRefused({ retry_schedule: range(31).map(() => '1s') }, 'retry_schedule');
+      await expectRefused({ retry_schedule: ['1s', OVER_30D] }, 'retry_schedule[1]');
+    });
+
+    it('a timeout of at most 30 days', async () => {
+      await expectAccepted({ timeout: '30d' });
+      await expectRefused({ timeout: OVER_30D }, 'timeout');
+    });
+
+    it('keep_old_for of at most 30 days', async () => {
+      const { body } = await expectAccepted({});
+      expect((await ops('POST', `/subscriptions/${body.id}/rotate-secret`, { keep_old_for: '30d' })).status).toBe(200);
+      const over = await ops('POST', `/subscriptions/${body.id}/rotate-secret`, { keep_old_for: OVER_30D });
+      expect(over.status).toBe(400);
+      expect(paths(over)).toEqual(['keep_old_for']);
+    });
+
+    it('a URL of at most 2048 characters', async () => {
+      const base = `${rx.url}/`;
+      await expectAccepted({ url: base + 'a'.repeat(2048 - base.length) });
+      await expectRefused({ url: base + 'a'.repeat(2049 - base.length) }, 'url');
+    });
+
+    it('a description of at most 1024 characters', async () => {
+      await expectAccepted({ description: 'd'.repeat(1024) });
+      await expectRefused({ description: 'd'.repeat(1025) }, 'description');
+    });
+
+    it('a filter of at most 16kb as JSON', async () => {
+      // {"data.k":"…"} is 13 bytes around the value.
+      await expectAccepted({ filter: { 'data.k': 'f'.repeat(16_384 - 13) } });
+      await expectRefused({ filter: { 'data.k': 'f'.repeat(16_385 - 13) } }, 'filter');
+    });
+
+    describe('a body of at most 64kb', () => {
+      /** JSON of a valid subscription, padded with trailing spaces (still JSON) to exactly `bytes`. */
+      const bodyOf = (bytes: number) => {
+        const text = JSON.stringify({ id: `s${++n}`, url: `${rx.url}/s` });
+        return text + ' '.repeat(bytes - text.length);
+      };
+      const post = (body: BodyInit, extra: RequestInit = {}) =>
+        fetch(`${relay.url}/api/v1/subscriptions`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${OPS}`, 'content-type': 'application/json' },
+          body,
+          ...extra,
+        });
+      /** The same body sent chunked: no Content-Length, so the limit counts the bytes received. */
+      const chunked = (text: string) =>
+        post(
+          new ReadableStream({
+            start(controller) {
+              for (let i = 0; i < text.length; i += 8192) controller.enqueue(new TextEncoder().encode(text.slice(i, i + 8192)));
+              controller.close();
+            },
+          }),
+          { duplex: 'half' } as RequestInit,
+        );
+
+      it('on create, with a Content-Length or chunked', async () => {
+        expect((await post(bodyOf(65_536))).status).toBe(201);
+        const over = await post(bodyOf(65_537));
+        expect(over.status).toBe(413);
+        expect(over.headers.get('content-type')).toContain('application/problem+json');
+        expect(((await over.json()) as { detail: string }).detail).toBe('a subscription body may be at most 64kb (65536 bytes)');
+        expect((await chunked(bodyOf(65_536))).status).toBe(201);
+        expect((await chunked(bodyOf(65_537))).status).toBe(413);
+      });
+
+      it('on change', async () => {
+        const { body } = await expectAccepted({});
+        const patch = (bytes: number) => {
+          const text = JSON.stringify({ description: 'x' });
+          return fetch(`${relay.url}/api/v1/subscriptions/${body.id}`, {
+            method: 'PATCH',
+            headers: { authorization: `Bearer ${OPS}`, 'content-type': 'application/json' },
+            body: text + ' '.repeat(bytes - text.length),
+          });
+        };
+        expect((await patch(65_536)).status).toBe(200);
+        expect((await patch(65_537)).status).toBe(413);
+      });
     });
   });
 });
