@@ -82,6 +82,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
       concurrency: config.delivery.concurrency,
       headerPrefix: config.delivery.header_prefix,
       userAgent: config.delivery.user_agent,
+      visibleHeaders: () => current.delivery.visible_headers,
       ...(deps.pollIntervalMs !== undefined && { pollIntervalMs: deps.pollIntervalMs }),
       // Several instances on one store: how long a dead instance's lease holds its work.
       ...(store.leaseMarginMs !== undefined && { leaseMarginMs: store.leaseMarginMs }),

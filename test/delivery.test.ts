@@ -58,7 +58,7 @@ describe('delivery', () => {
     expect((await settled(id)).status).toBe('succeeded');
   });
 
-  it("sends a subscription's credential headers but keeps them out of the attempt record", async () => {
+  it("sends a subscription's headers but keeps their values out of the attempt record", async () => {
     const rx = await receiver();
     relay = await life.relay(
       testConfig({
@@ -70,7 +70,7 @@ describe('delivery', () => {
     const delivery = await settled(await ingest('x.y'));
     expect(rx.received[0]!.headers).toMatchObject({ authorization: 'Bearer receiver-secret-123', 'x-api-key': 'k-456' });
     const [attempt] = await relay.store.listAttempts(delivery.id);
-    expect(attempt!.requestHeaders).toMatchObject({ authorization: '[redacted]', 'x-api-key': '[redacted]', 'x-env': 'prod' });
+    expect(attempt!.requestHeaders).toMatchObject({ authorization: '[redacted]', 'x-api-key': '[redacted]', 'x-env': '[redacted]' });
     expect(attempt!.requestHeaders['webhook-signature']).toMatch(/^v1,/);
     expect(JSON.stringify(attempt)).not.toMatch(/receiver-secret-123|k-456/);
   });
@@ -107,7 +107,7 @@ describe('delivery', () => {
       [2, 500, 'HTTP 500'],
       [3, 200, null],
     ]);
-    expect(attempts[0]).toMatchObject({ responseBody: 'boom', requestUrl: rx.url });
+    expect(attempts[0]).toMatchObject({ responseBody: 'boom', requestUrl: `${rx.url}/` });
     expect(attempts[0]!.requestHeaders['webhook-id']).toBe(id);
   });
 

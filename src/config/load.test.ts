@@ -365,7 +365,9 @@ describe('tokens and warnings (security review)', () => {
 
   it('warns about open ingest, no admin tokens, the published example tokens and private networks', () => {
     const open = parseConfigText(lines('delivery: { allow_private_networks: true }'), { env: {} });
-    expect(configWarnings(open).join('\n')).toMatch(/ingest_tokens is empty[\s\S]*admin_tokens is empty[\s\S]*allow_private_networks is true/);
+    expect(configWarnings(open).join('\n')).toMatch(
+      /ingest_tokens is empty[\s\S]*admin_tokens is empty[\s\S]*allow_private_networks is true/,
+    );
     const example = loadConfig(join(__dirname, '../../config.example.yaml'), {});
     expect(configWarnings(example).join('\n')).toMatch(/published tokens are in use \(dev-ingest-token, dev-admin-token-change-me\)/);
     const careful = parseConfigText(

@@ -5,13 +5,12 @@ import { blockedLiteral, blockedMessage } from '../net/guard';
 import { literalHost } from '../net/ip-policy';
 import { ed25519SecretProblem } from '../signing/ed25519';
 import { VERSION } from '../version';
+import { customHeaders, HEADER_NAME } from './custom-headers';
 import { describeValue } from './errors';
 
 // The config contract of SPEC section 2. Every object is strict so a misspelt key is an error,
 // not a silently ignored setting. Durations become ms, sizes bytes, rates {limit, perMs} | null.
 
-/** An HTTP header name (RFC 9110 token); also valid for a prefix of one. */
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const SUBSCRIPTION_ID = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 // Segments of [A-Za-z0-9_:-] joined by '.', and '*' only as the last segment.
 const EVENT_PATTERN = /^(?:[A-Za-z0-9_:-]+\.)*(?:[A-Za-z0-9_:-]+|\*)$/;
@@ -41,21 +40,36 @@ const size = () => unitField(parseSize, SIZE_HINT);
 /** Rate as {limit, perMs}, or null for `off` (YAML `false` means off too). */
 const rate = () => z.preprocess((v) => (v === false ? 'off' : v), unitField(parseRate, RATE_HINT));
 
-/** An http(s) URL without credentials (they would be logged and shown in the UI). */
+/** Longest subscription URL, characters, as given and once normalised. */
+export const MAX_URL_LENGTH = 2048;
+
+/**
+ * An http(s) URL without credentials (they would be logged and shown in the UI), in its WHATWG
+ * normal form (`HTTP://Example.COM:80/a/../b` → `http://example.com/b`): what is stored, shown and
+ * dialled are the same string.
+ */
 const httpUrl = () =>
-  z.string().superRefine((s, ctx) => {
+  z.string().transform((s, ctx) => {
+    const tooLong = `must be at most ${MAX_URL_LENGTH} characters`;
+    if (s.length > MAX_URL_LENGTH) {
+      ctx.addIssue({ code: 'custom', message: tooLong });
+      return z.NEVER;
+    }
     let url: URL;
     try {
       url = new URL(s);
     } catch {
       ctx.addIssue({ code: 'custom', message: `invalid URL '${s}'` });
-      return;
+      return z.NEVER;
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
       ctx.addIssue({ code: 'custom', message: `must be http or https, got '${url.protocol.slice(0, -1)}'` });
     } else if (url.username || url.password) {
       ctx.addIssue({ code: 'custom', message: 'must not contain credentials (user:password@); use signature or headers instead' });
+    } else if (url.href.length > MAX_URL_LENGTH) {
+      ctx.addIssue({ code: 'custom', message: `${tooLong} once normalised (${url.href.length})` });
     }
+    return url.href;
   });
 
 /** An IPv4 or IPv6 CIDR such as 10.0.0.0/8 or fd00::/8. */
@@ -197,6 +211,8 @@ const deliverySchema = z.strictObject({
   allowed_networks: z.array(cidr()).default(() => []),
   /** Disable a subscription that has failed this long without one success, ms; default 5d. */
   disable_after: duration().prefault('5d'),
+  /** Names (case-insensitive) of subscription headers whose values views and attempt records show; default [] (all `[redacted]`). */
+  visible_headers: z.array(headerName('visible_headers entry')).default(() => []),
 });
 
 /** `retention`: when finished events are deleted. */
@@ -285,17 +301,30 @@ function checkSecretFormat(scheme: string, secret: string, path: (string | numbe
   ctx.addIssue({ code: 'custom', path, message: `a standard-webhooks secret must be 'whsec_' followed by base64 of 24 to 64 bytes` });
 }
 
-/** One entry of `subscriptions`: a receiver and what it gets. */
-/** One subscription, as in the config file and as the admin API accepts it. */
+/** Most event patterns one subscription may list. */
+export const MAX_EVENT_PATTERNS = 100;
+/** Most retry delays one subscription may list. */
+export const MAX_RETRY_DELAYS = 30;
+/** Longest duration a subscription may set (timeout, each retry delay; also keep_old_for), ms: 30 days. */
+export const MAX_SUBSCRIPTION_DURATION_MS = 30 * 86_400_000;
+/** Longest `description`, characters. */
+export const MAX_DESCRIPTION_LENGTH = 1024;
+/** Largest `filter`, bytes of its JSON text (UTF-8): 16kb. */
+export const MAX_FILTER_BYTES = 16 * 1024;
+
+/** A duration a subscription sets, ms: at most MAX_SUBSCRIPTION_DURATION_MS. */
+const subscriptionDuration = () => duration().pipe(z.number().max(MAX_SUBSCRIPTION_DURATION_MS, 'must be at most 30d'));
+
+/** One subscription, as in the config file and as the admin API accepts it. Sizes are bounded (SPEC 13). */
 export const subscriptionSchema = z
   .strictObject({
     /** Stable name, [a-z0-9][a-z0-9_-]{0,63}, unique; required. */
     id: z.string().regex(SUBSCRIPTION_ID, 'must match [a-z0-9][a-z0-9_-]{0,63} (lowercase letters, digits, _ and -)'),
-    /** Receiver, http or https; required. */
+    /** Receiver, http or https, at most 2048 characters; stored normalised; required. */
     url: httpUrl(),
-    /** Free text for people; default unset. */
-    description: z.string().optional(),
-    /** Event type patterns; "*" as the last segment matches one or more segments; default ["*"]. */
+    /** Free text for people, at most 1024 characters; default unset. */
+    description: z.string().max(MAX_DESCRIPTION_LENGTH, `must be at most ${MAX_DESCRIPTION_LENGTH} characters`).optional(),
+    /** Event type patterns, at most 100; "*" as the last segment matches one or more segments; default ["*"]. */
     events: z
       .array(
         z
@@ -303,8 +332,9 @@ export const subscriptionSchema = z
           .regex(EVENT_PATTERN, "expected an event type pattern like 'invoice.paid', 'payment.*' or '*' ('*' only as the last segment)"),
       )
       .min(1, 'must list at least one event pattern; use ["*"] for all')
+      .max(MAX_EVENT_PATTERNS, `must list at most ${MAX_EVENT_PATTERNS} event patterns`)
       .default(() => ['*']),
-    /** Condition on the envelope (SPEC section 6), validated here with every problem's path; default unset. */
+    /** Condition on the envelope (SPEC section 6), at most 16kb as JSON, validated here with every problem's path; default unset. */
     filter: z.record(z.string(), z.unknown()).superRefine(checkFilter).optional(),
     /** false: no new deliveries are made for it; default true. */
     enabled: z.boolean().default(true),
@@ -314,12 +344,12 @@ export const subscriptionSchema = z
     payload: z.enum(['envelope', 'data']).default('envelope'),
     /** AES-256-GCM body (SPEC section 5); default false. */
     encrypt: z.boolean().default(false),
-    /** Headers added to every request; default {}. */
-    headers: z.record(headerName('header name'), z.string()).default(() => ({})),
-    /** Attempt timeout, ms; default unset: delivery.timeout. */
-    timeout: duration().pipe(z.number().positive('must be longer than 0ms')).optional(),
-    /** Retry delays, ms; default unset: delivery.retry_schedule. */
-    retry_schedule: z.array(duration()).optional(),
+    /** Headers added to every request, at most 50; no Host, framing or hop-by-hop ones (see custom-headers.ts); default {}. */
+    headers: customHeaders().default(() => ({})),
+    /** Attempt timeout, ms, at most 30d; default unset: delivery.timeout. */
+    timeout: subscriptionDuration().pipe(z.number().positive('must be longer than 0ms')).optional(),
+    /** Retry delays, ms, at most 30 of at most 30d each; default unset: delivery.retry_schedule. */
+    retry_schedule: z.array(subscriptionDuration()).max(MAX_RETRY_DELAYS, `must list at most ${MAX_RETRY_DELAYS} delays`).optional(),
     /** Most attempts started per window for this subscription, or null (off); default unset: no limit. */
     rate_limit: rate().optional(),
     /** Most attempts in flight for this subscription; default unset (resolved by the dispatcher). */
@@ -331,8 +361,17 @@ export const subscriptionSchema = z
 
 /** Reports every problem of a filter at its own path inside it (`filter.data.amount.$gte`). */
 function checkFilter(filter: Record<string, unknown>, ctx: z.RefinementCtx): void {
+  if (!filterFits(filter, ctx)) return;
   const compiled = compileFilter(filter);
   if (!compiled.ok) for (const e of compiled.errors) ctx.addIssue({ code: 'custom', path: e.path, message: e.message });
+}
+
+/** False (with the issue) when a filter is over MAX_FILTER_BYTES: it is not compiled then. */
+function filterFits(filter: Record<string, unknown>, ctx: z.RefinementCtx): boolean {
+  const bytes = Buffer.byteLength(JSON.stringify(filter));
+  if (bytes <= MAX_FILTER_BYTES) return true;
+  ctx.addIssue({ code: 'custom', message: `must be at most 16kb (${MAX_FILTER_BYTES} bytes) as JSON, got ${bytes} bytes` });
+  return false;
 }
 
 /** Headers every request carries from the relay itself; a signature header may not replace them. */

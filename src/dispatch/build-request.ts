@@ -9,6 +9,12 @@ export interface OutgoingRequest {
   body: string;
 }
 
+/** An attempt's request as built, with what its record needs to know. */
+export interface BuiltRequest extends OutgoingRequest {
+  /** Lower-case names of the headers whose value is the subscription's own (`headers:`), not the relay's: the ones attempt records redact. */
+  customHeaders: string[];
+}
+
 export interface BuildOptions {
   /** Prefix of the relay's own headers, e.g. `X-Hookrelay-`. */
   headerPrefix: string;
@@ -23,7 +29,7 @@ export interface BuildOptions {
  * The body and headers of one attempt (SPEC 5). The body is assembled from the stored JSON text
  * of `data` without parsing it again, so it is byte-for-byte what was stored.
  */
-export function buildRequest(target: Target, delivery: ClaimedDelivery, opts: BuildOptions): OutgoingRequest {
+export function buildRequest(target: Target, delivery: ClaimedDelivery, opts: BuildOptions): BuiltRequest {
   const event = delivery.event;
   const timestampIso = new Date(event.createdAt).toISOString();
   const plain = target.payload === 'data' ? event.data : envelopeText(event, event.data);
@@ -32,8 +38,8 @@ export function buildRequest(target: Target, delivery: ClaimedDelivery, opts: Bu
     ? encryptBody(plain, target.encryptionKey, { id: event.id, type: event.type, timestamp: timestampIso })
     : plain;
   const timestamp = Math.floor(opts.now / 1000);
-  const headers: Record<string, string> = {
-    ...lowerKeys(target.headers),
+  const custom = lowerKeys(target.headers);
+  const own: Record<string, string> = {
     'content-type': 'application/json',
     'user-agent': opts.userAgent,
     'webhook-id': event.id,
@@ -43,7 +49,10 @@ export function buildRequest(target: Target, delivery: ClaimedDelivery, opts: Bu
     [`${opts.headerPrefix}Attempt`.toLowerCase()]: String(opts.attempt),
   };
   const signature = target.signer({ msgId: event.id, timestamp, body, secrets: target.secretsAt(opts.now) });
-  return { url: target.url, headers: { ...headers, ...lowerKeys(signature) }, body };
+  // The relay's own headers win on a clash.
+  Object.assign(own, lowerKeys(signature));
+  const customHeaders = Object.keys(custom).filter((name) => !Object.hasOwn(own, name));
+  return { url: target.url, headers: { ...custom, ...own }, body, customHeaders };
 }
 
 function lowerKeys(headers: Record<string, string>): Record<string, string> {

@@ -20,6 +20,8 @@ export interface DispatcherOptions {
   concurrency: number;
   headerPrefix: string;
   userAgent: string;
+  /** `delivery.visible_headers`, read at each attempt (a reload applies it); default none: every custom header value is recorded as `[redacted]`. */
+  visibleHeaders?: () => readonly string[];
   /** Safety-net poll period (ms) when nothing nudges the loop. Default 1000. */
   pollIntervalMs?: number;
   /** Lease kept beyond the attempt timeout before another process may take the delivery over (ms). */
@@ -283,7 +285,7 @@ export function createDispatcher(deps: DispatcherDeps, opts: DispatcherOptions) 
         startedAt,
         durationMs: response.durationMs,
         requestUrl: request.url,
-        requestHeaders: recordedHeaders(request.headers),
+        requestHeaders: recordedHeaders(request.headers, request.customHeaders, opts.visibleHeaders?.() ?? []),
         responseStatus: response.status,
         responseHeaders: response.headers,
         responseBody: response.body,

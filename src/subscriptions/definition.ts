@@ -23,6 +23,11 @@ export function parseSpec(spec: RawSpec, message = 'the subscription is invalid'
   throw invalidRequest(message, specErrors(result.error.issues));
 }
 
+/** The definition as stored: its URL in the normal form the schema gave it, so what is stored is what is shown. */
+export function normalisedSpec(spec: RawSpec, def: SubscriptionDefinition): RawSpec {
+  return spec.url === def.url ? spec : { ...spec, url: def.url };
+}
+
 /**
  * Refuses (400 on `url`) a URL whose host is a literal address the network guard blocks (SPEC 7),
  * after WHATWG normalisation (http://2130706433/ is 127.0.0.1). Names pass: they are checked

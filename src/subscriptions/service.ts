@@ -8,6 +8,7 @@ import {
   checkDestination,
   declaredInConfig,
   mergeSpec,
+  normalisedSpec,
   parseSpec,
   type RawSpec,
   unknownSubscription,
@@ -71,7 +72,8 @@ async function renderTargets(deps: SubscriptionDeps, targets: Target[]): Promise
   const [states, stats] = await Promise.all([deps.store.getSubscriptionStates(targets.map((t) => t.id)), deps.store.deliveryStats()]);
   const stateOf = new Map(states.map((s) => [s.id, s]));
   const statsOf = new Map(stats.map((s) => [s.subscriptionId, s]));
-  return targets.map((t) => subscriptionView(t, { state: stateOf.get(t.id), stats: statsOf.get(t.id) }));
+  const visible = deps.config().delivery.visible_headers;
+  return targets.map((t) => subscriptionView(t, { state: stateOf.get(t.id), stats: statsOf.get(t.id) }, visible));
 }
 
 /**
@@ -82,8 +84,9 @@ export async function createSubscription(
   deps: SubscriptionDeps,
   body: RawSpec,
 ): Promise<{ view: CreatedSubscriptionView; secretGenerated: boolean }> {
-  const spec = withGeneratedSecret(body);
-  const def = parseSpec(spec);
+  const given = withGeneratedSecret(body);
+  const def = parseSpec(given);
+  const spec = normalisedSpec(given, def);
   checkDestination(def.url, deps.config().delivery);
   const inConfig = deps.live.declaredInConfig(def.id);
   const taken = () =>
@@ -101,7 +104,7 @@ export async function createSubscription(
   const secret = def.signature.secret;
   return {
     view: { ...view, signature: { ...view.signature, ...(secret !== undefined && { secret }) } },
-    secretGenerated: body !== spec,
+    secretGenerated: body !== given,
   };
 }
 
@@ -125,8 +128,9 @@ export async function updateSubscription(deps: SubscriptionDeps, id: string, pat
   if (deps.live.declaredInConfig(id)) return updateConfigSubscription(deps, id, patch, actor);
   const stored = await deps.store.getApiSubscription(id);
   if (!stored) throw unknownSubscription(id);
-  const merged = mergeSpec(stored.spec, patch);
-  const def = parseSpec(merged);
+  const given = mergeSpec(stored.spec, patch);
+  const def = parseSpec(given);
+  const merged = normalisedSpec(given, def);
   // Only a new URL: a stored one the config now blocks must still accept {"enabled": false}.
   if ('url' in patch) checkDestination(def.url, deps.config().delivery);
   const changed = changedFields(effective(stored.spec), def as unknown as RawSpec);

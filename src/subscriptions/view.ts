@@ -3,7 +3,7 @@ import { isoOrNull } from '../lib/time';
 import { ed25519PublicKey } from '../signing';
 import type { SubscriptionState, SubscriptionStats } from '../store/types';
 import type { SubscriptionDefinition } from './definition';
-import { recordedHeaders } from './redact';
+import { redactedHeaders } from './redact';
 import type { Target } from './target';
 
 // What the admin API shows of a subscription. It is built from the validated definition, so config
@@ -67,8 +67,11 @@ export interface SubscriptionFacts {
   stats: SubscriptionStats | undefined;
 }
 
-/** Renders a definition and its run-time facts; never includes a secret. */
-export function subscriptionView(target: Target, facts: SubscriptionFacts): SubscriptionView {
+/**
+ * Renders a definition and its run-time facts; never includes a secret, nor the value of a header
+ * it adds unless `visibleHeaders` (`delivery.visible_headers`) names it.
+ */
+export function subscriptionView(target: Target, facts: SubscriptionFacts, visibleHeaders: readonly string[]): SubscriptionView {
   const { def } = target;
   return {
     id: def.id,
@@ -82,8 +85,8 @@ export function subscriptionView(target: Target, facts: SubscriptionFacts): Subs
     signature: signatureView(def.signature),
     payload: def.payload,
     encrypt: def.encrypt,
-    // Credentials a subscription sends its receiver are not shown, as in attempt records.
-    headers: recordedHeaders(def.headers),
+    // Any of them may be a credential for the receiver, as in attempt records.
+    headers: redactedHeaders(def.headers, visibleHeaders),
     ...(def.timeout !== undefined && { timeout: formatDuration(def.timeout) }),
     ...(def.retry_schedule !== undefined && { retry_schedule: def.retry_schedule.map(formatDuration) }),
     ...(def.rate_limit !== undefined && { rate_limit: formatRate(def.rate_limit) }),

@@ -268,7 +268,7 @@ describe('GET /subscriptions/{id}', () => {
 });
 
 describe('GET /subscriptions/{id}: headers', () => {
-  it('shows the headers a subscription adds, with credential values redacted', async () => {
+  it('shows the headers a subscription adds, with their values redacted', async () => {
     const created = await ops('POST', '/subscriptions', {
       id: 'with-headers',
       url: `${rx.url}/h`,
@@ -277,7 +277,7 @@ describe('GET /subscriptions/{id}: headers', () => {
     expect(created.status).toBe(201);
     for (const answer of [created, await viewer('GET', '/subscriptions/with-headers')]) {
       expect((answer.body as { headers: unknown }).headers).toEqual({
-        'X-Env': 'prod',
+        'X-Env': '[redacted]',
         Authorization: '[redacted]',
         'X-Partner-Token': '[redacted]',
       });

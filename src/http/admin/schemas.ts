@@ -29,7 +29,7 @@ const PROBLEM_TEXT: Record<number, string> = {
   403: 'the token lacks the scope',
   404: 'not found',
   409: 'conflict with the current state',
-  413: 'body too large',
+  413: 'the body is over its size limit',
   415: 'the body is not application/json',
   429: 'rate limited; see Retry-After',
   503: 'storage unavailable; see Retry-After',

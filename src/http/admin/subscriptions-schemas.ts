@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { z as zod } from 'zod';
-import { subscriptionSchema } from '../../config/schema';
+import { MAX_SUBSCRIPTION_DURATION_MS, subscriptionSchema } from '../../config/schema';
 import { DURATION_HINT, parseDuration, RATE_HINT } from '../../lib/durations';
 
 // OpenAPI schemas of the subscription routes. Request bodies are checked here only for being a
@@ -111,8 +111,9 @@ export const RotateSecretBody = z.strictObject({
   keep_old_for: z
     .string()
     .refine((s) => isDuration(s), DURATION_HINT)
+    .refine((s) => !isDuration(s) || parseDuration(s) <= MAX_SUBSCRIPTION_DURATION_MS, 'must be at most 30d')
     .default('24h')
-    .openapi({ description: 'how long the old secret keeps signing next to the new one', example: '24h' }),
+    .openapi({ description: 'how long the old secret keeps signing next to the new one; at most 30d', example: '24h' }),
 });
 
 /** The answer to a rotation. */

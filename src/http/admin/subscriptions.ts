@@ -1,4 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { bodyLimit } from 'hono/body-limit';
+import { AppError } from '../problem';
 import type { AdminDeps } from './deps';
 import {
   createSubscription,
@@ -19,6 +21,23 @@ import {
   SubscriptionSchema,
 } from './subscriptions-schemas';
 
+/** Largest body of a subscription create or change, bytes (SPEC 13): 64kb. */
+export const SUBSCRIPTION_BODY_LIMIT = 64 * 1024;
+
+/**
+ * 413 for a subscription body over SUBSCRIPTION_BODY_LIMIT, counted on the bytes received (chunked
+ * too), before the body is parsed. Connection: close so the client stops sending the rest.
+ */
+const subscriptionBodyLimit = bodyLimit({
+  maxSize: SUBSCRIPTION_BODY_LIMIT,
+  onError: () => {
+    throw new AppError(413, 'payload_too_large', {
+      detail: `a subscription body may be at most 64kb (${SUBSCRIPTION_BODY_LIMIT} bytes)`,
+      headers: { connection: 'close' },
+    });
+  },
+});
+
 const json = <T extends z.ZodType>(schema: T) => ({ content: { 'application/json': { schema } } });
 const tags = ['subscriptions'];
 
@@ -38,11 +57,12 @@ const create = createRoute({
   operationId: 'createSubscription',
   tags,
   summary: 'Create a subscription at run time',
-  description: 'The body is a subscription as in the config file. The answer is the only one that shows `signature.secret`.',
+  description:
+    'The body is a subscription as in the config file, at most 64kb (413 over it). The answer is the only one that shows `signature.secret`.',
   request: { body: { required: true, ...json(SubscriptionInputSchema) } },
   responses: {
     201: { description: 'created; the secret is shown this once', ...json(CreatedSubscriptionSchema) },
-    ...problemResponses(409),
+    ...problemResponses(409, 413),
   },
 });
 
@@ -62,9 +82,10 @@ const patch = createRoute({
   operationId: 'updateSubscription',
   tags,
   summary: 'Change a subscription; config-declared ones accept only enabled',
-  description: 'Enabling also clears a disable caused by 410 Gone. Run-time enable/disable survives restarts.',
+  description:
+    'Enabling also clears a disable caused by 410 Gone. Run-time enable/disable survives restarts. The body is at most 64kb (413 over it).',
   request: { params: SubscriptionIdParam, body: { required: true, ...json(SubscriptionPatchSchema) } },
-  responses: { 200: { description: 'the changed subscription', ...json(SubscriptionSchema) }, ...problemResponses(404, 409) },
+  responses: { 200: { description: 'the changed subscription', ...json(SubscriptionSchema) }, ...problemResponses(404, 409, 413) },
 });
 
 const remove = createRoute({
@@ -80,6 +101,8 @@ const remove = createRoute({
 /** Admin routes: subscriptions (SPEC 8). The logic is in src/subscriptions; these only translate HTTP. */
 export function subscriptionRoutes(deps: AdminDeps) {
   const app = adminRouter();
+  app.use('/subscriptions', subscriptionBodyLimit);
+  app.use('/subscriptions/:id', subscriptionBodyLimit);
 
   app.openapi(list, async (c) => {
     const { limit, cursor } = c.req.valid('query');
