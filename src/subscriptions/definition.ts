@@ -4,6 +4,7 @@ import { AppError, type FieldError, formatPath, invalidRequest } from '../lib/ap
 import { blockedLiteral, blockedMessage } from '../net/guard';
 import { literalHost } from '../net/ip-policy';
 import { SECRET_GENERATORS } from '../signing';
+import { REDACTED } from './redact';
 
 // A subscription definition as the admin API stores it: config-shaped JSON exactly as given
 // (durations as strings, secrets included), validated by the config's own subscriptionSchema.
@@ -73,9 +74,25 @@ export function mergeSpec(stored: RawSpec, patch: RawSpec): RawSpec {
   for (const [key, value] of Object.entries(patch)) {
     if (value === null) merged.delete(key);
     else if (key === 'signature' && isObject(value)) merged.set(key, mergeSignature(stored.signature, value));
+    else if (key === 'headers' && isObject(value)) merged.set(key, mergeHeaders(stored.headers, value));
     else merged.set(key, value);
   }
   return Object.fromEntries(merged);
+}
+
+/**
+ * A given `headers` block replaces the stored one, except that a value sent back as `[redacted]`
+ * (as views show it) keeps the stored value of that header: a client that reads a subscription and
+ * PATCHes its headers back does not overwrite the credentials it was never shown.
+ */
+function mergeHeaders(stored: unknown, given: RawSpec): RawSpec {
+  const old = new Map(Object.entries(isObject(stored) ? stored : {}).map(([k, v]) => [k.toLowerCase(), v]));
+  const out = new Map<string, unknown>();
+  for (const [name, value] of Object.entries(given)) {
+    const kept = value === REDACTED ? old.get(name.toLowerCase()) : undefined;
+    out.set(name, kept ?? value);
+  }
+  return Object.fromEntries(out);
 }
 
 function mergeSignature(stored: unknown, given: RawSpec): RawSpec {

@@ -589,3 +589,21 @@ describe('OpenAPI', () => {
     expect(doc.components.schemas.Subscription.properties.signature).toBeDefined();
   });
 });
+
+describe('headers read back and PATCHed', () => {
+  it('keep the stored value of a header sent back as [redacted], and take every other value as given', async () => {
+    const created = await ops('POST', '/subscriptions', {
+      id: 'creds',
+      url: `${rx.url}/creds`,
+      headers: { Authorization: 'Bearer s3cret-for-the-receiver', 'X-Env': 'prod' },
+    });
+    expect(created.status).toBe(201);
+    const shown = (await ops('GET', '/subscriptions/creds')).body.headers;
+    expect(shown).toEqual({ Authorization: '[redacted]', 'X-Env': '[redacted]' });
+    const patched = await ops('PATCH', '/subscriptions/creds', { headers: { ...shown, 'X-Env': 'staging', 'X-New': 'yes' } });
+    expect(patched.status).toBe(200);
+    await ingest('order.created');
+    await rx.waitFor(at('/creds'));
+    expect(to('/creds')[0]!.headers).toMatchObject({ authorization: 'Bearer s3cret-for-the-receiver', 'x-env': 'staging', 'x-new': 'yes' });
+  });
+});
