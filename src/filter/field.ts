@@ -56,7 +56,7 @@ function compileOperators(ops: Record<string, unknown>, at: FilterPath, depth: n
   if (Object.hasOwn(ops, '$regex')) {
     const compiled = compileRegex(ops.$regex, ops.$options);
     if (compiled.ok) {
-      const regex = compiled.regex; // no g/y flag, so test() keeps no state between events
+      const regex = compiled.regex; // RE2: linear in the string, and test() keeps no state between events
       tests.push((v) => typeof v === 'string' && regex.test(v));
     } else {
       for (const e of compiled.errors) errors.push({ path: [...at, e.at], message: e.message });

@@ -20,8 +20,10 @@
  *   so ISO-8601 timestamps in one format compare chronologically); any other pairing is false.
  * - `$in` / `$nin` take an array and use `$eq` per element; `$in: []` never matches, `$nin: []` always does.
  * - `$exists` takes a boolean; a present `null` exists.
- * - `$regex` takes a string of at most 256 characters, tested against strings only; `$options` may hold the
- *   flags `i m s u`. Patterns that nest unbounded repetition (`(a+)+`) are refused as a ReDoS guard.
+ * - `$regex` takes an RE2 pattern of at most 256 characters, tested against strings only (a match anywhere,
+ *   unless anchored); `$options` may hold the flags `i m s u` (`u` changes nothing: RE2 matches code points).
+ *   RE2 runs in time linear in the string, so no pattern can stall ingest (ReDoS); constructs that need
+ *   backtracking (backreferences, lookaround, possessive quantifiers, atomic groups) are validation errors.
  * - Paths read own properties only; `__proto__`, `constructor` and `prototype` segments are errors.
  * - Nesting is capped at 32 levels of objects and arrays.
  *
@@ -30,6 +32,6 @@
 export { compileFilter } from './compile';
 export { FIELD_OPERATORS } from './field';
 export { ENVELOPE_KEYS } from './path';
-export { MAX_REGEX_LENGTH, REGEX_FLAGS } from './regex';
+export { MAX_REGEX_LENGTH, MAX_REGEX_PROGRAM_SIZE, REGEX_FLAGS } from './regex';
 export { MAX_FILTER_DEPTH } from './types';
 export type { CompileFilterResult, FilterError, FilterPath, FilterPredicate } from './types';

@@ -1,136 +1,107 @@
-// `$regex` operands. Filters run synchronously at ingest for every event and subscription, so one
-// catastrophic pattern (ReDoS: exponential backtracking on input like "aaaa…!") would stall the whole
-// relay. Node has no linear-time engine by default, so we bound what we can at compile time: the
-// pattern length, and the classic exponential shape, a repeated group that itself repeats ((a+)+).
-// This is a heuristic, not a proof: overlapping alternations such as (a|a)* still get through.
+// `$regex` operands. Filters run synchronously at ingest for every event and subscription, so a
+// backtracking engine (JS RegExp) lets one pattern such as ^(a|a)*$ stall the whole relay on a short
+// hostile string. They run on RE2 instead (re2js, pure JS): time linear in the input, whatever the
+// pattern, because RE2 has no constructs that need backtracking. Those constructs (backreferences,
+// lookaround, possessive quantifiers, ...) are refused here with a message naming them.
+
+import { RE2JS, RE2JSException, RE2JSSyntaxException } from 're2js';
 
 /** Longest `$regex` pattern accepted, in UTF-16 code units. */
 export const MAX_REGEX_LENGTH = 256;
 
-/** The JS RegExp flags `$options` may hold. `g` and `y` are refused: they make `test()` stateful. */
+/**
+ * Most RE2 instructions a compiled `$regex` may hold. Matching costs at most about input length ×
+ * instructions, and counted repetition expands (`(a{1,30}){1,30}` is ~1,900), so this bounds the
+ * constant of the linear time; RE2's own limit is far higher.
+ */
+export const MAX_REGEX_PROGRAM_SIZE = 2000;
+
+/** The flags `$options` may hold: i, m and s as in JS; u is accepted and changes nothing (RE2 always matches code points). */
 export const REGEX_FLAGS = 'imsu';
 
+const FLAG_BITS: Record<string, number> = { i: RE2JS.CASE_INSENSITIVE, m: RE2JS.MULTILINE, s: RE2JS.DOTALL, u: 0 };
+
+/** Why a construct is refused: appended to every message naming one. */
+const LINEAR = 'filters use linear-time (RE2) regular expressions';
+
+/** A compiled `$regex`: `test` is true when the pattern matches anywhere in the string (like RegExp.test). */
+export interface FilterRegex {
+  test(input: string): boolean;
+}
+
 /** A compiled `$regex`, or the problems with it keyed by the operator they belong to. */
-export type CompiledRegex = { ok: true; regex: RegExp } | { ok: false; errors: { at: '$regex' | '$options'; message: string }[] };
+export type CompiledRegex = { ok: true; regex: FilterRegex } | { ok: false; errors: { at: '$regex' | '$options'; message: string }[] };
 
 /** Validates and compiles `$regex` with its optional `$options` (undefined when absent). */
 export function compileRegex(pattern: unknown, options: unknown): CompiledRegex {
   const errors: { at: '$regex' | '$options'; message: string }[] = [];
   const flags = checkFlags(options);
-  if (typeof flags !== 'string') errors.push({ at: '$options', message: flags.message });
+  if (typeof flags !== 'number') errors.push({ at: '$options', message: flags.message });
   if (typeof pattern !== 'string') {
     errors.push({ at: '$regex', message: `$regex takes a string pattern, got ${kind(pattern)}` });
   } else if (pattern.length > MAX_REGEX_LENGTH) {
     errors.push({ at: '$regex', message: `$regex pattern is ${pattern.length} characters; the limit is ${MAX_REGEX_LENGTH}` });
   } else {
-    const compiled = tryCompile(pattern, typeof flags === 'string' ? flags : '');
-    if (compiled instanceof RegExp) {
-      if (errors.length === 0 && hasNestedRepetition(pattern)) {
-        errors.push({
-          at: '$regex',
-          message:
-            'pattern repeats a group that itself repeats (like (a+)+), which can take exponential time (ReDoS); rewrite it without nested repetition',
-        });
-      }
-      if (errors.length === 0) return { ok: true, regex: compiled };
-    } else {
-      errors.push({ at: '$regex', message: compiled });
-    }
+    const compiled = tryCompile(pattern, typeof flags === 'number' ? flags : 0);
+    if (typeof compiled === 'string') errors.push({ at: '$regex', message: compiled });
+    else if (errors.length === 0) return { ok: true, regex: compiled };
   }
   return { ok: false, errors };
 }
 
-function checkFlags(options: unknown): string | { message: string } {
-  if (options === undefined) return '';
+function checkFlags(options: unknown): number | { message: string } {
+  if (options === undefined) return 0;
   if (typeof options !== 'string') return { message: `$options takes a string of flags from '${REGEX_FLAGS}', got ${kind(options)}` };
+  let bits = 0;
   for (const [i, flag] of [...options].entries()) {
     if (!REGEX_FLAGS.includes(flag)) return { message: `unknown flag '${flag}' in $options; allowed: ${[...REGEX_FLAGS].join(', ')}` };
     if (options.indexOf(flag) !== i) return { message: `flag '${flag}' is repeated in $options` };
+    bits |= FLAG_BITS[flag]!;
   }
-  return options;
+  return bits;
 }
 
-function tryCompile(pattern: string, flags: string): RegExp | string {
+function tryCompile(pattern: string, flags: number): RE2JS | string {
+  let re: RE2JS;
   try {
-    return new RegExp(pattern, flags);
+    re = RE2JS.compile(pattern, flags);
   } catch (e) {
-    // V8's message already quotes the pattern: "Invalid regular expression: /(/: Unterminated group".
-    return e instanceof Error ? e.message : String(e);
+    if (e instanceof RE2JSSyntaxException) return describeSyntaxError(pattern, e);
+    if (e instanceof RE2JSException) return `Invalid regular expression: ${e.message}`;
+    throw e; // not a verdict on the pattern: a bug, let it surface
   }
+  const size = re.programSize();
+  if (size > MAX_REGEX_PROGRAM_SIZE) {
+    return `$regex pattern is too complex: it compiles to ${size} instructions, the limit is ${MAX_REGEX_PROGRAM_SIZE} (counted repetitions such as {1,100} are expanded; use * or + where the count does not matter)`;
+  }
+  return re;
+}
+
+/**
+ * Names the construct RE2 refused when it is one a backtracking engine would have accepted; other
+ * syntax errors keep RE2's own words ("missing closing ): `(`"). `e.input` is the offending text.
+ */
+function describeSyntaxError(pattern: string, e: RE2JSSyntaxException): string {
+  const at = e.input ?? '';
+  const unsupported = (what: string) => `${what} are not supported: ${LINEAR}`;
+  if (e.error === 'invalid escape sequence') {
+    if (/^\\[1-9k]/.test(at) || at === '\\g') return unsupported(`backreferences (${at})`);
+    if (at === '\\u') return `\\u escapes are not supported: write \\x{00e9} for U+00E9 (${LINEAR})`;
+    return `the escape ${at} is not supported: ${LINEAR} (see https://github.com/google/re2/wiki/Syntax)`;
+  }
+  if (e.error === 'invalid named capture' && /^\(\?<[=!]/.test(at)) return unsupported('lookbehind assertions ((?<= and (?<!)');
+  if (e.error === 'invalid nested repetition operator' && at.endsWith('+')) return unsupported(`possessive quantifiers (${at})`);
+  if (e.error === 'invalid or unsupported Perl syntax') {
+    if (at === '(?=' || at === '(?!') return unsupported('lookahead assertions ((?= and (?!)');
+    if (at === '(?>') return unsupported('atomic groups ((?>…))');
+    if (at === '(?(') return unsupported('conditionals ((?(…)…|…))');
+    if (at === '(?P' && pattern.includes('(?P=')) return unsupported('backreferences ((?P=name))');
+    if (/^\(\?(?:R|\d|&|P)/.test(at)) return unsupported(`recursion and subroutine calls (${at}…)`);
+  }
+  return `Invalid regular expression: ${e.message.replace(/^error parsing regexp: /, '')}`;
 }
 
 function kind(value: unknown): string {
   if (value === null) return 'null';
   return Array.isArray(value) ? 'an array' : `a ${typeof value}`;
-}
-
-/**
- * True when a group quantified without an upper bound (`*`, `+`, `{n,}`) contains a variable
- * repetition (`*`, `+`, `?`, `{n,m}` with m > n), at any depth. Runs on patterns that already
- * compiled, so it can be a simple scanner rather than a full parser.
- */
-export function hasNestedRepetition(pattern: string): boolean {
-  const groups: boolean[] = []; // per open group: does its body repeat variably?
-  let i = 0;
-  while (i < pattern.length) {
-    const c = pattern[i];
-    let innerRepeats = false;
-    if (c === '(') {
-      groups.push(false);
-      i = skipGroupPrefix(pattern, i + 1);
-      continue;
-    } else if (c === ')') {
-      innerRepeats = groups.pop() ?? false;
-      i++;
-    } else if (c === '|' || c === '^' || c === '$') {
-      i++;
-      continue; // not atoms: nothing can quantify them
-    } else if (c === '[') {
-      i = skipClass(pattern, i + 1);
-    } else {
-      i += c === '\\' ? 2 : 1;
-    }
-    const q = readQuantifier(pattern, i);
-    if (q) {
-      if (q.unbounded && innerRepeats) return true;
-      i = q.end;
-    }
-    const last = groups.length - 1;
-    if (last >= 0 && (innerRepeats || (q?.variable ?? false))) groups[last] = true;
-  }
-  return false;
-}
-
-// After "(": skips "?:", "?=", "?!", "?<=", "?<!" and "?<name>" so their characters are not read as atoms.
-function skipGroupPrefix(p: string, i: number): number {
-  if (p[i] !== '?') return i;
-  if (p[i + 1] === '<' && p[i + 2] !== '=' && p[i + 2] !== '!') {
-    const close = p.indexOf('>', i);
-    return close < 0 ? p.length : close + 1;
-  }
-  return p[i + 1] === '<' ? i + 3 : i + 2;
-}
-
-// After "[": returns the index after the closing "]", honouring escapes inside the class.
-function skipClass(p: string, i: number): number {
-  while (i < p.length && p[i] !== ']') i += p[i] === '\\' ? 2 : 1;
-  return i + 1;
-}
-
-function readQuantifier(p: string, i: number): { end: number; variable: boolean; unbounded: boolean } | null {
-  const c = p[i];
-  let q: { end: number; variable: boolean; unbounded: boolean } | null = null;
-  if (c === '*' || c === '+') q = { end: i + 1, variable: true, unbounded: true };
-  else if (c === '?') q = { end: i + 1, variable: true, unbounded: false };
-  else if (c === '{') {
-    const m = /^\{(\d+)(,(\d*))?\}/.exec(p.slice(i));
-    if (m) {
-      const min = Number(m[1]);
-      const unbounded = m[2] !== undefined && m[3] === '';
-      const max = m[2] === undefined ? min : unbounded ? Infinity : Number(m[3]);
-      q = { end: i + m[0].length, variable: max > min, unbounded };
-    }
-  }
-  if (q && p[q.end] === '?') q.end++; // lazy suffix
-  return q;
 }

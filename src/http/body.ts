@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Context } from 'hono';
-import { AppError } from './problem';
+import { findDuplicateKey } from '../lib/json-text';
+import { AppError, formatPath } from './problem';
 
 /**
  * Deepest nesting of arrays and objects accepted in a body. The code after parsing (canonical JSON,
@@ -9,12 +10,18 @@ import { AppError } from './problem';
  */
 export const MAX_JSON_DEPTH = 512;
 
+/** A JSON body: the parsed value, and the text it came from (for the parts that must stay as sent). */
+export interface JsonBody {
+  value: unknown;
+  text: string;
+}
+
 /**
  * Reads a JSON request body, counting the bytes actually received (chunked bodies included) and
- * stopping at `limit`: 415 when not JSON, 413 over the limit, 400 when it does not parse or nests
- * deeper than MAX_JSON_DEPTH.
+ * stopping at `limit`: 415 when not JSON, 413 over the limit, 400 when it does not parse, nests
+ * deeper than MAX_JSON_DEPTH or has a duplicate key in any object.
  */
-export async function readJsonBody(c: Context, limit: number): Promise<unknown> {
+export async function readJsonBody(c: Context, limit: number): Promise<JsonBody> {
   const type = c.req.header('content-type') ?? '';
   if (!isJsonContentType(type)) {
     throw new AppError(415, 'unsupported_media_type', { detail: 'the body must be application/json' });
@@ -28,11 +35,23 @@ export async function readJsonBody(c: Context, limit: number): Promise<unknown> 
   if (nestingDepth(text) > MAX_JSON_DEPTH) {
     throw new AppError(400, 'invalid_json', { detail: `the body nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels` });
   }
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch (err) {
     throw new AppError(400, 'invalid_json', { detail: `the body is not valid JSON: ${(err as Error).message}` });
   }
+  // JSON.parse keeps only the last value of a repeated key, while the text stored and sent keeps
+  // both: refused, so what is validated and filtered is what receivers get (SPEC 3).
+  const duplicate = findDuplicateKey(text);
+  if (duplicate) {
+    const { key, position, path } = duplicate;
+    throw new AppError(400, 'invalid_json', {
+      detail: `the body has a duplicate key '${key}' at position ${position}; keys must be unique in every object`,
+      errors: [{ path: formatPath(path), message: `duplicate key '${key}'` }],
+    });
+  }
+  return { value, text };
 }
 
 /** Collects a body stream, failing with 413 as soon as more than `limit` bytes have arrived. */

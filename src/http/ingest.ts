@@ -3,6 +3,7 @@ import type { Clock } from '../lib/clock';
 import type { Logger } from '../lib/logger';
 import type { Rate } from '../lib/durations';
 import type { IngestCommitter } from '../ingest/committer';
+import { batchDataTexts, eventDataText } from '../ingest/data-text';
 import { batchInputSchema, EVENT_ID, eventInputSchema } from '../ingest/event-input';
 import { prepareEvent } from '../ingest/prepare';
 import type { IngestResult } from '../store/types';
@@ -43,7 +44,8 @@ export function ingestRoutes(deps: IngestDeps): Hono {
   );
 
   app.post('/', async (c) => {
-    const input = validate(eventInputSchema, await readJsonBody(c, deps.bodyLimit()));
+    const body = await readJsonBody(c, deps.bodyLimit());
+    const input = validate(eventInputSchema, body.value);
     const idempotencyKey = c.req.header('idempotency-key');
     if (idempotencyKey !== undefined && !EVENT_ID.test(idempotencyKey)) {
       throw new AppError(400, 'invalid_request', {
@@ -51,16 +53,21 @@ export function ingestRoutes(deps: IngestDeps): Hono {
         errors: [{ path: 'Idempotency-Key', message: 'must be 1-255 printable ASCII characters without spaces' }],
       });
     }
-    const event = prepareEvent(input, { idempotencyKey, now: deps.clock.now(), match: deps.match });
+    const event = prepareEvent(
+      { ...input, dataText: eventDataText(body.text) },
+      { idempotencyKey, now: deps.clock.now(), match: deps.match },
+    );
     const [stored] = accepted(await deps.committer.submit([event]));
     deps.onAccepted?.([stored!]);
     return c.json({ id: stored!.id, deliveries: stored!.deliveries }, stored!.created ? 202 : 200);
   });
 
   app.post('/batch', async (c) => {
-    const input = validate(batchInputSchema, await readJsonBody(c, deps.bodyLimit()));
+    const body = await readJsonBody(c, deps.bodyLimit());
+    const input = validate(batchInputSchema, body.value);
     const now = deps.clock.now();
-    const events = input.events.map((e) => prepareEvent(e, { now, match: deps.match }));
+    const dataTexts = batchDataTexts(body.text);
+    const events = input.events.map((e, i) => prepareEvent({ ...e, dataText: dataTexts[i] }, { now, match: deps.match }));
     const repeated = repeatedWithOtherContent(events);
     if (repeated !== undefined) {
       throw new AppError(409, 'event_conflict', {
@@ -69,9 +76,9 @@ export function ingestRoutes(deps: IngestDeps): Hono {
     }
     const stored = accepted(await deps.committer.submit(events));
     deps.onAccepted?.(stored);
-    const body = { events: stored.map(({ id, deliveries }) => ({ id, deliveries })) };
+    const answer = { events: stored.map(({ id, deliveries }) => ({ id, deliveries })) };
     // A batch that only replays events stored before answers 200, like a single replay.
-    return c.json(body, stored.some((e) => e.created) ? 202 : 200);
+    return c.json(answer, stored.some((e) => e.created) ? 202 : 200);
   });
 
   return app;

@@ -1,16 +1,24 @@
-import { createHash } from 'node:crypto';
 import { newEventId } from '../lib/ids';
 import type { NewEvent } from '../store/types';
 import { envelopeValue } from '../subscriptions/envelope';
-import { canonicalJson } from './canonical-json';
+import { contentHash } from './canonical-json';
 import type { EventInput } from './event-input';
 
-/** Turns a validated event into the row to store: id, content hash and the subscriptions it fans out to. */
+/** A validated event and the exact JSON text of its `data` in the request (undefined when it has none). */
+export interface IngestEvent extends EventInput {
+  dataText: string | undefined;
+}
+
+/**
+ * Turns a validated event into the row to store: id, content hash and the subscriptions it fans out
+ * to. `data` is stored as the text it was sent in (SPEC 5); filters judge the parsed copy.
+ */
 export function prepareEvent(
-  input: EventInput,
+  input: IngestEvent,
   opts: { idempotencyKey?: string | undefined; now: number; match: (type: string, envelope: () => unknown) => string[] },
 ): NewEvent {
   const data = input.data === undefined ? {} : input.data;
+  const dataText = input.dataText ?? '{}';
   const givenId = input.id ?? opts.idempotencyKey;
   const id = givenId ?? newEventId(opts.now);
   // The envelope a filter sees is the one a receiver gets (SPEC 5), built only if a filter asks.
@@ -18,8 +26,8 @@ export function prepareEvent(
   return {
     id,
     type: input.type,
-    data: JSON.stringify(data),
-    contentHash: createHash('sha256').update(input.type).update('\0').update(canonicalJson(data)).digest('base64url'),
+    data: dataText,
+    contentHash: contentHash({ type: input.type, dataText }),
     createdAt: opts.now,
     ...(givenId === undefined && { freshId: true }),
     subscriptionIds: opts.match(input.type, envelope),
