@@ -1,5 +1,5 @@
 import { dirname, join } from 'node:path';
-import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -102,10 +102,16 @@ describe('the bundle as a command', () => {
     const ids: string[] = [];
     for (let i = 0; i < 20; i++) ids.push((await post(relay.url, { type: 'backup.test', data: { i } })).body.id);
     const out = join(dir, 'copies', 'backup.db');
-    const { code, stdout, stderr } = await runBundle(['backup', '--config', join(dir, 'config.yaml'), '--out', out]);
+    const backup = (...extra: string[]) => runBundle(['backup', '--config', join(dir, 'config.yaml'), '--out', out, ...extra]);
+    // The directory is not made for you.
+    expect(await backup()).toEqual({ code: 1, stdout: '', stderr: `hookrelay: the directory of ${out} does not exist; create it first\n` });
+    expect(existsSync(join(dir, 'copies'))).toBe(false);
+    mkdirSync(join(dir, 'copies'));
+    const { code, stdout, stderr } = await backup();
     expect(stderr).toBe('');
     expect(code).toBe(0);
     expect(stdout).toMatch(/integrity ok/);
+    expect(statSync(out).mode & 0o777).toBe(0o600);
     const copy = new Database(out, { readonly: true });
     try {
       const stored = copy.prepare('SELECT id FROM events').all() as { id: string }[];
@@ -114,6 +120,27 @@ describe('the bundle as a command', () => {
       copy.close();
     }
     expect((await runBundle(['backup', '--config', join(dir, 'config.yaml')])).code).toBe(2);
+  });
+
+  it('backup refuses an existing file or symlink unless --force, which replaces the link, never its target', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'c.yaml'), childConfig(dir, [['a', 'http://127.0.0.1:1/']]));
+    const backup = (out: string, ...extra: string[]) => runBundle(['backup', '--config', join(dir, 'c.yaml'), '--out', out, ...extra]);
+    const taken = join(dir, 'taken.db');
+    writeFileSync(taken, 'keep me');
+    expect(await backup(taken)).toEqual({ code: 1, stdout: '', stderr: `hookrelay: ${taken} exists; pass --force to replace it\n` });
+    expect(readFileSync(taken, 'utf8')).toBe('keep me');
+    const target = join(tempDir(), 'authorized_keys');
+    writeFileSync(target, 'ssh-ed25519 AAAA\n');
+    const link = join(dir, 'link.db');
+    symlinkSync(target, link);
+    expect((await backup(link)).code).toBe(1);
+    expect((await backup(link, '--force')).code).toBe(0);
+    expect(readFileSync(target, 'utf8')).toBe('ssh-ed25519 AAAA\n');
+    expect(lstatSync(link).isSymbolicLink()).toBe(false);
+    expect(statSync(link).mode & 0o777).toBe(0o600);
+    expect((await backup(taken, '--force')).code).toBe(0);
+    expect(readFileSync(taken).subarray(0, 15).toString()).toBe('SQLite format 3');
   });
 
   it('migrate creates the database and exits 0', async () => {

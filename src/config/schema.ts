@@ -87,6 +87,11 @@ const sqliteSchema = z.strictObject({
   path: z.string().min(1).default('./data/hookrelay.db'),
   /** full: an acknowledged event survives power loss; normal: faster, may lose the last ones; default full. */
   synchronous: z.enum(['full', 'normal']).default('full'),
+  /**
+   * Directory where POST /api/v1/backup writes its copies (it must exist; only plain file names
+   * inside it are accepted); default unset: that route answers 409 and writes nothing.
+   */
+  backup_dir: z.string().min(1).optional(),
 });
 
 /** `storage.postgres`: several relay instances share one database. */

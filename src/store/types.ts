@@ -430,6 +430,10 @@ export interface Store {
    */
   onWork?(listener: () => void): () => void;
 
-  /** A consistent copy of the whole store at `path` while it runs (SQLite online backup); throws unless `capabilities.backup`. */
-  backup(path: string): Promise<void>;
+  /**
+   * A consistent copy of the whole store at `path` while it runs (SQLite online backup), mode 0600;
+   * throws unless `capabilities.backup`. The directory must exist. An existing `path` (a symlink
+   * included, which is never followed) fails with code EEXIST unless `overwrite`, which replaces it.
+   */
+  backup(path: string, opts?: { overwrite?: boolean }): Promise<void>;
 }
