@@ -1,4 +1,5 @@
 import {
+  chmodSync,
   existsSync,
   fstatSync,
   lstatSync,
@@ -519,6 +520,50 @@ describe('SQLite store: backup', () => {
       }
       expect(await store.ready()).toBe(true);
     });
+  });
+});
+
+describe('SQLite store: files readable by the relay only', () => {
+  const mode = (path: string) => statSync(path).mode & 0o777;
+
+  it('creates the database, its WAL, SHM and lock 0600, and the directories it makes 0700', async () => {
+    const path = tempDbPath();
+    const store = createSqliteStore({ path, synchronous: 'full', exclusive: true });
+    try {
+      await store.migrate();
+      await store.ingest([[event('evt_mode')]]);
+      for (const file of [path, `${path}-wal`, `${path}-shm`, `${path}.lock`]) expect([file, mode(file)]).toEqual([file, 0o600]);
+      expect(mode(dirname(path))).toBe(0o700);
+      expect(mode(dirname(dirname(path)))).toBe(0o700);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('leaves the mode of an existing database and directory as it is', async () => {
+    const path = tempDbPath();
+    mkdirSync(dirname(path), { recursive: true, mode: 0o750 });
+    chmodSync(dirname(path), 0o750);
+    new Database(path).close();
+    chmodSync(path, 0o640);
+    await withStore(path, 'normal', (store) => store.migrate());
+    expect(mode(path)).toBe(0o640);
+    expect(mode(dirname(path))).toBe(0o750);
+  });
+
+  it('overwrites deleted rows (secure_delete): a removed subscription leaves no secret in the file', async () => {
+    const path = tempDbPath();
+    const secret = 'whsec_DeletedSecretMustNotStayInTheFile0123';
+    await withStore(path, 'full', async (store) => {
+      await store.migrate();
+      await store.insertApiSubscription('api-gone', { url: 'https://x.example', signature: { secret } }, T);
+      await store.insertApiSubscription('api-kept', { url: 'https://y.example' }, T);
+      expect(await store.deleteApiSubscription('api-gone', T + 1)).toBe(true);
+    });
+    const files = readdirSync(dirname(path)).map((f) => join(dirname(path), f));
+    expect(files.length).toBeGreaterThan(0);
+    for (const file of files) expect([file, readFileSync(file).includes(secret)]).toEqual([file, false]);
+    expect(inspect(path, (db) => db.prepare('SELECT id FROM api_subscriptions').all())).toEqual([{ id: 'api-kept' }]);
   });
 });
 
