@@ -18,6 +18,7 @@ export async function serveCommand(args: string[], env: NodeJS.ProcessEnv): Prom
   const store = openStore(config.storage, { serve: true });
   const app = await createApp(config, { store, logger, loadConfig: () => loadConfig(path, env) });
   if (config.auth.ingest_tokens.length === 0) logger.warn('auth.ingest_tokens is empty: anyone who can reach /ingest can post events');
+  if (config.storage.encryption_key === undefined) logger.warn('storage.encryption_key is not set: signing secrets are stored in clear');
 
   return new Promise((resolve, reject) => {
     let stopping = false;

@@ -197,6 +197,8 @@ export interface StoredApiSubscription {
   spec: Record<string, unknown>;
   createdAt: number;
   updatedAt: number;
+  /** Set when its secrets are stored encrypted and cannot be decrypted with the configured keys: why (spec is then as stored, unusable). */
+  unreadable?: string;
 }
 
 /** One page of the subscription change log: ids whose definition or run-time state changed after `afterSeq`. */
