@@ -2,6 +2,7 @@ import { backupCommand } from './cli/backup';
 import { checkConfigCommand } from './cli/check-config';
 import { genSecretCommand } from './cli/gen-secret';
 import { migrateCommand } from './cli/migrate';
+import { reencryptCommand } from './cli/reencrypt';
 import { serveCommand } from './cli/serve';
 import { CliError, USAGE, UsageError } from './cli/usage';
 import { ConfigError } from './config/errors';
@@ -15,6 +16,7 @@ const COMMANDS: Record<string, Command> = {
   migrate: migrateCommand,
   'gen-secret': genSecretCommand,
   backup: backupCommand,
+  reencrypt: reencryptCommand,
   version: async () => {
     process.stdout.write(`hookrelay ${VERSION}\n`);
     return 0;

@@ -1,8 +1,11 @@
 import { dirname, join } from 'node:path';
-import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { configSchema } from '../src/config/schema';
+import { openStore } from '../src/store/open';
 import { assertBundleBuilt, BUNDLE, childConfig, runBundle, startChildRelay, type ChildRelay } from './helpers/child';
 import { startReceiver, type Receiver } from './helpers/receiver';
 import { tempDir, TEST_SECRET } from './helpers/relay';
@@ -107,10 +110,16 @@ describe('the bundle as a command', () => {
     const ids: string[] = [];
     for (let i = 0; i < 20; i++) ids.push((await post(relay.url, { type: 'backup.test', data: { i } })).body.id);
     const out = join(dir, 'copies', 'backup.db');
-    const { code, stdout, stderr } = await runBundle(['backup', '--config', join(dir, 'config.yaml'), '--out', out]);
+    const backup = (...extra: string[]) => runBundle(['backup', '--config', join(dir, 'config.yaml'), '--out', out, ...extra]);
+    // The directory is not made for you.
+    expect(await backup()).toEqual({ code: 1, stdout: '', stderr: `hookrelay: the directory of ${out} does not exist; create it first\n` });
+    expect(existsSync(join(dir, 'copies'))).toBe(false);
+    mkdirSync(join(dir, 'copies'));
+    const { code, stdout, stderr } = await backup();
     expect(stderr).toBe('');
     expect(code).toBe(0);
     expect(stdout).toMatch(/integrity ok/);
+    expect(statSync(out).mode & 0o777).toBe(0o600);
     const copy = new Database(out, { readonly: true });
     try {
       const stored = copy.prepare('SELECT id FROM events').all() as { id: string }[];
@@ -119,6 +128,62 @@ describe('the bundle as a command', () => {
       copy.close();
     }
     expect((await runBundle(['backup', '--config', join(dir, 'config.yaml')])).code).toBe(2);
+  });
+
+  it('backup refuses an existing file or symlink unless --force, which replaces the link, never its target', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'c.yaml'), childConfig(dir, [['a', 'http://127.0.0.1:1/']]));
+    const backup = (out: string, ...extra: string[]) => runBundle(['backup', '--config', join(dir, 'c.yaml'), '--out', out, ...extra]);
+    const taken = join(dir, 'taken.db');
+    writeFileSync(taken, 'keep me');
+    expect(await backup(taken)).toEqual({ code: 1, stdout: '', stderr: `hookrelay: ${taken} exists; pass --force to replace it\n` });
+    expect(readFileSync(taken, 'utf8')).toBe('keep me');
+    const target = join(tempDir(), 'authorized_keys');
+    writeFileSync(target, 'ssh-ed25519 AAAA\n');
+    const link = join(dir, 'link.db');
+    symlinkSync(target, link);
+    expect((await backup(link)).code).toBe(1);
+    expect((await backup(link, '--force')).code).toBe(0);
+    expect(readFileSync(target, 'utf8')).toBe('ssh-ed25519 AAAA\n');
+    expect(lstatSync(link).isSymbolicLink()).toBe(false);
+    expect(statSync(link).mode & 0o777).toBe(0o600);
+    expect((await backup(taken, '--force')).code).toBe(0);
+    expect(readFileSync(taken).subarray(0, 15).toString()).toBe('SQLite format 3');
+  });
+
+  it('reencrypt rewrites every stored secret with storage.encryption_key and names the rows it cannot read', async () => {
+    const dir = tempDir();
+    const [oldKey, newKey, lostKey] = [1, 2, 3].map(() => randomBytes(32).toString('base64'));
+    const sqlite = { path: join(dir, 'relay.db'), synchronous: 'normal' as const };
+    const write = async (key: string, id: string) => {
+      const store = openStore(configSchema.parse({ storage: { sqlite, encryption_key: key } }).storage);
+      await store.migrate();
+      await store.insertApiSubscription(id, { url: 'https://x.example', signature: { secret: TEST_SECRET } }, 1);
+      await store.close();
+    };
+    await write(oldKey!, 'api-old');
+    await write(newKey!, 'api-new');
+    const yaml = (keys: string) => `storage: { sqlite: { path: ${sqlite.path} }${keys} }\n`;
+    writeFileSync(join(dir, 'c.yaml'), yaml(`, encryption_key: "${newKey}", previous_encryption_keys: ["${oldKey}"]`));
+    expect(await runBundle(['reencrypt', '--config', join(dir, 'c.yaml')])).toEqual({
+      code: 0,
+      stdout: '1 subscription(s) rewritten, 1 already encrypted with storage.encryption_key\n',
+      stderr: '',
+    });
+    const newOnly = openStore(configSchema.parse({ storage: { sqlite, encryption_key: newKey } }).storage);
+    expect((await newOnly.listApiSubscriptions()).map((r) => [r.id, r.unreadable, r.spec.signature])).toEqual([
+      ['api-new', undefined, { secret: TEST_SECRET }],
+      ['api-old', undefined, { secret: TEST_SECRET }],
+    ]);
+    await newOnly.close();
+
+    await write(lostKey!, 'api-lost');
+    const result = await runBundle(['reencrypt', '--config', join(dir, 'c.yaml')]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('0 subscription(s) rewritten, 2 already encrypted with storage.encryption_key\n');
+    expect(result.stderr).toMatch(
+      /^hookrelay: subscription 'api-lost' left as it is: a stored secret was encrypted with key [0-9a-f]{8}, which is neither/,
+    );
   });
 
   it('migrate creates the database and exits 0', async () => {
@@ -159,6 +224,28 @@ describe('the bundle as a server', () => {
     const js = await fetch(`${relay.url}${script}`);
     expect(js.headers.get('content-type')).toContain('text/javascript');
     expect((await js.text()).length).toBeGreaterThan(5000);
+  });
+
+  it('warns at start without storage.encryption_key, and keeps its files to itself: directory 0700, database, WAL, SHM and lock 0600', async () => {
+    const dir = tempDir();
+    const data = join(dir, 'data', 'relay.db');
+    const yaml = (extra: string) =>
+      childConfig(dir, [['a', 'http://127.0.0.1:1/']]).replace(/^storage: .*$/m, `storage: { sqlite: { path: ${data} }${extra} }`);
+    const relay = await child(dir, yaml(''));
+    expect(await relay.waitForLog((l) => l.msg === 'storage.encryption_key is not set: signing secrets are stored in clear')).toMatchObject(
+      {
+        level: 40,
+      },
+    );
+    expect((await post(relay.url, { type: 'a.b' })).status).toBe(202);
+    expect(statSync(dirname(data)).mode & 0o777).toBe(0o700);
+    for (const file of [data, `${data}-wal`, `${data}-shm`, `${data}.lock`])
+      expect([file, statSync(file).mode & 0o777]).toEqual([file, 0o600]);
+    relay.proc.kill('SIGTERM');
+    await relay.exited;
+
+    const keyed = await child(dir, yaml(`, encryption_key: "${randomBytes(32).toString('base64')}"`));
+    expect(keyed.logs.some((l) => String(l.msg).includes('encryption_key'))).toBe(false);
   });
 
   it('loses no acknowledged event when killed with SIGKILL mid-flight', async () => {

@@ -19,6 +19,7 @@ export async function serveCommand(args: string[], env: NodeJS.ProcessEnv): Prom
   const store = openStore(config.storage, { serve: true });
   const app = await createApp(config, { store, logger, loadConfig: () => loadConfig(path, env) });
   for (const warning of configWarnings(config)) logger.warn(warning);
+  if (config.storage.encryption_key === undefined) logger.warn('storage.encryption_key is not set: signing secrets are stored in clear');
 
   return new Promise((resolve, reject) => {
     let stopping = false;

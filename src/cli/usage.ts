@@ -11,7 +11,8 @@ export const USAGE = `usage:
   hookrelay check-config --config FILE validate and print every problem, exit 1 if any
   hookrelay migrate --config FILE      apply storage migrations and exit
   hookrelay gen-secret [--scheme standard-webhooks|ed25519|stripe|github|hmac]   print a fresh secret
-  hookrelay backup --config FILE --out FILE   consistent online copy of the SQLite store
+  hookrelay backup --config FILE --out FILE [--force]   consistent online copy of the SQLite store (mode 0600)
+  hookrelay reencrypt --config FILE    rewrite stored secrets with storage.encryption_key (key rotation)
   hookrelay version
 
 --config may come from HOOKRELAY_CONFIG.`;

@@ -101,6 +101,11 @@ const sqliteSchema = z.strictObject({
   path: z.string().min(1).default('./data/hookrelay.db'),
   /** full: an acknowledged event survives power loss; normal: faster, may lose the last ones; default full. */
   synchronous: z.enum(['full', 'normal']).default('full'),
+  /**
+   * Directory where POST /api/v1/backup writes its copies (it must exist; only plain file names
+   * inside it are accepted); default unset: that route answers 409 and writes nothing.
+   */
+  backup_dir: z.string().min(1).optional(),
 });
 
 /** `storage.postgres`: several relay instances share one database. */
@@ -117,6 +122,12 @@ const postgresSchema = z.strictObject({
   statement_timeout: duration().prefault('10s'),
 });
 
+/** A key for AES-256-GCM at rest: base64 of exactly 32 bytes (`openssl rand -base64 32`). */
+const encryptionKey = () =>
+  z.string().refine((s) => BASE64.test(s) && Buffer.from(s, 'base64').length === 32, {
+    message: 'expected base64 of exactly 32 bytes (make one with: openssl rand -base64 32)',
+  });
+
 /** `storage`: at most one backend; sqlite with its defaults when none is named. */
 const storageSchema = z
   .strictObject({
@@ -124,6 +135,13 @@ const storageSchema = z
     sqlite: sqliteSchema.optional(),
     /** Shared PostgreSQL database instead of sqlite; default unset. */
     postgres: postgresSchema.optional(),
+    /**
+     * Key (base64 of 32 bytes) that encrypts the secrets of API subscriptions at rest (AES-256-GCM):
+     * signing secrets and header values; default unset: they are stored in clear (warned at start).
+     */
+    encryption_key: encryptionKey().optional(),
+    /** Older keys, still used to decrypt what they encrypted (key rotation; nothing is written with them); default unset (none). */
+    previous_encryption_keys: z.array(encryptionKey()).optional(),
   })
   .superRefine((s, ctx) => {
     if (s.sqlite && s.postgres) {

@@ -197,6 +197,8 @@ export interface StoredApiSubscription {
   spec: Record<string, unknown>;
   createdAt: number;
   updatedAt: number;
+  /** Set when its secrets are stored encrypted and cannot be decrypted with the configured keys: why (spec is then as stored, unusable). */
+  unreadable?: string;
 }
 
 /** One page of the subscription change log: ids whose definition or run-time state changed after `afterSeq`. */
@@ -430,6 +432,10 @@ export interface Store {
    */
   onWork?(listener: () => void): () => void;
 
-  /** A consistent copy of the whole store at `path` while it runs (SQLite online backup); throws unless `capabilities.backup`. */
-  backup(path: string): Promise<void>;
+  /**
+   * A consistent copy of the whole store at `path` while it runs (SQLite online backup), mode 0600;
+   * throws unless `capabilities.backup`. The directory must exist. An existing `path` (a symlink
+   * included, which is never followed) fails with code EEXIST unless `overwrite`, which replaces it.
+   */
+  backup(path: string, opts?: { overwrite?: boolean }): Promise<void>;
 }

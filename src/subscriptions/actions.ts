@@ -6,6 +6,7 @@ import { isoOrNull } from '../lib/time';
 import { ed25519PublicKey } from '../signing';
 import { declaredInConfig, generateSecret, isObject, parseSpec, specErrors, unknownSubscription } from './definition';
 import type { SubscriptionDeps } from './service';
+import { assertReadable } from './sources';
 
 /** The answer to a rotation: the new secret, shown this once, and when the old ones stop signing. */
 export interface RotationResult {
@@ -32,6 +33,7 @@ export async function rotateSecret(
   }
   const stored = await deps.store.getApiSubscription(id);
   if (!stored) throw unknownSubscription(id);
+  assertReadable(stored);
   const def = parseSpec(stored.spec, 'the stored subscription no longer validates; fix it with PATCH first');
   const { scheme, secret: old } = def.signature;
   if (scheme === 'none')

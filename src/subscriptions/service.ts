@@ -15,6 +15,7 @@ import {
   withGeneratedSecret,
 } from './definition';
 import type { LiveSubscriptions } from './live-set';
+import { assertReadable } from './sources';
 import type { Target } from './target';
 import { type CreatedSubscriptionView, type SubscriptionView, subscriptionView } from './view';
 
@@ -128,6 +129,7 @@ export async function updateSubscription(deps: SubscriptionDeps, id: string, pat
   if (deps.live.declaredInConfig(id)) return updateConfigSubscription(deps, id, patch, actor);
   const stored = await deps.store.getApiSubscription(id);
   if (!stored) throw unknownSubscription(id);
+  assertReadable(stored);
   const given = mergeSpec(stored.spec, patch);
   const def = parseSpec(given);
   const merged = normalisedSpec(given, def);

@@ -1,5 +1,5 @@
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, lstatSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load';
@@ -142,16 +142,26 @@ describe('POST /reload', () => {
   });
 });
 
+/** A config whose POST /backup writes into a fresh directory (storage.sqlite.backup_dir); returns both. */
+function backupConfig(): { config: ReturnType<typeof testConfig>; backupDir: string } {
+  const backupDir = tempDir();
+  const sqlite = { path: join(tempDir(), 'hookrelay.db'), synchronous: 'normal', backup_dir: backupDir };
+  return { config: testConfig({ auth: { admin_tokens: adminTokens }, storage: { sqlite } }), backupDir };
+}
+
 describe('POST /backup', () => {
-  it('writes a consistent copy that passes integrity_check and holds the events', async () => {
-    relay = await life.relay(testConfig({ auth: { admin_tokens: adminTokens } }));
+  it('writes a consistent copy, mode 0600, inside backup_dir, that passes integrity_check and holds the events', async () => {
+    const { config, backupDir } = backupConfig();
+    relay = await life.relay(config);
     const ids = [await ingest('a.b', { n: 1 }), await ingest('a.c', { n: 2 })];
-    const dir = tempDir();
-    const path = join(dir, 'copy.db');
-    const res = await api('POST', '/backup', { path });
+    const path = join(backupDir, 'copy.db');
+    const res = await api('POST', '/backup', { name: 'copy.db' });
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ path, bytes: expect.any(Number) });
+    expect(res.body).toEqual({ name: 'copy.db', path, bytes: expect.any(Number) });
     expect(res.body.bytes).toBeGreaterThan(0);
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    // Nothing else is left in the directory (the private work directory is gone).
+    expect(readdirSync(backupDir)).toEqual(['copy.db']);
     const db = new Database(path, { readonly: true });
     try {
       expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
@@ -164,35 +174,87 @@ describe('POST /backup', () => {
       db.close();
     }
     const audit = (await api('GET', '/audit')).body.data;
-    expect(audit[0]).toMatchObject({ actor: 'ops', action: 'store.backup', target: null, details: { path, bytes: res.body.bytes } });
+    expect(audit[0]).toMatchObject({
+      actor: 'ops',
+      action: 'store.backup',
+      target: null,
+      details: { name: 'copy.db', path, bytes: res.body.bytes },
+    });
   });
 
-  it('never overwrites a file, needs an existing directory and a path, and the write scope', async () => {
-    relay = await life.relay(testConfig({ auth: { admin_tokens: adminTokens } }));
-    const dir = tempDir();
-    const existing = join(dir, 'taken.db');
+  it('never overwrites a file nor follows a symlink, takes only plain names, and needs the write scope', async () => {
+    const { config, backupDir } = backupConfig();
+    relay = await life.relay(config);
+    const existing = join(backupDir, 'taken.db');
     writeFileSync(existing, 'keep me');
-    expect(await api('POST', '/backup', { path: existing })).toMatchObject({
+    expect(await api('POST', '/backup', { name: 'taken.db' })).toMatchObject({
       status: 409,
-      body: { detail: `${existing} exists; a backup never overwrites a file` },
+      body: { detail: 'taken.db exists in the backup directory; a backup never overwrites a file' },
     });
-    const nowhere = join(dir, 'missing', 'copy.db');
-    expect(await api('POST', '/backup', { path: nowhere })).toMatchObject({ status: 400, body: { errors: [{ path: 'path' }] } });
-    expect(existsSync(nowhere)).toBe(false);
-    expect(await api('POST', '/backup', {})).toMatchObject({ status: 400, body: { errors: [{ path: 'path' }] } });
-    mkdirSync(join(dir, 'sub'));
-    const viewer = await asViewer('POST', '/backup', { path: join(dir, 'sub', 'x.db') });
+    expect(readFileSync(existing, 'utf8')).toBe('keep me');
+
+    // A symlink planted at the name (say to ~/.ssh/authorized_keys) is neither followed nor replaced.
+    const outside = join(tempDir(), 'authorized_keys');
+    writeFileSync(outside, 'ssh-ed25519 AAAA the real key\n');
+    symlinkSync(outside, join(backupDir, 'planted.db'));
+    symlinkSync(join(tempDir(), 'nothing-here'), join(backupDir, 'dangling.db'));
+    expect((await api('POST', '/backup', { name: 'planted.db' })).status).toBe(409);
+    expect((await api('POST', '/backup', { name: 'dangling.db' })).status).toBe(409);
+    expect(readFileSync(outside, 'utf8')).toBe('ssh-ed25519 AAAA the real key\n');
+    expect(lstatSync(join(backupDir, 'planted.db')).isSymbolicLink()).toBe(true);
+    expect(existsSync(join(backupDir, 'dangling.db'))).toBe(false);
+
+    const escaping = ['../x.db', 'a/b', '/etc/cron.d/hookrelay', '..', '.', 'a\\b', 'nul\u0000.db', 'tab\t.db', 'é'.repeat(128), ''];
+    for (const name of escaping) {
+      expect(await api('POST', '/backup', { name }), JSON.stringify(name)).toMatchObject({
+        status: 400,
+        body: { errors: [{ path: 'name' }] },
+      });
+    }
+    expect(await api('POST', '/backup', {})).toMatchObject({ status: 400, body: { errors: [{ path: 'name' }] } });
+    expect((await api('POST', '/backup', { path: join(backupDir, 'x.db') })).status).toBe(400);
+    expect(existsSync(join(dirname(backupDir), 'x.db'))).toBe(false);
+    const viewer = await asViewer('POST', '/backup', { name: 'x.db' });
     expect(viewer.status).toBe(403);
-    expect(existsSync(join(dir, 'sub', 'x.db'))).toBe(false);
+    expect(readdirSync(backupDir).sort()).toEqual(['dangling.db', 'planted.db', 'taken.db']);
+  });
+
+  it('refuses the live database and its companion files when backup_dir is the data directory', async () => {
+    const dataDir = tempDir();
+    const sqlite = { path: join(dataDir, 'hookrelay.db'), synchronous: 'normal', backup_dir: dataDir };
+    relay = await life.relay(testConfig({ auth: { admin_tokens: adminTokens }, storage: { sqlite } }));
+    await ingest('a.b');
+    const before = readdirSync(dataDir).sort();
+    for (const name of ['hookrelay.db', 'hookrelay.db-wal', 'hookrelay.db-shm', 'hookrelay.db-journal', 'hookrelay.db.lock']) {
+      expect(await api('POST', '/backup', { name }), name).toMatchObject({
+        status: 409,
+        body: { type: expect.stringMatching(/file-exists$/) },
+      });
+    }
+    expect(readdirSync(dataDir).sort()).toEqual(before);
+    expect((await api('POST', '/backup', { name: 'copy.db' })).status).toBe(200);
+    expect((await relay.post('/ingest', { type: 'a.b' })).status).toBe(202);
+  });
+
+  it('answers 409 and writes nothing without storage.sqlite.backup_dir', async () => {
+    relay = await life.relay(testConfig({ auth: { admin_tokens: adminTokens } }));
+    const dataDir = dirname(relay.config.storage.sqlite!.path);
+    const before = readdirSync(dataDir).sort();
+    expect(await api('POST', '/backup', { name: 'copy.db' })).toMatchObject({
+      status: 409,
+      body: { detail: 'storage.sqlite.backup_dir is not set: set it to the directory backups may be written to' },
+    });
+    expect(readdirSync(dataDir).sort()).toEqual(before);
+    expect(existsSync(join(process.cwd(), 'copy.db'))).toBe(false);
   });
 });
 
 describe('GET /audit', () => {
   it('lists every admin write newest first with the token name, paginated', async () => {
-    relay = await life.relay(testConfig({ auth: { admin_tokens: adminTokens } }));
+    const { config, backupDir: dir } = backupConfig();
+    relay = await life.relay(config);
     const eventId = await ingest('a.b');
-    const dir = tempDir();
-    for (let i = 0; i < 3; i++) expect((await api('POST', '/backup', { path: join(dir, `b${i}.db`) })).status).toBe(200);
+    for (let i = 0; i < 3; i++) expect((await api('POST', '/backup', { name: `b${i}.db` })).status).toBe(200);
     expect((await api('POST', `/events/${eventId}/replay`, { subscriptions: [] })).status).toBe(400); // rejected: not recorded
     const seen: Json[] = [];
     let cursor: string | null = null;

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { createApp, type App } from '../../src/app';
 import { configSchema, type Config } from '../../src/config/schema';
 import { silentLogger, type Logger } from '../../src/lib/logger';
+import { secretBoxOf } from '../../src/store/open';
+import { withSealedSpecs } from '../../src/store/sealed-specs';
 import { createSqliteStore } from '../../src/store/sqlite/sqlite-store';
 import type { Store } from '../../src/store/types';
 
@@ -48,7 +50,11 @@ export async function startRelay(
   opts: { logger?: Logger; busyTimeoutMs?: number; loadConfig?: () => Config } = {},
 ): Promise<RunningRelay> {
   const sqlite = config.storage.sqlite!;
-  const store = createSqliteStore({ path: sqlite.path, synchronous: sqlite.synchronous, busyTimeoutMs: opts.busyTimeoutMs ?? 5000 });
+  // As openStore wires it: secrets of API subscriptions sealed with storage.encryption_key.
+  const store = withSealedSpecs(
+    createSqliteStore({ path: sqlite.path, synchronous: sqlite.synchronous, busyTimeoutMs: opts.busyTimeoutMs ?? 5000 }),
+    secretBoxOf(config.storage),
+  );
   await store.migrate();
   const app = await createApp(config, {
     store,

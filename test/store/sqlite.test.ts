@@ -1,4 +1,17 @@
-import { existsSync, fstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  fstatSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -410,18 +423,23 @@ describe('SQLite store: backup', () => {
     return inspect(path, (db) => db.pragma('integrity_check', { simple: true }));
   }
 
-  it('writes a consistent, migrated copy with every row, under a new directory', async () => {
+  it('writes a consistent, migrated copy with every row, mode 0600, into an existing directory only', async () => {
     const path = tempDbPath();
-    const target = join(dirname(tempDbPath()), 'backups', 'deep', 'copy.db');
+    const dir = join(dirname(tempDbPath()), 'backups');
+    mkdirSync(dir, { recursive: true });
+    const target = join(dir, 'copy.db');
     await withStore(path, 'full', async (store) => {
       await store.migrate();
       await fill(store, 'evt_before', 50);
       await store.insertApiSubscription('api-1', { url: 'https://x.example', secret: 's' }, T);
       await store.appendAudit({ id: 'aud_1', at: T, actor: 'ops', action: 'backup', target: null, details: {} });
       await store.backup(target);
+      // A missing directory is not made: the caller names one that exists.
+      await expect(store.backup(join(dir, 'deep', 'copy.db'))).rejects.toMatchObject({ code: 'ENOENT' });
     });
     // Nothing but the copy (looked at before a connection adds its -wal and -shm).
     expect(readdirSync(dirname(target))).toEqual(['copy.db']);
+    expect(statSync(target).mode & 0o777).toBe(0o600);
     expect(integrity(target)).toBe('ok');
     await withStore(target, 'normal', async (copy) => {
       expect(await copy.ready()).toBe(true);
@@ -432,7 +450,31 @@ describe('SQLite store: backup', () => {
     });
   });
 
-  it('stays consistent while writes go on, and replaces an older backup whole', async () => {
+  it('never overwrites a file or follows a symlink unless told to overwrite, which replaces the link itself', async () => {
+    const path = tempDbPath();
+    const dir = dirname(tempDbPath());
+    mkdirSync(dir, { recursive: true });
+    const outside = join(dirname(tempDbPath()), 'outside');
+    mkdirSync(dirname(outside), { recursive: true });
+    writeFileSync(outside, 'not yours');
+    writeFileSync(join(dir, 'taken.db'), 'keep me');
+    symlinkSync(outside, join(dir, 'link.db'));
+    await withStore(path, 'normal', async (store) => {
+      await store.migrate();
+      await expect(store.backup(join(dir, 'taken.db'))).rejects.toMatchObject({ code: 'EEXIST' });
+      await expect(store.backup(join(dir, 'link.db'))).rejects.toMatchObject({ code: 'EEXIST' });
+      expect(readFileSync(join(dir, 'taken.db'), 'utf8')).toBe('keep me');
+      expect(readFileSync(outside, 'utf8')).toBe('not yours');
+      await store.backup(join(dir, 'link.db'), { overwrite: true });
+    });
+    expect(readFileSync(outside, 'utf8')).toBe('not yours');
+    expect(lstatSync(join(dir, 'link.db')).isSymbolicLink()).toBe(false);
+    expect(statSync(join(dir, 'link.db')).mode & 0o777).toBe(0o600);
+    expect(readdirSync(dir).sort()).toEqual(['link.db', 'taken.db']);
+    expect(integrity(join(dir, 'link.db'))).toBe('ok');
+  });
+
+  it('stays consistent while writes go on, and with overwrite replaces an older backup whole', async () => {
     const path = tempDbPath();
     const target = join(dirname(path), 'backup.db');
     await withStore(path, 'normal', async (store) => {
@@ -440,12 +482,12 @@ describe('SQLite store: backup', () => {
       await store.backup(target);
       await fill(store, 'evt_big', 3000);
       // Writes interleave with the backup's steps (better-sqlite3 copies between event-loop turns).
-      const backup = store.backup(target);
+      const backup = store.backup(target, { overwrite: true });
       for (let i = 0; i < 20; i++) await fill(store, `evt_during_${i}`, 5);
       await backup;
       // Left by someone who opened the old backup: must not be replayed onto the new one.
       writeFileSync(`${target}-wal`, 'stale');
-      await store.backup(target);
+      await store.backup(target, { overwrite: true });
       expect(existsSync(`${target}-wal`)).toBe(false);
     });
     expect(integrity(target)).toBe('ok');
@@ -454,11 +496,12 @@ describe('SQLite store: backup', () => {
       expect(await copy.getEvent('evt_big_2999')).not.toBeNull();
       expect(await copy.getEvent('evt_during_19_4')).not.toBeNull();
     });
-    expect(readdirSync(dirname(target)).filter((f) => f.includes('.tmp-'))).toEqual([]);
+    expect(readdirSync(dirname(target)).filter((f) => f.includes('backup-'))).toEqual([]);
   });
 
   it('backs up an in-memory store, and refuses to overwrite the live file', async () => {
     const target = join(dirname(tempDbPath()), 'mem.db');
+    mkdirSync(dirname(target), { recursive: true });
     await withStore(':memory:', 'normal', async (store) => {
       await store.migrate();
       await fill(store, 'evt_mem', 3);
@@ -472,8 +515,55 @@ describe('SQLite store: backup', () => {
       await store.migrate();
       await expect(store.backup(path)).rejects.toThrow(/live database/);
       await expect(store.backup(`${path}-wal`)).rejects.toThrow(/live database/);
+      for (const suffix of ['-shm', '-journal', '.lock']) {
+        await expect(store.backup(`${path}${suffix}`, { overwrite: true })).rejects.toMatchObject({ code: 'LIVE_DATABASE' });
+      }
       expect(await store.ready()).toBe(true);
     });
+  });
+});
+
+describe('SQLite store: files readable by the relay only', () => {
+  const mode = (path: string) => statSync(path).mode & 0o777;
+
+  it('creates the database, its WAL, SHM and lock 0600, and the directories it makes 0700', async () => {
+    const path = tempDbPath();
+    const store = createSqliteStore({ path, synchronous: 'full', exclusive: true });
+    try {
+      await store.migrate();
+      await store.ingest([[event('evt_mode')]]);
+      for (const file of [path, `${path}-wal`, `${path}-shm`, `${path}.lock`]) expect([file, mode(file)]).toEqual([file, 0o600]);
+      expect(mode(dirname(path))).toBe(0o700);
+      expect(mode(dirname(dirname(path)))).toBe(0o700);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('leaves the mode of an existing database and directory as it is', async () => {
+    const path = tempDbPath();
+    mkdirSync(dirname(path), { recursive: true, mode: 0o750 });
+    chmodSync(dirname(path), 0o750);
+    new Database(path).close();
+    chmodSync(path, 0o640);
+    await withStore(path, 'normal', (store) => store.migrate());
+    expect(mode(path)).toBe(0o640);
+    expect(mode(dirname(path))).toBe(0o750);
+  });
+
+  it('overwrites deleted rows (secure_delete): a removed subscription leaves no secret in the file', async () => {
+    const path = tempDbPath();
+    const secret = 'whsec_DeletedSecretMustNotStayInTheFile0123';
+    await withStore(path, 'full', async (store) => {
+      await store.migrate();
+      await store.insertApiSubscription('api-gone', { url: 'https://x.example', signature: { secret } }, T);
+      await store.insertApiSubscription('api-kept', { url: 'https://y.example' }, T);
+      expect(await store.deleteApiSubscription('api-gone', T + 1)).toBe(true);
+    });
+    const files = readdirSync(dirname(path)).map((f) => join(dirname(path), f));
+    expect(files.length).toBeGreaterThan(0);
+    for (const file of files) expect([file, readFileSync(file).includes(secret)]).toEqual([file, false]);
+    expect(inspect(path, (db) => db.prepare('SELECT id FROM api_subscriptions').all())).toEqual([{ id: 'api-kept' }]);
   });
 });
 

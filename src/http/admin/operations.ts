@@ -1,5 +1,5 @@
-import { existsSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { createRoute, z } from '@hono/zod-openapi';
 import type { AdminDeps } from './deps';
 import { ConfigError } from '../../config/errors';
@@ -42,14 +42,26 @@ const backup = createRoute({
   tags: ['operations'],
   summary: 'Consistent copy of the SQLite store while running',
   description:
-    "`path` is a file on the relay's machine (relative paths are from its working directory); its directory must exist and the file must not " +
-    '(409): a backup never overwrites anything. The answer holds the absolute path and the size in bytes.',
+    "Writes the copy as `name` inside the directory `storage.sqlite.backup_dir` of the relay's config, mode 0600: the copy holds every " +
+    'event and, unless `storage.encryption_key` is set, every signing secret. `name` is a plain file name (no `/` or `\\`, not `.` or `..`, ' +
+    'no control characters, at most 255 bytes). A backup never overwrites anything: 409 when the name exists (a symlink too, which is ' +
+    'never followed). 409 without `storage.sqlite.backup_dir` (nothing is written) and with `storage.postgres`. ' +
+    'The answer holds the name, the absolute path and the size in bytes.',
   request: {
     body: {
       required: true,
       content: {
         'application/json': {
-          schema: z.strictObject({ path: z.string().min(1).max(4096).openapi({ example: '/var/backups/hookrelay-2026-11-23.db' }) }),
+          schema: z.strictObject({
+            name: z
+              .string()
+              .min(1)
+              .max(255)
+              .refine(isPlainFileName, {
+                message: 'must be a plain file name: no / or \\, not . or .., no control characters, at most 255 bytes',
+              })
+              .openapi({ example: 'hookrelay-2026-11-23.db', description: 'file name inside storage.sqlite.backup_dir' }),
+          }),
         },
       },
     },
@@ -57,7 +69,7 @@ const backup = createRoute({
   responses: {
     200: {
       description: 'the copy is complete',
-      content: { 'application/json': { schema: z.object({ path: z.string(), bytes: z.number().int() }) } },
+      content: { 'application/json': { schema: z.object({ name: z.string(), path: z.string(), bytes: z.number().int() }) } },
     },
     ...problemResponses(409),
   },
@@ -106,28 +118,43 @@ export function operationRoutes(deps: AdminDeps) {
     return c.json({ reloaded: true as const, subscriptions }, 200);
   });
 
-  // Writes a file wherever the relay's user may write, and the copy holds every event and every
-  // subscription secret: that is why only `write`-scoped tokens may call it (adminAuth: POST needs write).
+  // The copy holds every event (and every secret stored in clear): only `write`-scoped tokens may
+  // call it (adminAuth: POST needs write), and only into the directory the operator named.
   app.openapi(backup, async (c) => {
     if (!deps.store.capabilities.backup)
       throw new AppError(409, 'backup_unsupported', {
         detail: "backup copies the SQLite store; this relay uses storage.postgres: back it up with pg_dump or your provider's snapshots",
       });
-    const path = resolve(c.req.valid('json').path);
-    if (existsSync(path)) throw new AppError(409, 'file_exists', { detail: `${path} exists; a backup never overwrites a file` });
-    if (!isDirectory(dirname(path))) {
-      throw new AppError(400, 'invalid_request', {
-        detail: 'the backup directory does not exist',
-        errors: [{ path: 'path', message: `${dirname(path)} is not a directory` }],
+    const dir = deps.config().storage.sqlite?.backup_dir;
+    if (dir === undefined)
+      throw new AppError(409, 'backup_disabled', {
+        detail: 'storage.sqlite.backup_dir is not set: set it to the directory backups may be written to',
       });
+    if (!isDirectory(dir)) throw new AppError(409, 'backup_dir_missing', { detail: `storage.sqlite.backup_dir ${dir} is not a directory` });
+    const { name } = c.req.valid('json');
+    const path = join(resolve(dir), name);
+    try {
+      await deps.store.backup(path);
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (code !== 'EEXIST' && code !== 'LIVE_DATABASE') throw err;
+      // The live database and its companions exist too (or are about to): never a target.
+      throw new AppError(409, 'file_exists', { detail: `${name} exists in the backup directory; a backup never overwrites a file` });
     }
-    await deps.store.backup(path);
     const bytes = statSync(path).size;
-    await audit(c, deps, 'store.backup', null, { path, bytes });
-    return c.json({ path, bytes }, 200);
+    await audit(c, deps, 'store.backup', null, { name, path, bytes });
+    return c.json({ name, path, bytes }, 200);
   });
 
   return app;
+}
+
+/** A name that stays inside the directory it is joined to, and that file systems accept. */
+function isPlainFileName(name: string): boolean {
+  if (name === '.' || name === '..' || name.includes('/') || name.includes('\\')) return false;
+  // NUL and other control characters: refused by file systems, or confusing in listings and logs.
+  for (const ch of name) if (ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f) return false;
+  return Buffer.byteLength(name) <= 255;
 }
 
 function isDirectory(path: string): boolean {

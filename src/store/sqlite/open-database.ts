@@ -1,8 +1,8 @@
-import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { loadEmbeddedAddon } from './embedded-addon';
+import { createPrivateDir, prepareDatabaseFile } from './private-files';
 
 /** Set to true by build.mjs: the bundle loads better-sqlite3's addon from beside itself. */
 declare const __HOOKRELAY_BUNDLE__: boolean | undefined;
@@ -11,7 +11,7 @@ declare const __HOOKRELAY_SEA__: boolean | undefined;
 
 /** How to open the SQLite file (config `storage.sqlite`). */
 export interface SqliteOptions {
-  /** File path, created with its parent directory if missing; ':memory:' for tests. */
+  /** File path, created (0600) with its parent directory (0700) if missing; ':memory:' for tests. */
   path: string;
   /** `full` syncs every commit (an acknowledged event survives power loss); `normal` syncs at checkpoints. */
   synchronous: 'full' | 'normal';
@@ -26,7 +26,11 @@ export const BUSY_TIMEOUT_MS = 5000;
 
 /** Opens the database file with the PRAGMAs every connection of the relay needs. */
 export function openDatabase(opts: SqliteOptions): Database.Database {
-  if (!isInMemory(opts.path)) mkdirSync(dirname(resolve(opts.path)), { recursive: true });
+  if (!isInMemory(opts.path)) {
+    createPrivateDir(dirname(resolve(opts.path)));
+    // SQLite would make it 0644; its -wal and -shm take the mode of this file.
+    prepareDatabaseFile(opts.path);
+  }
   const busyTimeoutMs = opts.busyTimeoutMs ?? BUSY_TIMEOUT_MS;
   const db = new Database(opts.path, { timeout: busyTimeoutMs, ...bindingOption() });
   try {
@@ -38,6 +42,8 @@ export function openDatabase(opts: SqliteOptions): Database.Database {
     db.pragma(`synchronous = ${opts.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
     db.pragma(`busy_timeout = ${busyTimeoutMs}`);
     db.pragma('foreign_keys = ON');
+    // Deleted rows (a removed subscription's secrets) are overwritten with zeros, not left in free pages.
+    db.pragma('secure_delete = ON');
   } catch (err) {
     db.close();
     throw err;

@@ -1,7 +1,7 @@
-import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { bindingOption } from './open-database';
+import { createPrivateDir, prepareDatabaseFile } from './private-files';
 
 /** Thrown when another process already serves the same SQLite file. */
 export class DatabaseInUseError extends Error {}
@@ -17,7 +17,8 @@ export class DatabaseInUseError extends Error {}
 export function lockDatabaseFile(path: string): () => void {
   if (path === ':memory:' || path === '') return () => {};
   const lockPath = `${resolve(path)}.lock`;
-  mkdirSync(dirname(lockPath), { recursive: true });
+  createPrivateDir(dirname(lockPath));
+  prepareDatabaseFile(lockPath);
   const db = new Database(lockPath, { timeout: 0, ...bindingOption() });
   try {
     db.pragma('locking_mode = EXCLUSIVE');

@@ -164,7 +164,7 @@ export function createSqliteStore(opts: SqliteOptions, hooks: { syncFd?: SyncFd 
     async pruneSubscriptionChanges(before) {
       return changes().prune(toMs(before));
     },
-    backup: (path) => backupDatabase(db(), path),
+    backup: (path, opts) => backupDatabase(db(), path, opts),
   };
 }
 
