@@ -704,9 +704,10 @@ describe('Postgres faults never take the relay down', () => {
     const startedAt = Date.now();
     const serve = await runBundle(['serve', '--config', join(dir, 'no-db.yaml')], {}, undefined, 10_000);
     const took = Date.now() - startedAt;
-    expect(serve.timedOut, `serve against a database that does not exist was still running after 10 s; stdout: ${serve.stdout}`).toBe(
-      false,
-    );
+    expect(
+      serve.timedOut ?? false,
+      `serve against a database that does not exist was still running after 10 s; stdout: ${serve.stdout}`,
+    ).toBe(false);
     expect(serve.code, `serve against a database that does not exist; stderr: ${serve.stderr}`).toBe(1);
     expect(took, 'serve against a database that does not exist should exit at once').toBeLessThan(5000);
     expect(serve.stderr.trimEnd().split('\n'), 'serve: stderr should be one line').toHaveLength(1);
@@ -718,7 +719,7 @@ describe('Postgres faults never take the relay down', () => {
     await px.setMode('refuse');
     writeFileSync(join(dir, 'refused.yaml'), config(urlThrough(db, px.port), 'http://127.0.0.1:1'));
     const migrate = await runBundle(['migrate', '--config', join(dir, 'refused.yaml')], {}, undefined, 10_000);
-    expect(migrate.timedOut, `migrate with Postgres refusing was still running after 10 s; stdout: ${migrate.stdout}`).toBe(false);
+    expect(migrate.timedOut ?? false, `migrate with Postgres refusing was still running after 10 s; stdout: ${migrate.stdout}`).toBe(false);
     expect(migrate.code, `migrate with Postgres refusing; stderr: ${migrate.stderr}`).toBe(1);
     expect(migrate.stderr.trimEnd().split('\n'), 'migrate: stderr should be one line').toHaveLength(1);
     expect(migrate.stderr, 'migrate: the line should say the connection failed').toMatch(/^hookrelay: .*(refused|reach|connect)/i);

@@ -234,7 +234,7 @@ describe('the bundle as a server', () => {
     const relay = await child(dir, yaml(''));
     expect(await relay.waitForLog((l) => l.msg === 'storage.encryption_key is not set: signing secrets are stored in clear')).toMatchObject(
       {
-        level: 40,
+        level: 'warn',
       },
     );
     expect((await post(relay.url, { type: 'a.b' })).status).toBe(202);

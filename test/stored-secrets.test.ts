@@ -131,7 +131,7 @@ describe('secrets of API subscriptions at rest (SQLite)', () => {
     expect(relay.app.subscriptions.get('locked')).toBeUndefined();
     const skipped = logs.entries().find((e) => e.msg === 'stored API subscription cannot be decrypted; skipped');
     expect(skipped).toMatchObject({
-      level: 50,
+      level: 'error',
       subscription: 'locked',
       error: expect.stringMatching(/neither storage.encryption_key nor in storage.previous_encryption_keys/),
     });

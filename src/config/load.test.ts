@@ -369,6 +369,8 @@ describe('tokens and warnings (security review)', () => {
       /ingest_tokens is empty[\s\S]*admin_tokens is empty[\s\S]*allow_private_networks is true/,
     );
     const example = loadConfig(join(__dirname, '../../config.example.yaml'), {});
+    // Its tokens are published and it may reach private networks: it listens on this machine only.
+    expect(example.server.host).toBe('127.0.0.1');
     expect(configWarnings(example).join('\n')).toMatch(/published tokens are in use \(dev-ingest-token, dev-admin-token-change-me\)/);
     const careful = parseConfigText(
       lines('auth:', '  ingest_tokens: ["a-real-ingest-token-123"]', '  admin_tokens: [ { name: ops, token: "a-real-admin-token-123" } ]'),

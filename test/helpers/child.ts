@@ -18,7 +18,7 @@ export function runBundle(
   env: Record<string, string> = {},
   bundle = BUNDLE,
   timeoutMs?: number,
-): Promise<{ code: number | null; stdout: string; stderr: string; timedOut: boolean }> {
+): Promise<{ code: number | null; stdout: string; stderr: string; timedOut?: true }> {
   return new Promise((done) => {
     const child = spawn(process.execPath, [bundle, ...args], { env: { PATH: process.env.PATH ?? '', ...env } });
     let stdout = '';
@@ -29,7 +29,7 @@ export function runBundle(
     child.stderr.on('data', (d) => (stderr += d));
     child.on('close', (code) => {
       clearTimeout(timer);
-      done({ code, stdout, stderr, timedOut });
+      done({ code, stdout, stderr, ...(timedOut && { timedOut: true as const }) });
     });
   });
 }
