@@ -2,6 +2,7 @@ import type { Migration, MigrationProvider } from 'kysely';
 import { init } from './0001-init';
 import { rateBuckets } from './0002-rate-buckets';
 import { subscriptionChanges } from './0003-subscription-changes';
+import { tenants } from './0004-tenants';
 
 /**
  * Every Postgres migration, by name, in a static map so the bundle carries them (as for SQLite).
@@ -13,6 +14,7 @@ export const postgresMigrations: Record<string, Migration> = {
   '0001-init': init,
   '0002-rate-buckets': rateBuckets,
   '0003-subscription-changes': subscriptionChanges,
+  '0004-tenants': tenants,
 };
 
 /** Hands the static map to Kysely's Migrator. */

@@ -3,6 +3,7 @@ import { init } from './0001-init';
 import { admin } from './0002-admin';
 import { scheduling } from './0003-scheduling';
 import { subscriptionChanges } from './0004-subscription-changes';
+import { tenants } from './0005-tenants';
 
 /**
  * Every SQLite migration, by name. Kysely runs them in name order, so names start with a
@@ -13,6 +14,7 @@ export const sqliteMigrations: Record<string, Migration> = {
   '0002-admin': admin,
   '0003-scheduling': scheduling,
   '0004-subscription-changes': subscriptionChanges,
+  '0005-tenants': tenants,
 };
 
 /** Hands the static map to Kysely's Migrator. */

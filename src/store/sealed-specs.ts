@@ -76,7 +76,7 @@ export function withSealedSpecs(store: Store, box: SecretBox): Store {
       const row = await store.getApiSubscription(id);
       return row && open(row);
     },
-    insertApiSubscription: (id, spec, now) => store.insertApiSubscription(id, sealSpec(box, id, spec), now),
+    insertApiSubscription: (id, spec, now, tenant) => store.insertApiSubscription(id, sealSpec(box, id, spec), now, tenant),
     updateApiSubscription: (id, spec, now) => store.updateApiSubscription(id, sealSpec(box, id, spec), now),
   };
 }

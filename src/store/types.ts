@@ -25,6 +25,8 @@ export interface NewEvent {
    * a backend may skip the idempotency lookup (the unique constraint on the id still holds).
    */
   freshId?: boolean;
+  /** The tenant the event belongs to (SPEC 9); absent: none. Its deliveries carry it too. */
+  tenant?: string;
   /** One delivery is created per id, status `pending`, due at `createdAt`. */
   subscriptionIds: string[];
 }
@@ -151,11 +153,15 @@ export interface StoredDelivery {
   updatedAt: number;
   lastStatusCode: number | null;
   lastError: string | null;
+  /** Its event's tenant; absent for the platform's own events. */
+  tenant?: string;
 }
 
 /** An event as stored, with its delivery count at first ingest. */
 export interface StoredEvent extends StoredEventSummary {
   deliveryCount: number;
+  /** The event's tenant; absent for the platform's own events. */
+  tenant?: string;
 }
 
 /** One page of a keyset-paginated listing, newest first; `nextCursor` is null on the last page. */
@@ -197,6 +203,8 @@ export interface StoredApiSubscription {
   spec: Record<string, unknown>;
   createdAt: number;
   updatedAt: number;
+  /** The tenant it belongs to (fixed at creation); absent for platform subscriptions. */
+  tenant?: string;
   /** Set when its secrets are stored encrypted and cannot be decrypted with the configured keys: why (spec is then as stored, unusable). */
   unreadable?: string;
 }
@@ -263,6 +271,49 @@ export interface AuditEntry {
   target: string | null;
   /** Action-specific facts; never secrets. */
   details: Record<string, unknown>;
+}
+
+/** A tenant's state: `erasing` once its erasure started (SPEC 9), until its rows are gone. */
+export type TenantState = 'active' | 'erasing';
+
+/** What PUT /tenants/{tenant} writes: every field, omitted ones already at their defaults. */
+export interface TenantInput {
+  id: string;
+  name: string | null;
+  /** JSON object, or null. */
+  metadata: Record<string, unknown> | null;
+  enabled: boolean;
+  maxSubscriptions: number | null;
+  /** As configured, e.g. `100/s`; null: none. */
+  ingestRate: string | null;
+}
+
+/** A tenant as stored. */
+export interface StoredTenant extends TenantInput {
+  state: TenantState;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** putTenant's outcome: `erasing` wrote nothing. */
+export type PutTenantResult = 'created' | 'replaced' | 'erasing';
+
+/** Filters and page of listTenants (by id ascending). */
+export interface TenantQuery {
+  /** Id prefix. */
+  q?: string | undefined;
+  limit: number;
+  cursor?: string | undefined;
+}
+
+/** Counts shown with a tenant. */
+export interface TenantCounts {
+  /** Its API subscriptions. */
+  subscriptions: number;
+  /** Waiting deliveries (pending, retrying) of its events. */
+  backlog: number;
+  /** Its subscriptions whose failure streak is above 0. */
+  failing: number;
 }
 
 /** What a backend can do, so callers ask the store instead of the config which backend it is. */
@@ -357,8 +408,8 @@ export interface Store {
   listApiSubscriptions(): Promise<StoredApiSubscription[]>;
   /** The API subscription with this id, or null. */
   getApiSubscription(id: string): Promise<StoredApiSubscription | null>;
-  /** false when the id is taken by another API subscription (nothing written). */
-  insertApiSubscription(id: string, spec: Record<string, unknown>, now: number): Promise<boolean>;
+  /** false when the id is taken by another API subscription (nothing written). `tenant`: its owner, fixed from now on. */
+  insertApiSubscription(id: string, spec: Record<string, unknown>, now: number, tenant?: string): Promise<boolean>;
   /** false when there is no such API subscription. */
   updateApiSubscription(id: string, spec: Record<string, unknown>, now: number): Promise<boolean>;
   /**
@@ -396,6 +447,22 @@ export interface Store {
    * a sweep ends (SQLite: incremental vacuum).
    */
   pruneFinished(opts: PruneRequest): Promise<PruneBatch>;
+
+  // --- tenants (SPEC 9) -----------------------------------------------------------------------
+  /**
+   * Creates or replaces a tenant record (replace keeps created_at; every other field is the
+   * input's). `erasing` when the tenant is being erased: nothing written.
+   */
+  putTenant(input: TenantInput, now: number): Promise<PutTenantResult>;
+  /** The tenant record, or null. */
+  getTenant(id: string): Promise<StoredTenant | null>;
+  /** Tenants by id ascending, keyset-paginated; throws InvalidCursorError for a foreign cursor. */
+  listTenants(query: TenantQuery): Promise<Page<StoredTenant>>;
+  /**
+   * Counts of these tenant ids (record or not), each present in the answer; the cost follows the
+   * ids asked and their rows (indexes by tenant), never the number of tenants.
+   */
+  tenantCounts(ids: string[]): Promise<Map<string, TenantCounts>>;
 
   // --- subscription change log ---------------------------------------------------------------
   // Every write that changes a subscription's definition (insert, update, delete of an API

@@ -5,6 +5,7 @@ import { attemptRecord, claimOf, newEvent, result, T } from './fixtures';
 import { describeRetentionContract } from './retention-contract';
 import { describeSchedulingContract } from './scheduling-contract';
 import { describeSubscriptionChangesContract } from './subscription-changes-contract';
+import { describeTenantsContract } from './tenants-contract';
 
 /*
  * The Store contract every backend must pass (River's shared driver tests). `makeStore` returns a
@@ -542,6 +543,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
     describeSchedulingContract(() => store);
     describeRetentionContract(() => store);
     describeSubscriptionChangesContract(() => store);
+    describeTenantsContract(() => store);
 
     describe('lifecycle', () => {
       it('is ready after migrate, and migrate again is harmless', async () => {

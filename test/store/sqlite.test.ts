@@ -27,6 +27,8 @@ import { openDatabase } from '../../src/store/sqlite/open-database';
 import { createSqliteStore } from '../../src/store/sqlite/sqlite-store';
 import { PRUNE_SQL } from '../../src/store/sqlite/prune';
 import { STATS_SQL } from '../../src/store/sqlite/reads';
+import { TENANT_SQL, tenantListingSql } from '../../src/store/sqlite/tenants';
+import { planTenantListing } from '../../src/store/sql/tenant-plan';
 import { SQL } from '../../src/store/sqlite/statements';
 import type { DeliveryQuery, DeliveryStatus, NewEvent, Store } from '../../src/store/types';
 import { describeStoreContract } from './contract';
@@ -194,6 +196,7 @@ describe('SQLite store', () => {
         '0002-admin',
         '0003-scheduling',
         '0004-subscription-changes',
+        '0005-tenants',
       ]);
       expect(await store.ready()).toBe(true);
     });
@@ -638,3 +641,43 @@ function planOf(db: Database.Database, statement: string, params: Record<string,
   const rows = db.prepare(`EXPLAIN QUERY PLAN ${statement}`).all(params) as { detail: string }[];
   return rows.map((r) => r.detail).join('\n');
 }
+
+describe('SQLite store: tenants', () => {
+  it('answers erasing to a put while the tenant is erased, writing nothing', async () => {
+    const path = tempDbPath();
+    await withStore(path, 'normal', async (store) => {
+      await store.migrate();
+      const tenant = { id: 'acct_1', name: 'A', metadata: null, enabled: true, maxSubscriptions: null, ingestRate: null };
+      expect(await store.putTenant(tenant, T)).toBe('created');
+      const db = new Database(path);
+      db.prepare(`UPDATE tenants SET state = 'erasing' WHERE id = 'acct_1'`).run();
+      db.close();
+      expect(await store.putTenant({ ...tenant, name: 'B' }, T + 1)).toBe('erasing');
+      expect(await store.getTenant('acct_1')).toMatchObject({ name: 'A', state: 'erasing', updatedAt: T });
+    });
+  });
+
+  it('counts and pages tenants on indexes by tenant, never a scan', async () => {
+    const path = tempDbPath();
+    await withStore(path, 'normal', async (store) => {
+      await store.migrate();
+      inspect(path, (db) => {
+        const ids = JSON.stringify(['a', 'b']);
+        expect(planOf(db, TENANT_SQL.subscriptions, { ids })).toMatch(
+          /SEARCH api_subscriptions USING (COVERING )?INDEX api_subscriptions_tenant \(tenant=\?\)/,
+        );
+        expect(planOf(db, TENANT_SQL.backlog, { ids })).toMatch(
+          /SEARCH deliveries USING (COVERING )?INDEX deliveries_tenant_waiting \(tenant=\?\)/,
+        );
+        expect(planOf(db, TENANT_SQL.failing, { ids })).toMatch(/SEARCH a USING (COVERING )?INDEX api_subscriptions_tenant \(tenant=\?\)/);
+        for (const q of [undefined, 'acct_'])
+          for (const after of [null, 'acct_1']) {
+            const { sql: text, params } = tenantListingSql(planTenantListing({ q, limit: 10 }, after, 11));
+            const plan = planOf(db, text, params);
+            expect(plan).toMatch(/^(SEARCH|SCAN) tenants USING INDEX sqlite_autoindex_tenants_1/);
+            expect(plan).not.toMatch(/TEMP B-TREE|\n/);
+          }
+      });
+    });
+  });
+});

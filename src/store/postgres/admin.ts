@@ -13,8 +13,8 @@ import type { Runner } from './run';
  * overwritten (the row count tells).
  */
 export const ADMIN_SQL = {
-  insertApiSubscription: `INSERT INTO api_subscriptions (id, spec, created_at, updated_at)
-    VALUES (@id, @spec, @now, @now) ON CONFLICT (id) DO NOTHING`,
+  insertApiSubscription: `INSERT INTO api_subscriptions (id, spec, created_at, updated_at, tenant)
+    VALUES (@id, @spec, @now, @now, @tenant) ON CONFLICT (id) DO NOTHING`,
   updateApiSubscription: `UPDATE api_subscriptions SET spec = @spec, updated_at = @now WHERE id = @id`,
   deleteApiSubscription: `DELETE FROM api_subscriptions WHERE id = @id`,
   deleteSubscriptionState: `DELETE FROM subscription_state WHERE id = @id`,
@@ -22,7 +22,7 @@ export const ADMIN_SQL = {
     SET status = 'cancelled', next_attempt_at = NULL, updated_at = @now
     WHERE subscription_id = @subscriptionId AND status IN ('pending', 'retrying')`,
 
-  eventType: `SELECT type FROM events WHERE id = @id`,
+  eventType: `SELECT type, tenant FROM events WHERE id = @id`,
 
   // Never tried -> pending, else retrying (as release does); attempts are kept.
   retry: `UPDATE deliveries
@@ -49,12 +49,12 @@ export const ADMIN_SQL = {
  * ingest answer. Ids are made from the same time as created_at, as deliveryIdFloor assumes.
  */
 export async function addDeliveries(tx: Runner, eventId: string, subscriptionIds: string[], at: number): Promise<string[]> {
-  const [event] = await tx.rows<{ type: string }>(ADMIN_SQL.eventType, { id: eventId });
+  const [event] = await tx.rows<{ type: string; tenant: string | null }>(ADMIN_SQL.eventType, { id: eventId });
   if (event === undefined) return [];
   const ids: string[] = [];
   for (const subscriptionId of subscriptionIds) {
     const id = newDeliveryId(at);
-    await tx.count(INGEST_SQL.insertDelivery, { id, eventId, subscriptionId, eventType: event.type, createdAt: at });
+    await tx.count(INGEST_SQL.insertDelivery, { id, eventId, subscriptionId, eventType: event.type, tenant: event.tenant, createdAt: at });
     ids.push(id);
   }
   return ids;

@@ -8,12 +8,12 @@ import type { Runner } from './run';
 export const INGEST_SQL = {
   // Every id of a request in one round trip.
   findEvents: `SELECT id, content_hash, delivery_count FROM events WHERE id = ANY(@ids)`,
-  insertEvent: `INSERT INTO events (id, type, data, content_hash, created_at, delivery_count)
-    VALUES (@id, @type, @data, @contentHash, @createdAt, @deliveryCount)`,
+  insertEvent: `INSERT INTO events (id, type, data, content_hash, created_at, delivery_count, tenant)
+    VALUES (@id, @type, @data, @contentHash, @createdAt, @deliveryCount, @tenant)`,
   // A new delivery is due at its creation.
-  insertDelivery: `INSERT INTO deliveries (id, event_id, subscription_id, event_type, status, attempts,
+  insertDelivery: `INSERT INTO deliveries (id, event_id, subscription_id, event_type, tenant, status, attempts,
       next_attempt_at, created_at, updated_at)
-    VALUES (@id, @eventId, @subscriptionId, @eventType, 'pending', 0, @createdAt, @createdAt, @createdAt)`,
+    VALUES (@id, @eventId, @subscriptionId, @eventType, @tenant, 'pending', 0, @createdAt, @createdAt, @createdAt)`,
 } as const;
 
 /** Postgres's code for a unique key violation: another instance stored the same event id first. */
@@ -37,6 +37,7 @@ export async function ingestRequest(tx: Runner, events: NewEvent[], shift: numbe
       contentHash: event.contentHash,
       createdAt,
       deliveryCount: event.subscriptionIds.length,
+      tenant: event.tenant ?? null,
     });
     for (const subscriptionId of event.subscriptionIds) {
       await tx.count(INGEST_SQL.insertDelivery, {
@@ -44,6 +45,7 @@ export async function ingestRequest(tx: Runner, events: NewEvent[], shift: numbe
         eventId: event.id,
         subscriptionId,
         eventType: event.type,
+        tenant: event.tenant ?? null,
         createdAt,
       });
     }

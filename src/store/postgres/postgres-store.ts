@@ -15,6 +15,7 @@ import { pruneBatch } from './prune';
 import * as reads from './reads';
 import { inTransaction, over, type Runner } from './run';
 import { appendChanges, changesSince, latestChange, pruneChanges } from './subscription-changes';
+import { getTenant, listTenants, putTenant, tenantCounts } from './tenants';
 
 /*
  * The Postgres store: several relay instances share one database. Claims take due rows FOR UPDATE
@@ -156,9 +157,10 @@ export function createPostgresStore(opts: PostgresStoreOptions): Store {
     listApiSubscriptions: () => reads.listApiSubscriptions(direct),
     getApiSubscription: (id) => reads.getApiSubscription(direct, id),
     // created_at and updated_at of API subscriptions are the caller's times, shown as given.
-    async insertApiSubscription(id, spec, now) {
+    async insertApiSubscription(id, spec, now, tenant) {
       return transaction(async (tx) => {
-        if ((await tx.count(ADMIN_SQL.insertApiSubscription, { id, spec: JSON.stringify(spec), now: ms(now) })) === 0) return false;
+        const params = { id, spec: JSON.stringify(spec), now: ms(now), tenant: tenant ?? null };
+        if ((await tx.count(ADMIN_SQL.insertApiSubscription, params)) === 0) return false;
         await changed(tx, [id], await dbNow(tx, now));
         return true;
       });
@@ -227,6 +229,14 @@ export function createPostgresStore(opts: PostgresStoreOptions): Store {
         const shift = await shiftOf(tx, clock.now());
         return pruneBatch(tx, { ...request, succeededBefore: request.succeededBefore + shift, failedBefore: request.failedBefore + shift });
       });
+    },
+
+    // Tenant times are the caller's, shown as given (as for API subscriptions).
+    putTenant: (input, now) => putTenant(direct, input, ms(now)),
+    getTenant: (id) => getTenant(direct, id),
+    listTenants: (query) => listTenants(direct, query),
+    async tenantCounts(ids) {
+      return ids.length === 0 ? new Map() : tenantCounts(direct, ids);
     },
 
     latestSubscriptionChange: () => latestChange(direct),

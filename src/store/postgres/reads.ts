@@ -23,7 +23,7 @@ import type { Runner } from './run';
 
 /** SQL of the read-only queries in Postgres (admin side and start-up, off the hot paths). */
 export const READ_SQL = {
-  event: `SELECT id, type, data, created_at, delivery_count FROM events WHERE id = @id`,
+  event: `SELECT id, type, data, created_at, delivery_count, tenant FROM events WHERE id = @id`,
   deliveriesOfEvent: `SELECT * FROM deliveries WHERE event_id = @eventId ORDER BY id`,
   delivery: `SELECT * FROM deliveries WHERE id = @id`,
   attempts: `SELECT * FROM attempts WHERE delivery_id = @deliveryId ORDER BY attempt, id`,

@@ -29,6 +29,8 @@ export const eventCursor = (key: EventKey): string => encode(['e', key.createdAt
 export const deliveryCursor = (id: string): string => encode(['d', id]);
 /** Cursor after an audit entry of listAudit. */
 export const auditCursor = (seq: number): string => encode(['a', seq]);
+/** Cursor after a tenant of listTenants. */
+export const tenantCursor = (id: string): string => encode(['t', id]);
 /** Where a retention sweep goes on: after this event row. */
 export const pruneCursor = (key: EventKey): string => encode(['p', key.createdAt, key.seq]);
 
@@ -47,6 +49,13 @@ export function decodeEventCursor(cursor: string): EventKey {
 /** The delivery id of a deliveries cursor; InvalidCursorError otherwise. */
 export function decodeDeliveryCursor(cursor: string): string {
   const [id] = decode(cursor, 'd', 1);
+  if (typeof id !== 'string' || id.length === 0 || id.length > MAX_ID_LENGTH) throw new InvalidCursorError('bad id');
+  return id;
+}
+
+/** The tenant id of a tenants cursor; InvalidCursorError otherwise. */
+export function decodeTenantCursor(cursor: string): string {
+  const [id] = decode(cursor, 't', 1);
   if (typeof id !== 'string' || id.length === 0 || id.length > MAX_ID_LENGTH) throw new InvalidCursorError('bad id');
   return id;
 }

@@ -5,17 +5,25 @@ import type {
   StoredApiSubscription,
   StoredDelivery,
   StoredEvent,
+  StoredTenant,
   SubscriptionState,
   SubscriptionStats,
 } from '../types';
 import type { Selectable } from 'kysely';
-import type { ApiSubscriptionRow, AttemptRow, AuditLogRow, DeliveryRow, EventRow, SubscriptionStateRow } from './rows';
+import type { ApiSubscriptionRow, AttemptRow, AuditLogRow, DeliveryRow, EventRow, SubscriptionStateRow, TenantRow } from './rows';
 
 /* The Store's values from the rows both backends read (rows.ts). */
 
 /** A StoredEvent from an events row. */
 export function toEvent(row: Omit<Selectable<EventRow>, 'seq'>): StoredEvent {
-  return { id: row.id, type: row.type, data: row.data, createdAt: row.created_at, deliveryCount: row.delivery_count };
+  return {
+    id: row.id,
+    type: row.type,
+    data: row.data,
+    createdAt: row.created_at,
+    deliveryCount: row.delivery_count,
+    ...(row.tenant != null && { tenant: row.tenant }),
+  };
 }
 
 /** A StoredDelivery from a deliveries row. */
@@ -31,6 +39,7 @@ export function toDelivery(row: DeliveryRow): StoredDelivery {
     updatedAt: row.updated_at,
     lastStatusCode: row.last_status_code,
     lastError: row.last_error,
+    ...(row.tenant != null && { tenant: row.tenant }),
   };
 }
 
@@ -65,7 +74,28 @@ export function toSubscriptionState(row: SubscriptionStateRow): SubscriptionStat
 
 /** A StoredApiSubscription from an api_subscriptions row (spec parsed). */
 export function toApiSubscription(row: ApiSubscriptionRow): StoredApiSubscription {
-  return { id: row.id, spec: JSON.parse(row.spec) as Record<string, unknown>, createdAt: row.created_at, updatedAt: row.updated_at };
+  return {
+    id: row.id,
+    spec: JSON.parse(row.spec) as Record<string, unknown>,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    ...(row.tenant != null && { tenant: row.tenant }),
+  };
+}
+
+/** A StoredTenant from a tenants row (metadata parsed, enabled 0/1 as boolean). */
+export function toTenant(row: TenantRow): StoredTenant {
+  return {
+    id: row.id,
+    name: row.name,
+    metadata: row.metadata === null ? null : (JSON.parse(row.metadata) as Record<string, unknown>),
+    enabled: row.enabled === 1,
+    maxSubscriptions: row.max_subscriptions,
+    ingestRate: row.ingest_rate,
+    state: row.state,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
 }
 
 /** An AuditEntry from an audit_log row (details parsed). */

@@ -155,13 +155,15 @@ export function listingsOver(read: ListingReader) {
 /** The listings of one store. */
 export type Listings = ReturnType<typeof listingsOver>;
 
-function page<R, T>(rows: R[], size: number, map: (row: R) => T, cursorOf: (row: R) => string): Page<T> {
+/** One page of `size` rows made from `size + 1` read (the extra one says whether more exist). */
+export function page<R, T>(rows: R[], size: number, map: (row: R) => T, cursorOf: (row: R) => string): Page<T> {
   const data = rows.slice(0, size);
   const last = data[data.length - 1];
   return { data: data.map(map), nextCursor: rows.length > size && last !== undefined ? cursorOf(last) : null };
 }
 
-function pageSize(limit: number): number {
+/** A requested page size clamped to 1..MAX_PAGE_SIZE. */
+export function pageSize(limit: number): number {
   const n = Math.floor(limit);
   return Number.isFinite(n) ? Math.min(Math.max(n, 1), MAX_PAGE_SIZE) : MAX_PAGE_SIZE;
 }

@@ -16,6 +16,8 @@ export interface EventRow {
   content_hash: string;
   created_at: number;
   delivery_count: number;
+  /** The event's tenant, or null (migrations sqlite/0005, postgres/0004). */
+  tenant: string | null;
 }
 
 /** A row of `deliveries`. */
@@ -34,6 +36,8 @@ export interface DeliveryRow {
   updated_at: number;
   /** Copy of the event's type (migration 0002), for listings filtered by it. */
   event_type: string;
+  /** Copy of the event's tenant, or null. */
+  tenant: string | null;
 }
 
 /** A row of `attempts`. */
@@ -72,6 +76,23 @@ export interface ApiSubscriptionRow {
   id: string;
   /** JSON object: the subscription as accepted by the admin API. */
   spec: string;
+  created_at: number;
+  updated_at: number;
+  /** The owning tenant, or null (platform). */
+  tenant: string | null;
+}
+
+/** A row of `tenants`. */
+export interface TenantRow {
+  id: string;
+  name: string | null;
+  /** JSON object, or null. */
+  metadata: string | null;
+  /** 0 or 1 (SMALLINT in Postgres). */
+  enabled: number;
+  max_subscriptions: number | null;
+  ingest_rate: string | null;
+  state: 'active' | 'erasing';
   created_at: number;
   updated_at: number;
 }
@@ -121,4 +142,5 @@ export interface StoreSchema {
   api_subscriptions: ApiSubscriptionRow;
   audit_log: AuditLogRow;
   subscription_changes: SubscriptionChangeRow;
+  tenants: TenantRow;
 }

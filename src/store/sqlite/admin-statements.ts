@@ -12,8 +12,8 @@ import { CHANGES_SQL } from './subscription-changes';
 
 /** SQL of the admin writes in SQLite. */
 export const ADMIN_SQL = {
-  insertApiSubscription: `INSERT INTO api_subscriptions (id, spec, created_at, updated_at)
-    VALUES (@id, @spec, @now, @now) ON CONFLICT (id) DO NOTHING`,
+  insertApiSubscription: `INSERT INTO api_subscriptions (id, spec, created_at, updated_at, tenant)
+    VALUES (@id, @spec, @now, @now, @tenant) ON CONFLICT (id) DO NOTHING`,
   updateApiSubscription: `UPDATE api_subscriptions SET spec = @spec, updated_at = @now WHERE id = @id`,
   deleteApiSubscription: `DELETE FROM api_subscriptions WHERE id = @id`,
   deleteSubscriptionState: `DELETE FROM subscription_state WHERE id = @id`,
@@ -23,7 +23,7 @@ export const ADMIN_SQL = {
     SET status = 'cancelled', next_attempt_at = NULL, updated_at = @now
     WHERE subscription_id = @subscriptionId AND status IN ('pending', 'retrying')`,
 
-  eventType: `SELECT type FROM events WHERE id = @id`,
+  eventType: `SELECT type, tenant FROM events WHERE id = @id`,
   insertDelivery: INGEST_SQL.insertDelivery,
 
   // Never tried -> pending, else retrying (as release does); attempts are kept.
@@ -58,7 +58,7 @@ export function prepareAdminStatements(db: Database.Database) {
     deleteSubscriptionState: prepare(ADMIN_SQL.deleteSubscriptionState),
     recordChange: prepare(ADMIN_SQL.recordChange),
     cancelWaitingOfSubscription: prepare(ADMIN_SQL.cancelWaitingOfSubscription),
-    eventType: prepare<{ type: string }>(ADMIN_SQL.eventType),
+    eventType: prepare<{ type: string; tenant: string | null }>(ADMIN_SQL.eventType),
     insertDelivery: prepare(ADMIN_SQL.insertDelivery),
     retry: prepare<DeliveryRow>(ADMIN_SQL.retry),
     cancel: prepare<DeliveryRow>(ADMIN_SQL.cancel),

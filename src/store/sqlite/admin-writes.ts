@@ -20,8 +20,8 @@ export function createAdminWrites(db: Database.Database) {
     return wrote;
   };
   return {
-    insertApiSubscription: write((id: string, spec: Record<string, unknown>, now: number) =>
-      changed(s.insertApiSubscription.run({ id, spec: JSON.stringify(spec), now }).changes === 1, id, now),
+    insertApiSubscription: write((id: string, spec: Record<string, unknown>, now: number, tenant: string | null) =>
+      changed(s.insertApiSubscription.run({ id, spec: JSON.stringify(spec), now, tenant }).changes === 1, id, now),
     ),
     updateApiSubscription: write((id: string, spec: Record<string, unknown>, now: number) =>
       changed(s.updateApiSubscription.run({ id, spec: JSON.stringify(spec), now }).changes === 1, id, now),
@@ -61,7 +61,7 @@ function addDeliveries(s: AdminStatements, eventId: string, subscriptionIds: str
   if (event === undefined) return [];
   return subscriptionIds.map((subscriptionId) => {
     const id = newDeliveryId(now);
-    s.insertDelivery.run({ id, eventId, subscriptionId, eventType: event.type, createdAt: now });
+    s.insertDelivery.run({ id, eventId, subscriptionId, eventType: event.type, tenant: event.tenant, createdAt: now });
     return id;
   });
 }

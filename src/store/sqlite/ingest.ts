@@ -14,12 +14,12 @@ export interface IngestStatements {
 /** SQL of ingest (prepared in statements.ts). */
 export const INGEST_SQL = {
   findEvent: `SELECT content_hash, delivery_count FROM events WHERE id = @id`,
-  insertEvent: `INSERT INTO events (id, type, data, content_hash, created_at, delivery_count)
-    VALUES (@id, @type, @data, @contentHash, @createdAt, @deliveryCount)`,
+  insertEvent: `INSERT INTO events (id, type, data, content_hash, created_at, delivery_count, tenant)
+    VALUES (@id, @type, @data, @contentHash, @createdAt, @deliveryCount, @tenant)`,
   // A new delivery is due at its creation.
-  insertDelivery: `INSERT INTO deliveries (id, event_id, subscription_id, event_type, status, attempts,
+  insertDelivery: `INSERT INTO deliveries (id, event_id, subscription_id, event_type, tenant, status, attempts,
       next_attempt_at, created_at, updated_at)
-    VALUES (@id, @eventId, @subscriptionId, @eventType, 'pending', 0, @createdAt, @createdAt, @createdAt)`,
+    VALUES (@id, @eventId, @subscriptionId, @eventType, @tenant, 'pending', 0, @createdAt, @createdAt, @createdAt)`,
 } as const;
 
 /**
@@ -48,6 +48,7 @@ function insertEvent(s: IngestStatements, event: NewEvent): void {
     contentHash: event.contentHash,
     createdAt,
     deliveryCount: event.subscriptionIds.length,
+    tenant: event.tenant ?? null,
   });
   for (const subscriptionId of event.subscriptionIds) {
     s.insertDelivery.run({
@@ -55,6 +56,7 @@ function insertEvent(s: IngestStatements, event: NewEvent): void {
       eventId: event.id,
       subscriptionId,
       eventType: event.type,
+      tenant: event.tenant ?? null,
       createdAt,
     });
   }

@@ -53,7 +53,7 @@ function eventSql(plan: EventListingPlan): ListingSql {
   }
   const index = plan.type !== undefined ? 'events_type' : 'events_created';
   return {
-    sql: `SELECT seq, id, type, data, created_at, delivery_count FROM events INDEXED BY ${index}
+    sql: `SELECT seq, id, type, data, created_at, delivery_count, tenant FROM events INDEXED BY ${index}
       ${w.clause()} ORDER BY created_at DESC, seq DESC LIMIT @limit`,
     params: w.params,
   };

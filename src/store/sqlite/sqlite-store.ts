@@ -13,6 +13,7 @@ import { lockDatabaseFile } from './process-lock';
 import { createPruner } from './prune';
 import * as reads from './reads';
 import { createSubscriptionChanges, type SubscriptionChangeLog } from './subscription-changes';
+import { createTenants, type Tenants } from './tenants';
 import { createWalSync, type SyncFd } from './wal-sync';
 
 export type { SqliteOptions } from './open-database';
@@ -59,6 +60,8 @@ export function createSqliteStore(opts: SqliteOptions, hooks: { syncFd?: SyncFd 
   const prune = () => (pruner ??= createPruner(db()));
   let changeLog: SubscriptionChangeLog | undefined;
   const changes = () => (changeLog ??= createSubscriptionChanges(db()));
+  let tenantQueries: Tenants | undefined;
+  const tenants = () => (tenantQueries ??= createTenants(db()));
   let closing: Promise<void> | undefined;
 
   return {
@@ -127,8 +130,8 @@ export function createSqliteStore(opts: SqliteOptions, hooks: { syncFd?: SyncFd 
     },
     listApiSubscriptions: () => reads.listApiSubscriptions(kysely()),
     getApiSubscription: (id) => reads.getApiSubscription(kysely(), id),
-    async insertApiSubscription(id, spec, now) {
-      return admin().insertApiSubscription(id, spec, toMs(now));
+    async insertApiSubscription(id, spec, now, tenant) {
+      return admin().insertApiSubscription(id, spec, toMs(now), tenant ?? null);
     },
     async updateApiSubscription(id, spec, now) {
       return admin().updateApiSubscription(id, spec, toMs(now));
@@ -154,6 +157,16 @@ export function createSqliteStore(opts: SqliteOptions, hooks: { syncFd?: SyncFd 
     },
     async pruneFinished(request) {
       return prune()(request);
+    },
+    async putTenant(input, now) {
+      return tenants().put(input, toMs(now));
+    },
+    async getTenant(id) {
+      return tenants().get(id);
+    },
+    listTenants: (query) => tenants().list(query),
+    async tenantCounts(ids) {
+      return tenants().counts(ids);
     },
     async latestSubscriptionChange() {
       return changes().latest();

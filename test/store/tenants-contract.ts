@@ -1,0 +1,133 @@
+import { describe, expect, it } from 'vitest';
+import type { Store, TenantInput } from '../../src/store/types';
+import { claimOf, newEvent, result, T } from './fixtures';
+
+/*
+ * Tenants in the Store contract (SPEC 9): the record (put, get, list by id with a prefix), the
+ * tenant column of API subscriptions, events and deliveries, and the counts shown with a tenant.
+ * Runs inside describeStoreContract, on its fresh migrated store.
+ */
+
+const input = (id: string, overrides: Partial<TenantInput> = {}): TenantInput => ({
+  id,
+  name: null,
+  metadata: null,
+  enabled: true,
+  maxSubscriptions: null,
+  ingestRate: null,
+  ...overrides,
+});
+
+export function describeTenantsContract(getStore: () => Store): void {
+  describe('tenants', () => {
+    it('creates a tenant, replaces it keeping created_at, and clears omitted fields', async () => {
+      const store = getStore();
+      expect(await store.getTenant('acct_42')).toBeNull();
+      const full = input('acct_42', {
+        name: 'Acme',
+        metadata: { plan: 'pro', seats: 3, nested: { ok: [true, null] } },
+        enabled: false,
+        maxSubscriptions: 10,
+        ingestRate: '100/s',
+      });
+      expect(await store.putTenant(full, T)).toBe('created');
+      expect(await store.getTenant('acct_42')).toEqual({ ...full, state: 'active', createdAt: T, updatedAt: T });
+
+      expect(await store.putTenant(input('acct_42'), T + 5)).toBe('replaced');
+      expect(await store.getTenant('acct_42')).toEqual({ ...input('acct_42'), state: 'active', createdAt: T, updatedAt: T + 5 });
+    });
+
+    it('lists tenants by id with a cursor, and by id prefix', async () => {
+      const store = getStore();
+      for (const id of ['b', 'acct_2', 'acct_10', 'acct_1', 'acct', 'ac', 'acct:x', 'z.9']) await store.putTenant(input(id), T);
+      const first = await store.listTenants({ limit: 3 });
+      expect(first.data.map((t) => t.id)).toEqual(['ac', 'acct', 'acct:x']);
+      const second = await store.listTenants({ limit: 3, cursor: first.nextCursor! });
+      expect(second.data.map((t) => t.id)).toEqual(['acct_1', 'acct_10', 'acct_2']);
+      const last = await store.listTenants({ limit: 3, cursor: second.nextCursor! });
+      expect(last).toEqual({ data: [expect.objectContaining({ id: 'b' }), expect.objectContaining({ id: 'z.9' })], nextCursor: null });
+
+      const prefixed = await store.listTenants({ q: 'acct_', limit: 2 });
+      expect(prefixed.data.map((t) => t.id)).toEqual(['acct_1', 'acct_10']);
+      const rest = await store.listTenants({ q: 'acct_', limit: 2, cursor: prefixed.nextCursor! });
+      expect(rest).toEqual({ data: [expect.objectContaining({ id: 'acct_2' })], nextCursor: null });
+      expect((await store.listTenants({ q: 'acct', limit: 10 })).data.map((t) => t.id)).toEqual([
+        'acct',
+        'acct:x',
+        'acct_1',
+        'acct_10',
+        'acct_2',
+      ]);
+      expect(await store.listTenants({ q: 'nobody', limit: 10 })).toEqual({ data: [], nextCursor: null });
+    });
+
+    it('refuses a cursor it did not make', async () => {
+      const store = getStore();
+      await store.putTenant(input('a'), T);
+      await store.putTenant(input('b'), T);
+      await expect(store.listTenants({ limit: 1, cursor: 'bm90LWEtY3Vyc29y' })).rejects.toMatchObject({ code: 'INVALID_CURSOR' });
+    });
+
+    it('stores the tenant of API subscriptions, events and their deliveries (replays too)', async () => {
+      const store = getStore();
+      expect(await store.insertApiSubscription('sub_t', { url: 'https://t.example' }, T, 'acct_42')).toBe(true);
+      expect(await store.insertApiSubscription('sub_p', { url: 'https://p.example' }, T)).toBe(true);
+      expect(await store.getApiSubscription('sub_t')).toEqual({
+        id: 'sub_t',
+        spec: { url: 'https://t.example' },
+        createdAt: T,
+        updatedAt: T,
+        tenant: 'acct_42',
+      });
+      expect((await store.getApiSubscription('sub_p'))?.tenant).toBeUndefined();
+      expect((await store.listApiSubscriptions()).map((s) => [s.id, s.tenant ?? null])).toEqual([
+        ['sub_p', null],
+        ['sub_t', 'acct_42'],
+      ]);
+
+      const event = newEvent({ tenant: 'acct_42', subscriptionIds: ['sub_t', 'sub_p'] });
+      await store.ingest([[event]]);
+      expect((await store.getEvent(event.id))?.tenant).toBe('acct_42');
+      const deliveries = await store.listDeliveriesOfEvent(event.id);
+      expect(deliveries.map((d) => d.tenant)).toEqual(['acct_42', 'acct_42']);
+      const [replayed] = await store.addDeliveries(event.id, ['sub_p'], T + 1);
+      expect((await store.getDelivery(replayed!))?.tenant).toBe('acct_42');
+
+      const platform = newEvent({ subscriptionIds: ['sub_p'] });
+      await store.ingest([[platform]]);
+      expect((await store.getEvent(platform.id))?.tenant).toBeUndefined();
+      expect((await store.listDeliveriesOfEvent(platform.id))[0]?.tenant).toBeUndefined();
+      expect((await store.listEvents({ limit: 10 })).data.map((e) => e.tenant ?? null)).toEqual([null, 'acct_42']);
+    });
+
+    it('counts subscriptions, backlog and failing subscriptions of the tenants asked only', async () => {
+      const store = getStore();
+      await store.putTenant(input('acct_1'), T);
+      await store.insertApiSubscription('s1', { url: 'https://1.example' }, T, 'acct_1');
+      await store.insertApiSubscription('s2', { url: 'https://2.example' }, T, 'acct_1');
+      await store.insertApiSubscription('s3', { url: 'https://3.example' }, T, 'acct_2');
+      await store.insertApiSubscription('platform', { url: 'https://p.example' }, T);
+      // acct_1: two events to s1 and platform (4 deliveries); one s1 delivery fails and retries.
+      await store.ingest([[newEvent({ tenant: 'acct_1', subscriptionIds: ['s1', 'platform'] })]]);
+      await store.ingest([[newEvent({ tenant: 'acct_1', subscriptionIds: ['s1', 'platform'] })]]);
+      await store.ingest([[newEvent({ tenant: 'acct_2', subscriptionIds: ['s3'] })]]);
+      await store.ingest([[newEvent({ subscriptionIds: ['platform'] })]]);
+      const [leased] = await store.claim([claimOf('s1', 1)], 'owner', T + 1);
+      await store.complete(
+        [result(leased!.id, 'owner', { status: 'retrying', nextAttemptAt: T + 60_000 }, { subscriptionId: 's1' })],
+        T + 2,
+      );
+      const [done] = await store.claim([claimOf('s3', 1)], 'owner', T + 1);
+      await store.complete([result(done!.id, 'owner', { status: 'succeeded' }, { subscriptionId: 's3' })], T + 2);
+
+      const counts = await store.tenantCounts(['acct_1', 'acct_2', 'acct_none']);
+      expect(Object.fromEntries(counts)).toEqual({
+        acct_1: { subscriptions: 2, backlog: 4, failing: 1 },
+        acct_2: { subscriptions: 1, backlog: 0, failing: 0 },
+        acct_none: { subscriptions: 0, backlog: 0, failing: 0 },
+      });
+      expect([...(await store.tenantCounts(['acct_2'])).keys()]).toEqual(['acct_2']);
+      expect((await store.tenantCounts([])).size).toBe(0);
+    });
+  });
+}
