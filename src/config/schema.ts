@@ -156,11 +156,14 @@ const adminTokenSchema = z.strictObject({
   name: z.string().min(1),
   /** Bearer token, at least 16 characters so it cannot be guessed; required. */
   token: z.string().min(16, 'must be at least 16 characters'),
-  /** What the token may do: read (GET) and/or write (the rest); default [read, write]. */
+  /**
+   * What the token may do: read (GET) and/or write (the rest); tenants: the tenant routes only
+   * (SPEC 9; write covers them too); default [read, write].
+   */
   scopes: z
-    .array(z.enum(['read', 'write']))
+    .array(z.enum(['read', 'write', 'tenants']))
     .min(1)
-    .default((): ('read' | 'write')[] => ['read', 'write']),
+    .default((): ('read' | 'write' | 'tenants')[] => ['read', 'write']),
 });
 
 /** `auth`: who may call the relay. */

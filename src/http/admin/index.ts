@@ -11,9 +11,10 @@ import { deliveryRoutes } from './deliveries';
 import { eventRoutes } from './events';
 import { operationRoutes } from './operations';
 import { subscriptionRoutes } from './subscriptions';
+import { tenantRoutes } from './tenants';
 
 /**
- * `/api/v1` (SPEC 8): admin bearer tokens with read/write scopes, optional per-token rate limit,
+ * `/api/v1` (SPEC 8): admin bearer tokens with read/write/tenants scopes, optional per-token rate limit,
  * every route described by the OpenAPI document generated from the same zod schemas that validate it.
  */
 export function adminRoutes(deps: AdminDeps): OpenAPIHono<AdminEnv> {
@@ -36,6 +37,7 @@ export function adminRoutes(deps: AdminDeps): OpenAPIHono<AdminEnv> {
   app.route('/', eventRoutes(deps));
   app.route('/', deliveryRoutes(deps));
   app.route('/', operationRoutes(deps));
+  app.route('/', tenantRoutes(deps));
   describeIngest(app);
   let doc: ReturnType<typeof app.getOpenAPI31Document> | undefined;
   app.get('/openapi.json', (c) => {

@@ -87,7 +87,7 @@ const whoami = createRoute({
       description: 'the token',
       content: {
         'application/json': {
-          schema: z.object({ name: z.string(), scopes: z.array(z.enum(['read', 'write'])) }).openapi('WhoAmI'),
+          schema: z.object({ name: z.string(), scopes: z.array(z.enum(['read', 'write', 'tenants'])) }).openapi('WhoAmI'),
         },
       },
     },
