@@ -146,3 +146,66 @@ describe('tenant records', () => {
     expect(doc.paths['/tenants'].get.operationId).toBe('listTenants');
   });
 });
+
+describe('subscriptions of a tenant', () => {
+  it('creates a subscription owned by a tenant with a generated sub_ id, shows its tenant, and refuses to change it', async () => {
+    await ops('PUT', '/tenants/acct_42', {});
+    const created = await ops('POST', '/subscriptions', { tenant: 'acct_42', url: 'https://t.example/hooks' });
+    expect(created.status).toBe(201);
+    expect(created.body.id).toMatch(/^sub_[0-9a-z]{26}$/);
+    expect(created.body).toMatchObject({ tenant: 'acct_42', source: 'api' });
+    const id = created.body.id as string;
+    expect((await ops('GET', `/subscriptions/${id}`)).body.tenant).toBe('acct_42');
+
+    const platform = await ops('POST', '/subscriptions', { id: 'platform', url: 'https://p.example/hooks' });
+    expect(platform.body.tenant).toBeNull();
+
+    const patched = await ops('PATCH', `/subscriptions/${id}`, { tenant: 'acct_43' });
+    expect(patched.status).toBe(400);
+    expect(patched.body.errors[0].path).toBe('tenant');
+    expect((await ops('PATCH', `/subscriptions/${id}`, { tenant: 'acct_42' })).status).toBe(400);
+    expect((await ops('PATCH', `/subscriptions/${id}`, { description: 'still mine' })).body).toMatchObject({
+      tenant: 'acct_42',
+      description: 'still mine',
+    });
+
+    const counts = (await ops('GET', '/tenants/acct_42')).body;
+    expect(counts).toMatchObject({ subscriptions: 1, backlog: 0, failing: 0 });
+  });
+
+  it('answers 404 for a tenant without a record and 400 for an invalid tenant id', async () => {
+    const missing = await ops('POST', '/subscriptions', { tenant: 'acct_none', url: 'https://t.example/hooks' });
+    expect(missing.status).toBe(404);
+    expect(missing.headers.get('content-type')).toBe('application/problem+json');
+    const invalid = await ops('POST', '/subscriptions', { tenant: '-bad', url: 'https://t.example/hooks' });
+    expect(invalid.status).toBe(400);
+    expect(invalid.body.errors[0].path).toBe('tenant');
+    expect((await ops('GET', '/subscriptions')).body.data).toEqual([]);
+  });
+
+  it('lists one tenant with ?tenant=, and the platform only with ?tenant= left empty', async () => {
+    await ops('PUT', '/tenants/acct_1', {});
+    await ops('PUT', '/tenants/acct_2', {});
+    await ops('POST', '/subscriptions', { id: 'one-a', tenant: 'acct_1', url: 'https://1.example/a' });
+    await ops('POST', '/subscriptions', { id: 'one-b', tenant: 'acct_1', url: 'https://1.example/b' });
+    await ops('POST', '/subscriptions', { id: 'two', tenant: 'acct_2', url: 'https://2.example/' });
+    await ops('POST', '/subscriptions', { id: 'plat', url: 'https://p.example/' });
+    const ids = async (query: string) => (await ops('GET', `/subscriptions${query}`)).body.data.map((s: { id: string }) => s.id);
+    expect(await ids('')).toEqual(['one-a', 'one-b', 'plat', 'two']);
+    expect(await ids('?tenant=acct_1')).toEqual(['one-a', 'one-b']);
+    expect(await ids('?tenant=acct_2')).toEqual(['two']);
+    expect(await ids('?tenant=')).toEqual(['plat']);
+    expect(await ids('?tenant=acct_none')).toEqual([]);
+    const paged = await ops('GET', '/subscriptions?tenant=acct_1&limit=1');
+    expect(
+      (await ops('GET', `/subscriptions?tenant=acct_1&limit=1&cursor=${paged.body.next_cursor}`)).body.data.map(
+        (s: { id: string }) => s.id,
+      ),
+    ).toEqual(['one-b']);
+    expect((await ops('GET', '/subscriptions?tenant=-bad')).status).toBe(400);
+  });
+
+  it('refuses config subscription ids that start with sub_', () => {
+    expect(() => testConfig({ subscriptions: [{ id: 'sub_mine', url: 'https://x.example/' }] })).toThrow(/sub_/);
+  });
+});

@@ -442,6 +442,16 @@ function checkUniqueIds(subs: unknown[], ctx: z.RefinementCtx): void {
   });
 }
 
+/** `sub_` starts the ids the relay makes for API subscriptions (SPEC 9): a config id may not take it. */
+function checkConfigIds(subs: unknown[], ctx: z.RefinementCtx): void {
+  subs.forEach((sub, i) => {
+    const id = (sub as { id?: unknown } | null)?.id;
+    if (typeof id === 'string' && id.startsWith('sub_')) {
+      ctx.addIssue({ code: 'custom', path: [i, 'id'], message: "may not start with 'sub_' (the prefix of ids the relay makes)" });
+    }
+  });
+}
+
 /** The whole config file (SPEC section 2). */
 export const configSchema = z
   .strictObject({
@@ -462,6 +472,7 @@ export const configSchema = z
       .array(subscriptionSchema)
       // Runs even when an entry is invalid, so a duplicate id is reported with the other problems.
       .check(z.superRefine(checkUniqueIds, { when: () => true }))
+      .check(z.superRefine(checkConfigIds, { when: () => true }))
       .default(() => []),
   })
   // Runs even when other parts are invalid, so check-config shows a blocked URL with every other problem.

@@ -51,5 +51,7 @@ function increment(digits: Uint8Array): void {
 export const newEventId = (now: number) => `evt_${ulid(now)}`;
 /** Delivery id: `dlv_` + ULID. */
 export const newDeliveryId = (now: number) => `dlv_${ulid(now)}`;
+/** A subscription id the relay makes when the API was given none (SPEC 9): `sub_` + 26 lower-case characters; config ids may not take the prefix. */
+export const newSubscriptionId = (now: number) => `sub_${ulid(now).toLowerCase()}`;
 /** Attempt id, sent as `<prefix>Delivery`: unique to one attempt. */
 export const newAttemptId = (now: number) => `att_${ulid(now)}`;

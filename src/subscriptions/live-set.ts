@@ -31,6 +31,11 @@ export class LiveSubscriptions {
   private matchCache = new Map<string, TypeMatch>();
   /** The enabled targets, kept between changes: the dispatcher asks for them on every claim round. */
   private enabledCache: Target[] | undefined;
+  /**
+   * Every target by its tenant (null: the platform's), kept between changes: a tenant's
+   * subscriptions are found without looking at anyone else's (listings, fan-out).
+   */
+  private tenantIndex: Map<string | null, Target[]> | undefined;
   /** Newest change-log seq applied. */
   private seen = 0;
   private running: Promise<void> | undefined;
@@ -178,10 +183,25 @@ export class LiveSubscriptions {
     return (this.enabledCache ??= this.all().filter((t) => t.enabled));
   }
 
+  /** The targets of one tenant (null: the platform's own), enabled or not; a shared array, not to be modified. */
+  ofTenant(tenant: string | null): readonly Target[] {
+    if (this.tenantIndex === undefined) {
+      const index = new Map<string | null, Target[]>();
+      for (const t of this.targets.values()) {
+        const group = index.get(t.tenant);
+        if (group === undefined) index.set(t.tenant, [t]);
+        else group.push(t);
+      }
+      this.tenantIndex = index;
+    }
+    return this.tenantIndex.get(tenant) ?? [];
+  }
+
   /** Drops what was derived from the set of targets. */
   private changed(): void {
     this.matchCache.clear();
     this.enabledCache = undefined;
+    this.tenantIndex = undefined;
     for (const listener of this.listeners) listener();
   }
 

@@ -2,6 +2,8 @@ import type { Config } from '../config/schema';
 import { subscriptionSchema } from '../config/schema';
 import { AppError, invalidRequest } from '../lib/app-error';
 import type { Clock } from '../lib/clock';
+import { newSubscriptionId } from '../lib/ids';
+import { TENANT_ID_HINT, TENANT_ID_PATTERN } from '../tenants/tenant-id';
 import type { Store } from '../store/types';
 import {
   changedFields,
@@ -34,10 +36,17 @@ export interface SubscriptionDeps {
   nudge(): void;
 }
 
-/** One page of subscriptions in id order; the cursor is the last id shown, base64url. */
-export async function listSubscriptions(deps: SubscriptionDeps, page: { limit: number; cursor?: string | undefined }) {
+/**
+ * One page of subscriptions in id order; the cursor is the last id shown, base64url. `tenant`: only
+ * that tenant's (null: the platform's own), found through the live set's index by tenant.
+ */
+export async function listSubscriptions(
+  deps: SubscriptionDeps,
+  page: { limit: number; cursor?: string | undefined; tenant?: string | null | undefined },
+) {
   const after = page.cursor === undefined ? undefined : decodeCursor(page.cursor);
-  const sorted = deps.live.all().sort((a, b) => (a.id < b.id ? -1 : 1));
+  const chosen = page.tenant === undefined ? deps.live.all() : [...deps.live.ofTenant(page.tenant)];
+  const sorted = chosen.sort((a, b) => (a.id < b.id ? -1 : 1));
   const rest = after === undefined ? sorted : sorted.filter((t) => t.id > after);
   const shown = rest.slice(0, page.limit);
   const last = shown.at(-1);
@@ -78,13 +87,17 @@ async function renderTargets(deps: SubscriptionDeps, targets: Target[]): Promise
 }
 
 /**
- * Creates an API subscription from a config-shaped body, generating the secret when omitted;
+ * Creates an API subscription from a config-shaped body plus an optional `tenant` (its owner, which
+ * must have a record: 404 otherwise), generating the id (`sub_…`) and the secret when omitted;
  * answers its view with the secret, the only time it is shown.
  */
 export async function createSubscription(
   deps: SubscriptionDeps,
-  body: RawSpec,
+  request: RawSpec,
 ): Promise<{ view: CreatedSubscriptionView; secretGenerated: boolean }> {
+  const { tenant: givenTenant, ...rest } = request;
+  const tenant = await ownerOf(deps, givenTenant);
+  const body = rest.id === undefined ? { id: newSubscriptionId(deps.clock.now()), ...rest } : rest;
   const given = withGeneratedSecret(body);
   const def = parseSpec(given);
   const spec = normalisedSpec(given, def);
@@ -96,7 +109,7 @@ export async function createSubscription(
     });
   if (inConfig || deps.live.get(def.id)) throw taken();
   const now = deps.clock.now();
-  if (!(await deps.store.insertApiSubscription(def.id, spec, now))) throw taken();
+  if (!(await deps.store.insertApiSubscription(def.id, spec, now, tenant))) throw taken();
   // A new subscription starts as declared, whatever a removed one with this id left behind.
   const [stale] = await deps.store.getSubscriptionStates([def.id]);
   if (stale && stale.enabled !== null) await deps.store.setSubscriptionEnabled(def.id, null, null, now);
@@ -107,6 +120,18 @@ export async function createSubscription(
     view: { ...view, signature: { ...view.signature, ...(secret !== undefined && { secret }) } },
     secretGenerated: body !== given,
   };
+}
+
+/** The tenant a new subscription belongs to: undefined for none; 400 for an invalid id, 404 for one without a record. */
+async function ownerOf(deps: SubscriptionDeps, tenant: unknown): Promise<string | undefined> {
+  if (tenant === undefined || tenant === null) return undefined;
+  if (typeof tenant !== 'string' || !TENANT_ID_PATTERN.test(tenant)) {
+    throw invalidRequest('the subscription is invalid', [{ path: 'tenant', message: TENANT_ID_HINT }]);
+  }
+  if ((await deps.store.getTenant(tenant)) === null) {
+    throw new AppError(404, 'tenant_not_found', { detail: `no tenant '${tenant}': create it with PUT /tenants/${tenant} first` });
+  }
+  return tenant;
 }
 
 /** Result of a PATCH: the new view and the names of the fields that changed. */
@@ -121,6 +146,11 @@ export interface UpdateResult {
  * `actor` names who disabled it in `disabled_reason`.
  */
 export async function updateSubscription(deps: SubscriptionDeps, id: string, patch: RawSpec, actor: string): Promise<UpdateResult> {
+  if ('tenant' in patch) {
+    throw invalidRequest('the tenant of a subscription cannot change', [
+      { path: 'tenant', message: 'fixed at creation; create a subscription for the other tenant and delete this one' },
+    ]);
+  }
   if ('id' in patch && patch.id !== id) {
     throw invalidRequest('the id of a subscription cannot change', [
       { path: 'id', message: 'cannot change; create a subscription with the new id and delete this one' },

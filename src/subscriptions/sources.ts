@@ -25,7 +25,7 @@ export function declaredSubscription(config: Config, row: StoredApiSubscription,
     );
     return null;
   }
-  return { def: parsed.data, source: 'api', createdAt: row.createdAt, updatedAt: row.updatedAt };
+  return { def: parsed.data, source: 'api', createdAt: row.createdAt, updatedAt: row.updatedAt, tenant: row.tenant };
 }
 
 /** 409 for a stored API subscription whose secrets cannot be decrypted: it can only be deleted until its key is configured. */

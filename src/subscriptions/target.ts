@@ -26,6 +26,8 @@ export interface Target {
   /** API subscriptions: when created and last changed, epoch ms. */
   createdAt: number | undefined;
   updatedAt: number | undefined;
+  /** The tenant it belongs to (SPEC 9, fixed at creation); null: a platform subscription. */
+  tenant: string | null;
   /** Effective: the declaration, or the persisted run-time override (API, 410 Gone, disable_after). */
   enabled: boolean;
   disabledReason: string | null;
@@ -77,6 +79,8 @@ export interface DeclaredSubscription {
   source: SubscriptionSource;
   createdAt?: number | undefined;
   updatedAt?: number | undefined;
+  /** API subscriptions of a tenant: its id. */
+  tenant?: string | undefined;
 }
 
 /** Compiles a declared subscription with its persisted run-time state (absent: as declared). */
@@ -92,6 +96,7 @@ export function compileTarget(declared: DeclaredSubscription, defaults: Delivery
     def,
     createdAt: declared.createdAt,
     updatedAt: declared.updatedAt,
+    tenant: declared.tenant ?? null,
     enabled,
     disabledReason: enabled ? null : (state?.disabledReason ?? null),
     url: def.url,

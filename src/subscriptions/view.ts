@@ -36,6 +36,8 @@ export interface SignatureView {
 export interface SubscriptionView {
   id: string;
   source: 'config' | 'api';
+  /** The tenant it belongs to; null for platform subscriptions. */
+  tenant: string | null;
   url: string;
   description?: string;
   events: string[];
@@ -76,6 +78,7 @@ export function subscriptionView(target: Target, facts: SubscriptionFacts, visib
   return {
     id: def.id,
     source: target.source,
+    tenant: target.tenant,
     url: def.url,
     ...(def.description !== undefined && { description: def.description }),
     events: def.events,

@@ -41,6 +41,17 @@ export const pageQuery = {
   cursor: z.string().optional().openapi({ description: "from the previous page's next_cursor" }),
 };
 
+/**
+ * `?tenant=` of the listings (SPEC 8): a tenant id, or empty for the platform's own (null); absent:
+ * every one (undefined).
+ */
+export const tenantQuery = z
+  .string()
+  .regex(/^(?:[A-Za-z0-9][A-Za-z0-9._:-]{0,127})?$/, 'expected a tenant id, or nothing for platform ones only')
+  .optional()
+  .transform((s) => (s === undefined ? undefined : s === '' ? null : s))
+  .openapi({ description: "only this tenant's; empty: only the platform's own", example: 'acct_42' });
+
 /** An ISO 8601 time parameter, turned into epoch ms. */
 export const isoTime = (description: string) =>
   z.iso

@@ -24,11 +24,22 @@ function subscriptionJsonSchema(): Record<string, unknown> {
 
 const inputJson = subscriptionJsonSchema();
 
-/** POST body: one subscription as in the config file; `signature.secret` generated when omitted. */
+/** POST body: one subscription as in the config file plus `tenant`; `id` and `signature.secret` generated when omitted. */
 export const SubscriptionInputSchema = z.looseObject({}).openapi('SubscriptionInput', {
   ...inputJson,
+  properties: {
+    ...(inputJson.properties as Record<string, unknown>),
+    tenant: {
+      type: 'string',
+      pattern: '^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$',
+      description: 'the tenant it belongs to (404 if the tenant has no record); fixed at creation',
+      example: 'acct_42',
+    },
+  },
+  required: ['url'],
   description:
-    'A subscription exactly as in the config file (SPEC 2). `signature.secret` may be omitted: one is generated for the scheme and answered once.',
+    'A subscription as in the config file (SPEC 2), plus an optional `tenant`. `id` may be omitted: `sub_` + 26 lower-case ' +
+    'characters is made. `signature.secret` may be omitted: one is generated for the scheme and answered once.',
 });
 
 /** PATCH body: any top-level fields of a subscription. */
@@ -74,6 +85,7 @@ export const SubscriptionSchema = z
     source: z
       .enum(['config', 'api'])
       .openapi({ description: 'config: declared in the config file (only enabled may change); api: created over this API' }),
+    tenant: z.string().nullable().openapi({ description: 'the tenant it belongs to; null for platform subscriptions', example: 'acct_42' }),
     url: z.string(),
     description: z.string().optional(),
     events: z.array(z.string()),

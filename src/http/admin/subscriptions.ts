@@ -11,7 +11,7 @@ import {
 } from '../../subscriptions/service';
 import { audit } from './audit';
 import { adminRouter } from './router';
-import { pageOf, pageQuery, problemResponses } from './schemas';
+import { pageOf, pageQuery, problemResponses, tenantQuery } from './schemas';
 import { subscriptionActionRoutes } from './subscriptions-actions';
 import {
   CreatedSubscriptionSchema,
@@ -47,7 +47,7 @@ const list = createRoute({
   operationId: 'listSubscriptions',
   tags,
   summary: 'Every subscription (config and API) with its health, in id order',
-  request: { query: z.object(pageQuery) },
+  request: { query: z.object({ ...pageQuery, tenant: tenantQuery }) },
   responses: { 200: { description: 'one page of subscriptions', ...json(pageOf(SubscriptionSchema)) }, ...problemResponses() },
 });
 
@@ -62,7 +62,7 @@ const create = createRoute({
   request: { body: { required: true, ...json(SubscriptionInputSchema) } },
   responses: {
     201: { description: 'created; the secret is shown this once', ...json(CreatedSubscriptionSchema) },
-    ...problemResponses(409, 413),
+    ...problemResponses(404, 409, 413),
   },
 });
 
@@ -105,8 +105,8 @@ export function subscriptionRoutes(deps: AdminDeps) {
   app.use('/subscriptions/:id', subscriptionBodyLimit);
 
   app.openapi(list, async (c) => {
-    const { limit, cursor } = c.req.valid('query');
-    const page = await listSubscriptions(deps, { limit, cursor: cursor || undefined });
+    const { limit, cursor, tenant } = c.req.valid('query');
+    const page = await listSubscriptions(deps, { limit, cursor: cursor || undefined, tenant });
     return c.json({ data: page.data, next_cursor: page.nextCursor }, 200);
   });
 
@@ -114,6 +114,7 @@ export function subscriptionRoutes(deps: AdminDeps) {
     const { view, secretGenerated } = await createSubscription(deps, c.req.valid('json'));
     await audit(c, deps, 'subscription.create', view.id, {
       url: view.url,
+      ...(view.tenant !== null && { tenant: view.tenant }),
       scheme: view.signature.scheme,
       secret_generated: secretGenerated,
     });
