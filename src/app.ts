@@ -198,7 +198,7 @@ function createHttp(
     ingestRoutes({
       clock: deps.clock,
       committer,
-      match: (type, envelope) => deps.live.matching(type, envelope),
+      match: (type, envelope, tenant) => deps.live.matching(type, envelope, tenant),
       tokens: () => deps.config().auth.ingest_tokens,
       bodyLimit: () => deps.config().server.body_limit,
       rateLimit: () => deps.config().auth.rate_limit.ingest,

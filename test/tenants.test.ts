@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { adminClient, type AdminCall } from './helpers/admin-client';
+import { type Receiver, startReceiver } from './helpers/receiver';
 import { startRelay, testConfig, type RunningRelay } from './helpers/relay';
 
 /*
@@ -207,5 +208,176 @@ describe('subscriptions of a tenant', () => {
 
   it('refuses config subscription ids that start with sub_', () => {
     expect(() => testConfig({ subscriptions: [{ id: 'sub_mine', url: 'https://x.example/' }] })).toThrow(/sub_/);
+  });
+});
+
+describe('ingest with a tenant', () => {
+  let platform: Receiver;
+  let one: Receiver;
+  let two: Receiver;
+  const ingest = (body: unknown, headers: Record<string, string> = {}) =>
+    relay.post('/ingest', body, { authorization: `Bearer ${INGEST}`, ...headers });
+  const subscriptionsOf = async (eventId: string) => (await relay.store.listDeliveriesOfEvent(eventId)).map((d) => d.subscriptionId).sort();
+
+  beforeEach(async () => {
+    [platform, one, two] = await Promise.all([startReceiver(), startReceiver(), startReceiver()]);
+    await ops('PUT', '/tenants/acct_1', {});
+    await ops('PUT', '/tenants/acct_2', {});
+    expect((await ops('POST', '/subscriptions', { id: 'plat', url: `${platform.url}/p`, events: ['order.*'] })).status).toBe(201);
+    expect((await ops('POST', '/subscriptions', { id: 'one', tenant: 'acct_1', url: `${one.url}/1`, events: ['order.*'] })).status).toBe(
+      201,
+    );
+    expect(
+      (
+        await ops('POST', '/subscriptions', {
+          id: 'one-data',
+          tenant: 'acct_1',
+          url: `${one.url}/data`,
+          events: ['order.paid'],
+          payload: 'data',
+        })
+      ).status,
+    ).toBe(201);
+    expect((await ops('POST', '/subscriptions', { id: 'two', tenant: 'acct_2', url: `${two.url}/2`, events: ['*'] })).status).toBe(201);
+  });
+  afterEach(async () => {
+    await Promise.all([platform.close(), one.close(), two.close()]);
+  });
+
+  it("fans an event out to its tenant's matching subscriptions and the platform's, with the tenant in the envelope and a header", async () => {
+    const res = await ingest({ type: 'order.created', tenant: 'acct_1', data: { n: 1 } });
+    expect(res.status).toBe(202);
+    const { id, deliveries } = (await res.json()) as { id: string; deliveries: number };
+    expect(deliveries).toBe(2);
+    expect(await subscriptionsOf(id)).toEqual(['one', 'plat']);
+    await Promise.all([platform.waitFor((r) => r.length === 1), one.waitFor((r) => r.length === 1)]);
+    for (const received of [platform.received[0]!, one.received[0]!]) {
+      expect(received.body).toMatch(
+        new RegExp(`^\\{"id":"${id}","type":"order.created","timestamp":"[^"]+","tenant":"acct_1","data":\\{"n":1\\}\\}$`),
+      );
+      expect(received.headers['x-hookrelay-tenant']).toBe('acct_1');
+    }
+    expect(two.received).toEqual([]);
+
+    // payload: data sends the data alone, and still says whose event it is.
+    const paid = (await (await ingest({ type: 'order.paid', tenant: 'acct_1', data: { n: 2 } })).json()) as { id: string };
+    expect(await subscriptionsOf(paid.id)).toEqual(['one', 'one-data', 'plat']);
+    await one.waitFor((r) => r.some((x) => x.path === '/data'));
+    const data = one.received.find((x) => x.path === '/data')!;
+    expect(data.body).toBe('{"n":2}');
+    expect(data.headers['x-hookrelay-tenant']).toBe('acct_1');
+  });
+
+  it('reaches platform subscriptions only for an event without tenant or of a tenant without a record', async () => {
+    const plain = (await (await ingest({ type: 'order.created' })).json()) as { id: string; deliveries: number };
+    expect(plain.deliveries).toBe(1);
+    expect(await subscriptionsOf(plain.id)).toEqual(['plat']);
+    await platform.waitFor((r) => r.length === 1);
+    expect(platform.received[0]!.headers['x-hookrelay-tenant']).toBeUndefined();
+    expect(JSON.parse(platform.received[0]!.body)).not.toHaveProperty('tenant');
+
+    const res = await ingest({ type: 'order.created', tenant: 'acct_unknown' });
+    expect(res.status).toBe(202);
+    const unknown = (await res.json()) as { id: string; deliveries: number };
+    expect(unknown.deliveries).toBe(1);
+    expect(await subscriptionsOf(unknown.id)).toEqual(['plat']);
+    expect((await relay.store.getEvent(unknown.id))?.tenant).toBe('acct_unknown');
+  });
+
+  it('stores the events of a disabled tenant without its own deliveries, and refuses an erasing tenant with 409', async () => {
+    await ops('PUT', '/tenants/acct_1', { enabled: false });
+    const off = (await (await ingest({ type: 'order.created', tenant: 'acct_1' })).json()) as { id: string; deliveries: number };
+    expect(off.deliveries).toBe(1);
+    expect(await subscriptionsOf(off.id)).toEqual(['plat']);
+    const batch = await relay.post(
+      '/ingest/batch',
+      {
+        events: [
+          { type: 'order.created', tenant: 'acct_1' },
+          { type: 'order.created', tenant: 'acct_2' },
+        ],
+      },
+      { authorization: `Bearer ${INGEST}` },
+    );
+    expect(((await batch.json()) as { events: { deliveries: number }[] }).events.map((e) => e.deliveries)).toEqual([1, 2]);
+
+    await ops('PUT', '/tenants/acct_1', { enabled: true });
+    expect(((await (await ingest({ type: 'order.created', tenant: 'acct_1' })).json()) as { deliveries: number }).deliveries).toBe(2);
+
+    // Erasure is not built yet: mark the record as it will.
+    const { default: Database } = await import('better-sqlite3');
+    const db = new Database(relay.config.storage.sqlite!.path);
+    db.prepare(`UPDATE tenants SET state = 'erasing' WHERE id = 'acct_2'`).run();
+    db.close();
+    const erasing = await ingest({ id: 'evt_erased', type: 'order.created', tenant: 'acct_2' });
+    expect(erasing.status).toBe(409);
+    expect(erasing.headers.get('content-type')).toBe('application/problem+json');
+    expect(await relay.store.getEvent('evt_erased')).toBeNull();
+    const mixed = await relay.post(
+      '/ingest/batch',
+      {
+        events: [
+          { id: 'evt_mixed', type: 'order.created' },
+          { type: 'order.created', tenant: 'acct_2' },
+        ],
+      },
+      { authorization: `Bearer ${INGEST}` },
+    );
+    expect(mixed.status).toBe(409);
+    expect(await relay.store.getEvent('evt_mixed')).toBeNull();
+  });
+
+  it("refuses the relay's own hookrelay.* types on /ingest and /ingest/batch, and an invalid tenant", async () => {
+    const single = await ingest({ type: 'hookrelay.test' });
+    expect(single.status).toBe(400);
+    expect(((await single.json()) as { errors: { path: string }[] }).errors[0]!.path).toBe('type');
+    const batch = await relay.post(
+      '/ingest/batch',
+      { events: [{ type: 'order.created' }, { type: 'hookrelay.subscription.disabled' }] },
+      { authorization: `Bearer ${INGEST}` },
+    );
+    expect(batch.status).toBe(400);
+    expect(((await batch.json()) as { errors: { path: string }[] }).errors[0]!.path).toBe('events[1].type');
+    const invalid = await ingest({ type: 'order.created', tenant: 'bad tenant' });
+    expect(invalid.status).toBe(400);
+    expect((await relay.store.listEvents({ limit: 10 })).data).toEqual([]);
+  });
+
+  it('judges idempotency on the tenant too', async () => {
+    const first = await ingest({ id: 'evt_same', type: 'order.created', tenant: 'acct_1', data: { n: 1 } });
+    expect(first.status).toBe(202);
+    expect((await ingest({ id: 'evt_same', type: 'order.created', tenant: 'acct_1', data: { n: 1 } })).status).toBe(200);
+    expect((await ingest({ id: 'evt_same', type: 'order.created', tenant: 'acct_2', data: { n: 1 } })).status).toBe(409);
+    expect((await ingest({ id: 'evt_same', type: 'order.created', data: { n: 1 } })).status).toBe(409);
+    expect((await ingest({ type: 'order.created', tenant: 'acct_2' }, { 'idempotency-key': 'evt_same' })).status).toBe(409);
+  });
+
+  it('lists events and deliveries by tenant, and shows the tenant of each', async () => {
+    const a = (await (await ingest({ type: 'order.created', tenant: 'acct_1' })).json()) as { id: string };
+    const p = (await (await ingest({ type: 'order.created' })).json()) as { id: string };
+    const events = async (query: string) => (await ops('GET', `/events${query}`)).body.data.map((e: { id: string }) => e.id);
+    expect(await events('?tenant=acct_1')).toEqual([a.id]);
+    expect(await events('?tenant=')).toEqual([p.id]);
+    expect(await events('?tenant=acct_2')).toEqual([]);
+    expect(await events('')).toEqual([p.id, a.id]);
+
+    const detail = (await ops('GET', `/events/${a.id}`)).body;
+    expect(detail).toMatchObject({ id: a.id, tenant: 'acct_1' });
+    expect(detail.deliveries.map((d: { tenant: string }) => d.tenant)).toEqual(['acct_1', 'acct_1']);
+    expect((await ops('GET', `/events/${p.id}`)).body.tenant).toBeUndefined();
+
+    const deliveries = (await ops('GET', '/deliveries?tenant=acct_1')).body.data;
+    expect(
+      deliveries.map((d: { event_id: string; subscription: string; tenant: string }) => [d.event_id, d.subscription, d.tenant]).sort(),
+    ).toEqual([
+      [a.id, 'one', 'acct_1'],
+      [a.id, 'plat', 'acct_1'],
+    ]);
+    expect((await ops('GET', '/deliveries?tenant=')).body.data.map((d: { event_id: string }) => d.event_id)).toEqual([p.id]);
+    const one = (await ops('GET', `/deliveries/${deliveries[0].id}`)).body;
+    expect(one.tenant).toBe('acct_1');
+
+    // The tenant's counts: its subscriptions, nothing failing.
+    expect((await ops('GET', '/tenants/acct_1')).body).toMatchObject({ subscriptions: 2, failing: 0 });
   });
 });

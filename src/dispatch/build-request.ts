@@ -47,6 +47,8 @@ export function buildRequest(target: Target, delivery: ClaimedDelivery, opts: Bu
     [`${opts.headerPrefix}Event`.toLowerCase()]: event.type,
     [`${opts.headerPrefix}Delivery`.toLowerCase()]: opts.attemptId,
     [`${opts.headerPrefix}Attempt`.toLowerCase()]: String(opts.attempt),
+    // Whatever the payload (data alone, encrypted): the receiver can tell whose event it is.
+    ...(event.tenant !== undefined && { [`${opts.headerPrefix}Tenant`.toLowerCase()]: event.tenant }),
   };
   const signature = target.signer({ msgId: event.id, timestamp, body, secrets: target.secretsAt(opts.now) });
   // The relay's own headers win on a clash.

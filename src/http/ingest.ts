@@ -5,7 +5,7 @@ import type { Rate } from '../lib/durations';
 import type { IngestCommitter } from '../ingest/committer';
 import { batchDataTexts, eventDataText } from '../ingest/data-text';
 import { batchInputSchema, EVENT_ID, eventInputSchema } from '../ingest/event-input';
-import { prepareEvent } from '../ingest/prepare';
+import { type MatchFn, prepareEvent } from '../ingest/prepare';
 import type { IngestResult } from '../store/types';
 import { bearerAuth } from './auth';
 import { readJsonBody } from './body';
@@ -16,8 +16,8 @@ import { validate } from './validate';
 export interface IngestDeps {
   clock: Clock;
   committer: IngestCommitter;
-  /** Ids of enabled subscriptions matching an event type. */
-  match: (type: string, envelope: () => unknown) => string[];
+  /** Ids of enabled subscriptions an event fans out to: the platform's and its tenant's. */
+  match: MatchFn;
   /** Accepted bearer tokens; empty leaves ingest open. Read per request so a reload applies. */
   tokens: () => readonly string[];
   bodyLimit: () => number;
@@ -103,7 +103,12 @@ function repeatedWithOtherContent(events: readonly { id: string; contentHash: st
 
 function accepted(result: IngestResult) {
   if (result.kind === 'conflict') {
-    throw new AppError(409, 'event_conflict', { detail: `event ${result.id} was already ingested with a different type or data` });
+    throw new AppError(409, 'event_conflict', { detail: `event ${result.id} was already ingested with a different type, tenant or data` });
+  }
+  if (result.kind === 'tenant_erasing') {
+    throw new AppError(409, 'tenant_erasing', {
+      detail: `tenant '${result.tenant}' is being erased; its events are refused; nothing was stored`,
+    });
   }
   return result.events;
 }

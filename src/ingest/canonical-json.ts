@@ -42,7 +42,7 @@ export function canonicalJson(text: string): string {
 /** What an event's idempotency is judged on: the fields SPEC 3 names, hashed. */
 export interface EventContent {
   type: string;
-  /** The event's tenant (SPEC 9); not accepted at ingest yet. Absent leaves the hash as it was before tenants. */
+  /** The event's tenant (SPEC 9). Absent leaves the hash as it was before tenants. */
   tenant?: string | undefined;
   /** The JSON text of `data` as sent. */
   dataText: string;

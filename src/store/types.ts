@@ -27,8 +27,14 @@ export interface NewEvent {
   freshId?: boolean;
   /** The tenant the event belongs to (SPEC 9); absent: none. Its deliveries carry it too. */
   tenant?: string;
-  /** One delivery is created per id, status `pending`, due at `createdAt`. */
+  /** One delivery is created per id, status `pending`, due at `createdAt`: the platform subscriptions (and any without a tenant). */
   subscriptionIds: string[];
+  /**
+   * The tenant's own matching subscriptions. The store reads the tenant's record in the ingest
+   * transaction: a disabled tenant gets none of these deliveries (the event and its platform ones
+   * are stored); an erasing one fails the request (IngestResult `tenant_erasing`). No record: kept.
+   */
+  tenantSubscriptionIds?: string[];
 }
 
 /** Outcome for one event of an ingest request. */
@@ -44,7 +50,11 @@ export interface IngestedEvent {
  * Outcome of one ingest request (a single event or a batch): all of its events were stored
  * (or were identical replays), or nothing was stored because one id exists with other content.
  */
-export type IngestResult = { kind: 'ok'; events: IngestedEvent[] } | { kind: 'conflict'; id: string };
+export type IngestResult =
+  | { kind: 'ok'; events: IngestedEvent[] }
+  | { kind: 'conflict'; id: string }
+  /** An event's tenant is being erased (SPEC 9): nothing of the request was stored. */
+  | { kind: 'tenant_erasing'; tenant: string };
 
 /** How many due deliveries to claim for one subscription, and until when the lease holds. */
 export interface ClaimRequest {
@@ -83,6 +93,8 @@ export interface StoredEventSummary {
   /** JSON text of the event's data. */
   data: string;
   createdAt: number;
+  /** The event's tenant; absent for the platform's own events. */
+  tenant?: string;
 }
 
 /** Everything recorded about one HTTP attempt (shown by the admin API). */
@@ -160,8 +172,6 @@ export interface StoredDelivery {
 /** An event as stored, with its delivery count at first ingest. */
 export interface StoredEvent extends StoredEventSummary {
   deliveryCount: number;
-  /** The event's tenant; absent for the platform's own events. */
-  tenant?: string;
 }
 
 /** One page of a keyset-paginated listing, newest first; `nextCursor` is null on the last page. */
@@ -173,6 +183,8 @@ export interface Page<T> {
 /** Time windows are on `created_at`: `since` inclusive, `until` exclusive (epoch ms). */
 export interface EventQuery {
   type?: string | undefined;
+  /** Only this tenant's events; null: only those without a tenant. */
+  tenant?: string | null | undefined;
   since?: number | undefined;
   until?: number | undefined;
   /** 1..500. */
@@ -184,6 +196,8 @@ export interface EventQuery {
 /** Filters and page of listDeliveries; times as in EventQuery. */
 export interface DeliveryQuery {
   status?: DeliveryStatus | undefined;
+  /** Only deliveries of this tenant's events; null: only those of events without a tenant. */
+  tenant?: string | null | undefined;
   subscriptionId?: string | undefined;
   eventType?: string | undefined;
   since?: number | undefined;

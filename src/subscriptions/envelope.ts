@@ -7,15 +7,24 @@ export interface EnvelopeEvent {
   type: string;
   /** Ingest time, epoch ms: the envelope's `timestamp`. */
   createdAt: number;
+  /** The event's tenant: `tenant` follows `timestamp`, only when there is one. */
+  tenant?: string | undefined;
 }
 
 /** The envelope's JSON text around the stored `data` text, which is inserted as it is (never re-serialised). */
 export function envelopeText(event: EnvelopeEvent, dataText: string): string {
   const timestamp = new Date(event.createdAt).toISOString();
-  return `{"id":${JSON.stringify(event.id)},"type":${JSON.stringify(event.type)},"timestamp":"${timestamp}","data":${dataText}}`;
+  const tenant = event.tenant === undefined ? '' : `,"tenant":${JSON.stringify(event.tenant)}`;
+  return `{"id":${JSON.stringify(event.id)},"type":${JSON.stringify(event.type)},"timestamp":"${timestamp}"${tenant},"data":${dataText}}`;
 }
 
 /** The envelope as a value, for filters: the same fields as envelopeText with `data` already parsed. */
 export function envelopeValue(event: EnvelopeEvent, data: unknown): Record<string, unknown> {
-  return { id: event.id, type: event.type, timestamp: new Date(event.createdAt).toISOString(), data };
+  return {
+    id: event.id,
+    type: event.type,
+    timestamp: new Date(event.createdAt).toISOString(),
+    ...(event.tenant !== undefined && { tenant: event.tenant }),
+    data,
+  };
 }

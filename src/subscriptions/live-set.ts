@@ -10,6 +10,12 @@ interface TypeMatch {
   filtered: Target[];
 }
 
+/** Ids of the enabled subscriptions an event fans out to: the platform's (no tenant), and its tenant's own. */
+export interface Fanout {
+  platform: string[];
+  tenant: string[];
+}
+
 export interface LiveSetDeps {
   store: Store;
   logger: Logger;
@@ -206,19 +212,40 @@ export class LiveSubscriptions {
   }
 
   /**
-   * Ids of the enabled subscriptions an event fans out to: `events` patterns match its type (cached
-   * per type) and, for subscriptions with a `filter`, the filter accepts its envelope. `envelope`
-   * is only called when some matching subscription has a filter.
+   * Ids of the enabled subscriptions an event fans out to (SPEC 9): the platform's own, and, for an
+   * event of a tenant, that tenant's. `events` patterns match its type (cached per tenant and type,
+   * found through the index by tenant: the cost follows that tenant's subscriptions, never all of
+   * them) and, for subscriptions with a `filter`, the filter accepts its envelope. `envelope` is
+   * only called when some matching subscription has a filter.
    */
-  matching(type: string, envelope: () => unknown): string[] {
-    let match = this.matchCache.get(type);
+  matching(type: string, envelope: () => unknown, tenant?: string): Fanout {
+    let value: unknown;
+    let built = false;
+    const seen = () => {
+      if (!built) [value, built] = [envelope(), true];
+      return value;
+    };
+    return {
+      platform: this.pick(this.typeMatch(null, type), seen),
+      tenant: tenant === undefined ? [] : this.pick(this.typeMatch(tenant, type), seen),
+    };
+  }
+
+  private typeMatch(tenant: string | null, type: string): TypeMatch {
+    // NUL cannot appear in a tenant id or a type: the key cannot be read two ways.
+    const key = tenant === null ? type : `${tenant}\0${type}`;
+    let match = this.matchCache.get(key);
     if (!match) {
-      const candidates = this.enabled().filter((t) => t.matches(type));
+      const candidates = this.ofTenant(tenant).filter((t) => t.enabled && t.matches(type));
       match = { always: candidates.filter((t) => !t.filter).map((t) => t.id), filtered: candidates.filter((t) => t.filter) };
-      // Event types are bounded in practice; a cap keeps a flood of random types from growing memory.
+      // Event types (and tenants sending) are bounded in practice; a cap keeps a flood of random ones from growing memory.
       if (this.matchCache.size > 10_000) this.matchCache.clear();
-      this.matchCache.set(type, match);
+      this.matchCache.set(key, match);
     }
+    return match;
+  }
+
+  private pick(match: TypeMatch, envelope: () => unknown): string[] {
     if (match.filtered.length === 0) return match.always;
     const value = envelope();
     return [...match.always, ...match.filtered.filter((t) => t.filter?.(value)).map((t) => t.id)];

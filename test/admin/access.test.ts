@@ -183,8 +183,9 @@ describe('GET /api/v1/openapi.json', () => {
       op(method, path)
         .parameters.map((p: Json) => p.name)
         .sort();
-    expect(names('get', '/events')).toEqual(['cursor', 'limit', 'since', 'type', 'until']);
-    expect(names('get', '/deliveries')).toEqual(['cursor', 'event_type', 'limit', 'since', 'status', 'subscription', 'until']);
+    // tenant: SPEC 8, lists by tenant (SPEC 9).
+    expect(names('get', '/events')).toEqual(['cursor', 'limit', 'since', 'tenant', 'type', 'until']);
+    expect(names('get', '/deliveries')).toEqual(['cursor', 'event_type', 'limit', 'since', 'status', 'subscription', 'tenant', 'until']);
     const status = op('get', '/deliveries').parameters.find((p: Json) => p.name === 'status');
     expect(status.schema.enum).toEqual(['pending', 'retrying', 'delivering', 'succeeded', 'failed', 'cancelled']);
     expect(op('get', '/audit').description).toMatch(/addition/);

@@ -654,6 +654,15 @@ describe('SQLite store: tenants', () => {
       db.close();
       expect(await store.putTenant({ ...tenant, name: 'B' }, T + 1)).toBe('erasing');
       expect(await store.getTenant('acct_1')).toMatchObject({ name: 'A', state: 'erasing', updatedAt: T });
+      // Ingest for it is refused as a whole, in the same transaction; other requests of the group go on.
+      const refused = { ...event('evt_erasing', ['p']), tenant: 'acct_1', tenantSubscriptionIds: ['t'] };
+      const other = { ...event('evt_other', ['p']), tenant: 'acct_2' };
+      expect(await store.ingest([[event('evt_first', ['p']), refused], [other]])).toEqual([
+        { kind: 'tenant_erasing', tenant: 'acct_1' },
+        { kind: 'ok', events: [{ id: 'evt_other', deliveries: 1, created: true }] },
+      ]);
+      expect(await store.getEvent('evt_erasing')).toBeNull();
+      expect(await store.getEvent('evt_first')).toBeNull();
     });
   });
 
@@ -670,6 +679,18 @@ describe('SQLite store: tenants', () => {
           /SEARCH deliveries USING (COVERING )?INDEX deliveries_tenant_waiting \(tenant=\?\)/,
         );
         expect(planOf(db, TENANT_SQL.failing, { ids })).toMatch(/SEARCH a USING (COVERING )?INDEX api_subscriptions_tenant \(tenant=\?\)/);
+        for (const tenant of ['acct_1', null])
+          for (const after of [null, { createdAt: T, seq: 9 }]) {
+            const plan = listingPlan(db, eventListingSql({ tenant, limit: 51 }, after, 51));
+            expect(plan).toMatch(/^SEARCH events USING INDEX events_tenant \(tenant=\?/);
+            expect(plan).not.toMatch(/TEMP B-TREE|\n/);
+          }
+        for (const tenant of ['acct_1', null])
+          for (const status of [undefined, 'failed'] as const) {
+            const plan = listingPlan(db, deliveryListingSql({ tenant, status, limit: 51 }, 'dlv_01HZZZZZZZZZZZZZZZZZZZZZZZ', 51));
+            expect(plan).toMatch(/^SEARCH deliveries USING INDEX deliveries_tenant \(tenant=\? AND id<\?\)/);
+            expect(plan).not.toMatch(/TEMP B-TREE|\n/);
+          }
         for (const q of [undefined, 'acct_'])
           for (const after of [null, 'acct_1']) {
             const { sql: text, params } = tenantListingSql(planTenantListing({ q, limit: 10 }, after, 11));

@@ -129,5 +129,55 @@ export function describeTenantsContract(getStore: () => Store): void {
       expect([...(await store.tenantCounts(['acct_2'])).keys()]).toEqual(['acct_2']);
       expect((await store.tenantCounts([])).size).toBe(0);
     });
+
+    it('decides tenant deliveries in the ingest transaction: kept without a record or enabled, dropped when disabled', async () => {
+      const store = getStore();
+      const unknown = newEvent({ tenant: 'acct_none', subscriptionIds: ['p'], tenantSubscriptionIds: ['t1', 't2'] });
+      expect(await store.ingest([[unknown]])).toEqual([{ kind: 'ok', events: [{ id: unknown.id, deliveries: 3, created: true }] }]);
+      expect((await store.listDeliveriesOfEvent(unknown.id)).map((d) => d.subscriptionId).sort()).toEqual(['p', 't1', 't2']);
+
+      await store.putTenant(input('acct_on'), T);
+      await store.putTenant(input('acct_off', { enabled: false }), T);
+      const on = newEvent({ tenant: 'acct_on', subscriptionIds: ['p'], tenantSubscriptionIds: ['t1'] });
+      const off = newEvent({ tenant: 'acct_off', subscriptionIds: ['p'], tenantSubscriptionIds: ['t3'] });
+      expect(await store.ingest([[on], [off]])).toEqual([
+        { kind: 'ok', events: [{ id: on.id, deliveries: 2, created: true }] },
+        { kind: 'ok', events: [{ id: off.id, deliveries: 1, created: true }] },
+      ]);
+      expect((await store.listDeliveriesOfEvent(off.id)).map((d) => d.subscriptionId)).toEqual(['p']);
+      expect((await store.getEvent(off.id))?.tenant).toBe('acct_off');
+
+      // Enabled again: the next event of the tenant gets its own deliveries.
+      await store.putTenant(input('acct_off'), T + 1);
+      const later = newEvent({ tenant: 'acct_off', subscriptionIds: [], tenantSubscriptionIds: ['t3'] });
+      expect((await store.ingest([[later]]))[0]).toEqual({ kind: 'ok', events: [{ id: later.id, deliveries: 1, created: true }] });
+    });
+
+    it('lists events and deliveries of one tenant, or of none (platform), newest first', async () => {
+      const store = getStore();
+      const a1 = newEvent({ tenant: 'acct_a', createdAt: T, subscriptionIds: ['p', 'x'] });
+      const b1 = newEvent({ tenant: 'acct_b', createdAt: T + 1, subscriptionIds: ['p'] });
+      const p1 = newEvent({ createdAt: T + 2, subscriptionIds: ['p'] });
+      const a2 = newEvent({ tenant: 'acct_a', createdAt: T + 3, subscriptionIds: ['p'] });
+      for (const e of [a1, b1, p1, a2]) await store.ingest([[e]]);
+
+      const events = async (tenant: string | null) => (await store.listEvents({ tenant, limit: 10 })).data.map((e) => e.id);
+      expect(await events('acct_a')).toEqual([a2.id, a1.id]);
+      expect(await events('acct_b')).toEqual([b1.id]);
+      expect(await events(null)).toEqual([p1.id]);
+      const first = await store.listEvents({ tenant: 'acct_a', limit: 1 });
+      expect((await store.listEvents({ tenant: 'acct_a', limit: 1, cursor: first.nextCursor! })).data.map((e) => e.id)).toEqual([a1.id]);
+
+      const deliveries = async (query: { tenant: string | null; status?: 'pending'; subscriptionId?: string }) =>
+        (await store.listDeliveries({ ...query, limit: 10 })).data.map((d) => [d.eventId, d.subscriptionId, d.tenant ?? null]);
+      expect(await deliveries({ tenant: 'acct_a' })).toEqual([
+        [a2.id, 'p', 'acct_a'],
+        [a1.id, 'x', 'acct_a'],
+        [a1.id, 'p', 'acct_a'],
+      ]);
+      expect((await deliveries({ tenant: 'acct_a', status: 'pending' })).length).toBe(3);
+      expect(await deliveries({ tenant: 'acct_a', subscriptionId: 'x', status: 'pending' })).toEqual([[a1.id, 'x', 'acct_a']]);
+      expect(await deliveries({ tenant: null })).toEqual([[p1.id, 'p', null]]);
+    });
   });
 }

@@ -6,7 +6,7 @@ import { audit } from './audit';
 import { withCursor } from './cursor';
 import { attemptView, DELIVERY_STATUSES, DeliveryDetailSchema, DeliveryItemSchema, DeliverySchema, deliveryView } from './delivery-view';
 import { adminRouter } from './router';
-import { isoTime, pageOf, pageQuery, problemResponses } from './schemas';
+import { isoTime, pageOf, pageQuery, problemResponses, tenantQuery } from './schemas';
 
 const idParam = z.object({ id: z.string().openapi({ param: { name: 'id', in: 'path' }, example: 'dlv_01JD5Z0J6V4Q8Y2N3M4P5R6S7T' }) });
 
@@ -20,6 +20,7 @@ const listDeliveries = createRoute({
     query: z.object({
       status: z.enum(DELIVERY_STATUSES).optional(),
       subscription: z.string().min(1).optional().openapi({ description: 'subscription id' }),
+      tenant: tenantQuery,
       event_type: z.string().min(1).max(128).optional().openapi({ description: 'exact event type' }),
       since: isoTime('created at or after this time'),
       until: isoTime('created before this time'),
@@ -79,8 +80,8 @@ export function deliveryRoutes(deps: AdminDeps) {
   const app = adminRouter();
 
   app.openapi(listDeliveries, async (c) => {
-    const { status, subscription, event_type, since, until, limit, cursor } = c.req.valid('query');
-    const query = { status, subscriptionId: subscription, eventType: event_type, since, until, limit, cursor: cursor || undefined };
+    const { status, subscription, tenant, event_type, since, until, limit, cursor } = c.req.valid('query');
+    const query = { status, subscriptionId: subscription, tenant, eventType: event_type, since, until, limit, cursor: cursor || undefined };
     const page = await withCursor(() => deps.store.listDeliveries(query));
     return c.json({ data: page.data.map((d) => ({ ...deliveryView(d), event_type: d.eventType })), next_cursor: page.nextCursor }, 200);
   });

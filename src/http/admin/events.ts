@@ -8,13 +8,14 @@ import { audit } from './audit';
 import { withCursor } from './cursor';
 import { DeliverySchema, deliveryView } from './delivery-view';
 import { adminRouter } from './router';
-import { isoTime, iso, pageOf, pageQuery, problemResponses } from './schemas';
+import { isoTime, iso, pageOf, pageQuery, problemResponses, tenantQuery } from './schemas';
 
 const EventSchema = z
   .object({
     id: z.string().openapi({ example: 'evt_01JD5Z0J6V4Q8Y2N3M4P5R6S7T' }),
     type: z.string().openapi({ example: 'payment.completed' }),
     timestamp: z.string().openapi({ description: 'ingest time (the envelope timestamp)' }),
+    tenant: z.string().optional().openapi({ description: "the event's tenant; absent for the platform's own events", example: 'acct_42' }),
     data: z.unknown().openapi({ description: "the event's data as sent: its exact JSON text, numbers and escapes included" }),
     deliveries: z
       .number()
@@ -38,6 +39,7 @@ const listEvents = createRoute({
   request: {
     query: z.object({
       type: z.string().min(1).max(128).optional().openapi({ description: 'exact event type' }),
+      tenant: tenantQuery,
       since: isoTime('ingested at or after this time'),
       until: isoTime('ingested before this time'),
       ...pageQuery,
@@ -106,8 +108,8 @@ export function eventRoutes(deps: AdminDeps) {
   const app = adminRouter();
 
   app.openapi(listEvents, async (c) => {
-    const { type, since, until, limit, cursor } = c.req.valid('query');
-    const page = await withCursor(() => deps.store.listEvents({ type, since, until, limit, cursor: cursor || undefined }));
+    const { type, tenant, since, until, limit, cursor } = c.req.valid('query');
+    const page = await withCursor(() => deps.store.listEvents({ type, tenant, since, until, limit, cursor: cursor || undefined }));
     const events = page.data.map((e) => eventJson(e, { deliveries: e.deliveryCount }));
     return jsonText(c, `{"data":[${events.join(',')}],"next_cursor":${JSON.stringify(page.nextCursor)}}`);
   });
@@ -143,7 +145,7 @@ export function eventRoutes(deps: AdminDeps) {
  * sent, and JSON.parse then JSON.stringify would not (9007199254740993 would come back rounded).
  */
 function eventJson(e: StoredEvent, rest: Record<string, unknown>): string {
-  const head = JSON.stringify({ id: e.id, type: e.type, timestamp: iso(e.createdAt) });
+  const head = JSON.stringify({ id: e.id, type: e.type, timestamp: iso(e.createdAt), ...(e.tenant !== undefined && { tenant: e.tenant }) });
   return `${head.slice(0, -1)},"data":${e.data},${JSON.stringify(rest).slice(1)}`;
 }
 
@@ -155,9 +157,10 @@ function jsonText<T>(c: Context, text: string): TypedResponse<T, 200, 'json'> {
   return c.body(text, 200, { 'content-type': 'application/json' }) as unknown as TypedResponse<T, 200, 'json'>;
 }
 
-/** Every enabled subscription the event fans out to now, seeing the envelope a receiver would get. */
+/** Every enabled subscription the event fans out to now (its tenant's too), seeing the envelope a receiver would get. */
 function matchingNow(deps: AdminDeps, event: StoredEvent): string[] {
-  return deps.live.matching(event.type, () => envelopeValue(event, JSON.parse(event.data)));
+  const fanout = deps.live.matching(event.type, () => envelopeValue(event, JSON.parse(event.data)), event.tenant);
+  return [...fanout.platform, ...fanout.tenant];
 }
 
 /** Named subscriptions must exist and be enabled: a delivery to a disabled one would wait, unsent, until it is enabled again. */

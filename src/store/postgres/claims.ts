@@ -10,7 +10,7 @@ import type { Runner } from './run';
  */
 export const CLAIM_SQL = {
   selectDue: `SELECT d.id, d.subscription_id, d.attempts,
-      e.id AS event_id, e.type AS event_type, e.data AS event_data, e.created_at AS event_created_at
+      e.id AS event_id, e.type AS event_type, e.data AS event_data, e.created_at AS event_created_at, d.tenant AS event_tenant
     FROM deliveries d JOIN events e ON e.id = d.event_id
     WHERE d.subscription_id = @subscriptionId AND d.status IN ('pending', 'retrying')
       AND d.next_attempt_at <= @now
@@ -26,7 +26,7 @@ export const CLAIM_SQL = {
   // `ordering: fifo`: the oldest unfinished delivery (ids sort in ingest order), whatever its
   // status; one MIN per status, each a single probe of deliveries_subscription.
   fifoHead: `SELECT d.id, d.subscription_id, d.attempts, d.status, d.next_attempt_at,
-      e.id AS event_id, e.type AS event_type, e.data AS event_data, e.created_at AS event_created_at
+      e.id AS event_id, e.type AS event_type, e.data AS event_data, e.created_at AS event_created_at, d.tenant AS event_tenant
     FROM deliveries d JOIN events e ON e.id = d.event_id
     WHERE d.id = (SELECT MIN(id) FROM (
       SELECT MIN(id) AS id FROM deliveries WHERE subscription_id = @subscriptionId AND status = 'pending'
@@ -97,7 +97,13 @@ export async function claimDeliveries(
         id: row.id,
         subscriptionId: row.subscription_id,
         attempts: row.attempts,
-        event: { id: row.event_id, type: row.event_type, data: row.event_data, createdAt: row.event_created_at },
+        event: {
+          id: row.event_id,
+          type: row.event_type,
+          data: row.event_data,
+          createdAt: row.event_created_at,
+          ...(row.event_tenant !== null && { tenant: row.event_tenant }),
+        },
       });
     }
   }

@@ -1,5 +1,5 @@
 import { newDeliveryId } from '../../lib/ids';
-import { idsToLookUp, planIngest, type StoredIdentity } from '../sql/ingest-plan';
+import { applyTenants, idsToLookUp, planIngest, type StoredIdentity, type TenantGate, tenantsToLookUp } from '../sql/ingest-plan';
 import type { IngestResult, NewEvent } from '../types';
 import { ms } from './database-clock';
 import type { Runner } from './run';
@@ -8,6 +8,8 @@ import type { Runner } from './run';
 export const INGEST_SQL = {
   // Every id of a request in one round trip.
   findEvents: `SELECT id, content_hash, delivery_count FROM events WHERE id = ANY(@ids)`,
+  // FOR SHARE: an erasure that marks the tenant waits for this ingest to commit, then sees its rows.
+  findTenants: `SELECT id, enabled, state FROM tenants WHERE id = ANY(@ids) FOR SHARE`,
   insertEvent: `INSERT INTO events (id, type, data, content_hash, created_at, delivery_count, tenant)
     VALUES (@id, @type, @data, @contentHash, @createdAt, @deliveryCount, @tenant)`,
   // A new delivery is due at its creation.
@@ -23,7 +25,12 @@ export const UNIQUE_VIOLATION = '23505';
  * One ingest request in the group's transaction: the shared rules (planIngest), decided before the
  * first write, so a conflicting request writes nothing. Times are shifted onto the database clock.
  */
-export async function ingestRequest(tx: Runner, events: NewEvent[], shift: number): Promise<IngestResult> {
+export async function ingestRequest(tx: Runner, request: NewEvent[], shift: number): Promise<IngestResult> {
+  const tenants = tenantsToLookUp(request);
+  const gates = tenants.length === 0 ? [] : await tx.rows<TenantGate>(INGEST_SQL.findTenants, { ids: tenants });
+  const gated = applyTenants(request, new Map(gates.map((g) => [g.id, g])));
+  if (gated.kind !== 'ok') return gated;
+  const events = gated.events;
   const ids = idsToLookUp(events);
   const found = ids.length === 0 ? [] : await tx.rows<StoredIdentity & { id: string }>(INGEST_SQL.findEvents, { ids });
   const plan = planIngest(events, new Map(found.map((f) => [f.id, f])));

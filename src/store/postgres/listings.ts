@@ -17,6 +17,7 @@ interface ListingSql {
 function eventSql(plan: EventListingPlan): ListingSql {
   const w = where({ limit: plan.limit });
   w.add('type = @type', 'type', plan.type);
+  w.tenant(plan.tenant);
   w.add('created_at >= @since', 'since', plan.since);
   w.add('created_at < @until', 'until', plan.until);
   if (plan.after !== undefined) {
@@ -34,6 +35,7 @@ function eventSql(plan: EventListingPlan): ListingSql {
 function deliverySql(plan: DeliveryListingPlan): ListingSql {
   const w = where({ limit: plan.limit });
   w.add('subscription_id = @subscriptionId', 'subscriptionId', plan.subscriptionId);
+  w.tenant(plan.tenant);
   w.add('status = @status', 'status', plan.status);
   w.add('event_type = @eventType', 'eventType', plan.eventType);
   w.add('created_at >= @since', 'since', plan.since);
@@ -59,6 +61,14 @@ function where(params: Params) {
       if (value === undefined) return;
       terms.push(term);
       params[name] = value;
+    },
+    /** `tenant = …`, or `tenant IS NULL` for null (the platform's own); nothing for undefined. */
+    tenant(value: string | null | undefined) {
+      if (value === null) terms.push('tenant IS NULL');
+      else if (value !== undefined) {
+        terms.push('tenant = @tenant');
+        params.tenant = value;
+      }
     },
     clause: () => (terms.length === 0 ? '' : `WHERE ${terms.join(' AND ')}`),
   };

@@ -6,6 +6,40 @@ export interface StoredIdentity {
   delivery_count: number;
 }
 
+/** What ingest reads of a tenant's record, in its transaction. */
+export interface TenantGate {
+  id: string;
+  /** 0 or 1. */
+  enabled: number;
+  state: 'active' | 'erasing';
+}
+
+/** The tenants of a request whose record must be read, each once. */
+export function tenantsToLookUp(events: readonly NewEvent[]): string[] {
+  return [...new Set(events.flatMap((e) => (e.tenant === undefined ? [] : [e.tenant])))];
+}
+
+/**
+ * The tenant rules of one request (SPEC 9), decided on the records read in the ingest transaction
+ * so every instance agrees without a cache: an erasing tenant refuses the whole request; a disabled
+ * one keeps its events and their platform deliveries but gets none of its own; a tenant without a
+ * record, or enabled, gets both. The events come back with one list of subscription ids.
+ */
+export function applyTenants(
+  events: readonly NewEvent[],
+  gates: ReadonlyMap<string, TenantGate>,
+): Extract<IngestResult, { kind: 'tenant_erasing' }> | { kind: 'ok'; events: NewEvent[] } {
+  const out: NewEvent[] = [];
+  for (const event of events) {
+    const { tenantSubscriptionIds = [], ...rest } = event;
+    const gate = event.tenant === undefined ? undefined : gates.get(event.tenant);
+    if (gate?.state === 'erasing') return { kind: 'tenant_erasing', tenant: gate.id };
+    const own = event.tenant === undefined || gate?.enabled === 0 ? [] : tenantSubscriptionIds;
+    out.push(own.length === 0 ? rest : { ...rest, subscriptionIds: [...rest.subscriptionIds, ...own] });
+  }
+  return { kind: 'ok', events: out };
+}
+
 /** The ids of a request whose stored events must be looked up: each given id once; ids the relay just made cannot exist. */
 export function idsToLookUp(events: readonly NewEvent[]): string[] {
   return [...new Set(events.filter((e) => !e.freshId).map((e) => e.id))];

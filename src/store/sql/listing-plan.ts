@@ -29,6 +29,8 @@ const ALL_STATUSES: readonly DeliveryStatus[] = ['pending', 'retrying', 'deliver
 /** One page of events by (created_at DESC, seq DESC), on `events_type` or `events_created`. */
 export interface EventListingPlan {
   type: string | undefined;
+  /** A tenant's events (on `events_tenant`); null: those without one; undefined: every one. */
+  tenant: string | null | undefined;
   since: number | undefined;
   /** The query's `until`, unless the cursor bounds the range tighter (then undefined). */
   until: number | undefined;
@@ -49,6 +51,7 @@ export function planEventListing(query: EventQuery, after: EventKey | null, limi
   const afterBoundsRange = after !== null && (query.until === undefined || after.createdAt < query.until);
   return {
     type: query.type,
+    tenant: query.tenant,
     since: query.since,
     until: afterBoundsRange ? undefined : query.until,
     after: after ?? undefined,
@@ -60,6 +63,8 @@ export function planEventListing(query: EventQuery, after: EventKey | null, limi
 /** One page of deliveries by id DESC. */
 export interface DeliveryListingPlan {
   subscriptionId: string | undefined;
+  /** Deliveries of a tenant's events; null: of events without one; undefined: every one. */
+  tenant: string | null | undefined;
   status: DeliveryStatus | undefined;
   eventType: string | undefined;
   since: number | undefined;
@@ -70,7 +75,7 @@ export interface DeliveryListingPlan {
   after: string | undefined;
   limit: number;
   /** The index that serves the filters (`deliveries_subscription` needs a status too); undefined: the primary key. */
-  index: 'deliveries_subscription' | 'deliveries_status' | 'deliveries_event_type' | undefined;
+  index: 'deliveries_subscription' | 'deliveries_tenant' | 'deliveries_status' | 'deliveries_event_type' | undefined;
 }
 
 /**
@@ -83,6 +88,7 @@ export function planDeliveryListing(query: DeliveryQuery, after: string | null, 
   }
   return {
     subscriptionId: query.subscriptionId,
+    tenant: query.tenant,
     status: query.status,
     eventType: query.eventType,
     since: query.since,
@@ -93,11 +99,13 @@ export function planDeliveryListing(query: DeliveryQuery, after: string | null, 
     index:
       query.subscriptionId !== undefined
         ? 'deliveries_subscription'
-        : query.status !== undefined
-          ? 'deliveries_status'
-          : query.eventType !== undefined
-            ? 'deliveries_event_type'
-            : undefined,
+        : query.tenant !== undefined
+          ? 'deliveries_tenant'
+          : query.status !== undefined
+            ? 'deliveries_status'
+            : query.eventType !== undefined
+              ? 'deliveries_event_type'
+              : undefined,
   };
 }
 

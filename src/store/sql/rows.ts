@@ -125,6 +125,8 @@ export interface DueRow {
   event_type: string;
   event_data: string;
   event_created_at: number;
+  /** The delivery's copy of its event's tenant. */
+  event_tenant: string | null;
 }
 
 /** The head of a fifo subscription (its oldest unfinished delivery), with its event. */

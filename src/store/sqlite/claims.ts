@@ -21,7 +21,7 @@ export interface ClaimStatements {
  */
 export const CLAIM_SQL = {
   selectDue: `SELECT d.id, d.subscription_id, d.attempts,
-      e.id AS event_id, e.type AS event_type, e.data AS event_data, e.created_at AS event_created_at
+      e.id AS event_id, e.type AS event_type, e.data AS event_data, e.created_at AS event_created_at, d.tenant AS event_tenant
     FROM deliveries d INDEXED BY deliveries_due JOIN events e ON e.id = d.event_id
     WHERE d.subscription_id = @subscriptionId AND d.status IN ('pending', 'retrying')
       AND d.next_attempt_at <= @now
@@ -48,7 +48,7 @@ export const CLAIM_SQL = {
   // status. One MIN per status: each is a single seek in deliveries_subscription, where one
   // `status IN (...) ORDER BY id` would sort the whole backlog.
   fifoHead: `SELECT d.id, d.subscription_id, d.attempts, d.status, d.next_attempt_at,
-      e.id AS event_id, e.type AS event_type, e.data AS event_data, e.created_at AS event_created_at
+      e.id AS event_id, e.type AS event_type, e.data AS event_data, e.created_at AS event_created_at, d.tenant AS event_tenant
     FROM deliveries d JOIN events e ON e.id = d.event_id
     WHERE d.id = (SELECT MIN(id) FROM (
       SELECT MIN(id) AS id FROM deliveries INDEXED BY deliveries_subscription
@@ -78,7 +78,13 @@ export function claimDeliveries(s: ClaimStatements, requests: ClaimRequest[], ow
         id: row.id,
         subscriptionId: row.subscription_id,
         attempts: row.attempts,
-        event: { id: row.event_id, type: row.event_type, data: row.event_data, createdAt: row.event_created_at },
+        event: {
+          id: row.event_id,
+          type: row.event_type,
+          data: row.event_data,
+          createdAt: row.event_created_at,
+          ...(row.event_tenant !== null && { tenant: row.event_tenant }),
+        },
       });
     }
   }

@@ -1,5 +1,5 @@
 import { newDeliveryId } from '../../lib/ids';
-import { idsToLookUp, planIngest, type StoredIdentity } from '../sql/ingest-plan';
+import { applyTenants, idsToLookUp, planIngest, type StoredIdentity, type TenantGate, tenantsToLookUp } from '../sql/ingest-plan';
 import type { IngestResult, NewEvent } from '../types';
 import type Database from 'better-sqlite3';
 
@@ -7,6 +7,7 @@ type IngestParams = Record<string, string | number | null>;
 /** The prepared statements ingest runs (statements.ts prepares them from INGEST_SQL). */
 export interface IngestStatements {
   findEvent: Database.Statement<{ id: string }, { content_hash: string; delivery_count: number }>;
+  findTenant: Database.Statement<{ id: string }, TenantGate>;
   insertEvent: Database.Statement<IngestParams>;
   insertDelivery: Database.Statement<IngestParams>;
 }
@@ -14,6 +15,7 @@ export interface IngestStatements {
 /** SQL of ingest (prepared in statements.ts). */
 export const INGEST_SQL = {
   findEvent: `SELECT content_hash, delivery_count FROM events WHERE id = @id`,
+  findTenant: `SELECT id, enabled, state FROM tenants WHERE id = @id`,
   insertEvent: `INSERT INTO events (id, type, data, content_hash, created_at, delivery_count, tenant)
     VALUES (@id, @type, @data, @contentHash, @createdAt, @deliveryCount, @tenant)`,
   // A new delivery is due at its creation.
@@ -27,7 +29,15 @@ export const INGEST_SQL = {
  * decided before the first write, so a conflicting request writes nothing and the rest of the
  * group is untouched.
  */
-export function ingestRequest(s: IngestStatements, events: NewEvent[]): IngestResult {
+export function ingestRequest(s: IngestStatements, request: NewEvent[]): IngestResult {
+  const gates = new Map<string, TenantGate>();
+  for (const id of tenantsToLookUp(request)) {
+    const gate = s.findTenant.get({ id });
+    if (gate !== undefined) gates.set(id, gate);
+  }
+  const gated = applyTenants(request, gates);
+  if (gated.kind !== 'ok') return gated;
+  const events = gated.events;
   const stored = new Map<string, StoredIdentity>();
   for (const id of idsToLookUp(events)) {
     const found = s.findEvent.get({ id });

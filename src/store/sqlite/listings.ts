@@ -44,6 +44,7 @@ export function auditListingSql(after: number | null, limit: number): ListingSql
 function eventSql(plan: EventListingPlan): ListingSql {
   const w = where({ limit: plan.limit });
   w.add('type = @type', 'type', plan.type);
+  w.tenant(plan.tenant);
   w.add('created_at >= @since', 'since', plan.since);
   w.add('created_at < @until', 'until', plan.until);
   if (plan.after !== undefined) {
@@ -51,7 +52,7 @@ function eventSql(plan: EventListingPlan): ListingSql {
     w.terms.push('(created_at, seq) < (@afterCreatedAt, @afterSeq)');
     Object.assign(w.params, { afterCreatedAt: plan.after.createdAt, afterSeq: plan.after.seq });
   }
-  const index = plan.type !== undefined ? 'events_type' : 'events_created';
+  const index = plan.tenant !== undefined ? 'events_tenant' : plan.type !== undefined ? 'events_type' : 'events_created';
   return {
     sql: `SELECT seq, id, type, data, created_at, delivery_count, tenant FROM events INDEXED BY ${index}
       ${w.clause()} ORDER BY created_at DESC, seq DESC LIMIT @limit`,
@@ -62,6 +63,7 @@ function eventSql(plan: EventListingPlan): ListingSql {
 function deliverySql(plan: DeliveryListingPlan): ListingSql {
   const w = where({ limit: plan.limit });
   w.add('subscription_id = @subscriptionId', 'subscriptionId', plan.subscriptionId);
+  w.tenant(plan.tenant);
   w.add('status = @status', 'status', plan.status);
   w.add('event_type = @eventType', 'eventType', plan.eventType);
   w.add('created_at >= @since', 'since', plan.since);
@@ -91,6 +93,14 @@ function where(params: Params) {
       if (value === undefined) return;
       terms.push(term);
       params[name] = value;
+    },
+    /** `tenant = …`, or `tenant IS NULL` for null (the platform's own); nothing for undefined. */
+    tenant(value: string | null | undefined) {
+      if (value === null) terms.push('tenant IS NULL');
+      else if (value !== undefined) {
+        terms.push('tenant = @tenant');
+        params.tenant = value;
+      }
     },
     clause: () => (terms.length === 0 ? '' : `WHERE ${terms.join(' AND ')}`),
   };

@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import type { TenantGate } from '../sql/ingest-plan';
 import type { DueRow, HeadRow } from '../sql/rows';
 import type { DeliveryStatus } from '../types';
 import { CLAIM_SQL } from './claims';
@@ -21,6 +22,7 @@ type Params = Record<string, string | number | null>;
 export function prepareStatements(db: Database.Database) {
   return {
     findEvent: db.prepare<{ id: string }, { content_hash: string; delivery_count: number }>(SQL.findEvent),
+    findTenant: db.prepare<{ id: string }, TenantGate>(SQL.findTenant),
     insertEvent: db.prepare<Params>(SQL.insertEvent),
     insertDelivery: db.prepare<Params>(SQL.insertDelivery),
     selectDue: db.prepare<{ subscriptionId: string; now: number; limit: number }, DueRow>(SQL.selectDue),
