@@ -275,3 +275,27 @@ describe('Postgres store: scheduling across instances', () => {
     }
   });
 });
+
+describe('Postgres store: tenants across instances', () => {
+  it('puts one new tenant once when two instances race, and refuses ingest and puts while it is erased', async () => {
+    const schema = `hookrelay_tenants_${randomBytes(6).toString('hex')}`;
+    await admin.query(`CREATE SCHEMA ${quoteIdent(schema)}`);
+    schemas.push(schema);
+    const a = createPostgresStore({ url: URL, schema, maxConnections: 4, time: 'caller' });
+    const b = createPostgresStore({ url: URL, schema, maxConnections: 4, time: 'caller' });
+    try {
+      await Promise.all([a.migrate(), b.migrate()]);
+      const tenant = { id: 'acct_1', name: null, metadata: null, enabled: true, maxSubscriptions: null, ingestRate: null };
+      const outcomes = await Promise.all([a.putTenant(tenant, 1), b.putTenant({ ...tenant, name: 'B' }, 2)]);
+      expect(outcomes.sort()).toEqual(['created', 'replaced']);
+
+      await admin.query(`UPDATE ${quoteIdent(schema)}.tenants SET state = 'erasing' WHERE id = 'acct_1'`);
+      expect(await b.putTenant(tenant, 3)).toBe('erasing');
+      const event = { id: 'evt_1', type: 't', data: '{}', contentHash: 'h', createdAt: 5, tenant: 'acct_1', subscriptionIds: ['p'] };
+      expect(await a.ingest([[event]])).toEqual([{ kind: 'tenant_erasing', tenant: 'acct_1' }]);
+      expect(await b.getEvent('evt_1')).toBeNull();
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+});
