@@ -78,12 +78,20 @@ export async function migratePostgres(db: Kysely<PostgresSchema>, schema?: strin
   // The schema tables are created in: the connection's first (search_path, e.g. set in the URL).
   const target = schema ?? (await sql<{ schema: string }>`SELECT current_schema() AS schema`.execute(db)).rows[0]!.schema;
   const migrator = new Migrator({ db, provider: postgresMigrationProvider, migrationTableSchema: target });
-  const { error, results } = await migrator.migrateToLatest();
+  let { error, results } = await migrator.migrateToLatest();
+  // Kysely's introspection reads every schema's catalog: one dropped meanwhile by someone else
+  // (invalid_schema_name about another schema) says nothing about ours, so look again.
+  for (let retry = 0; retry < 3 && otherSchemaVanished(error, target); retry++) ({ error, results } = await migrator.migrateToLatest());
   if (error === undefined) return;
   const failed = results?.find((r) => r.status === 'Error')?.migrationName;
   throw new Error(`Postgres migration ${failed ?? '(setup)'} failed: ${error instanceof Error ? error.message : String(error)}`, {
     cause: error,
   });
+}
+
+function otherSchemaVanished(error: unknown, target: string): boolean {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  return code === '3F000' && typeof message === 'string' && !message.includes(`"${target}"`);
 }
 
 /** An identifier for SQL text: schema names come from tests and config, never from requests. */
