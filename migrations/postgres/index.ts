@@ -3,6 +3,7 @@ import { init } from './0001-init';
 import { rateBuckets } from './0002-rate-buckets';
 import { subscriptionChanges } from './0003-subscription-changes';
 import { tenants } from './0004-tenants';
+import { tenantTokens } from './0005-tenant-tokens';
 
 /**
  * Every Postgres migration, by name, in a static map so the bundle carries them (as for SQLite).
@@ -15,6 +16,7 @@ export const postgresMigrations: Record<string, Migration> = {
   '0002-rate-buckets': rateBuckets,
   '0003-subscription-changes': subscriptionChanges,
   '0004-tenants': tenants,
+  '0005-tenant-tokens': tenantTokens,
 };
 
 /** Hands the static map to Kysely's Migrator. */

@@ -330,6 +330,32 @@ export interface TenantCounts {
   failing: number;
 }
 
+/** What a tenant token may do on /api/v1 (SPEC 9): read (GET) and/or write (the rest). */
+export type TenantTokenScope = 'read' | 'write';
+
+/** A new tenant token as stored: never the secret, only its SHA-256 hex. */
+export interface TenantTokenInput {
+  /** The `<id>` of `hrt_<id>_<secret>`: found by it on every request. */
+  id: string;
+  tenant: string;
+  name: string;
+  scopes: TenantTokenScope[];
+  /** SHA-256 hex of the secret. */
+  hash: string;
+  createdAt: number;
+  /** null: never expires. */
+  expiresAt: number | null;
+}
+
+/** A tenant token as stored. */
+export interface StoredTenantToken extends TenantTokenInput {
+  /** Last request that used it, to the minute (touchTenantToken); null: never used. */
+  lastUsedAt: number | null;
+}
+
+/** How often touchTenantToken writes at most per token (ms): once a minute. */
+export const TENANT_TOKEN_TOUCH_MS = 60_000;
+
 /** What a backend can do, so callers ask the store instead of the config which backend it is. */
 export interface StoreCapabilities {
   /**
@@ -477,6 +503,20 @@ export interface Store {
    * ids asked and their rows (indexes by tenant), never the number of tenants.
    */
   tenantCounts(ids: string[]): Promise<Map<string, TenantCounts>>;
+
+  /** Stores a new tenant token (its id is random and new: a clash throws). */
+  createTenantToken(token: TenantTokenInput): Promise<void>;
+  /** The tenant's tokens, by id (index by tenant). */
+  listTenantTokens(tenant: string): Promise<StoredTenantToken[]>;
+  /** Deletes the tenant's token `id`; false when the tenant has no such token. */
+  revokeTenantToken(tenant: string, id: string): Promise<boolean>;
+  /** The token with this id (one primary-key read), or null. */
+  findTenantToken(id: string): Promise<StoredTenantToken | null>;
+  /**
+   * Sets `last_used_at` to `now` only when it is null or at least TENANT_TOKEN_TOUCH_MS older
+   * (checked in the UPDATE's WHERE), so a busy token costs one write a minute; true when it wrote.
+   */
+  touchTenantToken(id: string, now: number): Promise<boolean>;
 
   // --- subscription change log ---------------------------------------------------------------
   // Every write that changes a subscription's definition (insert, update, delete of an API

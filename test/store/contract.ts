@@ -5,6 +5,7 @@ import { attemptRecord, claimOf, newEvent, result, T } from './fixtures';
 import { describeRetentionContract } from './retention-contract';
 import { describeSchedulingContract } from './scheduling-contract';
 import { describeSubscriptionChangesContract } from './subscription-changes-contract';
+import { describeTenantTokensContract } from './tenant-tokens-contract';
 import { describeTenantsContract } from './tenants-contract';
 
 /*
@@ -544,6 +545,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
     describeRetentionContract(() => store);
     describeSubscriptionChangesContract(() => store);
     describeTenantsContract(() => store);
+    describeTenantTokensContract(() => store);
 
     describe('lifecycle', () => {
       it('is ready after migrate, and migrate again is harmless', async () => {

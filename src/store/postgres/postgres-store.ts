@@ -15,6 +15,7 @@ import { pruneBatch } from './prune';
 import * as reads from './reads';
 import { inTransaction, over, type Runner } from './run';
 import { appendChanges, changesSince, latestChange, pruneChanges } from './subscription-changes';
+import { TENANT_TOKEN_SQL, type TenantTokenRow, tenantTokenParams, toTenantToken, touchParams } from '../sql/tenant-tokens';
 import { getTenant, listTenants, putTenant, tenantCounts } from './tenants';
 
 /*
@@ -238,6 +239,17 @@ export function createPostgresStore(opts: PostgresStoreOptions): Store {
     async tenantCounts(ids) {
       return ids.length === 0 ? new Map() : tenantCounts(direct, ids);
     },
+    // Token times are the caller's too; last_used_at is compared with the caller's `now` only.
+    async createTenantToken(token) {
+      await direct.rows(TENANT_TOKEN_SQL.insert, tenantTokenParams({ ...token, createdAt: ms(token.createdAt) }));
+    },
+    listTenantTokens: async (tenant) => (await direct.rows<TenantTokenRow>(TENANT_TOKEN_SQL.list, { tenant })).map(toTenantToken),
+    revokeTenantToken: async (tenant, id) => (await direct.count(TENANT_TOKEN_SQL.revoke, { tenant, id })) > 0,
+    async findTenantToken(id) {
+      const [row] = await direct.rows<TenantTokenRow>(TENANT_TOKEN_SQL.find, { id });
+      return row === undefined ? null : toTenantToken(row);
+    },
+    touchTenantToken: async (id, now) => (await direct.count(TENANT_TOKEN_SQL.touch, touchParams(id, ms(now)))) > 0,
 
     latestSubscriptionChange: () => latestChange(direct),
     subscriptionChangesSince: (afterSeq) => changesSince(direct, afterSeq),

@@ -13,6 +13,7 @@ import { lockDatabaseFile } from './process-lock';
 import { createPruner } from './prune';
 import * as reads from './reads';
 import { createSubscriptionChanges, type SubscriptionChangeLog } from './subscription-changes';
+import { createTenantTokens, type TenantTokens } from './tenant-tokens';
 import { createTenants, type Tenants } from './tenants';
 import { createWalSync, type SyncFd } from './wal-sync';
 
@@ -62,6 +63,8 @@ export function createSqliteStore(opts: SqliteOptions, hooks: { syncFd?: SyncFd 
   const changes = () => (changeLog ??= createSubscriptionChanges(db()));
   let tenantQueries: Tenants | undefined;
   const tenants = () => (tenantQueries ??= createTenants(db()));
+  let tokenQueries: TenantTokens | undefined;
+  const tokens = () => (tokenQueries ??= createTenantTokens(db()));
   let closing: Promise<void> | undefined;
 
   return {
@@ -167,6 +170,21 @@ export function createSqliteStore(opts: SqliteOptions, hooks: { syncFd?: SyncFd 
     listTenants: (query) => tenants().list(query),
     async tenantCounts(ids) {
       return tenants().counts(ids);
+    },
+    async createTenantToken(token) {
+      tokens().create({ ...token, createdAt: toMs(token.createdAt), expiresAt: token.expiresAt === null ? null : toMs(token.expiresAt) });
+    },
+    async listTenantTokens(tenant) {
+      return tokens().list(tenant);
+    },
+    async revokeTenantToken(tenant, id) {
+      return tokens().revoke(tenant, id);
+    },
+    async findTenantToken(id) {
+      return tokens().find(id);
+    },
+    async touchTenantToken(id, now) {
+      return tokens().touch(id, toMs(now));
     },
     async latestSubscriptionChange() {
       return changes().latest();
