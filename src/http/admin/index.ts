@@ -11,6 +11,7 @@ import { deliveryRoutes } from './deliveries';
 import { eventRoutes } from './events';
 import { operationRoutes } from './operations';
 import { subscriptionRoutes } from './subscriptions';
+import { tenantTokenRoutes } from './tenant-tokens';
 import { tenantRoutes } from './tenants';
 
 /**
@@ -23,7 +24,7 @@ export function adminRoutes(deps: AdminDeps): OpenAPIHono<AdminEnv> {
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer' });
   app.use(
     '*',
-    adminAuth(() => deps.config().auth.admin_tokens, deps.logger),
+    adminAuth(() => deps.config().auth.admin_tokens, deps.logger, deps),
   );
   app.use('*', requireJsonBody);
   app.use(
@@ -38,6 +39,7 @@ export function adminRoutes(deps: AdminDeps): OpenAPIHono<AdminEnv> {
   app.route('/', deliveryRoutes(deps));
   app.route('/', operationRoutes(deps));
   app.route('/', tenantRoutes(deps));
+  app.route('/', tenantTokenRoutes(deps));
   describeIngest(app);
   let doc: ReturnType<typeof app.getOpenAPI31Document> | undefined;
   app.get('/openapi.json', (c) => {

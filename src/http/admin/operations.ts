@@ -80,14 +80,20 @@ const whoami = createRoute({
   path: '/whoami',
   operationId: 'whoami',
   tags: ['operations'],
-  summary: 'The admin token this request authenticated with: its name and scopes',
+  summary: 'The credential this request authenticated with: its name, scopes and, for a tenant credential, its tenant',
   description: 'For clients such as the dashboard, which hide what a read-only token cannot do (the API refuses it anyway).',
   responses: {
     200: {
       description: 'the token',
       content: {
         'application/json': {
-          schema: z.object({ name: z.string(), scopes: z.array(z.enum(['read', 'write', 'tenants'])) }).openapi('WhoAmI'),
+          schema: z
+            .object({
+              name: z.string(),
+              scopes: z.array(z.enum(['read', 'write', 'tenants'])),
+              tenant: z.string().optional().openapi({ description: "a tenant credential's tenant; absent for operator tokens" }),
+            })
+            .openapi('WhoAmI'),
         },
       },
     },
@@ -100,8 +106,8 @@ export function operationRoutes(deps: AdminDeps) {
   const app = adminRouter();
   app.route('/', statsRoutes(deps));
   app.openapi(whoami, (c) => {
-    const actor = c.get('actor');
-    return c.json({ name: actor.name, scopes: [...actor.scopes] }, 200);
+    const viewer = c.get('viewer');
+    return c.json({ name: viewer.name, scopes: [...viewer.scopes], ...(viewer.kind === 'tenant' && { tenant: viewer.tenant }) }, 200);
   });
   app.route('/', auditLogRoutes(deps));
 
