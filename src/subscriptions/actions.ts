@@ -89,10 +89,21 @@ export async function sendTestEvent(deps: SubscriptionDeps, id: string): Promise
   const now = deps.clock.now();
   const eventId = newEventId(now);
   const data = { message: 'test event from hookrelay', subscription: id, sent_at: isoOrNull(now) };
-  // The id is new, so it doubles as a content hash no other event can share.
-  const [result] = await deps.store.ingest([
-    [{ id: eventId, type: 'hookrelay.test', data: JSON.stringify(data), contentHash: eventId, createdAt: now, subscriptionIds: [id] }],
-  ]);
+  // The id is new, so it doubles as a content hash no other event can share. A tenant's
+  // subscription gets an event of that tenant, so its credential sees it (SPEC 9).
+  const tenant = target.tenant ?? undefined;
+  const event = {
+    id: eventId,
+    type: 'hookrelay.test',
+    data: JSON.stringify(data),
+    contentHash: eventId,
+    createdAt: now,
+    subscriptionIds: [id],
+  };
+  const [result] = await deps.store.ingest([[tenant === undefined ? event : { ...event, tenant }]]);
+  if (result?.kind === 'tenant_erasing') {
+    throw new AppError(409, 'tenant_erasing', { detail: `tenant '${result.tenant}' is being erased; no test event can be sent` });
+  }
   if (result?.kind !== 'ok') throw new Error(`test event ${eventId} was not stored: ${JSON.stringify(result)}`);
   deps.nudge();
   const [delivery] = await deps.store.listDeliveriesOfEvent(eventId);

@@ -94,14 +94,15 @@ async function renderTargets(deps: SubscriptionDeps, targets: Target[]): Promise
 export async function createSubscription(
   deps: SubscriptionDeps,
   request: RawSpec,
+  as: Acting = {},
 ): Promise<{ view: CreatedSubscriptionView; secretGenerated: boolean }> {
   const { tenant: givenTenant, ...rest } = request;
-  const tenant = await ownerOf(deps, givenTenant);
+  const tenant = as.owner === undefined ? await ownerOf(deps, givenTenant) : await ownedBy(deps, as.owner, request);
   const body = rest.id === undefined ? { id: newSubscriptionId(deps.clock.now()), ...rest } : rest;
   const given = withGeneratedSecret(body);
   const def = parseSpec(given);
   const spec = normalisedSpec(given, def);
-  checkDestination(def.url, deps.config().delivery);
+  checkDestination(def.url, destinationRules(deps, as));
   const inConfig = deps.live.declaredInConfig(def.id);
   const taken = () =>
     new AppError(409, 'subscription_exists', {
@@ -120,6 +121,48 @@ export async function createSubscription(
     view: { ...view, signature: { ...view.signature, ...(secret !== undefined && { secret }) } },
     secretGenerated: body !== given,
   };
+}
+
+/**
+ * Who acts (SPEC 9): `owner` is the tenant of a tenant credential, which acts on its own
+ * subscriptions only and is always held to the blocked ranges of SPEC 7.
+ */
+export interface Acting {
+  owner?: string | undefined;
+}
+
+/**
+ * SPEC 7's rules for a new URL: a tenant credential's are always the strict ones, whatever
+ * `delivery.allow_private_networks` says (there is no `tenants.allowed_networks` yet to exempt a range).
+ */
+function destinationRules(deps: SubscriptionDeps, as: Acting) {
+  const delivery = deps.config().delivery;
+  return as.owner === undefined ? delivery : { allow_private_networks: false, allowed_networks: [] };
+}
+
+/**
+ * The owner of a subscription a tenant credential creates: itself. No `id` may be given (400), no
+ * other `tenant` (403); 409 at its record's `max_subscriptions`. The count is read before the
+ * insert, so two creates racing at the cap may both pass.
+ */
+async function ownedBy(deps: SubscriptionDeps, owner: string, request: RawSpec): Promise<string> {
+  if (request.id !== undefined) {
+    throw invalidRequest('a tenant credential cannot choose the id', [{ path: 'id', message: 'leave it out: the relay makes one' }]);
+  }
+  if (request.tenant !== undefined && request.tenant !== owner) {
+    throw new AppError(403, 'forbidden', { detail: `a credential of tenant '${owner}' creates subscriptions of '${owner}' only` });
+  }
+  const record = await deps.store.getTenant(owner);
+  const cap = record?.maxSubscriptions ?? null;
+  if (cap !== null) {
+    const count = (await deps.store.tenantCounts([owner])).get(owner)?.subscriptions ?? 0;
+    if (count >= cap) {
+      throw new AppError(409, 'subscription_limit', {
+        detail: `tenant '${owner}' has ${count} subscriptions, its limit (max_subscriptions)`,
+      });
+    }
+  }
+  return owner;
 }
 
 /** The tenant a new subscription belongs to: undefined for none; 400 for an invalid id, 404 for one without a record. */
@@ -145,7 +188,13 @@ export interface UpdateResult {
  * given fields into the stored definition (see mergeSpec) and validate the whole result again.
  * `actor` names who disabled it in `disabled_reason`.
  */
-export async function updateSubscription(deps: SubscriptionDeps, id: string, patch: RawSpec, actor: string): Promise<UpdateResult> {
+export async function updateSubscription(
+  deps: SubscriptionDeps,
+  id: string,
+  patch: RawSpec,
+  actor: string,
+  as: Acting = {},
+): Promise<UpdateResult> {
   if ('tenant' in patch) {
     throw invalidRequest('the tenant of a subscription cannot change', [
       { path: 'tenant', message: 'fixed at creation; create a subscription for the other tenant and delete this one' },
@@ -164,7 +213,7 @@ export async function updateSubscription(deps: SubscriptionDeps, id: string, pat
   const def = parseSpec(given);
   const merged = normalisedSpec(given, def);
   // Only a new URL: a stored one the config now blocks must still accept {"enabled": false}.
-  if ('url' in patch) checkDestination(def.url, deps.config().delivery);
+  if ('url' in patch) checkDestination(def.url, destinationRules(deps, as));
   const changed = changedFields(effective(stored.spec), def as unknown as RawSpec);
   const now = deps.clock.now();
   const wasEnabled = deps.live.get(id)?.enabled;

@@ -6,6 +6,7 @@ import { audit } from './audit';
 import { withCursor } from './cursor';
 import { attemptView, DELIVERY_STATUSES, DeliveryDetailSchema, DeliveryItemSchema, DeliverySchema, deliveryView } from './delivery-view';
 import { adminRouter } from './router';
+import { guardDelivery, listingTenant, ownsDelivery, shownError, viewerTenant } from './viewer';
 import { isoTime, pageOf, pageQuery, problemResponses, tenantQuery } from './schemas';
 
 const idParam = z.object({ id: z.string().openapi({ param: { name: 'id', in: 'path' }, example: 'dlv_01JD5Z0J6V4Q8Y2N3M4P5R6S7T' }) });
@@ -78,12 +79,25 @@ const cancelDelivery = actionRoute(
 /** Admin routes: deliveries (SPEC 8). */
 export function deliveryRoutes(deps: AdminDeps) {
   const app = adminRouter();
+  app.use('/deliveries/:id', guardDelivery(deps));
+  app.use('/deliveries/:id/*', guardDelivery(deps));
 
   app.openapi(listDeliveries, async (c) => {
-    const { status, subscription, tenant, event_type, since, until, limit, cursor } = c.req.valid('query');
+    const { status, subscription, tenant: asked, event_type, since, until, limit, cursor } = c.req.valid('query');
+    const tenant = listingTenant(c, asked);
     const query = { status, subscriptionId: subscription, tenant, eventType: event_type, since, until, limit, cursor: cursor || undefined };
     const page = await withCursor(() => deps.store.listDeliveries(query));
-    return c.json({ data: page.data.map((d) => ({ ...deliveryView(d), event_type: d.eventType })), next_cursor: page.nextCursor }, 200);
+    // A tenant's events also reach platform subscriptions: those deliveries are not its own. They
+    // are dropped from the page read by tenant, so a page may hold fewer than `limit`; the cursor still follows the rows read.
+    const owner = viewerTenant(c);
+    const data = owner === undefined ? page.data : page.data.filter((d) => ownsDelivery(deps, owner, d));
+    return c.json(
+      {
+        data: data.map((d) => ({ ...deliveryView({ ...d, lastError: shownError(c, d.lastError) }), event_type: d.eventType })),
+        next_cursor: page.nextCursor,
+      },
+      200,
+    );
   });
 
   app.openapi(getDelivery, async (c) => {
@@ -93,7 +107,9 @@ export function deliveryRoutes(deps: AdminDeps) {
     const [event, attempts] = await Promise.all([deps.store.getEvent(delivery.eventId), deps.store.listAttempts(id)]);
     // A delivery never outlives its event (retention deletes both), but a read between the two may miss it.
     if (!event) throw new AppError(404, 'not_found', { detail: `no delivery ${id}` });
-    return c.json({ ...deliveryView(delivery), event_type: event.type, attempt_log: attempts.map(attemptView) }, 200);
+    const attemptLog = attempts.map((a) => attemptView({ ...a, error: shownError(c, a.error) }));
+    const shown = { ...delivery, lastError: shownError(c, delivery.lastError) };
+    return c.json({ ...deliveryView(shown), event_type: event.type, attempt_log: attemptLog }, 200);
   });
 
   app.openapi(retryDelivery, async (c) => {

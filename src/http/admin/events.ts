@@ -8,6 +8,7 @@ import { audit } from './audit';
 import { withCursor } from './cursor';
 import { DeliverySchema, deliveryView } from './delivery-view';
 import { adminRouter } from './router';
+import { guardEvent, listingTenant, ownsDelivery, ownsSubscription, shownError, viewerTenant } from './viewer';
 import { isoTime, iso, pageOf, pageQuery, problemResponses, tenantQuery } from './schemas';
 
 const EventSchema = z
@@ -106,9 +107,12 @@ const replayEvent = createRoute({
 /** Admin routes: events (SPEC 8). */
 export function eventRoutes(deps: AdminDeps) {
   const app = adminRouter();
+  app.use('/events/:id', guardEvent(deps));
+  app.use('/events/:id/*', guardEvent(deps));
 
   app.openapi(listEvents, async (c) => {
-    const { type, tenant, since, until, limit, cursor } = c.req.valid('query');
+    const { type, tenant: asked, since, until, limit, cursor } = c.req.valid('query');
+    const tenant = listingTenant(c, asked);
     const page = await withCursor(() => deps.store.listEvents({ type, tenant, since, until, limit, cursor: cursor || undefined }));
     const events = page.data.map((e) => eventJson(e, { deliveries: e.deliveryCount }));
     return jsonText(c, `{"data":[${events.join(',')}],"next_cursor":${JSON.stringify(page.nextCursor)}}`);
@@ -118,8 +122,14 @@ export function eventRoutes(deps: AdminDeps) {
     const { id } = c.req.valid('param');
     const event = await deps.store.getEvent(id);
     if (!event) throw new AppError(404, 'not_found', { detail: `no event ${id}` });
-    const deliveries = await deps.store.listDeliveriesOfEvent(id);
-    return jsonText(c, eventJson(event, { deliveries: deliveries.map(deliveryView) }));
+    const all = await deps.store.listDeliveriesOfEvent(id);
+    const viewer = viewerTenant(c);
+    // A tenant credential sees its own deliveries of its event, not those to platform subscriptions.
+    const deliveries = viewer === undefined ? all : all.filter((d) => ownsDelivery(deps, viewer, d));
+    return jsonText(
+      c,
+      eventJson(event, { deliveries: deliveries.map((d) => deliveryView({ ...d, lastError: shownError(c, d.lastError) })) }),
+    );
   });
 
   app.openapi(replayEvent, async (c) => {
@@ -127,7 +137,13 @@ export function eventRoutes(deps: AdminDeps) {
     const body = c.req.valid('json');
     const event = await deps.store.getEvent(id);
     if (!event) throw new AppError(404, 'not_found', { detail: `no event ${id}` });
-    const targets = body.subscriptions ? checkedSubscriptions(deps, body.subscriptions) : matchingNow(deps, event);
+    const owner = viewerTenant(c);
+    if (owner !== undefined && event.type.startsWith('hookrelay.')) {
+      throw new AppError(409, 'not_replayable', {
+        detail: `event ${id} is a ${event.type} event of the relay's own; it cannot be replayed`,
+      });
+    }
+    const targets = body.subscriptions ? checkedSubscriptions(deps, body.subscriptions, owner) : matchingNow(deps, event, owner);
     const now = deps.clock.now();
     const ids = targets.length === 0 ? [] : await deps.store.addDeliveries(id, targets, now);
     // addDeliveries answers [] for an event deleted since getEvent (retention): the same 404.
@@ -157,16 +173,20 @@ function jsonText<T>(c: Context, text: string): TypedResponse<T, 200, 'json'> {
   return c.body(text, 200, { 'content-type': 'application/json' }) as unknown as TypedResponse<T, 200, 'json'>;
 }
 
-/** Every enabled subscription the event fans out to now (its tenant's too), seeing the envelope a receiver would get. */
-function matchingNow(deps: AdminDeps, event: StoredEvent): string[] {
+/**
+ * Every enabled subscription the event fans out to now (its tenant's too), seeing the envelope a
+ * receiver would get; for a tenant credential (`owner`) only its own.
+ */
+function matchingNow(deps: AdminDeps, event: StoredEvent, owner: string | undefined): string[] {
   const fanout = deps.live.matching(event.type, () => envelopeValue(event, JSON.parse(event.data)), event.tenant);
-  return [...fanout.platform, ...fanout.tenant];
+  return owner === undefined ? [...fanout.platform, ...fanout.tenant] : [...fanout.tenant];
 }
 
 /** Named subscriptions must exist and be enabled: a delivery to a disabled one would wait, unsent, until it is enabled again. */
-function checkedSubscriptions(deps: AdminDeps, ids: string[]): string[] {
+function checkedSubscriptions(deps: AdminDeps, ids: string[], owner: string | undefined): string[] {
   const bad = ids.flatMap((sub, i) => {
-    const target = deps.live.get(sub);
+    // Another tenant's or a platform subscription is unknown to a tenant credential.
+    const target = owner === undefined || ownsSubscription(deps, owner, sub) ? deps.live.get(sub) : undefined;
     if (target?.enabled) return [];
     return [
       {

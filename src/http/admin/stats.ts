@@ -4,6 +4,7 @@ import type { DeliveryStatus, SubscriptionStats } from '../../store/types';
 import { DELIVERY_STATUSES } from './delivery-view';
 import { adminRouter } from './router';
 import { iso, problemResponses } from './schemas';
+import { viewerTenant } from './viewer';
 
 const CountsSchema = z
   .object(Object.fromEntries(DELIVERY_STATUSES.map((s) => [s, z.number().int()])) as Record<DeliveryStatus, z.ZodNumber>)
@@ -44,9 +45,13 @@ const zeroCounts = (): Record<DeliveryStatus, number> =>
 export function statsRoutes(deps: AdminDeps) {
   const app = adminRouter();
   app.openapi(getStats, async (c) => {
-    const stored = await deps.store.deliveryStats();
+    // A tenant credential counts its own subscriptions only (the ids of removed ones are not known to be its own).
+    const owner = viewerTenant(c);
+    const current = owner === undefined ? deps.live.all() : [...deps.live.ofTenant(owner)];
+    const own = owner === undefined ? undefined : new Set(current.map((t) => t.id));
+    const stored = (await deps.store.deliveryStats()).filter((s) => own === undefined || own.has(s.subscriptionId));
     const byId = new Map<string, SubscriptionStats>(stored.map((s) => [s.subscriptionId, s]));
-    for (const t of deps.live.all()) {
+    for (const t of current) {
       if (!byId.has(t.id)) byId.set(t.id, { subscriptionId: t.id, counts: zeroCounts(), backlog: 0, oldestWaitingCreatedAt: null });
     }
     const subscriptions = [...byId.values()].sort((a, b) =>

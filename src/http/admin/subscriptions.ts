@@ -13,6 +13,7 @@ import { audit } from './audit';
 import { adminRouter } from './router';
 import { pageOf, pageQuery, problemResponses, tenantQuery } from './schemas';
 import { subscriptionActionRoutes } from './subscriptions-actions';
+import { guardSubscription, listingTenant, viewerTenant } from './viewer';
 import {
   CreatedSubscriptionSchema,
   SubscriptionIdParam,
@@ -103,15 +104,18 @@ export function subscriptionRoutes(deps: AdminDeps) {
   const app = adminRouter();
   app.use('/subscriptions', subscriptionBodyLimit);
   app.use('/subscriptions/:id', subscriptionBodyLimit);
+  // Every route with a subscription id, its actions included: a tenant credential sees its own only.
+  app.use('/subscriptions/:id', guardSubscription(deps));
+  app.use('/subscriptions/:id/*', guardSubscription(deps));
 
   app.openapi(list, async (c) => {
     const { limit, cursor, tenant } = c.req.valid('query');
-    const page = await listSubscriptions(deps, { limit, cursor: cursor || undefined, tenant });
+    const page = await listSubscriptions(deps, { limit, cursor: cursor || undefined, tenant: listingTenant(c, tenant) });
     return c.json({ data: page.data, next_cursor: page.nextCursor }, 200);
   });
 
   app.openapi(create, async (c) => {
-    const { view, secretGenerated } = await createSubscription(deps, c.req.valid('json'));
+    const { view, secretGenerated } = await createSubscription(deps, c.req.valid('json'), { owner: viewerTenant(c) });
     await audit(c, deps, 'subscription.create', view.id, {
       url: view.url,
       ...(view.tenant !== null && { tenant: view.tenant }),
@@ -126,7 +130,7 @@ export function subscriptionRoutes(deps: AdminDeps) {
 
   app.openapi(patch, async (c) => {
     const { id } = c.req.valid('param');
-    const { view, changed } = await updateSubscription(deps, id, c.req.valid('json'), c.get('actor').name);
+    const { view, changed } = await updateSubscription(deps, id, c.req.valid('json'), c.get('actor').name, { owner: viewerTenant(c) });
     await audit(c, deps, 'subscription.update', id, { changed });
     return c.json(view, 200);
   });
