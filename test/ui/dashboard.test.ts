@@ -111,6 +111,24 @@ describe('dashboard', () => {
     await page.context().close();
   });
 
+  it("refuses a tenant token: the dashboard is the operator's", async () => {
+    const asOps = (method: string, path: string, body: unknown) =>
+      fetch(`${relay.url}/api/v1${path}`, {
+        method,
+        headers: { authorization: `Bearer ${OPS}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    expect((await asOps('PUT', '/tenants/acct_ui', {})).status).toBe(201);
+    const { token } = (await (await asOps('POST', '/tenants/acct_ui/tokens', { name: 'ui', scopes: ['read'] })).json()) as {
+      token: string;
+    };
+    const page = await newPage();
+    await signIn(page, token);
+    await expect.poll(() => page.getByRole('alert').textContent()).toContain('That is a tenant token');
+    expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+    await page.context().close();
+  });
+
   it('shows a delivered event, finds a failed one by filter with the receiver answer, and retries it to success', async () => {
     const page = await newPage();
     await signIn(page, OPS);

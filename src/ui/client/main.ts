@@ -10,7 +10,7 @@ type Child = Node | string | number | null | undefined | false | Child[];
 const TOKEN_KEY = 'hookrelay.token';
 const STATUSES = ['pending', 'retrying', 'delivering', 'succeeded', 'failed', 'cancelled'];
 const root = document.getElementById('app')!;
-let me: { name: string; scopes: string[] } | null = null;
+let me: { name: string; scopes: string[]; tenant?: string } | null = null;
 /** Timers of the page on screen; cleared when the page changes. */
 let timers: number[] = [];
 
@@ -132,6 +132,13 @@ function renderSignIn(message?: string): void {
         sessionStorage.setItem(TOKEN_KEY, input.value.trim());
         try {
           me = await api('GET', '/whoami');
+          // The dashboard is the operator's (SPEC 9): a tenant credential is refused here.
+          if (me?.tenant !== undefined) {
+            me = null;
+            sessionStorage.removeItem(TOKEN_KEY);
+            error.replaceChildren(notice('error', 'That is a tenant token; the dashboard needs an admin token.'));
+            return;
+          }
           route();
         } catch (err) {
           sessionStorage.removeItem(TOKEN_KEY);
@@ -193,6 +200,11 @@ async function route(): Promise<void> {
       me = await api('GET', '/whoami');
     } catch {
       return;
+    }
+    if (me?.tenant !== undefined) {
+      me = null;
+      sessionStorage.removeItem(TOKEN_KEY);
+      return renderSignIn();
     }
   }
   const path = (location.hash.slice(1).split('?')[0] || '/').split('/').filter(Boolean).map(decodeURIComponent);
