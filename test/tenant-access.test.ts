@@ -136,6 +136,25 @@ describe('tenant tokens', () => {
     expect((await ops('DELETE', `/tenants/acct_a/tokens/${id}`)).status).toBe(404);
   });
 
+  it('refuses an expired token (401), and answers 503, not 401, while storage cannot check one', async () => {
+    const expiring = adminClient(() => relay.url, (await issue('acct_a', { name: 'short', scopes: ['read'], expires_in: '1ms' })).token);
+    await new Promise((r) => setTimeout(r, 5));
+    expect((await expiring('GET', '/subscriptions')).status).toBe(401);
+
+    const find = relay.store.findTenantToken;
+    relay.store.findTenantToken = async () => {
+      throw Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' });
+    };
+    try {
+      const res = await a('GET', '/subscriptions');
+      expect(res.status).toBe(503);
+      expect(res.headers.get('retry-after')).not.toBeNull();
+    } finally {
+      relay.store.findTenantToken = find;
+    }
+    expect((await a('GET', '/subscriptions')).status).toBe(200);
+  });
+
   it('holds a read-only token to GET', async () => {
     const reader = adminClient(() => relay.url, (await issue('acct_a', { name: 'r', scopes: ['read'] })).token);
     expect((await reader('GET', '/subscriptions')).status).toBe(200);
@@ -235,5 +254,46 @@ describe('what a tenant credential sees', () => {
     expect(test.status).toBe(202);
     expect((await a('GET', `/deliveries/${test.body.delivery_id}`)).status).toBe(200);
     expect((await a('POST', `/events/${test.body.event_id}/replay`, {})).status).toBe(409);
+  });
+});
+
+describe('blocked destinations', () => {
+  it('shows a tenant credential that an attempt was blocked, never the address', async () => {
+    const strict = await startRelay(
+      testConfig({
+        auth: { ingest_tokens: [INGEST], admin_tokens: [{ name: 'ops', token: OPS, scopes: ['read', 'write'] }] },
+        delivery: { allow_private_networks: false, retry_schedule: [] },
+      }),
+    );
+    try {
+      const op = adminClient(() => strict.url, OPS);
+      await op('PUT', '/tenants/acct_s', {});
+      // A name, not a literal address: accepted, then blocked when it resolves to loopback.
+      const sub = (await op('POST', '/subscriptions', { tenant: 'acct_s', url: 'http://localhost:9/hooks' })).body.id as string;
+      const res = await strict.post(
+        '/ingest',
+        { type: 'order.created', tenant: 'acct_s', data: {} },
+        { authorization: `Bearer ${INGEST}` },
+      );
+      const eventId = ((await res.json()) as { id: string }).id;
+      const delivery = await strict.until(async () => {
+        const [d] = await strict.store.listDeliveriesOfEvent(eventId);
+        return d && d.attempts > 0 ? d : undefined;
+      });
+      expect(delivery.subscriptionId).toBe(sub);
+      expect((await op('GET', `/deliveries/${delivery.id}`)).body.attempt_log[0].error).toMatch(/^blocked: .*127\.0\.0\.1/);
+
+      const token = (await op('POST', '/tenants/acct_s/tokens', { name: 't', scopes: ['read'] })).body.token as string;
+      const tenant = adminClient(() => strict.url, token);
+      const shown = await tenant('GET', `/deliveries/${delivery.id}`);
+      expect(shown.status).toBe(200);
+      expect(shown.body.attempt_log[0].error).toBe('blocked: destination not allowed');
+      expect(shown.body.last_error).toBe('blocked: destination not allowed');
+      expect(shown.text).not.toContain('127.0.0.1');
+      const listed = await tenant('GET', '/deliveries');
+      expect(listed.body.data.map((d: { last_error: string }) => d.last_error)).toEqual(['blocked: destination not allowed']);
+    } finally {
+      await strict.stop();
+    }
   });
 });
