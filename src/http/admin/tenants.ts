@@ -66,7 +66,7 @@ const TenantInputSchema = z
           .openapi({ example: '100/s' }),
       })
       .optional()
-      .openapi({ description: 'recorded only: not enforced yet' }),
+      .openapi({ description: 'max_subscriptions holds for subscriptions a tenant credential creates; ingest_rate is recorded only' }),
   })
   .openapi('TenantInput', { description: 'The whole record: fields left out are cleared to their defaults.' });
 
