@@ -108,6 +108,7 @@ describe('tenant tokens', () => {
 
     expect((await ops('POST', '/tenants/acct_none/tokens', { name: 'x', scopes: ['read'] })).status).toBe(404);
     expect((await ops('POST', '/tenants/acct_a/tokens', { name: 'x', scopes: ['admin'] })).status).toBe(400);
+    expect((await ops('POST', '/tenants/acct_a/tokens', { name: 'x'.repeat(5000), scopes: ['read'] })).status).toBe(413);
   });
 
   it('sets last_used_at when used, and whoami names the tenant', async () => {

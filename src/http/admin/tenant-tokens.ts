@@ -1,11 +1,26 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { bodyLimit } from 'hono/body-limit';
 import { DURATION_HINT } from '../../lib/durations';
 import { issueTenantToken, listTenantTokens, revokeTenantToken } from '../../tenants/tokens';
 import { TENANT_ID_HINT, TENANT_ID_PATTERN } from '../../tenants/tenant-id';
+import { AppError } from '../problem';
 import { audit } from './audit';
 import type { AdminDeps } from './deps';
 import { adminRouter } from './router';
 import { problemResponses } from './schemas';
+
+/** Largest body of POST /tenants/{tenant}/tokens, bytes: a name and two scopes need far less. */
+const TOKEN_BODY_LIMIT = 4 * 1024;
+
+const tokenBodyLimit = bodyLimit({
+  maxSize: TOKEN_BODY_LIMIT,
+  onError: () => {
+    throw new AppError(413, 'payload_too_large', {
+      detail: `a token body may be at most 4kb (${TOKEN_BODY_LIMIT} bytes)`,
+      headers: { connection: 'close' },
+    });
+  },
+});
 
 const json = <T extends z.ZodType>(schema: T) => ({ content: { 'application/json': { schema } } });
 const tags = ['tenants'];
@@ -59,7 +74,7 @@ const create = createRoute({
   description:
     'The token is shown only in this answer and stored as a SHA-256 hash. 404 without a tenant record. Needs `write` or `tenants`.',
   request: { params: TenantParam, body: { required: true, ...json(TokenInputSchema) } },
-  responses: { 201: { description: 'created', ...json(CreatedTokenSchema) }, ...problemResponses(404) },
+  responses: { 201: { description: 'created', ...json(CreatedTokenSchema) }, ...problemResponses(404, 413) },
 });
 
 const list = createRoute({
@@ -87,6 +102,7 @@ const revoke = createRoute({
 /** Admin routes: tenant tokens (SPEC 9). The logic is in src/tenants/tokens.ts. */
 export function tenantTokenRoutes(deps: AdminDeps) {
   const app = adminRouter();
+  app.use('/tenants/:tenant/tokens', tokenBodyLimit);
 
   app.openapi(create, async (c) => {
     const { tenant } = c.req.valid('param');
