@@ -199,6 +199,11 @@ export interface DeliveryQuery {
   /** Only deliveries of this tenant's events; null: only those of events without a tenant. */
   tenant?: string | null | undefined;
   subscriptionId?: string | undefined;
+  /**
+   * Only deliveries to one of these subscriptions (what a tenant credential owns, SPEC 9); [] finds
+   * none. Served by the other filters' index (with `tenant`: deliveries_tenant), then checked per row.
+   */
+  subscriptionIn?: readonly string[] | undefined;
   eventType?: string | undefined;
   since?: number | undefined;
   until?: number | undefined;

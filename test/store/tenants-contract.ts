@@ -179,5 +179,24 @@ export function describeTenantsContract(getStore: () => Store): void {
       expect(await deliveries({ tenant: 'acct_a', subscriptionId: 'x', status: 'pending' })).toEqual([[a1.id, 'x', 'acct_a']]);
       expect(await deliveries({ tenant: null })).toEqual([[p1.id, 'p', null]]);
     });
+
+    it("lists a tenant's deliveries to its own subscriptions only (subscriptionIn), in full pages", async () => {
+      const store = getStore();
+      const events = [0, 1, 2].map((i) => newEvent({ tenant: 'acct_a', createdAt: T + i, subscriptionIds: ['p', 'own1', 'own2'] }));
+      for (const e of events) await store.ingest([[e]]);
+      await store.ingest([[newEvent({ tenant: 'acct_b', subscriptionIds: ['own1'] })]]);
+
+      const query = { tenant: 'acct_a', subscriptionIn: ['own1', 'own2'] };
+      const all = (await store.listDeliveries({ ...query, limit: 10 })).data;
+      expect(all.map((d) => d.subscriptionId).sort()).toEqual(['own1', 'own1', 'own1', 'own2', 'own2', 'own2']);
+      const first = await store.listDeliveries({ ...query, limit: 4 });
+      expect(first.data.map((d) => d.subscriptionId).every((s) => s !== 'p')).toBe(true);
+      expect(first.data).toHaveLength(4);
+      const rest = await store.listDeliveries({ ...query, limit: 4, cursor: first.nextCursor! });
+      expect(rest.data).toHaveLength(2);
+      expect(rest.nextCursor).toBeNull();
+      expect((await store.listDeliveries({ tenant: 'acct_a', subscriptionIn: [], limit: 10 })).data).toEqual([]);
+      expect((await store.listDeliveries({ ...query, status: 'pending', limit: 10 })).data).toHaveLength(6);
+    });
   });
 }

@@ -6,7 +6,7 @@ import { audit } from './audit';
 import { withCursor } from './cursor';
 import { attemptView, DELIVERY_STATUSES, DeliveryDetailSchema, DeliveryItemSchema, DeliverySchema, deliveryView } from './delivery-view';
 import { adminRouter } from './router';
-import { guardDelivery, listingTenant, ownsDelivery, shownError, viewerTenant } from './viewer';
+import { guardDelivery, listingTenant, shownError, viewerTenant } from './viewer';
 import { isoTime, pageOf, pageQuery, problemResponses, tenantQuery } from './schemas';
 
 const idParam = z.object({ id: z.string().openapi({ param: { name: 'id', in: 'path' }, example: 'dlv_01JD5Z0J6V4Q8Y2N3M4P5R6S7T' }) });
@@ -85,15 +85,17 @@ export function deliveryRoutes(deps: AdminDeps) {
   app.openapi(listDeliveries, async (c) => {
     const { status, subscription, tenant: asked, event_type, since, until, limit, cursor } = c.req.valid('query');
     const tenant = listingTenant(c, asked);
-    const query = { status, subscriptionId: subscription, tenant, eventType: event_type, since, until, limit, cursor: cursor || undefined };
-    const page = await withCursor(() => deps.store.listDeliveries(query));
-    // A tenant's events also reach platform subscriptions: those deliveries are not its own. They
-    // are dropped from the page read by tenant, so a page may hold fewer than `limit`; the cursor still follows the rows read.
+    // A tenant credential's own: deliveries of its events to its own subscriptions, not to platform ones.
     const owner = viewerTenant(c);
-    const data = owner === undefined ? page.data : page.data.filter((d) => ownsDelivery(deps, owner, d));
+    const subscriptionIn = owner === undefined ? undefined : deps.live.ofTenant(owner).map((t) => t.id);
+    const query = {
+      ...{ status, subscriptionId: subscription, subscriptionIn, tenant, eventType: event_type },
+      ...{ since, until, limit, cursor: cursor || undefined },
+    };
+    const page = await withCursor(() => deps.store.listDeliveries(query));
     return c.json(
       {
-        data: data.map((d) => ({ ...deliveryView({ ...d, lastError: shownError(c, d.lastError) }), event_type: d.eventType })),
+        data: page.data.map((d) => ({ ...deliveryView({ ...d, lastError: shownError(c, d.lastError) }), event_type: d.eventType })),
         next_cursor: page.nextCursor,
       },
       200,

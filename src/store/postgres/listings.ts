@@ -6,7 +6,7 @@ import type { Runner } from './run';
  * the same indexes as SQLite's; the planner picks them from the filters and ORDER BY.
  */
 
-type Params = Record<string, string | number>;
+type Params = Record<string, string | number | string[]>;
 
 /** One listing query: SQL with named parameters. */
 interface ListingSql {
@@ -35,6 +35,10 @@ function eventSql(plan: EventListingPlan): ListingSql {
 function deliverySql(plan: DeliveryListingPlan): ListingSql {
   const w = where({ limit: plan.limit });
   w.add('subscription_id = @subscriptionId', 'subscriptionId', plan.subscriptionId);
+  if (plan.subscriptionIn !== undefined) {
+    w.terms.push('subscription_id = ANY(@subscriptionIn)');
+    w.params.subscriptionIn = [...plan.subscriptionIn];
+  }
   w.tenant(plan.tenant);
   w.add('status = @status', 'status', plan.status);
   w.add('event_type = @eventType', 'eventType', plan.eventType);

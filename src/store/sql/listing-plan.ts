@@ -63,6 +63,8 @@ export function planEventListing(query: EventQuery, after: EventKey | null, limi
 /** One page of deliveries by id DESC. */
 export interface DeliveryListingPlan {
   subscriptionId: string | undefined;
+  /** Only deliveries to one of these subscriptions; undefined: any. */
+  subscriptionIn: readonly string[] | undefined;
   /** Deliveries of a tenant's events; null: of events without one; undefined: every one. */
   tenant: string | null | undefined;
   status: DeliveryStatus | undefined;
@@ -88,6 +90,7 @@ export function planDeliveryListing(query: DeliveryQuery, after: string | null, 
   }
   return {
     subscriptionId: query.subscriptionId,
+    subscriptionIn: query.subscriptionIn,
     tenant: query.tenant,
     status: query.status,
     eventType: query.eventType,

@@ -63,6 +63,9 @@ function eventSql(plan: EventListingPlan): ListingSql {
 function deliverySql(plan: DeliveryListingPlan): ListingSql {
   const w = where({ limit: plan.limit });
   w.add('subscription_id = @subscriptionId', 'subscriptionId', plan.subscriptionId);
+  // One JSON array parameter, so any number of ids shares one prepared statement.
+  const within = plan.subscriptionIn === undefined ? undefined : JSON.stringify(plan.subscriptionIn);
+  w.add('subscription_id IN (SELECT value FROM json_each(@subscriptionIn))', 'subscriptionIn', within);
   w.tenant(plan.tenant);
   w.add('status = @status', 'status', plan.status);
   w.add('event_type = @eventType', 'eventType', plan.eventType);
