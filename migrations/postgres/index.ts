@@ -3,6 +3,7 @@ import { init } from './0001-init';
 import { rateBuckets } from './0002-rate-buckets';
 import { subscriptionChanges } from './0003-subscription-changes';
 import { tenants } from './0004-tenants';
+import { tenantErasures } from './0006-tenant-erasures';
 
 /**
  * Every Postgres migration, by name, in a static map so the bundle carries them (as for SQLite).
@@ -15,6 +16,8 @@ export const postgresMigrations: Record<string, Migration> = {
   '0002-rate-buckets': rateBuckets,
   '0003-subscription-changes': subscriptionChanges,
   '0004-tenants': tenants,
+  // 0005 is tenant tokens' (built alongside).
+  '0006-tenant-erasures': tenantErasures,
 };
 
 /** Hands the static map to Kysely's Migrator. */

@@ -4,6 +4,7 @@ import { admin } from './0002-admin';
 import { scheduling } from './0003-scheduling';
 import { subscriptionChanges } from './0004-subscription-changes';
 import { tenants } from './0005-tenants';
+import { tenantErasures } from './0007-tenant-erasures';
 
 /**
  * Every SQLite migration, by name. Kysely runs them in name order, so names start with a
@@ -15,6 +16,8 @@ export const sqliteMigrations: Record<string, Migration> = {
   '0003-scheduling': scheduling,
   '0004-subscription-changes': subscriptionChanges,
   '0005-tenants': tenants,
+  // 0006 is tenant tokens' (built alongside).
+  '0007-tenant-erasures': tenantErasures,
 };
 
 /** Hands the static map to Kysely's Migrator. */

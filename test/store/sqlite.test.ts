@@ -197,6 +197,7 @@ describe('SQLite store', () => {
         '0003-scheduling',
         '0004-subscription-changes',
         '0005-tenants',
+        '0007-tenant-erasures',
       ]);
       expect(await store.ready()).toBe(true);
     });

@@ -16,6 +16,7 @@ import * as reads from './reads';
 import { inTransaction, over, type Runner } from './run';
 import { appendChanges, changesSince, latestChange, pruneChanges } from './subscription-changes';
 import { getTenant, listTenants, putTenant, tenantCounts } from './tenants';
+import { eraseBatch, erasingTenants, getErasure, startErasure } from './erasure';
 
 /*
  * The Postgres store: several relay instances share one database. Claims take due rows FOR UPDATE
@@ -238,6 +239,16 @@ export function createPostgresStore(opts: PostgresStoreOptions): Store {
     async tenantCounts(ids) {
       return ids.length === 0 ? new Map() : tenantCounts(direct, ids);
     },
+    // Erasure times are the caller's, like the tenant's; the change log's are the database's.
+    startTenantErasure: (tenant, now) => transaction((tx) => startErasure(tx, tenant, ms(now))),
+    async eraseTenantBatch(tenant, limit, now) {
+      const batch = await transaction((tx) =>
+        eraseBatch(tx, tenant, limit, ms(now), async (id) => changed(tx, [id], await dbNow(tx, now))),
+      );
+      return batch.erasure;
+    },
+    getTenantErasure: (tenant) => getErasure(direct, tenant),
+    erasingTenants: () => erasingTenants(direct),
 
     latestSubscriptionChange: () => latestChange(direct),
     subscriptionChangesSince: (afterSeq) => changesSince(direct, afterSeq),
