@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Config } from '../src/config/schema';
 import type { Store } from '../src/store/types';
 import { adminClient } from './helpers/admin-client';
+import { captureLogs } from './helpers/log-capture';
 import { type Receiver, startReceiver } from './helpers/receiver';
 import { type RunningRelay, startRelay, testConfig } from './helpers/relay';
 
@@ -185,6 +186,55 @@ describe('tenant erasure', () => {
     relays.splice(0);
     for (const secret of [MARKER, TENANT_SECRET, HEADER_VALUE, 'gone@example.com'])
       expect([secret, rawBytes(path).includes(secret)]).toEqual([secret, false]);
+  });
+
+  it('writes nothing back of an attempt that was in flight when the erasure started', async () => {
+    const cfg = config();
+    const path = cfg.storage.sqlite!.path;
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    const logs = captureLogs('warn');
+    const relay = await relayOf(cfg, {
+      logger: logs.logger,
+      wrapStore: (store): Store => ({
+        ...store,
+        eraseTenantBatch: async (...args) => {
+          await gate;
+          return store.eraseTenantBatch(...args);
+        },
+      }),
+    });
+    const ops = adminClient(() => relay.url, OPS);
+    // The receiver holds the request until the erasure has started.
+    let answer!: () => void;
+    const held = new Promise<void>((r) => (answer = r));
+    const slow = await startReceiver(async (_req, res) => {
+      await held;
+      res.end();
+    });
+    receivers.push(slow);
+    expect((await ops('PUT', '/tenants/acct_fly', {})).status).toBe(201);
+    expect((await ops('POST', '/subscriptions', { id: 'fly', tenant: 'acct_fly', url: `${slow.url}/f` })).status).toBe(201);
+    const { id } = (await (
+      await relay.post(
+        '/ingest',
+        { type: 'order.created', tenant: 'acct_fly', data: { note: MARKER } },
+        { authorization: `Bearer ${INGEST}` },
+      )
+    ).json()) as { id: string };
+    await slow.waitFor((r) => r.length === 1);
+    const [delivery] = await relay.store.listDeliveriesOfEvent(id);
+
+    expect((await ops('DELETE', '/tenants/acct_fly')).status).toBe(202);
+    answer();
+    await relay.until(async () => logs.entries().some((e) => e.msg === 'attempt result not recorded: lease lost or store unavailable'));
+    expect(await relay.store.listAttempts(delivery!.id)).toEqual([]);
+    expect(await relay.store.getSubscriptionStates(['fly'])).toEqual([]);
+
+    open();
+    await relay.until(async () => (await ops('GET', '/tenants/acct_fly/erasure')).body.state === 'done');
+    expect((await ops('GET', '/tenants/acct_fly/erasure')).body).toMatchObject({ events: 1, deliveries: 1, attempts: 0 });
+    expect(rowsOf(path, 'acct_fly', ['fly'])).toEqual(NONE);
   });
 
   it('goes on after a restart: stopped mid-erasure, the next start finishes it', async () => {
