@@ -16,6 +16,7 @@ import { createMetrics, type RelayMetrics } from './metrics/metrics';
 import { metricsRoutes } from './metrics/routes';
 import { createIngestCommitter } from './ingest/committer';
 import { createPruner } from './retention/pruner';
+import { createEraser } from './tenants/eraser';
 import { uiRoutes } from './ui/routes';
 import { systemClock, type Clock } from './lib/clock';
 import type { Logger } from './lib/logger';
@@ -33,6 +34,10 @@ export interface AppDeps {
   pollIntervalMs?: number;
   /** Time between retention sweeps, ms (default 60 s). */
   pruneIntervalMs?: number;
+  /** Time between looks for tenant erasures under way, ms (default 5 s); a DELETE here starts one at once. */
+  eraseIntervalMs?: number;
+  /** Deliveries or events erased per transaction (default 500). */
+  eraseBatchSize?: number;
   /** Reads the config again (SIGHUP, POST /api/v1/reload); throws ConfigError. Absent: reload is refused. */
   loadConfig?: () => Config;
 }
@@ -96,6 +101,11 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
     { retention: () => current.retention, intervalMs: deps.pruneIntervalMs ?? 60_000, onPruned: (n) => metrics.eventsPruned(n) },
   );
 
+  const eraser = createEraser(
+    { store, clock, logger },
+    { intervalMs: deps.eraseIntervalMs ?? 5_000, ...(deps.eraseBatchSize !== undefined && { batchSize: deps.eraseBatchSize }) },
+  );
+
   const unwatch = subscriptions.onChange(() => dispatcher.nudge());
   const admin: AdminDeps = {
     store,
@@ -104,6 +114,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
     clock,
     config: () => current,
     nudge: () => dispatcher.nudge(),
+    eraseSoon: () => eraser.nudge(),
     async reload() {
       if (!deps.loadConfig) throw new AppError(409, 'not_reloadable', { detail: 'this relay was not started from a config file' });
       const next = deps.loadConfig();
@@ -135,6 +146,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
       await subscriptions.reloadAll();
       await dispatcher.start({ rescueAll: store.capabilities.singleOwner });
       pruner.start();
+      eraser.start();
       // Postgres: an ingest on any instance wakes this dispatcher (LISTEN/NOTIFY).
       stopWakeups = store.onWork?.(() => dispatcher.nudge()) ?? stopWakeups;
       subscriptions.start();
@@ -151,6 +163,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
         subscriptions.stop();
         unwatch();
         await pruner.stop();
+        await eraser.stop();
         await dispatcher.stop(config.server.shutdown_grace);
         await deliverer.close();
         await closed;

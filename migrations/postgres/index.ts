@@ -4,6 +4,7 @@ import { rateBuckets } from './0002-rate-buckets';
 import { subscriptionChanges } from './0003-subscription-changes';
 import { tenants } from './0004-tenants';
 import { tenantTokens } from './0005-tenant-tokens';
+import { tenantErasures } from './0006-tenant-erasures';
 
 /**
  * Every Postgres migration, by name, in a static map so the bundle carries them (as for SQLite).
@@ -17,6 +18,7 @@ export const postgresMigrations: Record<string, Migration> = {
   '0003-subscription-changes': subscriptionChanges,
   '0004-tenants': tenants,
   '0005-tenant-tokens': tenantTokens,
+  '0006-tenant-erasures': tenantErasures,
 };
 
 /** Hands the static map to Kysely's Migrator. */

@@ -5,6 +5,7 @@ import { scheduling } from './0003-scheduling';
 import { subscriptionChanges } from './0004-subscription-changes';
 import { tenants } from './0005-tenants';
 import { tenantTokens } from './0006-tenant-tokens';
+import { tenantErasures } from './0007-tenant-erasures';
 
 /**
  * Every SQLite migration, by name. Kysely runs them in name order, so names start with a
@@ -17,6 +18,7 @@ export const sqliteMigrations: Record<string, Migration> = {
   '0004-subscription-changes': subscriptionChanges,
   '0005-tenants': tenants,
   '0006-tenant-tokens': tenantTokens,
+  '0007-tenant-erasures': tenantErasures,
 };
 
 /** Hands the static map to Kysely's Migrator. */

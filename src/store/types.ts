@@ -361,6 +361,19 @@ export interface StoredTenantToken extends TenantTokenInput {
 /** How often touchTenantToken writes at most per token (ms): once a minute. */
 export const TENANT_TOKEN_TOUCH_MS = 60_000;
 
+/** Progress of a tenant's erasure (SPEC 9): rows erased so far. */
+export interface TenantErasure {
+  tenant: string;
+  /** `erasing` until every row of the tenant is gone, then `done`. */
+  state: 'erasing' | 'done';
+  events: number;
+  deliveries: number;
+  attempts: number;
+  startedAt: number;
+  /** When it became `done`; null while erasing. */
+  finishedAt: number | null;
+}
+
 /** What a backend can do, so callers ask the store instead of the config which backend it is. */
 export interface StoreCapabilities {
   /**
@@ -522,6 +535,28 @@ export interface Store {
    * (checked in the UPDATE's WHERE), so a busy token costs one write a minute; true when it wrote.
    */
   touchTenantToken(id: string, now: number): Promise<boolean>;
+  /**
+   * Starts erasing a tenant (SPEC 9) in one transaction of its own: its record (created if absent)
+   * becomes `erasing`, so ingest and putTenant refuse it from the commit on, and its erasure row
+   * `erasing` (counts kept if it was erasing already, from 0 if an earlier erasure was done).
+   * Nothing is deleted here: eraseTenantBatch does that.
+   */
+  startTenantErasure(tenant: string, now: number): Promise<TenantErasure>;
+  /**
+   * One short write transaction of an erasure: up to `limit` deliveries to one of the tenant's API
+   * subscriptions (with their attempts; the subscription itself, its run-time state and the details
+   * of audit entries about it go with its last ones, and a subscription change is logged so every
+   * live set drops it), or, once it has no subscriptions, up to `limit` of its events with their
+   * deliveries (to any subscription) and attempts. The batch that finds nothing left removes the
+   * tenant record, blanks the details of audit entries targeting the tenant, and marks the erasure
+   * `done` (SQLite then truncates its WAL). Returns the progress; null when no erasure of this
+   * tenant is under way or done.
+   */
+  eraseTenantBatch(tenant: string, limit: number, now: number): Promise<TenantErasure | null>;
+  /** The erasure of this tenant (under way or done), or null if it was never erased. */
+  getTenantErasure(tenant: string): Promise<TenantErasure | null>;
+  /** Tenants whose erasure is under way (at start, to resume them; and a poll, for other instances' DELETEs). */
+  erasingTenants(): Promise<string[]>;
 
   // --- subscription change log ---------------------------------------------------------------
   // Every write that changes a subscription's definition (insert, update, delete of an API

@@ -1,6 +1,6 @@
 import { AppError, notFound } from '../lib/app-error';
 import type { Clock } from '../lib/clock';
-import type { Store, StoredTenant, TenantCounts, TenantInput } from '../store/types';
+import type { Store, StoredTenant, TenantCounts, TenantErasure, TenantInput } from '../store/types';
 
 /*
  * Tenant records (SPEC 9): create or replace, read and list, each shown with its counts. The counts
@@ -11,6 +11,19 @@ import type { Store, StoredTenant, TenantCounts, TenantInput } from '../store/ty
 export interface TenantDeps {
   store: Store;
   clock: Clock;
+  /** Wake the erasure worker: an erasure was just started. Absent: its next look finds it. */
+  eraseSoon?(): void;
+}
+
+/** How the API shows an erasure (GET /tenants/{tenant}/erasure): counts of rows erased so far. */
+export interface ErasureView {
+  tenant: string;
+  state: TenantErasure['state'];
+  events: number;
+  deliveries: number;
+  attempts: number;
+  started_at: string;
+  finished_at: string | null;
 }
 
 /** How the API shows a tenant. */
@@ -71,4 +84,32 @@ export async function listTenants(
   const page = await deps.store.listTenants(query);
   const counts = await deps.store.tenantCounts(page.data.map((t) => t.id));
   return { data: page.data.map((t) => viewOf(t, counts.get(t.id))), nextCursor: page.nextCursor };
+}
+
+const erasureView = (e: TenantErasure): ErasureView => ({
+  tenant: e.tenant,
+  state: e.state,
+  events: e.events,
+  deliveries: e.deliveries,
+  attempts: e.attempts,
+  started_at: new Date(e.startedAt).toISOString(),
+  finished_at: e.finishedAt === null ? null : new Date(e.finishedAt).toISOString(),
+});
+
+/**
+ * Starts erasing every row of the tenant, record or not (SPEC 9). The store marks it erasing in
+ * one transaction (ingest and PUT refuse it from then on); the worker deletes the rest in batches.
+ * Again while erasing: the same erasure goes on.
+ */
+export async function startErasure(deps: TenantDeps, id: string): Promise<ErasureView> {
+  const erasure = await deps.store.startTenantErasure(id, deps.clock.now());
+  deps.eraseSoon?.();
+  return erasureView(erasure);
+}
+
+/** The tenant's erasure, under way or done; 404 when it was never erased. */
+export async function getErasure(deps: TenantDeps, id: string): Promise<ErasureView> {
+  const erasure = await deps.store.getTenantErasure(id);
+  if (erasure === null) throw notFound(`tenant '${id}' was never erased`);
+  return erasureView(erasure);
 }

@@ -47,7 +47,15 @@ export interface RunningRelay {
 /** Starts the real app in-process on a real SQLite file and port 0. */
 export async function startRelay(
   config: Config,
-  opts: { logger?: Logger; busyTimeoutMs?: number; loadConfig?: () => Config } = {},
+  opts: {
+    logger?: Logger;
+    busyTimeoutMs?: number;
+    loadConfig?: () => Config;
+    /** Wraps the store the app gets (to hold or count a method); `store` stays the unwrapped one. */
+    wrapStore?: (store: Store) => Store;
+    /** Rows per tenant erasure batch (default 500). */
+    eraseBatchSize?: number;
+  } = {},
 ): Promise<RunningRelay> {
   const sqlite = config.storage.sqlite!;
   // As openStore wires it: secrets of API subscriptions sealed with storage.encryption_key.
@@ -57,7 +65,8 @@ export async function startRelay(
   );
   await store.migrate();
   const app = await createApp(config, {
-    store,
+    store: opts.wrapStore ? opts.wrapStore(store) : store,
+    ...(opts.eraseBatchSize !== undefined && { eraseBatchSize: opts.eraseBatchSize }),
     logger: opts.logger ?? silentLogger,
     pollIntervalMs: 200,
     ...(opts.loadConfig && { loadConfig: opts.loadConfig }),

@@ -34,7 +34,7 @@ describe('Postgres store: several instances on one database', () => {
     const a = createPostgresStore({ url: URL, schema, maxConnections: 4, time });
     const b = createPostgresStore({ url: URL, schema, maxConnections: 4, time });
     await Promise.all([a.migrate(), b.migrate()]);
-    return { a, b, close: () => Promise.all([a.close(), b.close()]) };
+    return { a, b, schema, close: () => Promise.all([a.close(), b.close()]) };
   }
   const event = (id: string, subscriptionIds = ['s']) => ({
     id,
@@ -43,6 +43,26 @@ describe('Postgres store: several instances on one database', () => {
     contentHash: `h-${id}`,
     createdAt: Date.now(),
     subscriptionIds,
+  });
+
+  it('erases a tenant from two instances at once, counting every row once, and deletes its tokens where their table exists', async () => {
+    const { a, b, schema, close } = await twoStores('caller');
+    try {
+      // As migration 0005 (tenant tokens, built alongside) makes it.
+      await admin.query(`CREATE TABLE ${quoteIdent(schema)}.tenant_tokens (id TEXT PRIMARY KEY, tenant TEXT NOT NULL, hash TEXT NOT NULL)`);
+      await admin.query(`INSERT INTO ${quoteIdent(schema)}.tenant_tokens VALUES ('tok_1', 'acct_t', 'h'), ('tok_2', 'acct_o', 'h')`);
+      await a.ingest(Array.from({ length: 120 }, (_, i) => [{ ...event(`t${i}`, ['s', 'p']), tenant: 'acct_t' }]));
+      await a.startTenantErasure('acct_t', 1);
+      const eraseAll = async (store: typeof a) => {
+        for (;;) if ((await store.eraseTenantBatch('acct_t', 7, 2))?.state === 'done') return;
+      };
+      await Promise.all([eraseAll(a), eraseAll(b)]);
+      expect(await b.getTenantErasure('acct_t')).toMatchObject({ state: 'done', events: 120, deliveries: 240, attempts: 0 });
+      expect((await admin.query(`SELECT id FROM ${quoteIdent(schema)}.tenant_tokens`)).rows).toEqual([{ id: 'tok_2' }]);
+      expect(await a.getTenant('acct_t')).toBeNull();
+    } finally {
+      await close();
+    }
   });
 
   it('never leases one delivery to two instances claiming at the same time', async () => {

@@ -198,6 +198,7 @@ describe('SQLite store', () => {
         '0004-subscription-changes',
         '0005-tenants',
         '0006-tenant-tokens',
+        '0007-tenant-erasures',
       ]);
       expect(await store.ready()).toBe(true);
     });
@@ -568,6 +569,31 @@ describe('SQLite store: files readable by the relay only', () => {
     expect(files.length).toBeGreaterThan(0);
     for (const file of files) expect([file, readFileSync(file).includes(secret)]).toEqual([file, false]);
     expect(inspect(path, (db) => db.prepare('SELECT id FROM api_subscriptions').all())).toEqual([{ id: 'api-kept' }]);
+  });
+});
+
+describe('SQLite store: tenant erasure', () => {
+  it("deletes the tenant's tokens where their table exists (migration 0006, built alongside)", async () => {
+    const path = tempDbPath();
+    await withStore(path, 'normal', async (store) => {
+      await store.migrate();
+      // As migration 0006 makes it (tenant tokens).
+      const raw = new Database(path);
+      raw.exec(`CREATE TABLE tenant_tokens (id TEXT PRIMARY KEY, tenant TEXT NOT NULL, hash TEXT NOT NULL) STRICT`);
+      raw.exec(`INSERT INTO tenant_tokens VALUES ('tok_1', 'acct_t', 'h1'), ('tok_2', 'acct_other', 'h2')`);
+      raw.close();
+      await store.startTenantErasure('acct_t', T);
+      expect(await store.eraseTenantBatch('acct_t', 10, T + 1)).toMatchObject({ state: 'done' });
+    });
+    expect(inspect(path, (db) => db.prepare('SELECT id FROM tenant_tokens').pluck().all())).toEqual(['tok_2']);
+  });
+
+  it('erases without a tenant_tokens table', async () => {
+    await withStore(':memory:', 'normal', async (store) => {
+      await store.migrate();
+      await store.startTenantErasure('acct_t', T);
+      expect(await store.eraseTenantBatch('acct_t', 10, T + 1)).toMatchObject({ state: 'done', events: 0 });
+    });
   });
 });
 

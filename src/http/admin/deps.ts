@@ -10,4 +10,6 @@ export interface AdminDeps extends SubscriptionDeps {
    * 409 `not_reloadable` when the relay was not started from a file.
    */
   reload(): Promise<number>;
+  /** Wake the tenant erasure worker (DELETE /tenants/{tenant}); absent: its next look finds the erasure. */
+  eraseSoon?(): void;
 }

@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import { parseRate, RATE_HINT } from '../../lib/durations';
-import { getTenant, listTenants, putTenant } from '../../tenants/service';
+import { getErasure, getTenant, listTenants, putTenant, startErasure } from '../../tenants/service';
 import { TENANT_ID_HINT, TENANT_ID_PATTERN } from '../../tenants/tenant-id';
 import { AppError } from '../problem';
 import { audit } from './audit';
@@ -134,6 +134,49 @@ const get = createRoute({
   responses: { 200: { description: 'the tenant', ...json(TenantSchema) }, ...problemResponses(404) },
 });
 
+const ErasureSchema = z
+  .object({
+    tenant: z.string().openapi({ example: 'acct_42' }),
+    state: z.enum(['erasing', 'done']),
+    events: z.number().int().openapi({ description: 'events erased so far' }),
+    deliveries: z.number().int().openapi({ description: 'deliveries erased so far (to platform subscriptions too)' }),
+    attempts: z.number().int().openapi({ description: 'attempt records erased so far' }),
+    started_at: isoString,
+    finished_at: isoString.nullable(),
+  })
+  .openapi('TenantErasure');
+
+const erase = createRoute({
+  method: 'delete',
+  path: '/tenants/{tenant}',
+  operationId: 'eraseTenant',
+  tags,
+  summary: 'Start erasing every row of a tenant',
+  description:
+    'Record or not: its subscriptions, events, their deliveries (to platform subscriptions too) and attempts, in the background. ' +
+    'From now on ingest for the tenant and PUT answer 409 until it is done. Again while erasing: the same erasure goes on. Needs `write` or `tenants`.',
+  request: { params: TenantParam },
+  responses: {
+    202: {
+      description: 'erasing',
+      ...json(z.object({ tenant: z.string(), state: z.literal('erasing') }).openapi('TenantErasureStarted')),
+    },
+    ...problemResponses(),
+  },
+});
+
+const erasure = createRoute({
+  method: 'get',
+  path: '/tenants/{tenant}/erasure',
+  operationId: 'getTenantErasure',
+  tags,
+  summary: "A tenant's erasure and the rows erased so far",
+  description:
+    'Survives the erasure: once `done`, only the id, the counts and the times are kept. 404 if the tenant was never erased. Needs `write` or `tenants`.',
+  request: { params: TenantParam },
+  responses: { 200: { description: 'the erasure', ...json(ErasureSchema) }, ...problemResponses(404) },
+});
+
 /** Admin routes: tenant records (SPEC 9). The logic is in src/tenants; these only translate HTTP. */
 export function tenantRoutes(deps: AdminDeps) {
   const app = adminRouter();
@@ -165,5 +208,15 @@ export function tenantRoutes(deps: AdminDeps) {
   });
 
   app.openapi(get, async (c) => c.json(await getTenant(deps, c.req.valid('param').tenant), 200));
+
+  app.openapi(erase, async (c) => {
+    const { tenant: id } = c.req.valid('param');
+    await startErasure(deps, id);
+    // No details: the erasure blanks them for the tenant's entries anyway (action, actor and id stay).
+    await audit(c, deps, 'tenant.erase', id);
+    return c.json({ tenant: id, state: 'erasing' as const }, 202);
+  });
+
+  app.openapi(erasure, async (c) => c.json(await getErasure(deps, c.req.valid('param').tenant), 200));
   return app;
 }

@@ -3,13 +3,17 @@ import type { AttemptResult } from '../types';
 import { ms } from './database-clock';
 import type { Runner } from './run';
 
-/** SQL of attempt results and subscription health in Postgres. */
+/**
+ * SQL of attempt results and subscription health in Postgres. A delivery whose tenant is being
+ * erased (SPEC 9) is never finished: nothing of an attempt that ran meanwhile is written back.
+ */
 export const COMPLETION_SQL = {
   finish: `UPDATE deliveries
     SET status = @status, attempts = attempts + 1, next_attempt_at = @nextAttemptAt,
       lease_owner = NULL, lease_expires_at = NULL,
       last_status_code = @lastStatusCode, last_error = @lastError, updated_at = @now
     WHERE id = @id AND status = 'delivering' AND lease_owner = @owner
+      AND (tenant IS NULL OR NOT EXISTS (SELECT 1 FROM tenants t WHERE t.id = deliveries.tenant AND t.state = 'erasing'))
     RETURNING subscription_id`,
   // `finish` for a batch: one row per result, each guarded by its own lease owner.
   finishMany: `UPDATE deliveries AS d
@@ -19,6 +23,7 @@ export const COMPLETION_SQL = {
     FROM unnest(@ids::text[], @owners::text[], @statuses::text[], @nexts::bigint[], @codes::int[], @errors::text[])
       AS v(id, owner, status, next_attempt_at, last_status_code, last_error)
     WHERE d.id = v.id AND d.status = 'delivering' AND d.lease_owner = v.owner
+      AND (d.tenant IS NULL OR NOT EXISTS (SELECT 1 FROM tenants t WHERE t.id = d.tenant AND t.state = 'erasing'))
     RETURNING d.id, d.subscription_id`,
   insertAttempt: `INSERT INTO attempts (id, delivery_id, attempt, started_at, duration_ms, request_url,
       request_headers, response_status, response_headers, response_body, error)

@@ -17,6 +17,7 @@ import { inTransaction, over, type Runner } from './run';
 import { appendChanges, changesSince, latestChange, pruneChanges } from './subscription-changes';
 import { TENANT_TOKEN_SQL, type TenantTokenRow, tenantTokenParams, toTenantToken, touchParams } from '../sql/tenant-tokens';
 import { getTenant, listTenants, putTenant, tenantCounts } from './tenants';
+import { eraseBatch, erasingTenants, getErasure, startErasure } from './erasure';
 
 /*
  * The Postgres store: several relay instances share one database. Claims take due rows FOR UPDATE
@@ -250,6 +251,16 @@ export function createPostgresStore(opts: PostgresStoreOptions): Store {
       return row === undefined ? null : toTenantToken(row);
     },
     touchTenantToken: async (id, now) => (await direct.count(TENANT_TOKEN_SQL.touch, touchParams(id, ms(now)))) > 0,
+    // Erasure times are the caller's, like the tenant's; the change log's are the database's.
+    startTenantErasure: (tenant, now) => transaction((tx) => startErasure(tx, tenant, ms(now))),
+    async eraseTenantBatch(tenant, limit, now) {
+      const batch = await transaction((tx) =>
+        eraseBatch(tx, tenant, limit, ms(now), async (id) => changed(tx, [id], await dbNow(tx, now))),
+      );
+      return batch.erasure;
+    },
+    getTenantErasure: (tenant) => getErasure(direct, tenant),
+    erasingTenants: () => erasingTenants(direct),
 
     latestSubscriptionChange: () => latestChange(direct),
     subscriptionChangesSince: (afterSeq) => changesSince(direct, afterSeq),

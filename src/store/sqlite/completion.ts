@@ -13,13 +13,19 @@ export interface CompletionStatements {
   recordChange: Database.Statement<{ id: string; now: number }>;
 }
 
-/** SQL of attempt results and subscription health (prepared in statements.ts). */
+/**
+ * SQL of attempt results and subscription health (prepared in statements.ts). `finish` also
+ * refuses a delivery whose tenant is being erased (SPEC 9): an attempt that ran while the erasure
+ * started writes nothing back, not its attempt record nor the subscription's health, as if its
+ * lease were lost; the erasure deletes the row.
+ */
 export const COMPLETION_SQL = {
   finish: `UPDATE deliveries
     SET status = @status, attempts = attempts + 1, next_attempt_at = @nextAttemptAt,
       lease_owner = NULL, lease_expires_at = NULL,
       last_status_code = @lastStatusCode, last_error = @lastError, updated_at = @now
     WHERE id = @id AND status = 'delivering' AND lease_owner = @owner
+      AND (tenant IS NULL OR NOT EXISTS (SELECT 1 FROM tenants t WHERE t.id = deliveries.tenant AND t.state = 'erasing'))
     RETURNING subscription_id`,
   insertAttempt: `INSERT INTO attempts (id, delivery_id, attempt, started_at, duration_ms, request_url,
       request_headers, response_status, response_headers, response_body, error)

@@ -10,6 +10,7 @@ import { isSqliteUnavailable } from './errors';
 import { createListings } from './listings';
 import { isInMemory, openDatabase, type SqliteOptions } from './open-database';
 import { lockDatabaseFile } from './process-lock';
+import { createErasure, type Erasure } from './erasure';
 import { createPruner } from './prune';
 import * as reads from './reads';
 import { createSubscriptionChanges, type SubscriptionChangeLog } from './subscription-changes';
@@ -65,6 +66,8 @@ export function createSqliteStore(opts: SqliteOptions, hooks: { syncFd?: SyncFd 
   const tenants = () => (tenantQueries ??= createTenants(db()));
   let tokenQueries: TenantTokens | undefined;
   const tokens = () => (tokenQueries ??= createTenantTokens(db()));
+  let erasureQueries: Erasure | undefined;
+  const erasure = () => (erasureQueries ??= createErasure(db()));
   let closing: Promise<void> | undefined;
 
   return {
@@ -185,6 +188,22 @@ export function createSqliteStore(opts: SqliteOptions, hooks: { syncFd?: SyncFd 
     },
     async touchTenantToken(id, now) {
       return tokens().touch(id, toMs(now));
+    },
+    async startTenantErasure(tenant, now) {
+      return erasure().start(tenant, toMs(now));
+    },
+    async eraseTenantBatch(tenant, limit, now) {
+      const { erasure: progress, ended } = erasure().batch(tenant, limit, toMs(now));
+      // The WAL still holds the erased rows' old page images: copy the current pages into the
+      // file and empty the WAL, so nothing of the tenant stays readable on disk.
+      if (ended && !db().memory) db().pragma('wal_checkpoint(TRUNCATE)');
+      return progress;
+    },
+    async getTenantErasure(tenant) {
+      return erasure().get(tenant);
+    },
+    async erasingTenants() {
+      return erasure().erasing();
     },
     async latestSubscriptionChange() {
       return changes().latest();
