@@ -573,26 +573,31 @@ describe('SQLite store: files readable by the relay only', () => {
 });
 
 describe('SQLite store: tenant erasure', () => {
-  it("deletes the tenant's tokens where their table exists (migration 0006, built alongside)", async () => {
-    const path = tempDbPath();
-    await withStore(path, 'normal', async (store) => {
-      await store.migrate();
-      // As migration 0006 makes it (tenant tokens).
-      const raw = new Database(path);
-      raw.exec(`CREATE TABLE tenant_tokens (id TEXT PRIMARY KEY, tenant TEXT NOT NULL, hash TEXT NOT NULL) STRICT`);
-      raw.exec(`INSERT INTO tenant_tokens VALUES ('tok_1', 'acct_t', 'h1'), ('tok_2', 'acct_other', 'h2')`);
-      raw.close();
-      await store.startTenantErasure('acct_t', T);
-      expect(await store.eraseTenantBatch('acct_t', 10, T + 1)).toMatchObject({ state: 'done' });
-    });
-    expect(inspect(path, (db) => db.prepare('SELECT id FROM tenant_tokens').pluck().all())).toEqual(['tok_2']);
-  });
-
-  it('erases without a tenant_tokens table', async () => {
+  it("deletes the tenant's tokens, and no one else's", async () => {
     await withStore(':memory:', 'normal', async (store) => {
       await store.migrate();
+      await store.createTenantToken({
+        id: 'tok_1',
+        tenant: 'acct_t',
+        name: 'n',
+        scopes: ['read'],
+        hash: 'h',
+        createdAt: 1,
+        expiresAt: null,
+      });
+      await store.createTenantToken({
+        id: 'tok_2',
+        tenant: 'acct_other',
+        name: 'n',
+        scopes: ['read'],
+        hash: 'h',
+        createdAt: 1,
+        expiresAt: null,
+      });
       await store.startTenantErasure('acct_t', T);
-      expect(await store.eraseTenantBatch('acct_t', 10, T + 1)).toMatchObject({ state: 'done', events: 0 });
+      expect(await store.eraseTenantBatch('acct_t', 10, T + 1)).toMatchObject({ state: 'done' });
+      expect(await store.listTenantTokens('acct_t')).toEqual([]);
+      expect((await store.listTenantTokens('acct_other')).map((t) => t.id)).toEqual(['tok_2']);
     });
   });
 });

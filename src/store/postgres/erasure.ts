@@ -41,10 +41,8 @@ export const ERASURE_SQL = {
       attempts = attempts + @attempts
     WHERE tenant = @tenant`,
   finish: `UPDATE tenant_erasures SET state = 'done', finished_at = @now WHERE tenant = @tenant`,
-  // Credentials of the tenant, deleted by every batch so they stop working at once. Tenant tokens
-  // (migration 0005) are built alongside this: deleted only where their table exists (to_regclass
-  // follows the search_path, the store's schema). Portal sessions (SPEC 10) belong here too once they exist.
-  hasTokens: `SELECT to_regclass('tenant_tokens') IS NOT NULL AS present`,
+  // Credentials of the tenant, deleted by every batch so they stop working at once. Portal sessions
+  // (SPEC 10) belong here too once they exist.
   eraseTokens: `DELETE FROM tenant_tokens WHERE tenant = @tenant`,
 } as const;
 
@@ -90,8 +88,7 @@ export async function eraseBatch(
   if (locked === undefined || locked.state === 'done')
     return { erasure: locked === undefined ? null : toTenantErasure(locked), ended: false };
   const erased: ErasedRows = { events: 0, deliveries: 0, attempts: 0 };
-  const [tokens] = await tx.rows<{ present: boolean }>(ERASURE_SQL.hasTokens);
-  if (tokens?.present) await tx.count(ERASURE_SQL.eraseTokens, { tenant });
+  await tx.count(ERASURE_SQL.eraseTokens, { tenant });
   const size = Math.max(1, Math.floor(limit));
   let ended = false;
   const [subscription] = await tx.rows<{ id: string }>(ERASURE_SQL.subscription, { tenant });

@@ -46,13 +46,11 @@ export const ERASURE_SQL = {
       attempts = attempts + @attempts
     WHERE tenant = @tenant`,
   finish: `UPDATE tenant_erasures SET state = 'done', finished_at = @now WHERE tenant = @tenant`,
-  hasTokens: `SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'tenant_tokens'`,
 } as const;
 
 /**
- * Credentials of the tenant, deleted by every batch (the first one stops them working). Tenant
- * tokens (migration 0006) are built alongside this: deleted only where their table exists.
- * Portal sessions (SPEC 10) belong here too once they exist.
+ * Credentials of the tenant, deleted by every batch (the first one stops them working). Portal
+ * sessions (SPEC 10) belong here too once they exist.
  */
 const ERASE_TOKENS_SQL = `DELETE FROM tenant_tokens WHERE tenant = @tenant`;
 
@@ -66,7 +64,7 @@ export function createErasure(db: Database.Database) {
   };
   const write = immediateWriter(db);
   // Prepared after migrate (on first use), so the table is there if it will ever be.
-  const eraseTokens = s.hasTokens.get({}) === undefined ? undefined : prepare(ERASE_TOKENS_SQL);
+  const eraseTokens = prepare(ERASE_TOKENS_SQL);
   const ids = (statement: Database.Statement<[Params], unknown>, params: Params) =>
     (statement.all(params) as { id: string }[]).map((r) => r.id);
   const get = (tenant: string): TenantErasure | null => {
@@ -116,7 +114,7 @@ export function createErasure(db: Database.Database) {
       const before = get(tenant);
       if (before === null || before.state === 'done') return { erasure: before, ended: false };
       const erased: ErasedRows = { events: 0, deliveries: 0, attempts: 0 };
-      eraseTokens?.run({ tenant });
+      eraseTokens.run({ tenant });
       const finished = step(tenant, Math.max(1, Math.floor(limit)), now, erased);
       s.progress.run({ tenant, ...erased });
       if (finished) {
