@@ -76,7 +76,8 @@ describe('the single executable', () => {
       const result = (r: typeof fromBinary) => ({ args, status: r.status, stdout: r.stdout, stderr: r.stderr });
       expect(result(fromBinary)).toEqual(result(fromBundle));
     }
-  });
+    // Every command twice, each a process start of a 100 MB executable or the bundle: slow on a busy machine.
+  }, 120_000);
 
   it("serves with the bundle's short form too: hookrelay --config config.yaml (relative to where it runs)", async () => {
     const { dir, binary } = isolatedBinary();
