@@ -79,7 +79,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
     // Fixed at start (the Agent's connector is built once): these two keys need a restart.
     network: { allowPrivateNetworks: config.delivery.allow_private_networks, allowedNetworks: config.delivery.allowed_networks },
   });
-  const metrics = createMetrics({ store, clock, isCurrent: (id) => subscriptions.get(id) !== undefined });
+  const metrics = createMetrics({ store, clock, subscription: (id) => subscriptions.get(id) });
   const dispatcher = createDispatcher(
     { store, subscriptions, clock, logger, deliverer, isUnavailable: (err) => store.isUnavailable(err) },
     {

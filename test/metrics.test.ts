@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { adminClient } from './helpers/admin-client';
 import { closeAfterEach } from './helpers/lifecycle';
 import { testConfig, TEST_SECRET, type RunningRelay } from './helpers/relay';
 
@@ -116,5 +117,75 @@ describe('GET /metrics', () => {
     await a.until(async () => sum(await scrape(a), 'hookrelay_attempts_total') === 1);
     expect(sum(await scrape(b), 'hookrelay_events_ingested_total')).toBe(0);
     expect(sum(await scrape(b), 'hookrelay_attempts_total')).toBe(0);
+  });
+
+  it('labels platform subscriptions by id and counts tenants\' subscriptions as subscription="(tenant)": 50 of them add no series', async () => {
+    const OPS = 'ops-token-0123456789';
+    const rx = await life.receiver();
+    const relay = await life.relay(
+      testConfig({ delivery: { retry_schedule: [] }, auth: { admin_tokens: [{ name: 'ops', token: OPS, scopes: ['read', 'write'] }] } }),
+    );
+    const ops = adminClient(() => relay.url, OPS);
+    expect((await ops('PUT', '/tenants/acct_1', {})).status).toBe(201);
+    expect((await ops('POST', '/subscriptions', { id: 'plat', url: `${rx.url}/p` })).status).toBe(201);
+    const tenantSubs: string[] = [];
+    for (let i = 0; i < 50; i++) {
+      const res = await ops('POST', '/subscriptions', { tenant: 'acct_1', url: `${rx.url}/t${i}` });
+      expect(res.status).toBe(201);
+      tenantSubs.push(res.body.id);
+    }
+    expect((await relay.post('/ingest', { type: 'order.created', tenant: 'acct_1', data: {} })).status).toBe(202);
+    expect((await relay.post('/ingest', { type: 'order.created', data: {} })).status).toBe(202);
+    // Every tenant subscription and the platform one (twice) made an attempt.
+    await relay.until(async () => sum(await scrape(relay), 'hookrelay_attempts_total') === 52);
+
+    const m = await scrape(relay);
+    const labelled = new Set(m.filter((s) => s.labels.subscription !== undefined).map((s) => s.labels.subscription));
+    expect([...labelled].sort()).toEqual(['(tenant)', 'plat']);
+    expect(m.some((s) => Object.values(s.labels).some((v) => tenantSubs.includes(v)))).toBe(false);
+    expect(sum(m, 'hookrelay_attempts_total', { subscription: 'plat' })).toBe(2);
+    expect(sum(m, 'hookrelay_attempts_total', { subscription: '(tenant)' })).toBe(50);
+    expect(sum(m, 'hookrelay_deliveries_finished_total', { subscription: '(tenant)' })).toBe(50);
+    expect(sum(m, 'hookrelay_attempt_duration_seconds_count', { subscription: '(tenant)' })).toBe(50);
+    expect(sum(m, 'hookrelay_deliveries_waiting', { subscription: '(tenant)' })).toBe(0);
+    expect(sum(m, 'hookrelay_deliveries_waiting', { subscription: 'plat' })).toBe(0);
+  });
+
+  it("sums tenants' waiting deliveries into one series, with the age of the oldest of them", async () => {
+    const OPS = 'ops-token-0123456789';
+    const rx = await life.receiver(() => new Promise<void>(() => {}));
+    const relay = await life.relay(
+      testConfig({ delivery: { retry_schedule: [] }, auth: { admin_tokens: [{ name: 'ops', token: OPS, scopes: ['read', 'write'] }] } }),
+    );
+    const ops = adminClient(() => relay.url, OPS);
+    expect((await ops('PUT', '/tenants/acct_1', {})).status).toBe(201);
+    expect((await ops('PUT', '/tenants/acct_2', {})).status).toBe(201);
+    const hanging = { max_in_flight: 1, timeout: '30s' };
+    expect((await ops('POST', '/subscriptions', { id: 'stuck', url: `${rx.url}/p`, ...hanging })).status).toBe(201);
+    const tenantSubs: string[] = [];
+    for (const tenant of ['acct_1', 'acct_1', 'acct_2']) {
+      const res = await ops('POST', '/subscriptions', { tenant, url: `${rx.url}/${tenant}`, ...hanging });
+      expect(res.status).toBe(201);
+      tenantSubs.push(res.body.id);
+    }
+    // Two events per tenant subscription's tenant and two platform ones: each subscription holds one, one waits.
+    for (const tenant of ['acct_1', 'acct_1', 'acct_2', 'acct_2']) {
+      expect((await relay.post('/ingest', { type: 'order.created', tenant, data: {} })).status).toBe(202);
+    }
+    // The platform subscription gets the tenants' events too: 4 for it, 1 held.
+    await rx.waitFor((r) => r.length === 4);
+    await new Promise((r) => setTimeout(r, 50));
+
+    const m = await scrape(relay);
+    expect(sum(m, 'hookrelay_deliveries_waiting', { subscription: '(tenant)' })).toBe(3);
+    expect(sum(m, 'hookrelay_oldest_waiting_age_seconds', { subscription: '(tenant)' })).toBeGreaterThan(0);
+    expect(sum(m, 'hookrelay_deliveries_waiting', { subscription: 'stuck' })).toBe(3);
+    expect(m.some((s) => Object.values(s.labels).some((v) => tenantSubs.includes(v)))).toBe(false);
+    expect(
+      m
+        .filter((s) => s.name === 'hookrelay_deliveries_waiting')
+        .map((s) => s.labels.subscription)
+        .sort(),
+    ).toEqual(['(tenant)', 'stuck']);
   });
 });

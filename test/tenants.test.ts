@@ -364,7 +364,10 @@ describe('ingest with a tenant', () => {
     const detail = (await ops('GET', `/events/${a.id}`)).body;
     expect(detail).toMatchObject({ id: a.id, tenant: 'acct_1' });
     expect(detail.deliveries.map((d: { tenant: string }) => d.tenant)).toEqual(['acct_1', 'acct_1']);
-    expect((await ops('GET', `/events/${p.id}`)).body.tenant).toBeUndefined();
+    // SPEC 8: platform events show `tenant: null`, and so do their deliveries.
+    const platform = (await ops('GET', `/events/${p.id}`)).body;
+    expect(platform.tenant).toBeNull();
+    expect(platform.deliveries.map((d: { tenant: string | null }) => d.tenant)).toEqual([null]);
 
     const deliveries = (await ops('GET', '/deliveries?tenant=acct_1')).body.data;
     expect(

@@ -35,6 +35,8 @@ export interface DispatcherOptions {
 /** One finished attempt as an observer (metrics) sees it. */
 export interface AttemptObservation {
   subscriptionId: string;
+  /** The subscription's tenant; null for a platform subscription (metrics label those only by id). */
+  tenant: string | null;
   /** HTTP status, null when there was no answer (network error, timeout, blocked destination). */
   status: number | null;
   /** How deliver() classified it; `fail` with a null status is a blocked destination. */
@@ -299,6 +301,7 @@ export function createDispatcher(deps: DispatcherDeps, opts: DispatcherOptions) 
     logAttempt(target, delivery, number, attemptId, response, next, written);
     opts.onAttempt?.({
       subscriptionId: target.id,
+      tenant: target.tenant,
       status: response.status,
       kind: response.outcome.kind,
       durationMs: response.durationMs,

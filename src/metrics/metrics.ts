@@ -15,6 +15,13 @@ export function statusClass(a: Pick<AttemptObservation, 'status' | 'kind'>): Sta
   return '5xx';
 }
 
+/**
+ * The `subscription` label of every tenant subscription (SPEC 13): metrics name platform subscriptions
+ * only, so a scrape does not grow with the number of tenants; tenants' figures are summed under this
+ * one value (per-tenant figures are in the admin API). No subscription id can be it: ids have no `(`.
+ */
+export const TENANT_SUBSCRIPTIONS = '(tenant)';
+
 /** Attempt durations, 5 ms to 30 s (the longest default attempt timeout). */
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
@@ -40,8 +47,11 @@ export interface RelayMetrics {
 export function createMetrics(deps: {
   store: Store;
   clock: Clock;
-  /** Whether a subscription id is in force: waiting gauges show those only, so a deleted one's series go away. */
-  isCurrent: (subscriptionId: string) => boolean;
+  /**
+   * A subscription in force (its tenant, null for a platform one), undefined when unknown: waiting gauges
+   * show current ones only, so a deleted one's series go away.
+   */
+  subscription: (subscriptionId: string) => { tenant: string | null } | undefined;
 }): RelayMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
@@ -71,13 +81,13 @@ export function createMetrics(deps: {
   });
   const attempts = new Counter({
     name: 'hookrelay_attempts_total',
-    help: 'Delivery attempts finished, by subscription, status class and the delivery state after the attempt.',
+    help: 'Delivery attempts finished, by platform subscription (tenants\' ones as subscription="(tenant)"), status class and the delivery state after the attempt.',
     labelNames: ['subscription', 'status_class', 'outcome'] as const,
     registers: [registry],
   });
   const duration = new Histogram({
     name: 'hookrelay_attempt_duration_seconds',
-    help: 'Duration of delivery attempts, by subscription.',
+    help: 'Duration of delivery attempts, by platform subscription (tenants\' ones as subscription="(tenant)").',
     labelNames: ['subscription'] as const,
     buckets: DURATION_BUCKETS,
     registers: [registry],
@@ -89,7 +99,7 @@ export function createMetrics(deps: {
   });
   const finished = new Counter({
     name: 'hookrelay_deliveries_finished_total',
-    help: 'Deliveries that reached a final status through an attempt, by subscription and status.',
+    help: 'Deliveries that reached a final status through an attempt, by platform subscription (tenants\' ones as subscription="(tenant)") and status.',
     labelNames: ['subscription', 'status'] as const,
     registers: [registry],
   });
@@ -103,13 +113,25 @@ export function createMetrics(deps: {
         const now = deps.clock.now();
         waiting.reset();
         oldest.reset();
+        // Tenants' subscriptions add up into one series: the sum of their backlogs, the oldest of their oldest.
+        let tenants: { backlog: number; oldest: number | null } | undefined;
+        const age = (createdAt: number | null) => (createdAt === null ? 0 : Math.max(0, now - createdAt) / 1000);
         for (const s of stats) {
-          if (!deps.isCurrent(s.subscriptionId)) continue;
+          const current = deps.subscription(s.subscriptionId);
+          if (current === undefined) continue;
+          if (current.tenant !== null) {
+            tenants ??= { backlog: 0, oldest: null };
+            tenants.backlog += s.backlog;
+            const o = s.oldestWaitingCreatedAt;
+            if (o !== null && (tenants.oldest === null || o < tenants.oldest)) tenants.oldest = o;
+            continue;
+          }
           waiting.set({ subscription: s.subscriptionId }, s.backlog);
-          oldest.set(
-            { subscription: s.subscriptionId },
-            s.oldestWaitingCreatedAt === null ? 0 : Math.max(0, now - s.oldestWaitingCreatedAt) / 1000,
-          );
+          oldest.set({ subscription: s.subscriptionId }, age(s.oldestWaitingCreatedAt));
+        }
+        if (tenants !== undefined) {
+          waiting.set({ subscription: TENANT_SUBSCRIPTIONS }, tenants.backlog);
+          oldest.set({ subscription: TENANT_SUBSCRIPTIONS }, age(tenants.oldest));
         }
       } finally {
         reading = undefined;
@@ -117,14 +139,14 @@ export function createMetrics(deps: {
     })());
   const waiting: Gauge<'subscription'> = new Gauge({
     name: 'hookrelay_deliveries_waiting',
-    help: 'Deliveries waiting (pending or retrying), by subscription; read from the store at scrape time.',
+    help: 'Deliveries waiting (pending or retrying), by platform subscription, tenants\' ones summed as subscription="(tenant)"; read at scrape time.',
     labelNames: ['subscription'] as const,
     registers: [registry],
     collect: readStats,
   });
   const oldest: Gauge<'subscription'> = new Gauge({
     name: 'hookrelay_oldest_waiting_age_seconds',
-    help: 'Age of the oldest waiting delivery (0 when none waits), by subscription; read at scrape time.',
+    help: 'Age of the oldest waiting delivery (0 when none waits), by platform subscription, tenants\' ones as subscription="(tenant)"; read at scrape time.',
     labelNames: ['subscription'] as const,
     registers: [registry],
     collect: readStats,
@@ -143,9 +165,10 @@ export function createMetrics(deps: {
       refused.inc({ status: String(status) });
     },
     attemptFinished(a) {
-      attempts.inc({ subscription: a.subscriptionId, status_class: statusClass(a), outcome: a.outcome });
-      duration.observe({ subscription: a.subscriptionId }, a.durationMs / 1000);
-      if (a.outcome !== 'retrying') finished.inc({ subscription: a.subscriptionId, status: a.outcome });
+      const subscription = a.tenant === null ? a.subscriptionId : TENANT_SUBSCRIPTIONS;
+      attempts.inc({ subscription, status_class: statusClass(a), outcome: a.outcome });
+      duration.observe({ subscription }, a.durationMs / 1000);
+      if (a.outcome !== 'retrying') finished.inc({ subscription, status: a.outcome });
     },
     render: () => registry.metrics(),
   };

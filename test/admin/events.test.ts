@@ -62,8 +62,15 @@ describe('GET /events', () => {
     expect(status).toBe(200);
     expect(body).toEqual({
       data: [
-        { id: b, type: 'user.signup', timestamp: expect.stringMatching(/Z$/), data: {}, deliveries: 1 },
-        { id: a, type: 'order.created', timestamp: expect.stringMatching(/Z$/), data: { total: 150, items: ['x'] }, deliveries: 3 },
+        { id: b, type: 'user.signup', timestamp: expect.stringMatching(/Z$/), tenant: null, data: {}, deliveries: 1 },
+        {
+          id: a,
+          type: 'order.created',
+          timestamp: expect.stringMatching(/Z$/),
+          tenant: null,
+          data: { total: 150, items: ['x'] },
+          deliveries: 3,
+        },
       ],
       next_cursor: null,
     });
@@ -141,6 +148,7 @@ describe('GET /events/{id}', () => {
         id: expect.stringMatching(/^dlv_/),
         event_id: id,
         subscription: expect.any(String),
+        tenant: null,
         status: 'succeeded',
         attempts: 1,
         next_attempt_at: null,

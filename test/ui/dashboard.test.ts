@@ -236,6 +236,59 @@ describe('dashboard', () => {
     await page.context().close();
   });
 
+  it("filters subscriptions and deliveries by tenant id, and shows each row's tenant", async () => {
+    const asOps = async (method: string, path: string, body: unknown) => {
+      const res = await fetch(`${relay.url}/api/v1${path}`, {
+        method,
+        headers: { authorization: `Bearer ${OPS}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      return { status: res.status, body: (await res.json()) as { id: string } };
+    };
+    expect((await asOps('PUT', '/tenants/acct_1', {})).status).toBe(201);
+    const created = await asOps('POST', '/subscriptions', { tenant: 'acct_1', url: `${receiver.url}/acct_1`, events: ['order.*'] });
+    expect(created.status).toBe(201);
+    const subId = created.body.id;
+    const res = await relay.post('/ingest', { type: 'order.created', tenant: 'acct_1', data: { n: 4 } });
+    expect(res.status).toBe(202);
+    const eventId = ((await res.json()) as { id: string }).id;
+    await receiver.waitFor((r) => r.some((x) => x.path === '/acct_1' && x.headers['webhook-id'] === eventId));
+
+    const page = await newPage();
+    await signIn(page, OPS);
+    await nav(page, 'Subscriptions').click();
+    await expect.poll(() => page.locator('tbody tr').count()).toBeGreaterThan(1);
+    await page.getByLabel('Tenant id').fill('acct_1');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await expect.poll(() => page.url()).toContain('#/subscriptions?tenant=acct_1');
+    await expect.poll(() => page.locator('tbody tr').count()).toBe(1);
+    const row = await page.locator('tbody tr').first().textContent();
+    expect(row).toContain(subId);
+    expect(row).toContain('acct_1');
+    await shot(page, 'tenant-subscriptions');
+
+    // Deliveries: both of the tenant's event (to its subscription and to the platform's `orders`) carry its tenant.
+    await nav(page, 'Deliveries').click();
+    await expect.poll(() => page.locator('#deliveries tbody tr', { hasText: 'platform' }).count()).toBeGreaterThan(0);
+    await page.getByLabel('Tenant id').fill('acct_1');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await expect.poll(() => page.url()).toContain('tenant=acct_1');
+    const rows = page.locator('#deliveries tbody tr');
+    await expect.poll(() => rows.count(), { timeout: 10_000 }).toBe(2);
+    const texts = await rows.allTextContents();
+    expect(texts.every((t) => t.includes('acct_1') && t.includes('order.created') && !t.includes('platform'))).toBe(true);
+    expect(texts.some((t) => t.includes(subId))).toBe(true);
+    expect(texts.some((t) => t.includes('orders'))).toBe(true);
+    expect(await page.getByLabel('Tenant id').inputValue()).toBe('acct_1');
+    await shot(page, 'tenant-deliveries');
+
+    // One delivery's page names its tenant too.
+    await rows.filter({ hasText: subId }).getByRole('link').first().click();
+    await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toMatch(/^Delivery dlv_/);
+    expect(await page.locator('dl.facts').textContent()).toContain('acct_1');
+    await page.context().close();
+  });
+
   it('ran without a script error or a Content-Security-Policy violation', () => {
     expect(consoleErrors.filter((e) => !e.includes('401'))).toEqual([]);
   });

@@ -16,7 +16,7 @@ const EventSchema = z
     id: z.string().openapi({ example: 'evt_01JD5Z0J6V4Q8Y2N3M4P5R6S7T' }),
     type: z.string().openapi({ example: 'payment.completed' }),
     timestamp: z.string().openapi({ description: 'ingest time (the envelope timestamp)' }),
-    tenant: z.string().optional().openapi({ description: "the event's tenant; absent for the platform's own events", example: 'acct_42' }),
+    tenant: z.string().nullable().openapi({ description: "the event's tenant; null for the platform's own events", example: 'acct_42' }),
     data: z.unknown().openapi({ description: "the event's data as sent: its exact JSON text, numbers and escapes included" }),
     deliveries: z
       .number()
@@ -161,7 +161,7 @@ export function eventRoutes(deps: AdminDeps) {
  * sent, and JSON.parse then JSON.stringify would not (9007199254740993 would come back rounded).
  */
 function eventJson(e: StoredEvent, rest: Record<string, unknown>): string {
-  const head = JSON.stringify({ id: e.id, type: e.type, timestamp: iso(e.createdAt), ...(e.tenant !== undefined && { tenant: e.tenant }) });
+  const head = JSON.stringify({ id: e.id, type: e.type, timestamp: iso(e.createdAt), tenant: e.tenant ?? null });
   return `${head.slice(0, -1)},"data":${e.data},${JSON.stringify(rest).slice(1)}`;
 }
 

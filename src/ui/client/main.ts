@@ -46,6 +46,16 @@ const when = (iso: string | null | undefined) => (iso ? new Date(iso).toLocaleSt
 const badge = (status: string) => h('span', { class: `badge ${status}` }, status);
 const link = (href: string, text: string) => h('a', { href }, text);
 
+/** A row's tenant: a link to that tenant's deliveries, or `platform` for the platform's own (tenant null). */
+function tenantCell(tenant: string | null | undefined): Child {
+  return tenant ? link(`#/deliveries?tenant=${encodeURIComponent(tenant)}`, tenant) : h('span', { class: 'muted' }, 'platform');
+}
+
+/** The "Tenant id" filter input (SPEC 8's `?tenant=`; left empty: every tenant and the platform). */
+function tenantInput(value: string | null): HTMLInputElement {
+  return h('input', { id: 'f-tenant', name: 'tenant', value: value ?? '', placeholder: 'acct_42', maxlength: 128 }) as HTMLInputElement;
+}
+
 function age(iso: string | null): string {
   if (!iso) return '—';
   const s = Math.max(0, (Date.now() - Date.parse(iso)) / 1000);
@@ -303,7 +313,22 @@ function table(head: string[], rows: Child[][]): HTMLElement {
 
 async function subscriptionsPage(): Promise<void> {
   const out = h('div', { id: 'result' });
-  const list = await api('GET', '/subscriptions?limit=500');
+  const tenant = params().get('tenant') || null;
+  const list = await api('GET', `/subscriptions?limit=500${tenant ? `&tenant=${encodeURIComponent(tenant)}` : ''}`);
+  const tenantFilter = tenantInput(tenant);
+  const filters = h(
+    'form',
+    {
+      class: 'filters',
+      onsubmit: (e: Event) => {
+        e.preventDefault();
+        const value = tenantFilter.value.trim();
+        location.hash = value ? `#/subscriptions?tenant=${encodeURIComponent(value)}` : '#/subscriptions';
+      },
+    },
+    field('f-tenant', 'Tenant id', tenantFilter),
+    h('button', { type: 'submit' }, 'Filter'),
+  );
   const actions = (s: Json): Child => {
     if (!canWrite()) return null;
     const id = encodeURIComponent(s.id);
@@ -334,19 +359,23 @@ async function subscriptionsPage(): Promise<void> {
     'Subscriptions',
     out,
     canWrite() && h('p', {}, link('#/subscriptions/new', 'New subscription')),
-    table(
-      ['Subscription', 'URL', 'Events', 'State', 'Last success', 'Failures in a row', 'Waiting', ''],
-      list.data.map((s: Json) => [
-        h('div', {}, link(`#/deliveries?subscription=${encodeURIComponent(s.id)}`, s.id), h('div', { class: 'muted' }, s.source)),
-        h('span', { class: 'url' }, s.url),
-        s.events.join(', '),
-        s.enabled ? 'enabled' : h('span', { title: s.disabled_reason ?? '' }, 'disabled'),
-        when(s.health.last_success_at),
-        s.health.failure_streak,
-        s.health.backlog,
-        actions(s),
-      ]),
-    ),
+    filters,
+    list.data.length === 0
+      ? h('p', {}, 'No subscriptions match.')
+      : table(
+          ['Subscription', 'Tenant', 'URL', 'Events', 'State', 'Last success', 'Failures in a row', 'Waiting', ''],
+          list.data.map((s: Json) => [
+            h('div', {}, link(`#/deliveries?subscription=${encodeURIComponent(s.id)}`, s.id), h('div', { class: 'muted' }, s.source)),
+            tenantCell(s.tenant),
+            h('span', { class: 'url' }, s.url),
+            s.events.join(', '),
+            s.enabled ? 'enabled' : h('span', { title: s.disabled_reason ?? '' }, 'disabled'),
+            when(s.health.last_success_at),
+            s.health.failure_streak,
+            s.health.backlog,
+            actions(s),
+          ]),
+        ),
   );
 }
 
@@ -434,6 +463,7 @@ async function deliveriesPage(): Promise<void> {
     iso ? new Date(Date.parse(iso) - new Date().getTimezoneOffset() * 60000).toISOString().slice(0, 16) : '';
   const since = h('input', { id: 'f-since', name: 'since', type: 'datetime-local', value: local(q.get('since')) }) as HTMLInputElement;
   const until = h('input', { id: 'f-until', name: 'until', type: 'datetime-local', value: local(q.get('until')) }) as HTMLInputElement;
+  const tenant = tenantInput(q.get('tenant'));
   const live = h('input', { id: 'f-live', type: 'checkbox', checked: true }) as HTMLInputElement;
   const filters = h(
     'form',
@@ -445,6 +475,7 @@ async function deliveriesPage(): Promise<void> {
         const set = (k: string, v: string) => v && next.set(k, v);
         set('status', (status as HTMLSelectElement).value);
         set('subscription', (subscription as HTMLSelectElement).value);
+        set('tenant', tenant.value.trim());
         set('event_type', type.value.trim());
         set('since', since.value ? new Date(since.value).toISOString() : '');
         set('until', until.value ? new Date(until.value).toISOString() : '');
@@ -453,6 +484,7 @@ async function deliveriesPage(): Promise<void> {
     },
     field('f-status', 'Status', status),
     field('f-subscription', 'Subscription', subscription),
+    field('f-tenant', 'Tenant id', tenant),
     field('f-type', 'Event type', type),
     field('f-since', 'Since', since),
     field('f-until', 'Until', until),
@@ -463,7 +495,7 @@ async function deliveriesPage(): Promise<void> {
   layout('Deliveries', filters, results);
 
   const query = new URLSearchParams();
-  for (const k of ['status', 'subscription', 'event_type', 'since', 'until']) if (q.get(k)) query.set(k, q.get(k)!);
+  for (const k of ['status', 'subscription', 'tenant', 'event_type', 'since', 'until']) if (q.get(k)) query.set(k, q.get(k)!);
   query.set('limit', '50');
   let cursor: string | null = null;
   const load = async () => {
@@ -472,11 +504,12 @@ async function deliveriesPage(): Promise<void> {
       page.data.length === 0
         ? h('p', {}, 'No deliveries match.')
         : table(
-            ['Delivery', 'Event type', 'Subscription', 'Status', 'Attempts', 'Last answer', 'Updated'],
+            ['Delivery', 'Event type', 'Subscription', 'Tenant', 'Status', 'Attempts', 'Last answer', 'Updated'],
             page.data.map((d: Json) => [
               link(`#/deliveries/${d.id}`, d.id),
               d.event_type,
               d.subscription,
+              tenantCell(d.tenant),
               badge(d.status),
               d.attempts,
               d.last_status_code ?? d.last_error ?? '—',
@@ -542,6 +575,7 @@ async function deliveryPage(id: string): Promise<void> {
         ['Status', badge(d.status)],
         ['Event', h('span', {}, d.event_type, ' · ', h('code', {}, d.event_id))],
         ['Subscription', link(`#/deliveries?subscription=${encodeURIComponent(d.subscription)}`, d.subscription)],
+        ['Tenant', tenantCell(d.tenant)],
         ['Attempts', d.attempts],
         ['Next attempt', when(d.next_attempt_at)],
         ['Created', when(d.created_at)],
