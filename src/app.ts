@@ -78,6 +78,8 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
     maxResponseBody: config.delivery.max_response_body,
     // Fixed at start (the Agent's connector is built once): these two keys need a restart.
     network: { allowPrivateNetworks: config.delivery.allow_private_networks, allowedNetworks: config.delivery.allowed_networks },
+    // Read per new connection: tenants.allowed_networks applies at reload.
+    tenantAllowedNetworks: () => current.tenants.allowed_networks,
   });
   const metrics = createMetrics({ store, clock, isCurrent: (id) => subscriptions.get(id) !== undefined });
   const dispatcher = createDispatcher(
