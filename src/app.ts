@@ -6,6 +6,7 @@ import { Hono, type MiddlewareHandler } from 'hono';
 import { cors } from 'hono/cors';
 import type { Config } from './config/schema';
 import { createDeliverer } from './dispatch/deliver';
+import { createTenantIngestLimiter } from './tenants/ingest-rate';
 import { createDispatcher } from './dispatch/dispatcher';
 import { adminRoutes } from './http/admin';
 import type { AdminDeps } from './http/admin/deps';
@@ -217,6 +218,7 @@ function createHttp(
       tokens: () => deps.config().auth.ingest_tokens,
       bodyLimit: () => deps.config().server.body_limit,
       rateLimit: () => deps.config().auth.rate_limit.ingest,
+      tenantLimiter: createTenantIngestLimiter({ store: deps.store, now: () => deps.clock.now() }),
       logger: deps.logger,
       onAccepted: (events) => metrics.eventsIngested(events),
     }),

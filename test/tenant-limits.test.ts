@@ -232,3 +232,39 @@ describe('insertTenantSubscription across two instances', () => {
     }
   });
 });
+
+describe('limits.ingest_rate', () => {
+  it('refuses a tenant over its ingest_rate on /ingest and /ingest/batch with 429 and Retry-After; others pass', async () => {
+    const { ops, relay: r } = await start();
+    await ops('PUT', '/tenants/acct_a', { limits: { ingest_rate: '3/m' } });
+    await ops('PUT', '/tenants/acct_b', {});
+    const send = (body: unknown) => r.post('/ingest', body, { authorization: `Bearer ${INGEST}` });
+    const batch = (body: unknown) => r.post('/ingest/batch', body, { authorization: `Bearer ${INGEST}` });
+    const event = (tenant?: string) => ({ type: 'order.created', data: {}, ...(tenant && { tenant }) });
+    expect((await batch({ events: [event('acct_a'), event('acct_a')] })).status).toBe(202);
+    expect((await send(event('acct_a'))).status).toBe(202);
+    const over = await send(event('acct_a'));
+    expect(over.status).toBe(429);
+    expect(Number(over.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(((await over.json()) as { detail: string }).detail).toMatch(/acct_a.*ingest_rate/);
+    // A batch with one event of the limited tenant is refused whole: nothing is stored.
+    const before = (await ops('GET', '/events?limit=100')).body.data.length;
+    const refused = await batch({ events: [event('acct_b'), event('acct_a')] });
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).not.toBeNull();
+    expect((await ops('GET', '/events?limit=100')).body.data.length).toBe(before);
+    // Another tenant, a tenant without a record and platform events are not limited.
+    for (const body of [event('acct_b'), event('acct_none'), event()]) expect((await send(body)).status).toBe(202);
+  });
+
+  it('reads a changed ingest_rate within a second', async () => {
+    const { ops, relay: r } = await start();
+    await ops('PUT', '/tenants/acct_a', { limits: { ingest_rate: '1/m' } });
+    const send = () => r.post('/ingest', { type: 'order.created', tenant: 'acct_a', data: {} }, { authorization: `Bearer ${INGEST}` });
+    expect((await send()).status).toBe(202);
+    expect((await send()).status).toBe(429);
+    await ops('PUT', '/tenants/acct_a', { limits: { ingest_rate: null } });
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    expect((await send()).status).toBe(202);
+  });
+});
