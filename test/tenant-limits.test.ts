@@ -268,3 +268,37 @@ describe('limits.ingest_rate', () => {
     expect((await send()).status).toBe(202);
   });
 });
+
+describe('tenants block at reload', () => {
+  it('applies changed allowed_networks, bounds and max_subscriptions at reload', async () => {
+    receiver = await startReceiver();
+    const base = {
+      auth: { ingest_tokens: [INGEST], admin_tokens: [{ name: 'ops', token: OPS, scopes: ['read', 'write'] }] },
+    };
+    const first = testConfig({ ...base, tenants: { allowed_networks: ['127.0.0.0/8'] } });
+    let next = first;
+    relay = await startRelay(first, { loadConfig: () => next });
+    const r = relay;
+    const ops = adminClient(() => r.url, OPS);
+    await ops('PUT', '/tenants/acct_a', {});
+    expect((await ops('POST', '/subscriptions', { tenant: 'acct_a', url: `${receiver.url}/one`, timeout: '20s' })).status).toBe(201);
+    next = {
+      ...first,
+      tenants: {
+        allowed_networks: [],
+        max_subscriptions: 5,
+        subscription_bounds: { ...first.tenants.subscription_bounds, timeout: 10_000 },
+      },
+    };
+    expect((await ops('POST', '/reload')).status).toBe(200);
+    const blocked = await ops('POST', '/subscriptions', { tenant: 'acct_a', url: `${receiver.url}/two` });
+    expect(blocked.status).toBe(400);
+    expect(blocked.body.errors[0].path).toBe('url');
+    const bounded = await ops('POST', '/subscriptions', { tenant: 'acct_a', url: 'https://a.example/', timeout: '20s' });
+    expect(bounded.status).toBe(400);
+    expect(bounded.body.errors[0].path).toBe('timeout');
+    for (let i = 2; i <= 5; i++)
+      expect((await ops('POST', '/subscriptions', { tenant: 'acct_a', url: `https://a.example/${i}` })).status).toBe(201);
+    expect((await ops('POST', '/subscriptions', { tenant: 'acct_a', url: 'https://a.example/6' })).status).toBe(409);
+  });
+});
