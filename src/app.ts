@@ -6,6 +6,7 @@ import { Hono, type MiddlewareHandler } from 'hono';
 import { cors } from 'hono/cors';
 import type { Config } from './config/schema';
 import { createDeliverer } from './dispatch/deliver';
+import { createTenantIngestLimiter } from './tenants/ingest-rate';
 import { createDispatcher } from './dispatch/dispatcher';
 import { adminRoutes } from './http/admin';
 import type { AdminDeps } from './http/admin/deps';
@@ -78,6 +79,8 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
     maxResponseBody: config.delivery.max_response_body,
     // Fixed at start (the Agent's connector is built once): these two keys need a restart.
     network: { allowPrivateNetworks: config.delivery.allow_private_networks, allowedNetworks: config.delivery.allowed_networks },
+    // Read per new connection: tenants.allowed_networks applies at reload.
+    tenantAllowedNetworks: () => current.tenants.allowed_networks,
   });
   const metrics = createMetrics({ store, clock, subscription: (id) => subscriptions.get(id) });
   const dispatcher = createDispatcher(
@@ -215,6 +218,7 @@ function createHttp(
       tokens: () => deps.config().auth.ingest_tokens,
       bodyLimit: () => deps.config().server.body_limit,
       rateLimit: () => deps.config().auth.rate_limit.ingest,
+      tenantLimiter: createTenantIngestLimiter({ store: deps.store, now: () => deps.clock.now() }),
       logger: deps.logger,
       onAccepted: (events) => metrics.eventsIngested(events),
     }),

@@ -236,6 +236,27 @@ const deliverySchema = z.strictObject({
   visible_headers: z.array(headerName('visible_headers entry')).default(() => []),
 });
 
+/** `tenants` (SPEC 9): bounds on what tenants' own endpoints may do. */
+const tenantsSchema = z.strictObject({
+  /** CIDRs tenants' endpoints may reach although private; default [] (whatever delivery.* says). */
+  allowed_networks: z.array(cidr()).default(() => []),
+  /** Subscriptions per tenant unless its record's limits.max_subscriptions says otherwise; default 20. */
+  max_subscriptions: z.int().min(0).default(20),
+  /** The most one tenant subscription may ask for. */
+  subscription_bounds: z
+    .strictObject({
+      /** Longest attempt timeout, ms; default 30s. */
+      timeout: duration().pipe(z.number().positive('must be longer than 0ms')).prefault('30s'),
+      /** Most attempts in flight; default 16. */
+      max_in_flight: z.int().min(1).default(16),
+      /** Most retry delays (retry_schedule entries); default 10. */
+      retries: z.int().min(0).default(10),
+      /** Longest retry delay, ms; default 24h. */
+      max_delay: duration().prefault('24h'),
+    })
+    .prefault({}),
+});
+
 /** `retention`: when finished events are deleted. */
 const retentionSchema = z.strictObject({
   /** Age after which events whose deliveries all succeeded are deleted, ms; default 7d. */
@@ -465,6 +486,8 @@ export const configSchema = z
     delivery: deliverySchema.prefault({}),
     /** How long finished events are kept. */
     retention: retentionSchema.prefault({}),
+    /** Bounds on tenants' own endpoints (SPEC 9). */
+    tenants: tenantsSchema.prefault({}),
     /** Logging. */
     log: logSchema.prefault({}),
     /** Receivers declared in the file; default []. */

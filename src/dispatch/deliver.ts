@@ -1,6 +1,6 @@
 import { StringDecoder } from 'node:string_decoder';
 import { Agent, type Dispatcher } from 'undici';
-import { BlockedDestinationError, createGuardedConnector, type HostLookup, type NetworkRules } from '../net/guard';
+import { BlockedDestinationError, createGuardedConnector, createTenantConnector, type HostLookup, type NetworkRules } from '../net/guard';
 import type { OutgoingRequest } from './build-request';
 import { parseRetryAfter, type Outcome } from './retry-policy';
 
@@ -21,6 +21,8 @@ export interface DelivererOptions {
   maxResponseBody: number;
   /** Which destinations may be dialled (SPEC 7); fixed for the deliverer's life. */
   network: NetworkRules;
+  /** tenants.allowed_networks, read per new connection (a reload applies): the only exemptions for tenants' endpoints. */
+  tenantAllowedNetworks?: (() => readonly string[]) | undefined;
   /** How names are resolved when the guard is on; default dns.lookup. Tests inject a stub. */
   lookup?: HostLookup | undefined;
   /** Wall clock, epoch ms: an HTTP-date Retry-After is measured from it. */
@@ -30,6 +32,8 @@ export interface DelivererOptions {
 export interface AttemptOptions {
   /** Whole attempt: connect, headers and body. */
   timeoutMs: number;
+  /** The attempt is for a tenant's subscription: always held to the blocked ranges (SPEC 9), over its own pool. */
+  tenant?: boolean | undefined;
   /**
    * The attempt's controller: the caller aborts it from outside (shutdown); the timeout aborts it
    * with a TimeoutError. One controller per attempt, no AbortSignal.any: this runs per request.
@@ -42,13 +46,21 @@ export interface AttemptOptions {
  * receiver's failures: every ending is an Outcome value. Redirects are never followed (3xx fails).
  * Unless private networks are allowed, every new connection goes through the network guard
  * (src/net/guard.ts); a blocked destination fails for good. With them allowed, undici's own
- * connector is used untouched: no extra work per connection.
+ * connector is used untouched: no extra work per connection. Attempts for tenants' subscriptions
+ * go through a second, always-guarded Agent (SPEC 9).
  */
 export function createDeliverer(opts: DelivererOptions) {
   const agent = new Agent({
     connections: opts.connectionsPerOrigin,
     keepAliveTimeout: 30_000,
     ...(!opts.network.allowPrivateNetworks && { connect: createGuardedConnector(opts.network, opts.lookup) }),
+  });
+  // Tenants' endpoints (SPEC 9): always guarded, whatever delivery.* says; tenants.allowed_networks exempts.
+  // A separate pool, so a connection the platform agent opened unguarded is never reused for a tenant.
+  const tenantAgent = new Agent({
+    connections: opts.connectionsPerOrigin,
+    keepAliveTimeout: 30_000,
+    connect: createTenantConnector(opts.tenantAllowedNetworks ?? (() => NO_NETWORKS), opts.lookup),
   });
 
   async function deliver(req: OutgoingRequest, attempt: AttemptOptions): Promise<AttemptResponse> {
@@ -57,7 +69,13 @@ export function createDeliverer(opts: DelivererOptions) {
     const timer = setTimeout(() => controller.abort(new TimeoutError(attempt.timeoutMs)), attempt.timeoutMs);
     const signal = controller.signal;
     try {
-      const res = await agent.request({ ...target(req.url), method: 'POST', headers: req.headers, body: req.body, signal });
+      const res = await (attempt.tenant ? tenantAgent : agent).request({
+        ...target(req.url),
+        method: 'POST',
+        headers: req.headers,
+        body: req.body,
+        signal,
+      });
       const body = await readCapped(res.body, opts.maxResponseBody);
       const headers = flattenHeaders(res.headers);
       return { outcome: classify(res.statusCode, headers, opts.now()), status: res.statusCode, headers, body, durationMs: since(started) };
@@ -84,10 +102,12 @@ export function createDeliverer(opts: DelivererOptions) {
     }
   }
 
-  return { deliver, close: () => agent.close() };
+  return { deliver, close: () => Promise.all([agent.close(), tenantAgent.close()]).then(() => undefined) };
 }
 
 export type Deliverer = ReturnType<typeof createDeliverer>;
+
+const NO_NETWORKS: readonly string[] = [];
 
 /** Raised through the abort signal when an attempt runs past its timeout. */
 export class TimeoutError extends Error {

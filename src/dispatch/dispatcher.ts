@@ -258,7 +258,7 @@ export function createDispatcher(deps: DispatcherDeps, opts: DispatcherOptions) 
       attempt: number,
       now: startedAt,
     });
-    const response = await deps.deliverer.deliver(request, { timeoutMs: target.timeoutMs, controller });
+    const response = await deps.deliverer.deliver(request, { timeoutMs: target.timeoutMs, controller, tenant: target.tenant !== null });
     if (controller.signal.reason === SHUTDOWN) {
       // Cut short by shutdown: not the receiver's fault, so the attempt is not spent.
       await store.release([delivery.id], opts.owner, clock.now());

@@ -12,6 +12,7 @@ import { readJsonBody } from './body';
 import { AppError } from './problem';
 import { createRateLimiter } from './rate-limit';
 import { validate } from './validate';
+import type { TenantIngestLimiter } from '../tenants/ingest-rate';
 
 export interface IngestDeps {
   clock: Clock;
@@ -23,6 +24,8 @@ export interface IngestDeps {
   bodyLimit: () => number;
   /** `auth.rate_limit.ingest`: requests per token, null for off. Read per request so a reload applies. Absent: off. */
   rateLimit?: () => Rate | null;
+  /** `limits.ingest_rate` of tenant records (SPEC 9): per tenant, per instance. Absent: not limited. */
+  tenantLimiter?: TenantIngestLimiter;
   /** Where refused tokens are logged; absent: not logged. */
   logger?: Logger;
   /** Called with the events of each acknowledged request (metrics); `created` false for a replay. */
@@ -53,6 +56,7 @@ export function ingestRoutes(deps: IngestDeps): Hono {
         errors: [{ path: 'Idempotency-Key', message: 'must be 1-255 printable ASCII characters without spaces' }],
       });
     }
+    if (input.tenant !== undefined) await limitTenants(deps, [input.tenant]);
     const event = prepareEvent(
       { ...input, dataText: eventDataText(body.text) },
       { idempotencyKey, now: deps.clock.now(), match: deps.match },
@@ -65,6 +69,10 @@ export function ingestRoutes(deps: IngestDeps): Hono {
   app.post('/batch', async (c) => {
     const body = await readJsonBody(c, deps.bodyLimit());
     const input = validate(batchInputSchema, body.value);
+    await limitTenants(
+      deps,
+      input.events.flatMap((e) => (e.tenant === undefined ? [] : [e.tenant])),
+    );
     const now = deps.clock.now();
     const dataTexts = batchDataTexts(body.text);
     const events = input.events.map((e, i) => prepareEvent({ ...e, dataText: dataTexts[i] }, { now, match: deps.match }));
@@ -82,6 +90,19 @@ export function ingestRoutes(deps: IngestDeps): Hono {
   });
 
   return app;
+}
+
+/** 429 with Retry-After when a tenant's events are over its `limits.ingest_rate`; nothing is taken from any bucket then. */
+async function limitTenants(deps: IngestDeps, tenants: readonly string[]): Promise<void> {
+  if (!deps.tenantLimiter || tenants.length === 0) return;
+  const counts = new Map<string, number>();
+  for (const t of tenants) counts.set(t, (counts.get(t) ?? 0) + 1);
+  const over = await deps.tenantLimiter.take(counts);
+  if (over === null) return;
+  throw new AppError(429, 'rate_limited', {
+    detail: `tenant '${over.tenant}' is over its ingest_rate of ${over.rate.limit} events per ${over.rate.perMs / 1000}s; nothing was stored`,
+    headers: { 'retry-after': String(Math.max(1, Math.ceil(over.waitMs / 1000))) },
+  });
 }
 
 /** The bucket of a request that passed auth: its token, or one shared bucket while ingest is open. */

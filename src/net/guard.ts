@@ -64,27 +64,70 @@ export const systemLookup: HostLookup = (hostname, options) =>
  * allow_private_networks is false: with it true, the Agent keeps undici's connector untouched.
  */
 export function createGuardedConnector(rules: NetworkRules, lookup: HostLookup = systemLookup): buildConnector.connector {
-  const policy = createIpPolicy(rules.allowedNetworks);
-  const connector = buildConnector({ lookup: guardedLookup(policy, rules, lookup) });
+  const guard: Guard = { policy: createIpPolicy(rules.allowedNetworks), message: (b, host) => blockedMessage(b, rules, host) };
+  return guardedConnector(() => guard, lookup);
+}
+
+/**
+ * The connector of tenants' endpoints (SPEC 9): always guarded, whatever delivery.* says; only the
+ * CIDRs `allowedNetworks()` returns (tenants.allowed_networks, read per connection so a reload
+ * applies; the policy is rebuilt only when the list changes) are exempt.
+ */
+export function createTenantConnector(
+  allowedNetworks: () => readonly string[],
+  lookup: HostLookup = systemLookup,
+): buildConnector.connector {
+  let list: readonly string[] | undefined;
+  let guard: Guard | undefined;
+  const current = (): Guard => {
+    const now = allowedNetworks();
+    if (guard === undefined || now !== list) {
+      list = now;
+      guard = { policy: createIpPolicy(now), message: (b, host) => tenantBlockedMessage(b, now, host) };
+    }
+    return guard;
+  };
+  return guardedConnector(current, lookup);
+}
+
+/** The attempt-record text of a tenant's blocked attempt (tenant credentials see only `blocked: destination not allowed`). */
+export function tenantBlockedMessage(blocked: Blocked, allowedNetworks: readonly string[], hostname?: string): string {
+  const why =
+    allowedNetworks.length === 0
+      ? "tenants' endpoints are held to the blocked ranges; tenants.allowed_networks is empty"
+      : "tenants' endpoints are held to the blocked ranges; no tenants.allowed_networks entry covers it";
+  return `blocked: ${describeBlocked(blocked, hostname)} (${why})`;
+}
+
+/** A policy and how its refusals read. */
+interface Guard {
+  policy: IpPolicy;
+  message: (blocked: Blocked, hostname?: string) => string;
+}
+
+function guardedConnector(guardOf: () => Guard, lookup: HostLookup): buildConnector.connector {
+  const connector = buildConnector({ lookup: guardedLookup(guardOf, lookup) });
   return (options, callback) => {
+    const { policy, message } = guardOf();
     const host = options.hostname.startsWith('[') ? options.hostname.slice(1, -1) : options.hostname;
     const blocked = isIP(host) === 0 ? null : policy.check(host);
     // Asynchronous like a failed dial: undici's client is mid-connect() when it calls us.
-    if (blocked) process.nextTick(callback, new BlockedDestinationError(blocked, blockedMessage(blocked, rules)), null);
+    if (blocked) process.nextTick(callback, new BlockedDestinationError(blocked, message(blocked)), null);
     else connector(options, callback);
   };
 }
 
 /** net.connect's `lookup`: resolves, refuses the lot if any address is blocked, answers in the form net asked for. */
-function guardedLookup(policy: IpPolicy, rules: NetworkRules, lookup: HostLookup): LookupFunction {
+function guardedLookup(guardOf: () => Guard, lookup: HostLookup): LookupFunction {
   return (hostname, options, callback) => {
     const family = typeof options.family === 'number' ? options.family : options.family === 'IPv6' ? 6 : options.family === 'IPv4' ? 4 : 0;
     lookup(hostname, { family, ...(options.hints !== undefined && { hints: options.hints }) }).then(
       (addresses) => {
+        const { policy, message } = guardOf();
         let error: NodeJS.ErrnoException | null = null;
         try {
           const blocked = addresses.map((a) => policy.check(a.address)).find((b) => b !== null);
-          if (blocked) error = new BlockedDestinationError(blocked, blockedMessage(blocked, rules, hostname));
+          if (blocked) error = new BlockedDestinationError(blocked, message(blocked, hostname));
           else if (addresses.length === 0) error = Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' });
         } catch (err) {
           error = err as Error; // a resolver answer that is not an IP address

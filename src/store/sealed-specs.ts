@@ -77,6 +77,8 @@ export function withSealedSpecs(store: Store, box: SecretBox): Store {
       return row && open(row);
     },
     insertApiSubscription: (id, spec, now, tenant) => store.insertApiSubscription(id, sealSpec(box, id, spec), now, tenant),
+    insertTenantSubscription: (id, spec, now, tenant, defaultMax) =>
+      store.insertTenantSubscription(id, sealSpec(box, id, spec), now, tenant, defaultMax),
     updateApiSubscription: (id, spec, now) => store.updateApiSubscription(id, sealSpec(box, id, spec), now),
   };
 }

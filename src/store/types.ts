@@ -217,6 +217,9 @@ export interface DeliveryWithEventType extends StoredDelivery {
 }
 
 /** A subscription created over the admin API: its definition exactly as accepted (config-shaped JSON, secrets included). */
+/** What insertTenantSubscription did; `limit` carries the limit that held. */
+export type TenantInsertResult = { result: 'ok' } | { result: 'taken' } | { result: 'no_tenant' } | { result: 'limit'; limit: number };
+
 export interface StoredApiSubscription {
   id: string;
   spec: Record<string, unknown>;
@@ -468,6 +471,20 @@ export interface Store {
   getApiSubscription(id: string): Promise<StoredApiSubscription | null>;
   /** false when the id is taken by another API subscription (nothing written). `tenant`: its owner, fixed from now on. */
   insertApiSubscription(id: string, spec: Record<string, unknown>, now: number, tenant?: string): Promise<boolean>;
+  /**
+   * Inserts a tenant's API subscription unless the tenant already has its limit of them: the
+   * record's max_subscriptions, else `defaultMax` (tenants.max_subscriptions). Counted and
+   * inserted under one lock (SQLite: the write transaction; Postgres: the tenant row, FOR UPDATE),
+   * so two instances racing at the limit cannot both pass. 'taken': the id is used; 'no_tenant':
+   * the tenant has no record (or it is being erased); nothing is written then.
+   */
+  insertTenantSubscription(
+    id: string,
+    spec: Record<string, unknown>,
+    now: number,
+    tenant: string,
+    defaultMax: number,
+  ): Promise<TenantInsertResult>;
   /** false when there is no such API subscription. */
   updateApiSubscription(id: string, spec: Record<string, unknown>, now: number): Promise<boolean>;
   /**

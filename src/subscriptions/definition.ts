@@ -1,7 +1,7 @@
 import { issueEntries } from '../config/errors';
 import { type Config, subscriptionSchema } from '../config/schema';
 import { AppError, type FieldError, formatPath, invalidRequest } from '../lib/app-error';
-import { blockedLiteral, blockedMessage } from '../net/guard';
+import { blockedLiteral, blockedMessage, tenantBlockedMessage } from '../net/guard';
 import { literalHost } from '../net/ip-policy';
 import { SECRET_GENERATORS } from '../signing';
 import { REDACTED } from './redact';
@@ -34,12 +34,20 @@ export function normalisedSpec(spec: RawSpec, def: SubscriptionDefinition): RawS
  * after WHATWG normalisation (http://2130706433/ is 127.0.0.1). Names pass: they are checked
  * when dialled, since they may resolve differently by then. Reads the current config's keys.
  */
-export function checkDestination(url: string, delivery: { allow_private_networks: boolean; allowed_networks: readonly string[] }): void {
+export function checkDestination(url: string, delivery: DestinationRules): void {
   const rules = { allowPrivateNetworks: delivery.allow_private_networks, allowedNetworks: delivery.allowed_networks };
   const address = literalHost(url);
   const blocked = address === null ? null : blockedLiteral(address, rules);
-  if (blocked)
-    throw invalidRequest('the subscription URL is a blocked address', [{ path: 'url', message: blockedMessage(blocked, rules) }]);
+  if (!blocked) return;
+  const message = delivery.tenant ? tenantBlockedMessage(blocked, rules.allowedNetworks) : blockedMessage(blocked, rules);
+  throw invalidRequest('the subscription URL is a blocked address', [{ path: 'url', message }]);
+}
+
+/** The network keys a URL is checked against; `tenant`: a tenant's subscription (the message names tenants.allowed_networks). */
+export interface DestinationRules {
+  allow_private_networks: boolean;
+  allowed_networks: readonly string[];
+  tenant?: boolean;
 }
 
 /** Zod issues as field errors, one per unknown key. */

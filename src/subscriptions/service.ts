@@ -1,6 +1,7 @@
 import type { Config } from '../config/schema';
 import { subscriptionSchema } from '../config/schema';
-import { AppError, invalidRequest } from '../lib/app-error';
+import { AppError, type FieldError, invalidRequest } from '../lib/app-error';
+import { formatDuration } from '../lib/durations';
 import type { Clock } from '../lib/clock';
 import { newSubscriptionId } from '../lib/ids';
 import { TENANT_ID_HINT, TENANT_ID_PATTERN } from '../tenants/tenant-id';
@@ -9,10 +10,12 @@ import {
   changedFields,
   checkDestination,
   declaredInConfig,
+  type DestinationRules,
   mergeSpec,
   normalisedSpec,
   parseSpec,
   type RawSpec,
+  type SubscriptionDefinition,
   unknownSubscription,
   withGeneratedSecret,
 } from './definition';
@@ -97,12 +100,13 @@ export async function createSubscription(
   as: Acting = {},
 ): Promise<{ view: CreatedSubscriptionView; secretGenerated: boolean }> {
   const { tenant: givenTenant, ...rest } = request;
-  const tenant = as.owner === undefined ? await ownerOf(deps, givenTenant) : await ownedBy(deps, as.owner, request);
+  const tenant = as.owner === undefined ? await ownerOf(deps, givenTenant) : ownedBy(as.owner, request);
   const body = rest.id === undefined ? { id: newSubscriptionId(deps.clock.now()), ...rest } : rest;
   const given = withGeneratedSecret(body);
   const def = parseSpec(given);
   const spec = normalisedSpec(given, def);
-  checkDestination(def.url, destinationRules(deps, as));
+  checkDestination(def.url, destinationRules(deps, tenant));
+  if (tenant !== undefined) checkBounds(deps, def);
   const inConfig = deps.live.declaredInConfig(def.id);
   const taken = () =>
     new AppError(409, 'subscription_exists', {
@@ -110,7 +114,19 @@ export async function createSubscription(
     });
   if (inConfig || deps.live.get(def.id)) throw taken();
   const now = deps.clock.now();
-  if (!(await deps.store.insertApiSubscription(def.id, spec, now, tenant))) throw taken();
+  if (tenant === undefined) {
+    if (!(await deps.store.insertApiSubscription(def.id, spec, now))) throw taken();
+  } else {
+    // max_subscriptions (SPEC 9) for every creation of a tenant's subscription, counted under the store's lock.
+    const inserted = await deps.store.insertTenantSubscription(def.id, spec, now, tenant, deps.config().tenants.max_subscriptions);
+    if (inserted.result === 'taken') throw taken();
+    if (inserted.result === 'no_tenant') throw noTenant(tenant);
+    if (inserted.result === 'limit') {
+      throw new AppError(409, 'subscription_limit', {
+        detail: `tenant '${tenant}' has reached its limit of ${inserted.limit} subscriptions (max_subscriptions)`,
+      });
+    }
+  }
   // A new subscription starts as declared, whatever a removed one with this id left behind.
   const [stale] = await deps.store.getSubscriptionStates([def.id]);
   if (stale && stale.enabled !== null) await deps.store.setSubscriptionEnabled(def.id, null, null, now);
@@ -132,35 +148,57 @@ export interface Acting {
 }
 
 /**
- * SPEC 7's rules for a new URL: a tenant credential's are always the strict ones, whatever
- * `delivery.allow_private_networks` says (there is no `tenants.allowed_networks` yet to exempt a range).
+ * SPEC 7's rules for a new URL: a tenant's subscription (whoever creates or changes it) is always
+ * held to the strict ones, whatever `delivery.allow_private_networks` says; only
+ * `tenants.allowed_networks` exempts a range (SPEC 9). Reads the current config, so a reload applies.
  */
-function destinationRules(deps: SubscriptionDeps, as: Acting) {
-  const delivery = deps.config().delivery;
-  return as.owner === undefined ? delivery : { allow_private_networks: false, allowed_networks: [] };
+function destinationRules(deps: SubscriptionDeps, tenant: string | undefined): DestinationRules {
+  const config = deps.config();
+  return tenant === undefined
+    ? config.delivery
+    : { allow_private_networks: false, allowed_networks: config.tenants.allowed_networks, tenant: true };
+}
+
+/**
+ * `tenants.subscription_bounds` (SPEC 9): the most a tenant's subscription may ask for, checked on
+ * every create and on a PATCH of the bounded fields, whoever makes it (400 with the path).
+ */
+function checkBounds(deps: SubscriptionDeps, def: SubscriptionDefinition, patch?: RawSpec): void {
+  const bounds = deps.config().tenants.subscription_bounds;
+  const asked = (key: string) => patch === undefined || key in patch;
+  const errors: FieldError[] = [];
+  if (asked('timeout') && def.timeout !== undefined && def.timeout > bounds.timeout) {
+    errors.push({ path: 'timeout', message: `must be at most ${formatDuration(bounds.timeout)} (tenants.subscription_bounds.timeout)` });
+  }
+  if (asked('max_in_flight') && def.max_in_flight !== undefined && def.max_in_flight > bounds.max_in_flight) {
+    errors.push({ path: 'max_in_flight', message: `must be at most ${bounds.max_in_flight} (tenants.subscription_bounds.max_in_flight)` });
+  }
+  if (asked('retry_schedule') && def.retry_schedule !== undefined) {
+    if (def.retry_schedule.length > bounds.retries) {
+      errors.push({ path: 'retry_schedule', message: `must list at most ${bounds.retries} delays (tenants.subscription_bounds.retries)` });
+    }
+    def.retry_schedule.forEach((delay, i) => {
+      if (delay > bounds.max_delay) {
+        errors.push({
+          path: `retry_schedule[${i}]`,
+          message: `must be at most ${formatDuration(bounds.max_delay)} (tenants.subscription_bounds.max_delay)`,
+        });
+      }
+    });
+  }
+  if (errors.length > 0) throw invalidRequest("the subscription exceeds the tenants' subscription bounds", errors);
 }
 
 /**
  * The owner of a subscription a tenant credential creates: itself. No `id` may be given (400), no
- * other `tenant` (403); 409 at its record's `max_subscriptions`. The count is read before the
- * insert, so two creates racing at the cap may both pass.
+ * other `tenant` (403). Its `max_subscriptions` is held at the insert (createSubscription).
  */
-async function ownedBy(deps: SubscriptionDeps, owner: string, request: RawSpec): Promise<string> {
+function ownedBy(owner: string, request: RawSpec): string {
   if (request.id !== undefined) {
     throw invalidRequest('a tenant credential cannot choose the id', [{ path: 'id', message: 'leave it out: the relay makes one' }]);
   }
   if (request.tenant !== undefined && request.tenant !== owner) {
     throw new AppError(403, 'forbidden', { detail: `a credential of tenant '${owner}' creates subscriptions of '${owner}' only` });
-  }
-  const record = await deps.store.getTenant(owner);
-  const cap = record?.maxSubscriptions ?? null;
-  if (cap !== null) {
-    const count = (await deps.store.tenantCounts([owner])).get(owner)?.subscriptions ?? 0;
-    if (count >= cap) {
-      throw new AppError(409, 'subscription_limit', {
-        detail: `tenant '${owner}' has ${count} subscriptions, its limit (max_subscriptions)`,
-      });
-    }
   }
   return owner;
 }
@@ -171,11 +209,12 @@ async function ownerOf(deps: SubscriptionDeps, tenant: unknown): Promise<string 
   if (typeof tenant !== 'string' || !TENANT_ID_PATTERN.test(tenant)) {
     throw invalidRequest('the subscription is invalid', [{ path: 'tenant', message: TENANT_ID_HINT }]);
   }
-  if ((await deps.store.getTenant(tenant)) === null) {
-    throw new AppError(404, 'tenant_not_found', { detail: `no tenant '${tenant}': create it with PUT /tenants/${tenant} first` });
-  }
+  if ((await deps.store.getTenant(tenant)) === null) throw noTenant(tenant);
   return tenant;
 }
+
+const noTenant = (tenant: string) =>
+  new AppError(404, 'tenant_not_found', { detail: `no tenant '${tenant}': create it with PUT /tenants/${tenant} first` });
 
 /** Result of a PATCH: the new view and the names of the fields that changed. */
 export interface UpdateResult {
@@ -188,13 +227,7 @@ export interface UpdateResult {
  * given fields into the stored definition (see mergeSpec) and validate the whole result again.
  * `actor` names who disabled it in `disabled_reason`.
  */
-export async function updateSubscription(
-  deps: SubscriptionDeps,
-  id: string,
-  patch: RawSpec,
-  actor: string,
-  as: Acting = {},
-): Promise<UpdateResult> {
+export async function updateSubscription(deps: SubscriptionDeps, id: string, patch: RawSpec, actor: string): Promise<UpdateResult> {
   if ('tenant' in patch) {
     throw invalidRequest('the tenant of a subscription cannot change', [
       { path: 'tenant', message: 'fixed at creation; create a subscription for the other tenant and delete this one' },
@@ -213,7 +246,8 @@ export async function updateSubscription(
   const def = parseSpec(given);
   const merged = normalisedSpec(given, def);
   // Only a new URL: a stored one the config now blocks must still accept {"enabled": false}.
-  if ('url' in patch) checkDestination(def.url, destinationRules(deps, as));
+  if ('url' in patch) checkDestination(def.url, destinationRules(deps, stored.tenant));
+  if (stored.tenant !== undefined) checkBounds(deps, def, patch);
   const changed = changedFields(effective(stored.spec), def as unknown as RawSpec);
   const now = deps.clock.now();
   const wasEnabled = deps.live.get(id)?.enabled;

@@ -61,6 +61,8 @@ export interface DeliveryDefaults {
   jitter: number;
   /** `delivery.disable_after`, ms. */
   disableAfterMs: number;
+  /** `tenants.subscription_bounds.max_in_flight`: a tenant's subscription without `max_in_flight` gets min(64, it). */
+  tenantMaxInFlight: number;
 }
 
 /** The delivery-wide defaults a subscription falls back to. */
@@ -70,6 +72,7 @@ export function deliveryDefaults(config: Config): DeliveryDefaults {
     retryScheduleMs: config.delivery.retry_schedule,
     jitter: config.delivery.jitter,
     disableAfterMs: config.delivery.disable_after,
+    tenantMaxInFlight: config.tenants.subscription_bounds.max_in_flight,
   };
 }
 
@@ -110,11 +113,16 @@ export function compileTarget(declared: DeclaredSubscription, defaults: Delivery
     timeoutMs: def.timeout ?? defaults.timeoutMs,
     policy: { scheduleMs: def.retry_schedule ?? defaults.retryScheduleMs, jitter: defaults.jitter },
     // fifo: one attempt at a time is what keeps the order; the store enforces it as well.
-    maxInFlight: def.ordering === 'fifo' ? 1 : (def.max_in_flight ?? DEFAULT_MAX_IN_FLIGHT),
+    maxInFlight: def.ordering === 'fifo' ? 1 : (def.max_in_flight ?? defaultMaxInFlight(declared.tenant, defaults)),
     fifo: def.ordering === 'fifo',
     rateLimit: def.rate_limit ?? null,
     disableAfterMs: defaults.disableAfterMs,
   };
+}
+
+/** A tenant's subscription defaults to min(64, tenants.subscription_bounds.max_in_flight); a platform one to 64. */
+function defaultMaxInFlight(tenant: string | undefined, defaults: DeliveryDefaults): number {
+  return tenant === undefined ? DEFAULT_MAX_IN_FLIGHT : Math.min(DEFAULT_MAX_IN_FLIGHT, defaults.tenantMaxInFlight);
 }
 
 /** Config validation has already rejected invalid filters; this only compiles a valid one. */

@@ -130,7 +130,7 @@ export function subscriptionRoutes(deps: AdminDeps) {
 
   app.openapi(patch, async (c) => {
     const { id } = c.req.valid('param');
-    const { view, changed } = await updateSubscription(deps, id, c.req.valid('json'), c.get('actor').name, { owner: viewerTenant(c) });
+    const { view, changed } = await updateSubscription(deps, id, c.req.valid('json'), c.get('actor').name);
     await audit(c, deps, 'subscription.update', id, { changed });
     return c.json(view, 200);
   });

@@ -16,6 +16,9 @@ export const ADMIN_SQL = {
   insertApiSubscription: `INSERT INTO api_subscriptions (id, spec, created_at, updated_at, tenant)
     VALUES (@id, @spec, @now, @now, @tenant) ON CONFLICT (id) DO NOTHING`,
   updateApiSubscription: `UPDATE api_subscriptions SET spec = @spec, updated_at = @now WHERE id = @id`,
+  // The tenant row is the lock two instances creating its subscriptions queue on.
+  lockTenant: `SELECT max_subscriptions FROM tenants WHERE id = @tenant AND state = 'active' FOR UPDATE`,
+  countOfTenant: `SELECT count(*)::int AS n FROM api_subscriptions WHERE tenant = @tenant`,
   deleteApiSubscription: `DELETE FROM api_subscriptions WHERE id = @id`,
   deleteSubscriptionState: `DELETE FROM subscription_state WHERE id = @id`,
   cancelWaitingOfSubscription: `UPDATE deliveries

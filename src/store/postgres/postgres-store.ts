@@ -1,7 +1,7 @@
 import { postgresMigrations } from '../../../migrations/postgres/index';
 import { type Clock, systemClock } from '../../lib/clock';
 import type { DeliveryRow } from '../sql/rows';
-import type { IngestResult, Store } from '../types';
+import type { IngestResult, Store, TenantInsertResult } from '../types';
 import { ADMIN_SQL, actionResult, addDeliveries, recoverDeliveries } from './admin';
 import { CLAIM_SQL, claimDeliveries, earliestDue } from './claims';
 import { COMPLETION_SQL, completeResults } from './completion';
@@ -165,6 +165,19 @@ export function createPostgresStore(opts: PostgresStoreOptions): Store {
         if ((await tx.count(ADMIN_SQL.insertApiSubscription, params)) === 0) return false;
         await changed(tx, [id], await dbNow(tx, now));
         return true;
+      });
+    },
+    async insertTenantSubscription(id, spec, now, tenant, defaultMax) {
+      return transaction(async (tx): Promise<TenantInsertResult> => {
+        const [record] = await tx.rows<{ max_subscriptions: number | null }>(ADMIN_SQL.lockTenant, { tenant });
+        if (!record) return { result: 'no_tenant' };
+        const limit = record.max_subscriptions ?? defaultMax;
+        const [count] = await tx.rows<{ n: number }>(ADMIN_SQL.countOfTenant, { tenant });
+        if (count!.n >= limit) return { result: 'limit', limit };
+        const params = { id, spec: JSON.stringify(spec), now: ms(now), tenant };
+        if ((await tx.count(ADMIN_SQL.insertApiSubscription, params)) === 0) return { result: 'taken' };
+        await changed(tx, [id], await dbNow(tx, now));
+        return { result: 'ok' };
       });
     },
     async updateApiSubscription(id, spec, now) {

@@ -15,6 +15,8 @@ export const ADMIN_SQL = {
   insertApiSubscription: `INSERT INTO api_subscriptions (id, spec, created_at, updated_at, tenant)
     VALUES (@id, @spec, @now, @now, @tenant) ON CONFLICT (id) DO NOTHING`,
   updateApiSubscription: `UPDATE api_subscriptions SET spec = @spec, updated_at = @now WHERE id = @id`,
+  tenantLimit: `SELECT max_subscriptions FROM tenants WHERE id = @tenant AND state = 'active'`,
+  countOfTenant: `SELECT count(*) AS n FROM api_subscriptions WHERE tenant = @tenant`,
   deleteApiSubscription: `DELETE FROM api_subscriptions WHERE id = @id`,
   deleteSubscriptionState: `DELETE FROM subscription_state WHERE id = @id`,
   recordChange: CHANGES_SQL.append,
@@ -54,6 +56,8 @@ export function prepareAdminStatements(db: Database.Database) {
   return {
     insertApiSubscription: prepare(ADMIN_SQL.insertApiSubscription),
     updateApiSubscription: prepare(ADMIN_SQL.updateApiSubscription),
+    tenantLimit: prepare<{ max_subscriptions: number | null }>(ADMIN_SQL.tenantLimit),
+    countOfTenant: prepare<{ n: number }>(ADMIN_SQL.countOfTenant),
     deleteApiSubscription: prepare(ADMIN_SQL.deleteApiSubscription),
     deleteSubscriptionState: prepare(ADMIN_SQL.deleteSubscriptionState),
     recordChange: prepare(ADMIN_SQL.recordChange),

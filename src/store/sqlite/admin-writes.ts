@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import { newDeliveryId } from '../../lib/ids';
-import type { AuditEntry, DeliveryActionResult } from '../types';
+import type { AuditEntry, DeliveryActionResult, TenantInsertResult } from '../types';
 import { prepareAdminStatements, type AdminStatements } from './admin-statements';
 import { deliveryIdFloor } from '../sql/delivery-id-floor';
 import { toDelivery } from '../sql/from-rows';
@@ -22,6 +22,17 @@ export function createAdminWrites(db: Database.Database) {
   return {
     insertApiSubscription: write((id: string, spec: Record<string, unknown>, now: number, tenant: string | null) =>
       changed(s.insertApiSubscription.run({ id, spec: JSON.stringify(spec), now, tenant }).changes === 1, id, now),
+    ),
+    insertTenantSubscription: write(
+      (id: string, spec: Record<string, unknown>, now: number, tenant: string, defaultMax: number): TenantInsertResult => {
+        // Inside BEGIN IMMEDIATE: no other writer counts between this count and the insert.
+        const record = s.tenantLimit.get({ tenant });
+        if (!record) return { result: 'no_tenant' };
+        const limit = record.max_subscriptions ?? defaultMax;
+        if (s.countOfTenant.get({ tenant })!.n >= limit) return { result: 'limit', limit };
+        const wrote = s.insertApiSubscription.run({ id, spec: JSON.stringify(spec), now, tenant }).changes === 1;
+        return changed(wrote, id, now) ? { result: 'ok' } : { result: 'taken' };
+      },
     ),
     updateApiSubscription: write((id: string, spec: Record<string, unknown>, now: number) =>
       changed(s.updateApiSubscription.run({ id, spec: JSON.stringify(spec), now }).changes === 1, id, now),

@@ -139,6 +139,9 @@ export function createSqliteStore(opts: SqliteOptions, hooks: { syncFd?: SyncFd 
     async insertApiSubscription(id, spec, now, tenant) {
       return admin().insertApiSubscription(id, spec, toMs(now), tenant ?? null);
     },
+    async insertTenantSubscription(id, spec, now, tenant, defaultMax) {
+      return admin().insertTenantSubscription(id, spec, toMs(now), tenant, defaultMax);
+    },
     async updateApiSubscription(id, spec, now) {
       return admin().updateApiSubscription(id, spec, toMs(now));
     },
