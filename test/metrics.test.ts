@@ -123,7 +123,12 @@ describe('GET /metrics', () => {
     const OPS = 'ops-token-0123456789';
     const rx = await life.receiver();
     const relay = await life.relay(
-      testConfig({ delivery: { retry_schedule: [] }, auth: { admin_tokens: [{ name: 'ops', token: OPS, scopes: ['read', 'write'] }] } }),
+      testConfig({
+        delivery: { retry_schedule: [] },
+        // Tenants' endpoints are held to the blocked ranges: the receivers here are on loopback.
+        tenants: { allowed_networks: ['127.0.0.0/8'], max_subscriptions: 100 },
+        auth: { admin_tokens: [{ name: 'ops', token: OPS, scopes: ['read', 'write'] }] },
+      }),
     );
     const ops = adminClient(() => relay.url, OPS);
     expect((await ops('PUT', '/tenants/acct_1', {})).status).toBe(201);
@@ -155,7 +160,12 @@ describe('GET /metrics', () => {
     const OPS = 'ops-token-0123456789';
     const rx = await life.receiver(() => new Promise<void>(() => {}));
     const relay = await life.relay(
-      testConfig({ delivery: { retry_schedule: [] }, auth: { admin_tokens: [{ name: 'ops', token: OPS, scopes: ['read', 'write'] }] } }),
+      testConfig({
+        delivery: { retry_schedule: [] },
+        // Tenants' endpoints are held to the blocked ranges: the receivers here are on loopback.
+        tenants: { allowed_networks: ['127.0.0.0/8'] },
+        auth: { admin_tokens: [{ name: 'ops', token: OPS, scopes: ['read', 'write'] }] },
+      }),
     );
     const ops = adminClient(() => relay.url, OPS);
     expect((await ops('PUT', '/tenants/acct_1', {})).status).toBe(201);
