@@ -79,9 +79,13 @@ export async function migratePostgres(db: Kysely<PostgresSchema>, schema?: strin
   const target = schema ?? (await sql<{ schema: string }>`SELECT current_schema() AS schema`.execute(db)).rows[0]!.schema;
   const migrator = new Migrator({ db, provider: postgresMigrationProvider, migrationTableSchema: target });
   let { error, results } = await migrator.migrateToLatest();
-  // Kysely's introspection reads every schema's catalog: one dropped meanwhile by someone else
-  // (invalid_schema_name about another schema) says nothing about ours, so look again.
-  for (let retry = 0; retry < 3 && otherSchemaVanished(error, target); retry++) ({ error, results } = await migrator.migrateToLatest());
+  // Kysely's introspection reads every schema's catalog: a schema or table of someone else's dropped
+  // meanwhile (invalid_schema_name, undefined_table, naming another schema) says nothing about ours,
+  // so look again after a moment.
+  for (let retry = 0; retry < 10 && otherSchemaVanished(error, target); retry++) {
+    await new Promise((r) => setTimeout(r, 50));
+    ({ error, results } = await migrator.migrateToLatest());
+  }
   if (error === undefined) return;
   const failed = results?.find((r) => r.status === 'Error')?.migrationName;
   throw new Error(`Postgres migration ${failed ?? '(setup)'} failed: ${error instanceof Error ? error.message : String(error)}`, {
@@ -91,7 +95,12 @@ export async function migratePostgres(db: Kysely<PostgresSchema>, schema?: strin
 
 function otherSchemaVanished(error: unknown, target: string): boolean {
   const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
-  return code === '3F000' && typeof message === 'string' && !message.includes(`"${target}"`);
+  return (
+    (code === '3F000' || code === '42P01') &&
+    typeof message === 'string' &&
+    !message.includes(`"${target}"`) &&
+    !message.includes(`"${target}.`)
+  );
 }
 
 /** An identifier for SQL text: schema names come from tests and config, never from requests. */
