@@ -2,6 +2,7 @@ import type { DueRow, HeadRow } from '../sql/rows';
 import type { ClaimedDelivery, ClaimRequest } from '../types';
 import { ms } from './database-clock';
 import type { Runner } from './run';
+import { toClaimed } from '../sql/from-rows';
 
 /*
  * SQL of claims, leases and due times in Postgres. Claims take due rows FOR UPDATE SKIP LOCKED, so
@@ -93,18 +94,7 @@ export async function claimDeliveries(
       await tx.count(CLAIM_SQL.leaseMany, { ids: rows.map((r) => r.id), owner, leaseExpiresAt, now: at });
     }
     for (const row of rows) {
-      claimed.push({
-        id: row.id,
-        subscriptionId: row.subscription_id,
-        attempts: row.attempts,
-        event: {
-          id: row.event_id,
-          type: row.event_type,
-          data: row.event_data,
-          createdAt: row.event_created_at,
-          ...(row.event_tenant !== null && { tenant: row.event_tenant }),
-        },
-      });
+      claimed.push(toClaimed(row));
     }
   }
   return claimed;

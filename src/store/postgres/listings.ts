@@ -1,5 +1,6 @@
 import { type AuditListingPlan, type DeliveryListingPlan, type EventListingPlan, listingsOver } from '../sql/listing-plan';
 import type { Runner } from './run';
+import { where } from '../sql/where';
 
 /*
  * The admin listings' SQL in Postgres (the plans are shared: sql/listing-plan.ts). The schema has
@@ -15,7 +16,7 @@ interface ListingSql {
 }
 
 function eventSql(plan: EventListingPlan): ListingSql {
-  const w = where({ limit: plan.limit });
+  const w = where<string | number | string[]>({ limit: plan.limit });
   w.add('type = @type', 'type', plan.type);
   w.tenant(plan.tenant);
   w.add('created_at >= @since', 'since', plan.since);
@@ -33,7 +34,7 @@ function eventSql(plan: EventListingPlan): ListingSql {
 }
 
 function deliverySql(plan: DeliveryListingPlan): ListingSql {
-  const w = where({ limit: plan.limit });
+  const w = where<string | number | string[]>({ limit: plan.limit });
   w.add('subscription_id = @subscriptionId', 'subscriptionId', plan.subscriptionId);
   if (plan.subscriptionIn !== undefined) {
     w.terms.push('subscription_id = ANY(@subscriptionIn)');
@@ -50,32 +51,9 @@ function deliverySql(plan: DeliveryListingPlan): ListingSql {
 }
 
 function auditSql(plan: AuditListingPlan): ListingSql {
-  const w = where({ limit: plan.limit });
+  const w = where<string | number | string[]>({ limit: plan.limit });
   w.add('seq < @after', 'after', plan.after);
   return { sql: `SELECT * FROM audit_log ${w.clause()} ORDER BY seq DESC LIMIT @limit`, params: w.params };
-}
-
-/** WHERE terms with their named parameters; a term whose value is undefined is left out. */
-function where(params: Params) {
-  const terms: string[] = [];
-  return {
-    terms,
-    params,
-    add(term: string, name: string, value: string | number | undefined) {
-      if (value === undefined) return;
-      terms.push(term);
-      params[name] = value;
-    },
-    /** `tenant = …`, or `tenant IS NULL` for null (the platform's own); nothing for undefined. */
-    tenant(value: string | null | undefined) {
-      if (value === null) terms.push('tenant IS NULL');
-      else if (value !== undefined) {
-        terms.push('tenant = @tenant');
-        params.tenant = value;
-      }
-    },
-    clause: () => (terms.length === 0 ? '' : `WHERE ${terms.join(' AND ')}`),
-  };
 }
 
 /** The listings over the store's pool. */

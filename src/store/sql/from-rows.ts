@@ -1,6 +1,7 @@
 import type {
   AttemptRecord,
   AuditEntry,
+  ClaimedDelivery,
   DeliveryStatus,
   StoredApiSubscription,
   StoredDelivery,
@@ -10,7 +11,7 @@ import type {
   SubscriptionStats,
 } from '../types';
 import type { Selectable } from 'kysely';
-import type { ApiSubscriptionRow, AttemptRow, AuditLogRow, DeliveryRow, EventRow, SubscriptionStateRow, TenantRow } from './rows';
+import type { ApiSubscriptionRow, AttemptRow, AuditLogRow, DeliveryRow, DueRow, EventRow, SubscriptionStateRow, TenantRow } from './rows';
 
 /* The Store's values from the rows both backends read (rows.ts). */
 
@@ -137,4 +138,20 @@ export function statsFrom(counted: StatusCountRow[], oldest: OldestWaitingRow[])
     entry.oldestWaitingCreatedAt = oldestBySubscription.get(entry.subscriptionId) ?? null;
   }
   return [...stats.values()].sort((a, b) => (a.subscriptionId < b.subscriptionId ? -1 : 1));
+}
+
+/** A claimed delivery from its claim row (the delivery joined with its event). */
+export function toClaimed(row: DueRow): ClaimedDelivery {
+  return {
+    id: row.id,
+    subscriptionId: row.subscription_id,
+    attempts: row.attempts,
+    event: {
+      id: row.event_id,
+      type: row.event_type,
+      data: row.event_data,
+      createdAt: row.event_created_at,
+      ...(row.event_tenant !== null && { tenant: row.event_tenant }),
+    },
+  };
 }

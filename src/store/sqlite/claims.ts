@@ -1,6 +1,7 @@
 import type { DueRow, HeadRow } from '../sql/rows';
 import type { ClaimedDelivery, ClaimRequest } from '../types';
 import type Database from 'better-sqlite3';
+import { toClaimed } from '../sql/from-rows';
 
 type ClaimParams = Record<string, string | number | null>;
 /** The prepared statements claims run (statements.ts prepares them from CLAIM_SQL). */
@@ -74,18 +75,7 @@ export function claimDeliveries(s: ClaimStatements, requests: ClaimRequest[], ow
     const leaseExpiresAt = Math.round(request.leaseExpiresAt);
     for (const row of rows) {
       s.lease.run({ id: row.id, owner, leaseExpiresAt, now });
-      claimed.push({
-        id: row.id,
-        subscriptionId: row.subscription_id,
-        attempts: row.attempts,
-        event: {
-          id: row.event_id,
-          type: row.event_type,
-          data: row.event_data,
-          createdAt: row.event_created_at,
-          ...(row.event_tenant !== null && { tenant: row.event_tenant }),
-        },
-      });
+      claimed.push(toClaimed(row));
     }
   }
   return claimed;

@@ -9,6 +9,7 @@ import {
 } from '../sql/listing-plan';
 import type { EventKey } from '../sql/cursor';
 import type { DeliveryQuery, EventQuery } from '../types';
+import { where } from '../sql/where';
 
 /*
  * The admin listings' SQL in SQLite (the plans are shared: sql/listing-plan.ts). Plain SQL rather
@@ -84,29 +85,6 @@ function auditSql(plan: AuditListingPlan): ListingSql {
   const w = where({ limit: plan.limit });
   w.add('seq < @after', 'after', plan.after);
   return { sql: `SELECT * FROM audit_log ${w.clause()} ORDER BY seq DESC LIMIT @limit`, params: w.params };
-}
-
-/** WHERE terms with their named parameters; a term whose value is undefined is left out. */
-function where(params: Params) {
-  const terms: string[] = [];
-  return {
-    terms,
-    params,
-    add(term: string, name: string, value: string | number | undefined) {
-      if (value === undefined) return;
-      terms.push(term);
-      params[name] = value;
-    },
-    /** `tenant = …`, or `tenant IS NULL` for null (the platform's own); nothing for undefined. */
-    tenant(value: string | null | undefined) {
-      if (value === null) terms.push('tenant IS NULL');
-      else if (value !== undefined) {
-        terms.push('tenant = @tenant');
-        params.tenant = value;
-      }
-    },
-    clause: () => (terms.length === 0 ? '' : `WHERE ${terms.join(' AND ')}`),
-  };
 }
 
 /** The listings over one connection; statements are prepared per query shape and kept. */
