@@ -92,13 +92,15 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
       userAgent: config.delivery.user_agent,
       visibleHeaders: () => current.delivery.visible_headers,
       ...(deps.pollIntervalMs !== undefined && { pollIntervalMs: deps.pollIntervalMs }),
+      // One process owns the file and hears of all its work: the scan of waiting work is only a safety net.
+      ...(store.capabilities.singleOwner && { rescanIntervalMs: 10_000 }),
       // Several instances on one store: how long a dead instance's lease holds its work.
       ...(store.leaseMarginMs !== undefined && { leaseMarginMs: store.leaseMarginMs }),
       ...(deps.random && { random: deps.random }),
       onAttempt: (a) => metrics.attemptFinished(a),
     },
   );
-  const committer = createIngestCommitter(store, () => dispatcher.nudge());
+  const committer = createIngestCommitter(store, (ids) => dispatcher.nudge(ids));
   const pruner = createPruner(
     { store, clock, logger },
     { retention: () => current.retention, intervalMs: deps.pruneIntervalMs ?? 60_000, onPruned: (n) => metrics.eventsPruned(n) },
@@ -109,7 +111,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
     { intervalMs: deps.eraseIntervalMs ?? 5_000, ...(deps.eraseBatchSize !== undefined && { batchSize: deps.eraseBatchSize }) },
   );
 
-  const unwatch = subscriptions.onChange(() => dispatcher.nudge());
+  const unwatch = subscriptions.onChange((ids) => dispatcher.nudge(ids));
   const admin: AdminDeps = {
     store,
     live: subscriptions,
@@ -151,7 +153,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
       pruner.start();
       eraser.start();
       // Postgres: an ingest on any instance wakes this dispatcher (LISTEN/NOTIFY).
-      stopWakeups = store.onWork?.(() => dispatcher.nudge()) ?? stopWakeups;
+      stopWakeups = store.onWork?.((ids) => dispatcher.nudge(ids)) ?? stopWakeups;
       subscriptions.start();
       serving = true;
       return listening;

@@ -12,6 +12,7 @@ import { createMaintenance } from './maintenance';
 import { nextState, type Outcome } from './retry-policy';
 import { capacityOf } from '../lib/token-bucket';
 import { createStartLimiter } from './start-limiter';
+import { PLATFORM, WorkSet } from './work-set';
 
 export interface DispatcherOptions {
   /** Lease owner name of this process. */
@@ -24,6 +25,12 @@ export interface DispatcherOptions {
   visibleHeaders?: () => readonly string[];
   /** Safety-net poll period (ms) when nothing nudges the loop. Default 1000. */
   pollIntervalMs?: number;
+  /**
+   * How often the store's waiting subscriptions are read even when nothing asked (ms). Default: the
+   * poll period, since other instances sharing the store make work this one hears of only so (a
+   * NOTIFY can be lost); a store one process owns can afford a long one.
+   */
+  rescanIntervalMs?: number;
   /** Lease kept beyond the attempt timeout before another process may take the delivery over (ms). */
   leaseMarginMs?: number;
   /** Uniform random in [0,1) for jitter; injected by tests. */
@@ -62,6 +69,13 @@ export interface DispatcherDeps {
 const OUTAGE_FIRST_RETRY_MS = 100;
 /** Longest pause between claims while storage is unavailable, ms: dispatch resumes within it of recovery. */
 const OUTAGE_MAX_RETRY_MS = 1000;
+/**
+ * A sixteenth of `delivery.concurrency` (none below 16) is kept for tenants with nothing in
+ * flight, one slot each: another tenant's new event finds a slot even when hanging endpoints hold the rest.
+ */
+const RESERVE_DIVISOR = 16;
+/** Pause before a rate-limited subscription claims again after its shared bucket (Postgres) was found empty, ms. */
+const SHARED_BUCKET_RETRY_MS = 100;
 
 /** Abort reason of attempts interrupted by shutdown (as opposed to their own timeout). */
 const SHUTDOWN = new Error('shutdown');
@@ -99,18 +113,14 @@ export function createDispatcher(deps: DispatcherDeps, opts: DispatcherOptions) 
     onRescued: () => nudge(),
     maxIntervalMs: Math.max(1000, leaseMarginMs / 2),
   });
-  /**
-   * Subscriptions whose last claim came back short: nothing else of theirs was due then. The claim
-   * rounds that follow this dispatcher's own finished attempts skip them; at low rates most of those
-   * rounds would be write transactions that find nothing. Whatever can make work due from outside
-   * (an ingest commit, the admin API, a timer, a rescue) calls nudge(), which empties the set;
-   * `epoch` counts those calls, so a claim that raced one never marks its subscription drained.
-   */
-  const drained = new Set<string>();
-  let epoch = 0;
-  /** Subscriptions whose last claim came back full: more of their deliveries are due. */
-  const backlogged = new Set<string>();
-  let rotation = 0;
+  /** Which subscriptions may have work, by tenant: what claims are planned from (see WorkSet). */
+  const work = new WorkSet();
+  /** Attempts in flight per group (a tenant, or PLATFORM), and which of its subscriptions have some. */
+  const running = new Map<string, { attempts: number; subs: Set<string> }>();
+  const rescanMs = opts.rescanIntervalMs ?? pollIntervalMs;
+  /** Read the store's waiting subscriptions at the next claim: at start, after an outage, on a nudge naming none. */
+  let scanWanted = true;
+  let nextScanAt = 0;
   let pumping = false;
   let again = false;
   let stopping = false;
@@ -126,115 +136,187 @@ export function createDispatcher(deps: DispatcherDeps, opts: DispatcherOptions) 
     waiters.clear();
   };
 
+  const groupOf = (t: Target) => t.tenant ?? PLATFORM;
+
+  /** These subscriptions may have work due now (ingest, another instance's wake-up, a change). */
+  function markDue(ids: Iterable<string>): void {
+    for (const id of ids) {
+      const t = subscriptions.get(id);
+      if (t?.enabled) work.due(id, groupOf(t));
+    }
+  }
+
+  /** Reads which subscriptions have waiting deliveries: one probe per such subscription in the store. */
+  async function scan(now: number): Promise<void> {
+    scanWanted = false;
+    nextScanAt = now + rescanMs;
+    for (const w of await store.waitingSubscriptions()) {
+      const t = subscriptions.get(w.subscriptionId);
+      if (t?.enabled) work.dueAt(t.id, groupOf(t), w.nextDueAt, now);
+    }
+  }
+
   /** Claims what fits and starts those attempts; returns how many started. */
   async function runOnce(): Promise<number> {
     if (stopping) return 0;
     let startedCount = 0;
+    if (scanWanted || clock.now() >= nextScanAt) await scan(clock.now());
     // Several rounds: capacity a subscription did not use (nothing due) goes to those that filled theirs.
     for (let round = 0; round < 4; round++) {
-      const requests = planClaims();
+      const now = clock.now();
+      work.promote(now);
+      const { requests, stamps } = planClaims(now);
       if (requests.length === 0) break;
-      const claimEpoch = epoch;
-      const claimed = await store.claim(requests, opts.owner, clock.now());
-      for (const delivery of claimed) launch(delivery);
-      startedCount += claimed.length;
-      if (claimed.length > 0) signal();
+      const batch = await store.claimDue(requests, opts.owner, now);
+      for (const delivery of batch.deliveries) launch(delivery);
+      startedCount += batch.deliveries.length;
+      if (batch.deliveries.length > 0) signal();
       const counts = new Map<string, number>();
-      for (const d of claimed) counts.set(d.subscriptionId, (counts.get(d.subscriptionId) ?? 0) + 1);
+      for (const d of batch.deliveries) counts.set(d.subscriptionId, (counts.get(d.subscriptionId) ?? 0) + 1);
       for (const [id, n] of counts) limiter.spend(id, subscriptions.get(id)?.rateLimit ?? null, n);
-      // A claim that came back full means more is waiting: the subscription competes for slots.
+      let full = false;
       for (const r of requests) {
-        if (counts.get(r.subscriptionId) === r.limit) {
-          backlogged.add(r.subscriptionId);
-          drained.delete(r.subscriptionId);
-        } else {
-          backlogged.delete(r.subscriptionId);
-          if (epoch === claimEpoch) drained.add(r.subscriptionId);
-        }
+        const got = counts.get(r.subscriptionId) ?? 0;
+        if (got === r.limit) full = true;
+        // Marked while the claim ran (an ingest, a finished attempt): that mark is newer than this answer.
+        if (work.stampOf(r.subscriptionId) !== stamps.get(r.subscriptionId)) continue;
+        settle(r.subscriptionId, got < r.limit, batch.nextDueAt.get(r.subscriptionId), now);
       }
-      if (!requests.some((r) => counts.get(r.subscriptionId) === r.limit)) break;
+      if (!full) break;
     }
     return startedCount;
   }
 
+  /** What a claim said of a subscription's remaining work: due now (stays), later (a time), or none. */
+  function settle(id: string, short: boolean, next: number | null | undefined, now: number): void {
+    const t = subscriptions.get(id);
+    if (t === undefined || next === null) {
+      work.idle(id);
+      return;
+    }
+    // A shared rate bucket ran dry before the claim looked: try again once a token may be back.
+    if (next === undefined) {
+      if (short) work.dueAt(id, groupOf(t), now + SHARED_BUCKET_RETRY_MS, now);
+      return;
+    }
+    if (next > now) work.dueAt(id, groupOf(t), next, now);
+  }
+
   /**
-   * Fair shares of the free global slots, rotating who goes first, capped per subscription. No
-   * subscription may hold more than its fair part of `concurrency` (divided among those with work:
-   * attempts in flight or a backlog), so one whose receiver hangs keeps its slots but never takes
-   * the others': it cannot creep up to every slot as the healthy ones finish and free theirs.
+   * SPEC 4: the free slots go first to the tenants (groups) with work, the platform's subscriptions
+   * counting as one, each capped at its share of `concurrency` among the groups competing (with work
+   * due or attempts in flight); within a group, to its due subscriptions in turn, each capped at its
+   * share of the group's part, its `max_in_flight` and its `rate_limit`. So a tenant whose 200
+   * endpoints hang holds one tenant's part, and one that hangs never takes the others' slots; the
+   * reserve (RESERVE_DIVISOR) keeps a slot for a newcomer even when one tenant had them all. Only
+   * groups and subscriptions with work due are looked at, a bounded number per round.
    */
-  function planClaims(): ClaimRequest[] {
-    const targets = subscriptions.enabled().filter((t) => canClaim(t) && !drained.has(t.id));
-    let free = opts.concurrency - inFlight.size;
-    if (targets.length === 0 || free <= 0) return [];
-    const fairCap = Math.ceil(opts.concurrency / Math.max(1, competing()));
-    rotation = (rotation + 1) % targets.length;
-    const ordered = [...targets.slice(rotation), ...targets.slice(0, rotation)];
-    const share = Math.max(1, Math.floor(free / ordered.length));
-    const now = clock.now();
+  function planClaims(now: number): { requests: ClaimRequest[]; stamps: Map<string, number> } {
     const requests: ClaimRequest[] = [];
-    for (const t of ordered) {
+    const stamps = new Map<string, number>();
+    let free = opts.concurrency - inFlight.size;
+    if (free <= 0 || work.dueGroupCount === 0) return { requests, stamps };
+    const groupCap = Math.ceil(opts.concurrency / Math.max(1, competingGroups()));
+    const reserve = Math.floor(opts.concurrency / RESERVE_DIVISOR);
+    // The next groups in turn (rotate() reorders the live view, so take the keys first).
+    const turn: string[] = [];
+    for (const [group] of work.dueGroups()) if (turn.push(group) >= 2 * free + 32) break;
+    const share = Math.max(1, Math.floor(free / turn.length));
+    for (const group of turn) {
       if (free <= 0) break;
-      const running = perSubscription.get(t.id) ?? 0;
-      const cap = Math.min(t.maxInFlight - running, fairCap - running, limiter.available(t.id, t.rateLimit));
-      if (cap <= 0) continue;
-      const limit = Math.min(share, free, cap);
-      requests.push({
-        subscriptionId: t.id,
-        limit,
-        leaseExpiresAt: now + t.timeoutMs + leaseMarginMs,
-        ...(t.fifo && { fifo: true }),
-        ...(t.rateLimit && { rateLimit: { ...t.rateLimit, burst: capacityOf(t.rateLimit) } }),
-      });
-      free -= limit;
+      work.rotate(group);
+      const held = running.get(group)?.attempts ?? 0;
+      // The last `reserve` slots go one at a time to groups with nothing in flight: a tenant whose
+      // endpoints hang cannot fill every slot before another tenant's first event arrives.
+      const usable = held > 0 ? free - reserve : Math.max(1, free - reserve);
+      let budget = Math.min(share, usable, groupCap - held);
+      if (budget <= 0) continue;
+      const subCap = Math.ceil(groupCap / Math.max(1, competingSubs(group)));
+      const due = [...takeFirst(work.dueIn(group), budget + 16)];
+      for (const id of due) {
+        if (budget <= 0) break;
+        const t = subscriptions.get(id);
+        if (t === undefined || !t.enabled) {
+          work.idle(id);
+          continue;
+        }
+        const limit = Math.min(budget, claimable(t, subCap, now));
+        if (limit <= 0) continue;
+        work.rotate(group, id);
+        stamps.set(id, work.stampOf(id));
+        requests.push({
+          subscriptionId: id,
+          limit,
+          leaseExpiresAt: now + t.timeoutMs + leaseMarginMs,
+          ...(t.fifo && { fifo: true }),
+          ...(t.rateLimit && { rateLimit: { ...t.rateLimit, burst: capacityOf(t.rateLimit) } }),
+        });
+        budget -= limit;
+        free -= limit;
+      }
     }
-    return requests;
+    return { requests, stamps };
   }
 
   /**
-   * How many subscriptions compete for slots now: those with attempts in flight or a backlog seen at
-   * their last claim. Idle ones do not count, so one busy subscription among many idle ones still
-   * gets every slot; a newly busy one counts from its first full claim on.
+   * How many deliveries `t` may claim now: below its max_in_flight and its share `subCap`, with a
+   * rate_limit token. One that may not is parked (an attempt's end brings it back) or, waiting for a
+   * token, set to the token's time. With attempts in flight it refills only once a batch of its
+   * slots is free (low-water mark): a claim per finished attempt would cost a transaction per
+   * delivery; with none in flight it always claims, so an idle subscription's new event starts at once.
    */
-  function competing(): number {
-    const ids = new Set<string>();
-    for (const [id, running] of perSubscription) if (running > 0) ids.add(id);
-    for (const id of backlogged) if (subscriptions.get(id)?.enabled) ids.add(id);
-    return ids.size;
-  }
-
-  /**
-   * Below its max_in_flight, with a rate_limit token to spend. A subscription with attempts in
-   * flight refills only once a batch of its slots is free (low-water mark): claiming one row per
-   * finished attempt would cost a transaction per delivery. With nothing in flight it always claims,
-   * so an idle subscription's new event starts at once.
-   */
-  function canClaim(t: Target): boolean {
-    const running = perSubscription.get(t.id) ?? 0;
-    const refill = running === 0 ? 1 : Math.max(1, Math.min(16, Math.floor(t.maxInFlight / 4)));
-    return t.maxInFlight - running >= refill && limiter.available(t.id, t.rateLimit) >= 1;
-  }
-
-  /** ms until the first subscription held back only by its rate_limit gets a token (Infinity: none is). */
-  function throttledWaitMs(): number {
-    let wait = Infinity;
-    for (const t of subscriptions.enabled()) {
-      if (t.rateLimit === null || (perSubscription.get(t.id) ?? 0) >= t.maxInFlight) continue;
-      wait = Math.min(wait, limiter.waitMs(t.id, t.rateLimit) || Infinity);
+  function claimable(t: Target, subCap: number, now: number): number {
+    const mine = perSubscription.get(t.id) ?? 0;
+    const refill = mine === 0 ? 1 : Math.max(1, Math.min(16, Math.floor(t.maxInFlight / 4)));
+    const room = Math.min(t.maxInFlight - mine, subCap - mine);
+    if (room < refill) {
+      work.park(t.id);
+      return 0;
     }
-    return wait;
+    const tokens = limiter.available(t.id, t.rateLimit);
+    if (tokens < 1) {
+      work.dueAt(t.id, groupOf(t), now + Math.max(1, limiter.waitMs(t.id, t.rateLimit)), now);
+      return 0;
+    }
+    return Math.min(room, tokens);
+  }
+
+  /** Groups with work: due subscriptions or attempts in flight (idle groups do not count: one busy tenant gets every slot). */
+  function competingGroups(): number {
+    let n = work.dueGroupCount;
+    for (const [group, r] of running) if (r.attempts > 0 && work.dueIn(group).size === 0) n++;
+    return n;
+  }
+
+  /** Subscriptions of `group` with work: due, or with attempts in flight. */
+  function competingSubs(group: string): number {
+    const due = work.dueIn(group);
+    let n = due.size;
+    for (const id of running.get(group)?.subs ?? []) if (!due.has(id)) n++;
+    return n;
   }
 
   function launch(delivery: ClaimedDelivery): void {
+    const id = delivery.subscriptionId;
+    const group = subscriptions.get(id)?.tenant ?? PLATFORM;
     const controller = new AbortController();
-    perSubscription.set(delivery.subscriptionId, (perSubscription.get(delivery.subscriptionId) ?? 0) + 1);
-    const entry: InFlight = { subscriptionId: delivery.subscriptionId, controller, done: Promise.resolve() };
+    perSubscription.set(id, (perSubscription.get(id) ?? 0) + 1);
+    let r = running.get(group);
+    if (r === undefined) running.set(group, (r = { attempts: 0, subs: new Set() }));
+    r.attempts++;
+    r.subs.add(id);
+    const entry: InFlight = { subscriptionId: id, controller, done: Promise.resolve() };
     inFlight.set(delivery.id, entry);
     entry.done = attempt(delivery, controller)
       .catch((err) => logger.error({ err, delivery_id: delivery.id }, 'attempt crashed'))
       .finally(() => {
         inFlight.delete(delivery.id);
-        perSubscription.set(delivery.subscriptionId, (perSubscription.get(delivery.subscriptionId) ?? 1) - 1);
+        const left = (perSubscription.get(id) ?? 1) - 1;
+        if (left > 0) perSubscription.set(id, left);
+        else perSubscription.delete(id);
+        if (--r.attempts === 0) running.delete(group);
+        else if (left === 0) r.subs.delete(id);
+        work.unpark(id);
         signal();
         wake();
       });
@@ -245,7 +327,7 @@ export function createDispatcher(deps: DispatcherDeps, opts: DispatcherOptions) 
     if (!target) {
       // Removed from the config while claimed: give it back untouched; it waits until the id returns.
       await store.release([delivery.id], opts.owner, clock.now());
-      drained.delete(delivery.subscriptionId);
+      work.idle(delivery.subscriptionId);
       return;
     }
     const number = delivery.attempts + 1;
@@ -296,8 +378,11 @@ export function createDispatcher(deps: DispatcherDeps, opts: DispatcherOptions) 
     });
     // The disable is in the store now: bring it into force here (other instances read the change log).
     if (gone && written) await subscriptions.refresh().catch((err) => logger.warn({ err }, 'could not apply the 410 disable yet'));
-    // A retry may be due at once; a fifo subscription's next delivery is its new head.
-    if (target.fifo || next.status === 'retrying') drained.delete(target.id);
+    // A fifo subscription's next delivery is its new head; a retry is due at its time.
+    if (written && !removed) {
+      if (target.fifo) work.due(target.id, groupOf(target));
+      else if (next.status === 'retrying') work.dueAt(target.id, groupOf(target), next.nextAttemptAt, clock.now());
+    }
     logAttempt(target, delivery, number, attemptId, response, next, written);
     opts.onAttempt?.({
       subscriptionId: target.id,
@@ -339,10 +424,13 @@ export function createDispatcher(deps: DispatcherDeps, opts: DispatcherOptions) 
     else logger.info(fields, 'attempt failed; will retry');
   }
 
-  /** New work may be due (from outside, or time passed): claim from every subscription soon. */
-  function nudge(): void {
-    epoch++;
-    drained.clear();
+  /**
+   * New work may be due: for these subscriptions (an ingest's fan-out, a wake-up naming them), or,
+   * without ids, for any (an admin action, a rescue): the store's waiting subscriptions are read.
+   */
+  function nudge(subscriptionIds?: Iterable<string>): void {
+    if (subscriptionIds === undefined) scanWanted = true;
+    else markDue(subscriptionIds);
     wake();
   }
 
@@ -399,30 +487,21 @@ export function createDispatcher(deps: DispatcherDeps, opts: DispatcherOptions) 
     logger.info({ outage_ms: clock.now() - outage!.since }, 'storage available again: dispatch resumed');
     outage = undefined;
     // Whatever was committed meanwhile (and wake-ups that were lost) may be due now.
-    drained.clear();
+    scanWanted = true;
     again = true;
   }
 
-  /** Sleep until the next due retry, the next rate_limit token, or the poll period, whichever comes first. */
+  /** Sleep until the next known due time (a retry, a rate_limit token), the next scan, or the poll period. */
   async function armTimer(): Promise<void> {
     if (stopping) return;
-    const enabled = subscriptions.enabled().filter(canClaim);
-    const fifo = enabled.filter((t) => t.fifo).map((t) => t.id);
-    const due =
-      enabled.length > 0 && inFlight.size < opts.concurrency
-        ? await store.nextDueAt(
-            enabled.map((t) => t.id),
-            fifo,
-          )
-        : null;
-    const delay = due === null ? pollIntervalMs : Math.min(pollIntervalMs, Math.max(0, due - clock.now()));
-    arm(Math.min(delay, throttledWaitMs()));
+    const until = Math.min(work.nextAt(), nextScanAt) - clock.now();
+    arm(Math.max(0, Math.min(pollIntervalMs, until)));
   }
 
   function arm(delayMs: number): void {
     clearTimeout(timer);
     if (stopping) return;
-    timer = setTimeout(nudge, delayMs);
+    timer = setTimeout(wake, delayMs);
     timer.unref();
   }
 
@@ -484,3 +563,13 @@ export function createDispatcher(deps: DispatcherDeps, opts: DispatcherOptions) 
 }
 
 export type DispatcherHandle = ReturnType<typeof createDispatcher>;
+
+/** The first `n` members of a set, in its order. */
+function* takeFirst<T>(items: Iterable<T>, n: number): Generator<T> {
+  if (n <= 0) return;
+  let i = 0;
+  for (const item of items) {
+    yield item;
+    if (++i >= n) return;
+  }
+}

@@ -77,6 +77,23 @@ export interface ClaimRequest {
   rateLimit?: { limit: number; perMs: number; burst: number };
 }
 
+/** What one claim leased, and what it learnt of each requested subscription's remaining work. */
+export interface ClaimBatch {
+  deliveries: ClaimedDelivery[];
+  /**
+   * Per requested subscription: when its earliest waiting delivery not leased by this claim is due
+   * (now or earlier: more is due), null when none is waiting (or, fifo, the head is delivering).
+   * Absent when the claim could not tell (a shared rate bucket ran dry first).
+   */
+  nextDueAt: Map<string, number | null>;
+}
+
+/** A subscription with waiting deliveries, and when the earliest is due. */
+export interface WaitingSubscription {
+  subscriptionId: string;
+  nextDueAt: number;
+}
+
 /** A delivery leased to one dispatcher, with what it needs to build the request. */
 export interface ClaimedDelivery {
   id: string;
@@ -424,6 +441,17 @@ export interface Store {
    */
   claim(requests: ClaimRequest[], owner: string, now: number): Promise<ClaimedDelivery[]>;
   /**
+   * claim(), telling also when each requested subscription's next waiting delivery is due, so the
+   * dispatcher knows without asking again. Deliveries of a tenant being erased are never leased.
+   */
+  claimDue(requests: ClaimRequest[], owner: string, now: number): Promise<ClaimBatch>;
+  /**
+   * Every subscription with waiting deliveries (pending or retrying), with its earliest due time: one
+   * index probe per such subscription, however many subscriptions exist. The dispatcher's safety net
+   * and its only view of work other instances made.
+   */
+  waitingSubscriptions(): Promise<WaitingSubscription[]>;
+  /**
    * Record finished attempts; per result, false when the lease was lost (nothing written for it).
    * Subscription health: a success resets `failureStreak` and clears `failingSince`; a failure
    * (retrying or failed) counts in `failureStreak` and sets `failingSince` if it is null; a
@@ -605,10 +633,11 @@ export interface Store {
   /**
    * Optional: calls `listener` when another process (or this one) committed work that may be due
    * now: new deliveries, a retry or a recovery. Postgres: LISTEN/NOTIFY, so an ingest on one
-   * instance wakes the dispatchers of all. Returns the unsubscribe function. Polling stays the
-   * safety net, so a missed call only delays.
+   * instance wakes the dispatchers of all. `subscriptionIds` names the subscriptions that got the
+   * work when the notifier knew them; absent, any may have. Returns the unsubscribe function.
+   * Polling stays the safety net, so a missed call only delays.
    */
-  onWork?(listener: () => void): () => void;
+  onWork?(listener: (subscriptionIds?: string[]) => void): () => void;
 
   /**
    * A consistent copy of the whole store at `path` while it runs (SQLite online backup), mode 0600;

@@ -34,14 +34,17 @@ export const LIVE_SET_POLL_MS = 1000;
  */
 export class LiveSubscriptions {
   private targets = new Map<string, Target>();
-  private matchCache = new Map<string, TypeMatch>();
-  /** The enabled targets, kept between changes: the dispatcher asks for them on every claim round. */
-  private enabledCache: Target[] | undefined;
   /**
-   * Every target by its tenant (null: the platform's), kept between changes: a tenant's
-   * subscriptions are found without looking at anyone else's (listings, fan-out).
+   * Every target by its tenant (null: the platform's), kept in step with `targets` at each change:
+   * a tenant's subscriptions are found without looking at anyone else's (listings, fan-out).
    */
-  private tenantIndex: Map<string | null, Target[]> | undefined;
+  private byTenant = new Map<string | null, Map<string, Target>>();
+  /** Per tenant (null: platform), the subscriptions each event type fans out to; a change drops its tenant's. */
+  private matchCache = new Map<string | null, Map<string, TypeMatch>>();
+  /** Entries in matchCache, all tenants together (bounded). */
+  private cachedMatches = 0;
+  /** The enabled targets, built on demand and dropped at every change (listings; not used per event). */
+  private enabledCache: Target[] | undefined;
   /** Newest change-log seq applied. */
   private seen = 0;
   private running: Promise<void> | undefined;
@@ -49,7 +52,7 @@ export class LiveSubscriptions {
   private timer: NodeJS.Timeout | undefined;
   private unlisten: (() => void) | undefined;
   private failing = false;
-  private readonly listeners = new Set<() => void>();
+  private readonly listeners = new Set<(ids?: string[]) => void>();
 
   /** An empty set until reloadAll() reads the store (at start, once storage is reachable). */
   constructor(
@@ -82,7 +85,11 @@ export class LiveSubscriptions {
       if (api) declared.set(row.id, api);
     }
     const defaults = deliveryDefaults(config);
-    this.targets = new Map([...declared].map(([id, d]) => [id, compileTarget(d, defaults, stateOf.get(id))]));
+    this.targets = new Map();
+    this.byTenant = new Map();
+    this.matchCache.clear();
+    this.cachedMatches = 0;
+    for (const [id, d] of declared) this.put(id, compileTarget(d, defaults, stateOf.get(id)));
     this.config = config;
     this.seen = Math.max(this.seen, seq);
     this.changed();
@@ -123,7 +130,7 @@ export class LiveSubscriptions {
       this.apply(id, rows[i] ?? null, stateOf.get(id));
     });
     this.seen = Math.max(this.seen, changes.seq);
-    this.changed();
+    this.changed(changes.ids);
   }
 
   private apply(id: string, row: StoredApiSubscription | null, state: SubscriptionState | undefined): void {
@@ -131,8 +138,33 @@ export class LiveSubscriptions {
     const declared: DeclaredSubscription | null = inConfig
       ? { def: inConfig, source: 'config' }
       : row && declaredSubscription(this.config, row, this.deps.logger);
-    if (declared) this.targets.set(id, compileTarget(declared, deliveryDefaults(this.config), state));
-    else this.targets.delete(id);
+    this.remove(id);
+    if (declared) this.put(id, compileTarget(declared, deliveryDefaults(this.config), state));
+  }
+
+  private put(id: string, target: Target): void {
+    this.targets.set(id, target);
+    let group = this.byTenant.get(target.tenant);
+    if (group === undefined) this.byTenant.set(target.tenant, (group = new Map()));
+    group.set(id, target);
+    this.forgetMatches(target.tenant);
+  }
+
+  private remove(id: string): void {
+    const old = this.targets.get(id);
+    if (old === undefined) return;
+    this.targets.delete(id);
+    const group = this.byTenant.get(old.tenant);
+    group?.delete(id);
+    if (group?.size === 0) this.byTenant.delete(old.tenant);
+    this.forgetMatches(old.tenant);
+  }
+
+  private forgetMatches(tenant: string | null): void {
+    const cached = this.matchCache.get(tenant);
+    if (cached === undefined) return;
+    this.cachedMatches -= cached.size;
+    this.matchCache.delete(tenant);
   }
 
   /** Keeps the set in step with changes made by other instances: their announcements and a poll. */
@@ -165,8 +197,11 @@ export class LiveSubscriptions {
     }
   }
 
-  /** Called after every change applied (the dispatcher claims again: a subscription may have been enabled). */
-  onChange(listener: () => void): () => void {
+  /**
+   * Called after every change applied, with the ids that changed (none: everything was re-read);
+   * the dispatcher looks at those again, as one may have been enabled.
+   */
+  onChange(listener: (ids?: string[]) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
@@ -189,26 +224,16 @@ export class LiveSubscriptions {
     return (this.enabledCache ??= this.all().filter((t) => t.enabled));
   }
 
-  /** The targets of one tenant (null: the platform's own), enabled or not; a shared array, not to be modified. */
-  ofTenant(tenant: string | null): readonly Target[] {
-    if (this.tenantIndex === undefined) {
-      const index = new Map<string | null, Target[]>();
-      for (const t of this.targets.values()) {
-        const group = index.get(t.tenant);
-        if (group === undefined) index.set(t.tenant, [t]);
-        else group.push(t);
-      }
-      this.tenantIndex = index;
-    }
-    return this.tenantIndex.get(tenant) ?? [];
+  /** The targets of one tenant (null: the platform's own), enabled or not: a copy, costing that tenant's count. */
+  ofTenant(tenant: string | null): Target[] {
+    const group = this.byTenant.get(tenant);
+    return group === undefined ? [] : [...group.values()];
   }
 
-  /** Drops what was derived from the set of targets. */
-  private changed(): void {
-    this.matchCache.clear();
+  /** Drops what was derived from the whole set of targets and tells the listeners. */
+  private changed(ids?: string[]): void {
     this.enabledCache = undefined;
-    this.tenantIndex = undefined;
-    for (const listener of this.listeners) listener();
+    for (const listener of this.listeners) listener(ids);
   }
 
   /**
@@ -232,15 +257,20 @@ export class LiveSubscriptions {
   }
 
   private typeMatch(tenant: string | null, type: string): TypeMatch {
-    // NUL cannot appear in a tenant id or a type: the key cannot be read two ways.
-    const key = tenant === null ? type : `${tenant}\0${type}`;
-    let match = this.matchCache.get(key);
+    let byType = this.matchCache.get(tenant);
+    let match = byType?.get(type);
     if (!match) {
       const candidates = this.ofTenant(tenant).filter((t) => t.enabled && t.matches(type));
       match = { always: candidates.filter((t) => !t.filter).map((t) => t.id), filtered: candidates.filter((t) => t.filter) };
       // Event types (and tenants sending) are bounded in practice; a cap keeps a flood of random ones from growing memory.
-      if (this.matchCache.size > 10_000) this.matchCache.clear();
-      this.matchCache.set(key, match);
+      if (this.cachedMatches > 100_000) {
+        this.matchCache.clear();
+        this.cachedMatches = 0;
+        byType = undefined;
+      }
+      if (byType === undefined) this.matchCache.set(tenant, (byType = new Map()));
+      byType.set(type, match);
+      this.cachedMatches++;
     }
     return match;
   }

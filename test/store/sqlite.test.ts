@@ -263,19 +263,23 @@ describe('SQLite store', () => {
     }
   });
 
-  it('claims, nextDueAt and rescue use their partial indexes', async () => {
+  it('claims, the waiting scan, nextDueAt and rescue use their partial indexes', async () => {
     const path = tempDbPath();
     await withStore(path, 'normal', async (store) => {
       await store.migrate();
       const plans = inspect(path, (db) => ({
-        selectDue: planOf(db, SQL.selectDue, { subscriptionId: 'a', now: T, limit: 10 }),
+        selectWindow: planOf(db, SQL.selectWindow, { subscriptionId: 'a', limit: 10 }),
+        waiting: planOf(db, SQL.waiting, {}),
         nextDue: planOf(db, SQL.nextDue, { subscriptionId: 'a' }),
         rescue: planOf(db, SQL.rescueExpired, { now: T, expiredBy: T }),
         release: planOf(db, SQL.release, { id: 'dlv_x', owner: 'p', now: T }),
         fifoHead: planOf(db, SQL.fifoHead, { subscriptionId: 'a' }),
       }));
-      expect(plans.selectDue).toMatch(/deliveries_due/);
-      expect(plans.selectDue).not.toMatch(/TEMP B-TREE/);
+      expect(plans.selectWindow).toMatch(/deliveries_due/);
+      expect(plans.selectWindow).not.toMatch(/TEMP B-TREE/);
+      // The waiting scan: seeks in deliveries_due only, never a scan of the table or of the index.
+      expect(plans.waiting).toMatch(/deliveries_due/);
+      expect(plans.waiting).not.toMatch(/SCAN deliveries|TEMP B-TREE/);
       expect(plans.nextDue).toMatch(/deliveries_due/);
       expect(plans.rescue).toMatch(/deliveries_lease/);
       expect(plans.release).toMatch(/sqlite_autoindex_deliveries_1|PRIMARY KEY/);
@@ -670,7 +674,8 @@ function schemaOf(db: Database.Database): unknown[] {
 }
 
 function planOf(db: Database.Database, statement: string, params: Record<string, unknown>): string {
-  const rows = db.prepare(`EXPLAIN QUERY PLAN ${statement}`).all(params) as { detail: string }[];
+  const explain = db.prepare(`EXPLAIN QUERY PLAN ${statement}`);
+  const rows = (Object.keys(params).length === 0 ? explain.all() : explain.all(params)) as { detail: string }[];
   return rows.map((r) => r.detail).join('\n');
 }
 

@@ -1,5 +1,6 @@
-import type { DueRow, HeadRow } from '../sql/rows';
-import type { ClaimedDelivery, ClaimRequest } from '../types';
+import type { HeadRow, WindowRow } from '../sql/rows';
+import type { ClaimBatch, ClaimedDelivery, ClaimRequest, WaitingSubscription } from '../types';
+import { headStanding } from '../sql/fifo-head';
 import { ms } from './database-clock';
 import type { Runner } from './run';
 import { toClaimed } from '../sql/from-rows';
@@ -10,14 +11,28 @@ import { toClaimed } from '../sql/from-rows';
  * `status IN ('pending', 'retrying')`, the predicate of the partial index `deliveries_due`.
  */
 export const CLAIM_SQL = {
-  selectDue: `SELECT d.id, d.subscription_id, d.attempts,
+  // The subscription's waiting deliveries in due order, due or not (the first one not leased says
+  // when more is due); rows another instance is claiming are skipped, a tenant's being erased left alone.
+  selectWindow: `SELECT d.id, d.subscription_id, d.attempts, d.next_attempt_at,
       e.id AS event_id, e.type AS event_type, e.data AS event_data, e.created_at AS event_created_at, d.tenant AS event_tenant
     FROM deliveries d JOIN events e ON e.id = d.event_id
     WHERE d.subscription_id = @subscriptionId AND d.status IN ('pending', 'retrying')
-      AND d.next_attempt_at <= @now
+      AND (d.tenant IS NULL OR NOT EXISTS (SELECT 1 FROM tenant_erasures te WHERE te.tenant = d.tenant AND te.state = 'erasing'))
     ORDER BY d.next_attempt_at, d.id
     LIMIT @limit
     FOR UPDATE OF d SKIP LOCKED`,
+  // Every subscription with waiting deliveries and its earliest due time: a skip scan of
+  // deliveries_due, one probe per such subscription.
+  waiting: `WITH RECURSIVE subs(id) AS (
+      SELECT (SELECT subscription_id FROM deliveries WHERE status IN ('pending', 'retrying') ORDER BY subscription_id LIMIT 1)
+      UNION ALL
+      SELECT (SELECT subscription_id FROM deliveries WHERE status IN ('pending', 'retrying') AND subscription_id > subs.id
+        ORDER BY subscription_id LIMIT 1)
+      FROM subs WHERE subs.id IS NOT NULL)
+    SELECT subs.id AS subscription_id, due.at FROM subs
+    CROSS JOIN LATERAL (SELECT d.next_attempt_at AS at FROM deliveries d
+      WHERE d.subscription_id = subs.id AND d.status IN ('pending', 'retrying') ORDER BY d.next_attempt_at LIMIT 1) AS due
+    WHERE subs.id IS NOT NULL`,
   // The rows are locked by this transaction already; one statement for the batch, since round
   // trips are what cost on a network database.
   leaseMany: `UPDATE deliveries
@@ -68,36 +83,47 @@ export const RATE_SQL = {
 
 /**
  * Leases due deliveries per subscription, oldest due first, in the caller's transaction; `at` is
- * now on the database clock, `shift` moves the requests' lease expiries onto it. A rate-limited
- * subscription first takes tokens from its shared bucket and gives back those it did not use.
+ * now on the database clock, `shift` moves the requests' lease expiries onto it (and the due times
+ * it reports back off it). A rate-limited subscription first takes tokens from its shared bucket
+ * and gives back those it did not use.
  */
-export async function claimDeliveries(
-  tx: Runner,
-  requests: ClaimRequest[],
-  owner: string,
-  at: number,
-  shift: number,
-): Promise<ClaimedDelivery[]> {
-  const claimed: ClaimedDelivery[] = [];
+export async function claimDue(tx: Runner, requests: ClaimRequest[], owner: string, at: number, shift: number): Promise<ClaimBatch> {
+  const deliveries: ClaimedDelivery[] = [];
+  const nextDueAt = new Map<string, number | null>();
+  const local = (t: number | null) => (t === null ? null : t - shift);
   for (const request of requests) {
     const { subscriptionId, rateLimit } = request;
-    let limit = Math.floor(request.limit);
+    const wanted = Math.floor(request.limit);
+    if (wanted <= 0) continue;
+    const limit = rateLimit ? await takeTokens(tx, subscriptionId, rateLimit, at, wanted) : wanted;
+    // The shared bucket ran dry (other instances spent it): nothing known of the backlog.
     if (limit <= 0) continue;
-    if (rateLimit) limit = await takeTokens(tx, subscriptionId, rateLimit, at, limit);
-    if (limit <= 0) continue;
-    const rows = request.fifo
-      ? await dueHead(tx, subscriptionId, at)
-      : await tx.rows<DueRow>(CLAIM_SQL.selectDue, { subscriptionId, now: at, limit });
+    let rows: WindowRow[] = [];
+    if (request.fifo) {
+      const head = await lockedHead(tx, subscriptionId);
+      const standing = headStanding(head, at);
+      if (standing.due) rows = [head as WindowRow];
+      nextDueAt.set(subscriptionId, local(standing.next));
+    } else {
+      const window = await tx.rows<WindowRow>(CLAIM_SQL.selectWindow, { subscriptionId, limit: limit + 1 });
+      const due = window.findIndex((r, i) => i === limit || r.next_attempt_at > at);
+      rows = due < 0 ? window : window.slice(0, due);
+      nextDueAt.set(subscriptionId, due < 0 ? null : local(window[due]!.next_attempt_at));
+    }
     if (rateLimit && rows.length < limit) await tx.count(RATE_SQL.giveBack, { subscriptionId, n: limit - rows.length });
     if (rows.length > 0) {
       const leaseExpiresAt = ms(request.leaseExpiresAt + shift);
       await tx.count(CLAIM_SQL.leaseMany, { ids: rows.map((r) => r.id), owner, leaseExpiresAt, now: at });
     }
-    for (const row of rows) {
-      claimed.push(toClaimed(row));
-    }
+    for (const row of rows) deliveries.push(toClaimed(row));
   }
-  return claimed;
+  return { deliveries, nextDueAt };
+}
+
+/** Every subscription with waiting deliveries and its earliest due time (database clock). */
+export async function waitingSubscriptions(run: Runner): Promise<WaitingSubscription[]> {
+  const rows = await run.rows<{ subscription_id: string; at: number }>(CLAIM_SQL.waiting, {});
+  return rows.map((r) => ({ subscriptionId: r.subscription_id, nextDueAt: r.at }));
 }
 
 /** Refills the subscription's bucket to `at` and takes up to `want` whole tokens. */
@@ -120,12 +146,12 @@ async function takeTokens(
   return n;
 }
 
-/** A fifo subscription's head if it is waiting, due and not being claimed by another instance. */
-async function dueHead(tx: Runner, subscriptionId: string, now: number): Promise<DueRow[]> {
+/** A fifo subscription's head; one another instance is claiming right now (locked) counts as delivering. */
+async function lockedHead(tx: Runner, subscriptionId: string): Promise<HeadRow | undefined> {
   const [head] = await tx.rows<HeadRow>(CLAIM_SQL.fifoHead, { subscriptionId });
-  if (head === undefined || head.status === 'delivering' || head.next_attempt_at === null || head.next_attempt_at > now) return [];
+  if (head === undefined || head.status === 'delivering') return head;
   const locked = await tx.rows<{ id: string }>(CLAIM_SQL.lockHead, { id: head.id });
-  return locked.length === 1 ? [head] : [];
+  return locked.length === 1 ? head : { ...head, status: 'delivering' };
 }
 
 /**

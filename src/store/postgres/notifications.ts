@@ -7,6 +7,9 @@ const HEARTBEAT_MS = 5000;
 /** Pause before reopening a LISTEN connection that failed, ms: short, so wake-ups resume soon after an outage. */
 const REOPEN_MS = 500;
 
+/** Longest list of subscription ids sent with a wake-up, in characters (Postgres allows just under 8000 bytes). */
+const MAX_PAYLOAD = 7000;
+
 /** One channel per kind and schema, so test schemas do not wake each other. */
 const channelOf = (kind: 'work' | 'subs', schema: string | undefined) => `hookrelay_${kind}${schema ? `_${schema}` : ''}`.slice(0, 63);
 
@@ -20,7 +23,7 @@ const channelOf = (kind: 'work' | 'subs', schema: string | undefined) => `hookre
 export function createNotifications(opts: PostgresOptions) {
   const { url, schema } = opts;
   const channels = { work: channelOf('work', schema), subs: channelOf('subs', schema) };
-  const listeners = { work: new Set<() => void>(), subs: new Set<() => void>() };
+  const listeners = { work: new Set<(ids?: string[]) => void>(), subs: new Set<() => void>() };
   let listening: pg.Client | undefined;
   let closed = false;
 
@@ -39,7 +42,11 @@ export function createNotifications(opts: PostgresOptions) {
     client.on('error', retry);
     client.on('end', retry);
     client.on('notification', (message) => {
-      for (const l of message.channel === channels.subs ? listeners.subs : listeners.work) l();
+      if (message.channel === channels.subs) for (const l of listeners.subs) l();
+      else {
+        const ids = message.payload ? message.payload.split(',') : undefined;
+        for (const l of listeners.work) l(ids);
+      }
     });
     try {
       await client.connect();
@@ -55,7 +62,7 @@ export function createNotifications(opts: PostgresOptions) {
     if (reopened) for (const l of [...listeners.work, ...listeners.subs]) l();
   }
 
-  const subscribe = (kind: 'work' | 'subs', listener: () => void) => {
+  const subscribe = (kind: 'work' | 'subs', listener: (ids?: string[]) => void) => {
     listeners[kind].add(listener);
     void listen();
     return () => {
@@ -64,15 +71,19 @@ export function createNotifications(opts: PostgresOptions) {
   };
 
   return {
-    /** Wakes every instance's dispatcher once the transaction commits. */
-    async notifyWork(tx: Runner): Promise<void> {
-      await tx.rows(`SELECT pg_notify('${channels.work}', '')`);
+    /**
+     * Wakes every instance's dispatcher once the transaction commits, naming the subscriptions that
+     * got work when they fit in a notification (else none: any may have).
+     */
+    async notifyWork(tx: Runner, subscriptionIds: Iterable<string> = []): Promise<void> {
+      const payload = [...new Set(subscriptionIds)].join(',');
+      await tx.rows(`SELECT pg_notify('${channels.work}', @payload)`, { payload: payload.length <= MAX_PAYLOAD ? payload : '' });
     },
     /** Tells every instance a subscription changed once the transaction commits. */
     async notifySubscriptionChange(tx: Runner): Promise<void> {
       await tx.rows(`SELECT pg_notify('${channels.subs}', '')`);
     },
-    onWork: (listener: () => void) => subscribe('work', listener),
+    onWork: (listener: (subscriptionIds?: string[]) => void) => subscribe('work', listener),
     onSubscriptionChange: (listener: () => void) => subscribe('subs', listener),
     async close(): Promise<void> {
       closed = true;

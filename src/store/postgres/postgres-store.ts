@@ -3,7 +3,7 @@ import { type Clock, systemClock } from '../../lib/clock';
 import type { DeliveryRow } from '../sql/rows';
 import type { IngestResult, Store, TenantInsertResult } from '../types';
 import { ADMIN_SQL, actionResult, addDeliveries, recoverDeliveries } from './admin';
-import { CLAIM_SQL, claimDeliveries, earliestDue } from './claims';
+import { CLAIM_SQL, claimDue, earliestDue, waitingSubscriptions } from './claims';
 import { COMPLETION_SQL, completeResults } from './completion';
 import { createPool, createPostgresKysely, migratePostgres, type PostgresOptions } from './connect';
 import { createShift, ms, type TimeSource } from './database-clock';
@@ -53,7 +53,7 @@ export function createPostgresStore(opts: PostgresStoreOptions): Store {
   const changed = (tx: Runner, ids: string[], at: number) => appendChanges(tx, ids, at, notifications.notifySubscriptionChange);
   let closing: Promise<void> | undefined;
 
-  return {
+  const store: Store = {
     capabilities: { singleOwner: false, backup: false, sharedRateBuckets: true },
     ...(opts.leaseMarginMs !== undefined && { leaseMarginMs: opts.leaseMarginMs }),
     isUnavailable: isPostgresUnavailable,
@@ -85,8 +85,17 @@ export function createPostgresStore(opts: PostgresStoreOptions): Store {
             const shift = await shiftOf(tx, clock.now());
             const results: IngestResult[] = [];
             for (const events of requests) results.push(await ingestRequest(tx, events, shift));
-            if (results.some((r) => r.kind === 'ok' && r.events.some((e) => e.created && e.deliveries > 0)))
-              await notifications.notifyWork(tx);
+            const woken = new Set<string>();
+            requests.forEach((events, i) => {
+              const result = results[i]!;
+              if (result.kind !== 'ok') return;
+              events.forEach((e, j) => {
+                if (!result.events[j]?.created) return;
+                for (const id of e.subscriptionIds) woken.add(id);
+                for (const id of e.tenantSubscriptionIds ?? []) woken.add(id);
+              });
+            });
+            if (woken.size > 0) await notifications.notifyWork(tx, woken);
             return results;
           });
         } catch (err) {
@@ -96,11 +105,20 @@ export function createPostgresStore(opts: PostgresStoreOptions): Store {
     },
 
     async claim(requests, owner, now) {
-      if (requests.length === 0) return [];
+      return (await store.claimDue(requests, owner, now)).deliveries;
+    },
+    async claimDue(requests, owner, now) {
+      if (requests.length === 0) return { deliveries: [], nextDueAt: new Map() };
       return transaction(async (tx) => {
         const shift = await shiftOf(tx, now);
-        return claimDeliveries(tx, requests, owner, ms(now + shift), shift);
+        return claimDue(tx, requests, owner, ms(now + shift), shift);
       });
+    },
+    async waitingSubscriptions() {
+      const waiting = await waitingSubscriptions(direct);
+      // Back on the caller's clock: it schedules claims with these.
+      const shift = await shiftOf(direct, clock.now());
+      return waiting.map((w) => ({ ...w, nextDueAt: w.nextDueAt - shift }));
     },
     async complete(results, now) {
       if (results.length === 0) return [];
@@ -108,7 +126,8 @@ export function createPostgresStore(opts: PostgresStoreOptions): Store {
         const shift = await shiftOf(tx, now);
         const at = ms(now + shift);
         const { written, disabled } = await completeResults(tx, results, at, shift);
-        if (results.some((r) => r.next.status === 'retrying')) await notifications.notifyWork(tx);
+        const retrying = results.filter((r) => r.next.status === 'retrying').map((r) => r.subscriptionId);
+        if (retrying.length > 0) await notifications.notifyWork(tx, retrying);
         await changed(tx, disabled, at);
         return written;
       });
@@ -285,4 +304,5 @@ export function createPostgresStore(opts: PostgresStoreOptions): Store {
       throw new Error("backup copies the SQLite store; back up Postgres with pg_dump or your provider's snapshots");
     },
   };
+  return store;
 }

@@ -129,6 +129,11 @@ export interface DueRow {
   event_tenant: string | null;
 }
 
+/** A waiting delivery read by a claim, due or not: the first one not leased tells when more is due. */
+export interface WindowRow extends DueRow {
+  next_attempt_at: number;
+}
+
 /** The head of a fifo subscription (its oldest unfinished delivery), with its event. */
 export interface HeadRow extends DueRow {
   status: DeliveryStatus;

@@ -1,12 +1,14 @@
-import type { DueRow, HeadRow } from '../sql/rows';
-import type { ClaimedDelivery, ClaimRequest } from '../types';
+import type { DueRow, HeadRow, WindowRow } from '../sql/rows';
+import type { ClaimBatch, ClaimedDelivery, ClaimRequest, WaitingSubscription } from '../types';
 import type Database from 'better-sqlite3';
 import { toClaimed } from '../sql/from-rows';
+import { headStanding } from '../sql/fifo-head';
 
 type ClaimParams = Record<string, string | number | null>;
 /** The prepared statements claims run (statements.ts prepares them from CLAIM_SQL). */
 export interface ClaimStatements {
-  selectDue: Database.Statement<{ subscriptionId: string; now: number; limit: number }, DueRow>;
+  selectWindow: Database.Statement<{ subscriptionId: string; limit: number }, WindowRow>;
+  waiting: Database.Statement<[], { subscription_id: string; at: number }>;
   lease: Database.Statement<ClaimParams>;
   release: Database.Statement<{ id: string; owner: string; now: number }>;
   nextDue: Database.Statement<{ subscriptionId: string }, { at: number | null }>;
@@ -21,13 +23,27 @@ export interface ClaimStatements {
  * matching, preparing fails loudly instead of scanning.
  */
 export const CLAIM_SQL = {
-  selectDue: `SELECT d.id, d.subscription_id, d.attempts,
+  // The subscription's waiting deliveries in due order, due or not: a claim leases the due ones
+  // among the first `limit` and reads one more, whose due time says when to claim again. Rows of
+  // a tenant being erased are left alone (the eraser is about to delete them).
+  selectWindow: `SELECT d.id, d.subscription_id, d.attempts, d.next_attempt_at,
       e.id AS event_id, e.type AS event_type, e.data AS event_data, e.created_at AS event_created_at, d.tenant AS event_tenant
     FROM deliveries d INDEXED BY deliveries_due JOIN events e ON e.id = d.event_id
     WHERE d.subscription_id = @subscriptionId AND d.status IN ('pending', 'retrying')
-      AND d.next_attempt_at <= @now
+      AND (d.tenant IS NULL OR NOT EXISTS (SELECT 1 FROM tenant_erasures te WHERE te.tenant = d.tenant AND te.state = 'erasing'))
     ORDER BY d.next_attempt_at, d.id
     LIMIT @limit`,
+  // Every subscription with waiting deliveries and its earliest due time, by a skip scan of
+  // deliveries_due: one probe per such subscription, not one row per delivery nor per subscription.
+  waiting: `WITH RECURSIVE subs(id) AS (
+      SELECT (SELECT MIN(subscription_id) FROM deliveries INDEXED BY deliveries_due WHERE status IN ('pending', 'retrying'))
+      UNION ALL
+      SELECT (SELECT MIN(subscription_id) FROM deliveries INDEXED BY deliveries_due
+        WHERE status IN ('pending', 'retrying') AND subscription_id > subs.id)
+      FROM subs WHERE subs.id IS NOT NULL)
+    SELECT id AS subscription_id, (SELECT MIN(next_attempt_at) FROM deliveries INDEXED BY deliveries_due
+        WHERE subscription_id = subs.id AND status IN ('pending', 'retrying')) AS at
+    FROM subs WHERE id IS NOT NULL`,
   lease: `UPDATE deliveries
     SET status = 'delivering', lease_owner = @owner, lease_expires_at = @leaseExpiresAt, updated_at = @now
     WHERE id = @id AND status IN ('pending', 'retrying')`,
@@ -64,28 +80,43 @@ export const CLAIM_SQL = {
  * Leases due deliveries, per subscription, oldest due first; runs inside one IMMEDIATE transaction.
  * `rateLimit` is not spent here: one process owns the file, and the dispatcher's own limiter holds it.
  */
-export function claimDeliveries(s: ClaimStatements, requests: ClaimRequest[], owner: string, now: number): ClaimedDelivery[] {
-  const claimed: ClaimedDelivery[] = [];
+export function claimDue(s: ClaimStatements, requests: ClaimRequest[], owner: string, now: number): ClaimBatch {
+  const deliveries: ClaimedDelivery[] = [];
+  const nextDueAt = new Map<string, number | null>();
   for (const request of requests) {
+    const { subscriptionId } = request;
     const limit = Math.floor(request.limit);
     if (limit <= 0) continue;
-    const rows = request.fifo
-      ? dueHead(s, request.subscriptionId, now)
-      : s.selectDue.all({ subscriptionId: request.subscriptionId, now, limit });
     const leaseExpiresAt = Math.round(request.leaseExpiresAt);
-    for (const row of rows) {
-      s.lease.run({ id: row.id, owner, leaseExpiresAt, now });
-      claimed.push(toClaimed(row));
+    if (request.fifo) {
+      const head = s.fifoHead.get({ subscriptionId });
+      const { due, next } = headStanding(head, now);
+      if (due) {
+        s.lease.run({ id: head!.id, owner, leaseExpiresAt, now });
+        deliveries.push(toClaimed(head!));
+      }
+      nextDueAt.set(subscriptionId, next);
+      continue;
     }
+    let next: number | null = null;
+    let leased = 0;
+    for (const row of s.selectWindow.all({ subscriptionId, limit: limit + 1 })) {
+      if (leased === limit || row.next_attempt_at > now) {
+        next = row.next_attempt_at;
+        break;
+      }
+      s.lease.run({ id: row.id, owner, leaseExpiresAt, now });
+      deliveries.push(toClaimed(row));
+      leased++;
+    }
+    nextDueAt.set(subscriptionId, next);
   }
-  return claimed;
+  return { deliveries, nextDueAt };
 }
 
-/** A fifo subscription's head if it is waiting and due; [] while it is delivering or waits for a retry. */
-function dueHead(s: ClaimStatements, subscriptionId: string, now: number): DueRow[] {
-  const head = s.fifoHead.get({ subscriptionId });
-  if (head === undefined || head.status === 'delivering' || head.next_attempt_at === null || head.next_attempt_at > now) return [];
-  return [head];
+/** Every subscription with waiting deliveries and its earliest due time. */
+export function waitingSubscriptions(s: ClaimStatements): WaitingSubscription[] {
+  return s.waiting.all().map((r) => ({ subscriptionId: r.subscription_id, nextDueAt: r.at }));
 }
 
 /** Gives back leases this owner still holds; returns how many. */

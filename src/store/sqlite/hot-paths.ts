@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { AttemptResult, ClaimRequest, NewEvent } from '../types';
 import { HealthTally } from '../sql/health-tally';
-import { claimDeliveries, nextDueAt, releaseDeliveries } from './claims';
+import { claimDue, nextDueAt, releaseDeliveries, waitingSubscriptions } from './claims';
 import { completeAttempt, flushHealth } from './completion';
 import { ingestRequest } from './ingest';
 import { prepareStatements } from './statements';
@@ -21,7 +21,7 @@ export function createHotPaths(db: Database.Database, synchronous: 'full' | 'nor
     // Committed without fsync; the store flushes the WAL off the event loop before answering
     // (wal-sync.ts), so an acknowledged event is as durable as with synchronous = FULL.
     ingest: lazy((requests: NewEvent[][]) => requests.map((events) => ingestRequest(s, events))),
-    claim: lazy((requests: ClaimRequest[], owner: string, now: number) => claimDeliveries(s, requests, owner, now)),
+    claimDue: lazy((requests: ClaimRequest[], owner: string, now: number) => claimDue(s, requests, owner, now)),
     complete: lazy((results: AttemptResult[], now: number) => {
       const health = new HealthTally();
       const written = results.map((r) => completeAttempt(s, r, now, health));
@@ -34,6 +34,7 @@ export function createHotPaths(db: Database.Database, synchronous: 'full' | 'nor
       s.setEnabled.run({ id, enabled: enabled === null ? null : enabled ? 1 : 0, reason, now });
       s.recordChange.run({ id, now });
     }),
+    waitingSubscriptions: () => waitingSubscriptions(s),
     nextDueAt: (subscriptionIds: string[], fifo: string[]) => nextDueAt(s, subscriptionIds, new Set(fifo)),
   };
 }

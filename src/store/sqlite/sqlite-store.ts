@@ -99,7 +99,13 @@ export function createSqliteStore(opts: SqliteOptions, hooks: { syncFd?: SyncFd 
       return results;
     },
     async claim(requests, owner, now) {
-      return requests.length === 0 ? [] : hot().claim(requests, owner, toMs(now));
+      return requests.length === 0 ? [] : hot().claimDue(requests, owner, toMs(now)).deliveries;
+    },
+    async claimDue(requests, owner, now) {
+      return requests.length === 0 ? { deliveries: [], nextDueAt: new Map() } : hot().claimDue(requests, owner, toMs(now));
+    },
+    async waitingSubscriptions() {
+      return hot().waitingSubscriptions();
     },
     async complete(results, now) {
       return results.length === 0 ? [] : hot().complete(results, toMs(now));

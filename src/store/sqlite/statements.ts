@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { TenantGate } from '../sql/ingest-plan';
-import type { DueRow, HeadRow } from '../sql/rows';
+import type { HeadRow, WindowRow } from '../sql/rows';
 import type { DeliveryStatus } from '../types';
 import { CLAIM_SQL } from './claims';
 import { COMPLETION_SQL } from './completion';
@@ -25,7 +25,8 @@ export function prepareStatements(db: Database.Database) {
     findTenant: db.prepare<{ id: string }, TenantGate>(SQL.findTenant),
     insertEvent: db.prepare<Params>(SQL.insertEvent),
     insertDelivery: db.prepare<Params>(SQL.insertDelivery),
-    selectDue: db.prepare<{ subscriptionId: string; now: number; limit: number }, DueRow>(SQL.selectDue),
+    selectWindow: db.prepare<{ subscriptionId: string; limit: number }, WindowRow>(SQL.selectWindow),
+    waiting: db.prepare<[], { subscription_id: string; at: number }>(SQL.waiting),
     lease: db.prepare<Params>(SQL.lease),
     finish: db.prepare<Params & { status: DeliveryStatus }, { subscription_id: string }>(SQL.finish),
     insertAttempt: db.prepare<Params>(SQL.insertAttempt),
