@@ -81,7 +81,15 @@ function renderSignIn(message?: string): void {
           route();
         } catch (err) {
           sessionStorage.removeItem(TOKEN_KEY);
-          error.replaceChildren(notice('error', err instanceof ApiError && err.status === 401 ? 'That token was refused.' : String(err)));
+          const refused = err instanceof ApiError && err.status === 401;
+          // 403: an admin token without `read` (one with only `tenants`, say): /whoami needs it.
+          const lacking = err instanceof ApiError && err.status === 403;
+          error.replaceChildren(
+            notice(
+              'error',
+              refused ? 'That token was refused.' : lacking ? 'That token lacks the read scope the dashboard needs.' : String(err),
+            ),
+          );
         }
       },
     },

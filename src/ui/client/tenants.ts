@@ -217,41 +217,17 @@ export async function tenantPage(id: string, message: Child = takeFlash()): Prom
   }
   if (t.state === 'erasing') return erasurePage(id);
   const out = h('div', { id: 'result' }, message);
-  const toggle = async (): Promise<Child> => {
-    // Read again just before: PUT replaces the whole record, and another operator may have changed it.
-    const now = await api('GET', `/tenants/${enc(id)}`);
-    await api('PUT', `/tenants/${enc(id)}`, recordBody(now, !now.enabled));
-    await tenantPage(id, notice('ok', `Tenant ${id} ${now.enabled ? 'disabled' : 'enabled'}.`));
-    return null;
-  };
   const subscriptions = h('div', { id: 'tenant-subscriptions' });
   const deliveries = h('div', { id: 'tenant-deliveries' });
   const tokens = h('div', { id: 'tenant-tokens' });
   layout(
     `Tenant ${id}`,
     out,
-    facts([
-      ['Name', t.name ?? h('span', { class: 'muted' }, 'none')],
-      ['State', badge(stateOf(t))],
-      ['Subscriptions', t.subscriptions],
-      ['Waiting deliveries', t.backlog],
-      ['Max subscriptions', t.limits.max_subscriptions ?? h('span', { class: 'muted' }, 'config default')],
-      ['Ingest rate', t.limits.ingest_rate ?? h('span', { class: 'muted' }, 'no limit')],
-      ['Metadata', t.metadata ? h('pre', { class: 'body' }, JSON.stringify(t.metadata, null, 2)) : h('span', { class: 'muted' }, 'none')],
-      ['Created', when(t.created_at)],
-      ['Updated', when(t.updated_at)],
-    ]),
-    h(
-      'div',
-      { class: 'actions' },
-      h('button', { type: 'button', onclick: () => act(out, toggle) }, t.enabled ? 'Disable tenant' : 'Enable tenant'),
-      link(`${tenantHref(id)}/edit`, 'Edit record'),
-    ),
-    !t.enabled && h('p', { class: 'hint' }, 'Disabled: its events reach platform subscriptions only, and its tokens are refused.'),
+    recordSection(t, out),
     h('h2', {}, 'Health'),
     t.failing === 0
       ? h('p', {}, t.subscriptions === 0 ? 'Nothing to check yet: it has no subscription.' : 'No failing subscription.')
-      : h('p', { class: 'error-text' }, `${plural(t.failing, 'subscription')} failing: marked below.`),
+      : h('p', { class: 'error-text' }, `${plural(t.failing, 'subscription')} failing: marked failing in the list below.`),
     h('h2', {}, 'Subscriptions'),
     canWrite() && h('p', {}, link(`${tenantHref(id)}/new-subscription`, 'New subscription for this tenant')),
     subscriptions,
@@ -265,6 +241,39 @@ export async function tenantPage(id: string, message: Child = takeFlash()): Prom
   await Promise.all([showSubscriptions(subscriptions, id, null), showDeliveries(deliveries, id), showTokens(tokens, id)]);
   // Deliveries change by themselves: the latest again every 2 s while the page is on screen.
   every(2000, () => void showDeliveries(deliveries, id).catch(() => undefined));
+}
+
+/** The record's facts, with Disable/Enable (a PUT that keeps the rest of the record) and Edit. */
+function recordSection(t: Json, out: HTMLElement): Child[] {
+  const id: string = t.id;
+  const toggle = async (): Promise<Child> => {
+    // Read again just before: PUT replaces the whole record, and another operator may have changed it.
+    const now = await api('GET', `/tenants/${enc(id)}`);
+    await api('PUT', `/tenants/${enc(id)}`, recordBody(now, !now.enabled));
+    await tenantPage(id, notice('ok', `Tenant ${id} ${now.enabled ? 'disabled' : 'enabled'}.`));
+    return null;
+  };
+  const none = (text: string) => h('span', { class: 'muted' }, text);
+  return [
+    facts([
+      ['Name', t.name ?? none('none')],
+      ['State', badge(stateOf(t))],
+      ['Subscriptions', t.subscriptions],
+      ['Waiting deliveries', t.backlog],
+      ['Max subscriptions', t.limits.max_subscriptions ?? none('config default')],
+      ['Ingest rate', t.limits.ingest_rate ?? none('no limit')],
+      ['Metadata', t.metadata ? h('pre', { class: 'body' }, JSON.stringify(t.metadata, null, 2)) : none('none')],
+      ['Created', when(t.created_at)],
+      ['Updated', when(t.updated_at)],
+    ]),
+    h(
+      'div',
+      { class: 'actions' },
+      h('button', { type: 'button', onclick: () => act(out, toggle) }, t.enabled ? 'Disable tenant' : 'Enable tenant'),
+      link(`${tenantHref(id)}/edit`, 'Edit record'),
+    ),
+    !t.enabled && h('p', { class: 'hint' }, 'Disabled: its events reach platform subscriptions only, and its tokens are refused.'),
+  ];
 }
 
 async function showSubscriptions(area: HTMLElement, tenant: string, cursor: string | null): Promise<void> {
@@ -330,43 +339,47 @@ async function showDeliveries(area: HTMLElement, tenant: string): Promise<void> 
 
 // ---- tokens ----------------------------------------------------------------------------------------
 
+/** The tenant's tokens and the form that issues one; `out` shows the outcome of both. */
 async function showTokens(area: HTMLElement, tenant: string): Promise<void> {
   const out = h('div', { id: 'token-result' });
   const list = h('div');
-  const draw = async () => {
-    const tokens = (await api('GET', `/tenants/${enc(tenant)}/tokens`)).data as Json[];
-    const revoke = (tk: Json) =>
-      h(
-        'button',
-        {
-          type: 'button',
-          'aria-label': `Revoke ${tk.name}`,
-          onclick: () =>
-            act(out, async () => {
-              await api('DELETE', `/tenants/${enc(tenant)}/tokens/${enc(tk.id)}`);
-              await draw();
-              return `Token ${tk.name} revoked: it is refused from now on.`;
-            }),
-        },
-        'Revoke',
-      );
-    list.replaceChildren(
-      tokens.length === 0
-        ? h('p', {}, "No tokens. Issue one for the tenant's own backend to call /api/v1 as this tenant.")
-        : table(
-            ['Name', 'Id', 'Scopes', 'Created', 'Expires', 'Last used', ''],
-            tokens.map((tk) => [
-              tk.name,
-              h('code', {}, tk.id),
-              tk.scopes.join(', '),
-              when(tk.created_at),
-              tk.expires_at ? when(tk.expires_at) : 'never',
-              tk.last_used_at ? when(tk.last_used_at) : 'never',
-              revoke(tk),
-            ]),
-          ),
+  const draw = async () => list.replaceChildren(tokenTable(tenant, await api('GET', `/tenants/${enc(tenant)}/tokens`), out, draw));
+  area.replaceChildren(out, list, tokenForm(tenant, out, draw));
+  await draw();
+}
+
+function tokenTable(tenant: string, tokens: { data: Json[] }, out: HTMLElement, redraw: () => Promise<void>): HTMLElement {
+  if (tokens.data.length === 0) return h('p', {}, "No tokens. Issue one for the tenant's own backend to call /api/v1 as this tenant.");
+  const revoke = (tk: Json) =>
+    h(
+      'button',
+      {
+        type: 'button',
+        'aria-label': `Revoke ${tk.name}`,
+        onclick: () =>
+          act(out, async () => {
+            await api('DELETE', `/tenants/${enc(tenant)}/tokens/${enc(tk.id)}`);
+            await redraw();
+            return `Token ${tk.name} revoked: it is refused from now on.`;
+          }),
+      },
+      'Revoke',
     );
-  };
+  return table(
+    ['Name', 'Id', 'Scopes', 'Created', 'Expires', 'Last used', ''],
+    tokens.data.map((tk) => [
+      tk.name,
+      h('code', {}, tk.id),
+      tk.scopes.join(', '),
+      when(tk.created_at),
+      tk.expires_at ? when(tk.expires_at) : 'never',
+      tk.last_used_at ? when(tk.last_used_at) : 'never',
+      revoke(tk),
+    ]),
+  );
+}
+
+function tokenForm(tenant: string, out: HTMLElement, redraw: () => Promise<void>): HTMLElement {
   const name = h('input', {
     id: 'tk-name',
     name: 'tk-name',
@@ -378,28 +391,29 @@ async function showTokens(area: HTMLElement, tenant: string): Promise<void> {
   const read = scope('read');
   const write = scope('write');
   const expires = h('input', { id: 'tk-expires', name: 'tk-expires', placeholder: '90d' }) as HTMLInputElement;
-  const form = h(
+  const issue = async (): Promise<Child> => {
+    const scopes = [read, write].filter((c) => c.checked).map((c) => c.value);
+    if (scopes.length === 0) throw new Error('Pick at least one scope.');
+    const created = await api('POST', `/tenants/${enc(tenant)}/tokens`, {
+      name: name.value.trim(),
+      scopes,
+      ...(expires.value.trim() && { expires_in: expires.value.trim() }),
+    });
+    name.value = '';
+    await redraw();
+    return [
+      `Token ${created.name} issued. Copy it now: it is shown only this once. `,
+      h('code', { class: 'secret', 'aria-label': 'New token' }, created.token),
+    ];
+  };
+  return h(
     'form',
     {
       class: 'filters',
       'aria-label': 'Issue a token',
       onsubmit: (e: Event) => {
         e.preventDefault();
-        void act(out, async () => {
-          const scopes = [read, write].filter((c) => c.checked).map((c) => c.value);
-          if (scopes.length === 0) throw new Error('Pick at least one scope.');
-          const created = await api('POST', `/tenants/${enc(tenant)}/tokens`, {
-            name: name.value.trim(),
-            scopes,
-            ...(expires.value.trim() && { expires_in: expires.value.trim() }),
-          });
-          name.value = '';
-          await draw();
-          return [
-            `Token ${created.name} issued. Copy it now: it is shown only this once. `,
-            h('code', { class: 'secret', 'aria-label': 'New token' }, created.token),
-          ];
-        });
+        void act(out, issue);
       },
     },
     field('tk-name', 'Token name', name),
@@ -408,8 +422,6 @@ async function showTokens(area: HTMLElement, tenant: string): Promise<void> {
     field('tk-expires', 'Expires in', expires, 'e.g. 90d; left empty: never'),
     h('button', { type: 'submit' }, 'Issue token'),
   );
-  area.replaceChildren(out, list, form);
-  await draw();
 }
 
 // ---- erasure -----------------------------------------------------------------------------------------
