@@ -162,10 +162,11 @@ export function errorNotice(err: unknown): HTMLElement {
   );
 }
 
-/** Runs an action and shows its outcome in `area`. */
+/** Runs an action and shows its outcome in `area` (nothing: the action drew a page of its own). */
 export async function act(area: HTMLElement, fn: () => Promise<Child>): Promise<void> {
   try {
-    area.replaceChildren(notice('ok', await fn()));
+    const outcome = await fn();
+    area.replaceChildren(...(outcome === null || outcome === undefined ? [] : [notice('ok', outcome)]));
   } catch (err) {
     area.replaceChildren(errorNotice(err));
   }

@@ -163,7 +163,7 @@ async function overviewPage(): Promise<void> {
   );
   let last: { at: number; stats: Json } | null = null;
   const refresh = async () => {
-    const [stats, subs] = await Promise.all([api('GET', '/stats'), api('GET', '/subscriptions?tenant=&limit=100')]);
+    const [stats, subs] = await Promise.all([api('GET', '/stats'), api('GET', '/subscriptions?tenant=&limit=500')]);
     const now = Date.now();
     const total = (s: Json) => STATUSES.reduce((n, k) => n + s.deliveries[k], 0);
     const rate = (pick: (s: Json) => number) => (last ? ((pick(stats) - pick(last.stats)) / ((now - last.at) / 1000)).toFixed(1) : '…');
