@@ -2,59 +2,40 @@
 // The dashboard (GET /ui): a small browser app on the admin API only. No framework: a render
 // function per page, a hash route (#/deliveries?status=failed) so the back button and links work,
 // and the admin token in sessionStorage, sent as a Bearer header. What a read-only token cannot do
-// is not offered (and the API refuses it anyway).
+// is not offered (and the API refuses it anyway). Tenant pages are in tenants.ts, the shared
+// helpers in kit.ts.
 
-type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
-type Child = Node | string | number | null | undefined | false | Child[];
+import {
+  ApiError,
+  act,
+  api,
+  badge,
+  type Child,
+  canTenants,
+  canWrite,
+  clearTimers,
+  every,
+  field,
+  h,
+  type Json,
+  layout,
+  link,
+  notice,
+  onSignOut,
+  pager,
+  params,
+  session,
+  show,
+  TOKEN_KEY,
+  table,
+  tenantCell,
+  tenantHref,
+  tenantInput,
+  when,
+} from './kit';
+import { erasurePage, tenantForm, tenantPage, tenantsPage } from './tenants';
 
-const TOKEN_KEY = 'hookrelay.token';
 const STATUSES = ['pending', 'retrying', 'delivering', 'succeeded', 'failed', 'cancelled'];
-const root = document.getElementById('app')!;
-let me: { name: string; scopes: string[]; tenant?: string } | null = null;
-/** Timers of the page on screen; cleared when the page changes. */
-let timers: number[] = [];
-
-// ---- DOM -----------------------------------------------------------------------------------------
-
-function h(tag: string, attrs: Record<string, unknown> = {}, ...children: Child[]): HTMLElement {
-  const el = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (value === undefined || value === null || value === false) continue;
-    if (key.startsWith('on') && typeof value === 'function') el.addEventListener(key.slice(2), value as EventListener);
-    else if (key === 'value') (el as HTMLInputElement).value = String(value);
-    else el.setAttribute(key, value === true ? '' : String(value));
-  }
-  append(el, children);
-  return el;
-}
-
-function append(el: Node, children: Child[]): void {
-  for (const child of children) {
-    if (child === null || child === undefined || child === false) continue;
-    if (Array.isArray(child)) append(el, child);
-    else el.appendChild(typeof child === 'string' || typeof child === 'number' ? document.createTextNode(String(child)) : child);
-  }
-}
-
-function show(...children: Child[]): void {
-  root.replaceChildren();
-  append(root, children);
-}
-
-const canWrite = () => me?.scopes.includes('write') ?? false;
-const when = (iso: string | null | undefined) => (iso ? new Date(iso).toLocaleString() : '—');
-const badge = (status: string) => h('span', { class: `badge ${status}` }, status);
-const link = (href: string, text: string) => h('a', { href }, text);
-
-/** A row's tenant: a link to that tenant's deliveries, or `platform` for the platform's own (tenant null). */
-function tenantCell(tenant: string | null | undefined): Child {
-  return tenant ? link(`#/deliveries?tenant=${encodeURIComponent(tenant)}`, tenant) : h('span', { class: 'muted' }, 'platform');
-}
-
-/** The "Tenant id" filter input (SPEC 8's `?tenant=`; left empty: every tenant and the platform). */
-function tenantInput(value: string | null): HTMLInputElement {
-  return h('input', { id: 'f-tenant', name: 'tenant', value: value ?? '', placeholder: 'acct_42', maxlength: 128 }) as HTMLInputElement;
-}
 
 function age(iso: string | null): string {
   if (!iso) return '—';
@@ -62,66 +43,14 @@ function age(iso: string | null): string {
   return s < 90 ? `${Math.round(s)} s` : s < 5400 ? `${Math.round(s / 60)} min` : `${(s / 3600).toFixed(1)} h`;
 }
 
-/** A message area at the top of a page: results of actions, errors. */
-function notice(kind: 'ok' | 'error', ...children: Child[]): HTMLElement {
-  return h('div', { class: `notice ${kind}`, role: kind === 'error' ? 'alert' : 'status' }, ...children);
-}
-
-// ---- API -----------------------------------------------------------------------------------------
-
-class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly problem: Json,
-  ) {
-    super(problem?.detail ?? `HTTP ${status}`);
-  }
-}
-
-async function api(method: string, path: string, body?: unknown): Promise<Json> {
-  const token = sessionStorage.getItem(TOKEN_KEY) ?? '';
-  const res = await fetch(`/api/v1${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
-    ...(body !== undefined && { body: JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  const json = text ? JSON.parse(text) : undefined;
-  // Signed in, then refused (the token was removed from the config): back to the sign-in page.
-  if (res.status === 401 && me) signOut('Your token was refused; sign in again.');
-  if (!res.ok) throw new ApiError(res.status, json);
-  return json;
-}
-
-/** Runs an action and shows its outcome in `area`. */
-async function act(area: HTMLElement, fn: () => Promise<Child>): Promise<void> {
-  try {
-    area.replaceChildren(notice('ok', await fn()));
-  } catch (err) {
-    const problem = err instanceof ApiError ? err.problem : null;
-    area.replaceChildren(
-      notice(
-        'error',
-        err instanceof Error ? err.message : String(err),
-        problem?.errors
-          ? h(
-              'ul',
-              {},
-              problem.errors.map((e: Json) => h('li', {}, `${e.path}: ${e.message}`)),
-            )
-          : null,
-      ),
-    );
-  }
-}
-
 // ---- sign in -------------------------------------------------------------------------------------
 
 function signOut(message?: string): void {
   sessionStorage.removeItem(TOKEN_KEY);
-  me = null;
+  session.me = null;
   renderSignIn(message);
 }
+onSignOut(signOut);
 
 function renderSignIn(message?: string): void {
   clearTimers();
@@ -141,10 +70,10 @@ function renderSignIn(message?: string): void {
         e.preventDefault();
         sessionStorage.setItem(TOKEN_KEY, input.value.trim());
         try {
-          me = await api('GET', '/whoami');
+          session.me = await api('GET', '/whoami');
           // The dashboard is the operator's (SPEC 9): a tenant credential is refused here.
-          if (me?.tenant !== undefined) {
-            me = null;
+          if (session.me?.tenant !== undefined) {
+            session.me = null;
             sessionStorage.removeItem(TOKEN_KEY);
             error.replaceChildren(notice('error', 'That is a tenant token; the dashboard needs an admin token.'));
             return;
@@ -152,7 +81,15 @@ function renderSignIn(message?: string): void {
           route();
         } catch (err) {
           sessionStorage.removeItem(TOKEN_KEY);
-          error.replaceChildren(notice('error', err instanceof ApiError && err.status === 401 ? 'That token was refused.' : String(err)));
+          const refused = err instanceof ApiError && err.status === 401;
+          // 403: an admin token without `read` (one with only `tenants`, say): /whoami needs it.
+          const lacking = err instanceof ApiError && err.status === 403;
+          error.replaceChildren(
+            notice(
+              'error',
+              refused ? 'That token was refused.' : lacking ? 'That token lacks the read scope the dashboard needs.' : String(err),
+            ),
+          );
         }
       },
     },
@@ -167,52 +104,19 @@ function renderSignIn(message?: string): void {
   input.focus();
 }
 
-// ---- layout and routing ----------------------------------------------------------------------------
-
-function layout(title: string, ...content: Child[]): void {
-  const current = location.hash.split('?')[0] || '#/';
-  const nav = (href: string, text: string) => h('a', { href, ...(current === href && { 'aria-current': 'page' }) }, text);
-  show(
-    h(
-      'header',
-      {},
-      h('strong', { class: 'brand' }, 'hookrelay'),
-      h('nav', { 'aria-label': 'Main' }, nav('#/', 'Overview'), nav('#/subscriptions', 'Subscriptions'), nav('#/deliveries', 'Deliveries')),
-      h(
-        'span',
-        { class: 'who' },
-        `${me?.name ?? ''}${canWrite() ? '' : ' (read-only)'} `,
-        h('button', { type: 'button', class: 'link', onclick: () => signOut() }, 'Sign out'),
-      ),
-    ),
-    h('main', {}, h('h1', {}, title), ...content),
-  );
-}
-
-function clearTimers(): void {
-  for (const t of timers) clearInterval(t);
-  timers = [];
-}
-
-function every(ms: number, fn: () => void): void {
-  timers.push(window.setInterval(fn, ms));
-}
-
-function params(): URLSearchParams {
-  return new URLSearchParams(location.hash.split('?')[1] ?? '');
-}
+// ---- routing ------------------------------------------------------------------------------------
 
 async function route(): Promise<void> {
   clearTimers();
   if (!sessionStorage.getItem(TOKEN_KEY)) return renderSignIn();
-  if (!me) {
+  if (!session.me) {
     try {
-      me = await api('GET', '/whoami');
+      session.me = await api('GET', '/whoami');
     } catch {
       return;
     }
-    if (me?.tenant !== undefined) {
-      me = null;
+    if (session.me?.tenant !== undefined) {
+      session.me = null;
       sessionStorage.removeItem(TOKEN_KEY);
       return renderSignIn();
     }
@@ -220,7 +124,8 @@ async function route(): Promise<void> {
   const path = (location.hash.slice(1).split('?')[0] || '/').split('/').filter(Boolean).map(decodeURIComponent);
   try {
     if (path.length === 0) await overviewPage();
-    else if (path[0] === 'subscriptions' && path.length === 1) await subscriptionsPage();
+    else if (path[0] === 'tenants') await tenantRoute(path.slice(1));
+    else if (path[0] === 'subscriptions' && path.length === 1) await subscriptionsPage(null);
     else if (path[0] === 'subscriptions' && path[1] === 'new') subscriptionForm(null);
     else if (path[0] === 'subscriptions' && path[2] === 'edit')
       subscriptionForm(await api('GET', `/subscriptions/${encodeURIComponent(path[1]!)}`));
@@ -233,15 +138,32 @@ async function route(): Promise<void> {
   }
 }
 
+/** `#/tenants…`: the list, a new one, one tenant, its edit form, its new subscription, its erasure. */
+async function tenantRoute([id, sub]: string[]): Promise<void> {
+  if (id === undefined) return tenantsPage();
+  if (id === 'new') return tenantForm(null);
+  if (sub === undefined) return tenantPage(id);
+  if (sub === 'edit') return tenantForm(await api('GET', `/tenants/${encodeURIComponent(id)}`));
+  if (sub === 'erasure') return erasurePage(id);
+  if (sub === 'new-subscription') return subscriptionForm(null, id);
+  layout('Not found', h('p', {}, 'No such page. ', link('#/tenants', 'Tenants')));
+}
+
 // ---- overview ----------------------------------------------------------------------------------------
 
 async function overviewPage(): Promise<void> {
   const cards = h('div', { class: 'cards' });
   const failing = h('div');
-  layout('Overview', cards, h('h2', {}, 'Failing or disabled subscriptions'), failing);
+  layout(
+    'Overview',
+    cards,
+    h('h2', {}, 'Failing or disabled platform subscriptions'),
+    failing,
+    canTenants() && h('p', { class: 'hint' }, "Tenants' subscriptions: the Failing column of ", link('#/tenants', 'Tenants'), '.'),
+  );
   let last: { at: number; stats: Json } | null = null;
   const refresh = async () => {
-    const [stats, subs] = await Promise.all([api('GET', '/stats'), api('GET', '/subscriptions?limit=500')]);
+    const [stats, subs] = await Promise.all([api('GET', '/stats'), api('GET', '/subscriptions?tenant=&limit=500')]);
     const now = Date.now();
     const total = (s: Json) => STATUSES.reduce((n, k) => n + s.deliveries[k], 0);
     const rate = (pick: (s: Json) => number) => (last ? ((pick(stats) - pick(last.stats)) / ((now - last.at) / 1000)).toFixed(1) : '…');
@@ -265,7 +187,7 @@ async function overviewPage(): Promise<void> {
     const bad = subs.data.filter((s: Json) => !s.enabled || s.health.failure_streak > 0);
     failing.replaceChildren(
       bad.length === 0
-        ? h('p', {}, 'None: every enabled subscription delivered its last attempt.')
+        ? h('p', {}, 'None: every enabled platform subscription delivered its last attempt.')
         : table(
             ['Subscription', 'State', 'Failures in a row', 'Last success', 'Waiting'],
             bad.map((s: Json) => [
@@ -282,39 +204,16 @@ async function overviewPage(): Promise<void> {
   every(2000, () => void refresh().catch(() => undefined));
 }
 
-function table(head: string[], rows: Child[][]): HTMLElement {
-  return h(
-    'table',
-    {},
-    h(
-      'thead',
-      {},
-      h(
-        'tr',
-        {},
-        head.map((c) => h('th', { scope: 'col' }, c)),
-      ),
-    ),
-    h(
-      'tbody',
-      {},
-      rows.map((r) =>
-        h(
-          'tr',
-          {},
-          r.map((c) => h('td', {}, c)),
-        ),
-      ),
-    ),
-  );
-}
-
 // ---- subscriptions -----------------------------------------------------------------------------------
 
-async function subscriptionsPage(): Promise<void> {
-  const out = h('div', { id: 'result' });
+/** One page of subscriptions (50, in id order; `cursor` from the previous page), filtered by tenant. */
+async function subscriptionsPage(cursor: string | null, message?: Child): Promise<void> {
+  const out = h('div', { id: 'result' }, message && notice('ok', message));
   const tenant = params().get('tenant') || null;
-  const list = await api('GET', `/subscriptions?limit=500${tenant ? `&tenant=${encodeURIComponent(tenant)}` : ''}`);
+  const query = new URLSearchParams({ limit: '50' });
+  if (tenant) query.set('tenant', tenant);
+  if (cursor) query.set('cursor', cursor);
+  const list = await api('GET', `/subscriptions?${query}`);
   const tenantFilter = tenantInput(tenant);
   const filters = h(
     'form',
@@ -329,6 +228,8 @@ async function subscriptionsPage(): Promise<void> {
     field('f-tenant', 'Tenant id', tenantFilter),
     h('button', { type: 'submit' }, 'Filter'),
   );
+  // After an action the page is drawn again (same page of the list) with the outcome on top.
+  const again = (result: Child) => subscriptionsPage(cursor, result);
   const actions = (s: Json): Child => {
     if (!canWrite()) return null;
     const id = encodeURIComponent(s.id);
@@ -338,8 +239,8 @@ async function subscriptionsPage(): Promise<void> {
       { class: 'actions' },
       button(s.enabled ? 'Disable' : 'Enable', async () => {
         await api('PATCH', `/subscriptions/${id}`, { enabled: !s.enabled });
-        await subscriptionsPage();
-        return `${s.id} ${s.enabled ? 'disabled' : 'enabled'}.`;
+        await again(`${s.id} ${s.enabled ? 'disabled' : 'enabled'}.`);
+        return null;
       }),
       s.enabled &&
         button('Send test event', async () => {
@@ -358,10 +259,23 @@ async function subscriptionsPage(): Promise<void> {
   layout(
     'Subscriptions',
     out,
-    canWrite() && h('p', {}, link('#/subscriptions/new', 'New subscription')),
+    canWrite() &&
+      h(
+        'p',
+        { class: 'actions' },
+        link('#/subscriptions/new', 'New subscription'),
+        tenant && canTenants() && link(`${tenantHref(tenant)}/new-subscription`, `New subscription for ${tenant}`),
+      ),
     filters,
     list.data.length === 0
-      ? h('p', {}, 'No subscriptions match.')
+      ? h(
+          'p',
+          {},
+          tenant
+            ? `Tenant ${tenant} has no subscription. `
+            : 'No subscriptions yet: declare them in the config file, or create one with New subscription.',
+          tenant && canTenants() && link(tenantHref(tenant), `Open tenant ${tenant}`),
+        )
       : table(
           ['Subscription', 'Tenant', 'URL', 'Events', 'State', 'Last success', 'Failures in a row', 'Waiting', ''],
           list.data.map((s: Json) => [
@@ -376,18 +290,20 @@ async function subscriptionsPage(): Promise<void> {
             actions(s),
           ]),
         ),
+    pager(cursor, list.next_cursor, (next) => void subscriptionsPage(next).catch(() => undefined)),
   );
 }
 
-function field(id: string, label: string, input: HTMLElement, hint?: string): HTMLElement {
-  return h('div', { class: 'field' }, h('label', { for: id }, label), input, hint && h('div', { class: 'hint', id: `${id}-hint` }, hint));
-}
-
-function subscriptionForm(existing: Json | null): void {
+/**
+ * Create (`tenant`: one owned by that tenant, its id made by the relay unless given) or edit a
+ * run-time subscription.
+ */
+function subscriptionForm(existing: Json | null, tenant: string | null = existing?.tenant ?? null): void {
   const out = h('div', { id: 'result' });
   const input = (id: string, value = '', attrs: Record<string, unknown> = {}) =>
     h('input', { id, name: id, value, ...attrs }) as HTMLInputElement;
-  const id = input('sub-id', '', { required: true, pattern: '[a-z0-9][a-z0-9_\\-]{0,63}' });
+  const id = input('sub-id', '', { required: !tenant, pattern: '[a-z0-9][a-z0-9_\\-]{0,63}' });
+  const back = tenant ? link(tenantHref(tenant), `Back to tenant ${tenant}`) : link('#/subscriptions', 'Back to subscriptions');
   const url = input('sub-url', existing?.url ?? '', { type: 'url', required: true });
   const description = input('sub-description', existing?.description ?? '');
   const events = input('sub-events', (existing?.events ?? ['*']).join(', '));
@@ -414,18 +330,26 @@ function subscriptionForm(existing: Json | null): void {
           };
           if (existing) {
             await api('PATCH', `/subscriptions/${encodeURIComponent(existing.id)}`, body);
-            return ['Saved. ', link('#/subscriptions', 'Back to subscriptions')];
+            return ['Saved. ', back];
           }
-          const created = await api('POST', '/subscriptions', { id: id.value, ...body, signature: { scheme: scheme.value } });
+          const created = await api('POST', '/subscriptions', {
+            ...(id.value && { id: id.value }),
+            ...(tenant && { tenant }),
+            ...body,
+            signature: { scheme: scheme.value },
+          });
           return [
             `Created ${created.id}. `,
             created.signature.secret ? ['Its secret (shown once): ', h('code', { class: 'secret' }, created.signature.secret), ' '] : null,
-            link('#/subscriptions', 'Back to subscriptions'),
+            back,
           ];
         });
       },
     },
-    existing ? null : field('sub-id', 'ID', id, 'lower-case letters, digits, - and _'),
+    tenant && h('p', {}, 'Belongs to tenant ', h('strong', {}, tenant), ' (for good). Its URL must be on a public network.'),
+    existing
+      ? null
+      : field('sub-id', 'ID', id, tenant ? 'optional: left empty, the relay makes one (sub_…)' : 'lower-case letters, digits, - and _'),
     field('sub-url', 'URL', url),
     field('sub-description', 'Description', description),
     field('sub-events', 'Event types', events, 'comma-separated patterns; * matches the rest, e.g. payment.*'),
@@ -433,26 +357,27 @@ function subscriptionForm(existing: Json | null): void {
     h('div', { class: 'field inline' }, enabled, h('label', { for: 'sub-enabled' }, 'Enabled')),
     h('button', { type: 'submit' }, existing ? 'Save' : 'Create subscription'),
   );
-  layout(existing ? `Edit ${existing.id}` : 'New subscription', out, canWrite() ? form : notice('error', 'This token is read-only.'));
+  const title = existing ? `Edit ${existing.id}` : tenant ? `New subscription for ${tenant}` : 'New subscription';
+  layout(title, out, canWrite() ? form : notice('error', 'This token is read-only.'));
 }
 
 // ---- deliveries (the event log) ------------------------------------------------------------------------
 
 async function deliveriesPage(): Promise<void> {
   const q = params();
-  const subs = await api('GET', '/subscriptions?limit=500');
   const status = h(
     'select',
     { id: 'f-status', name: 'status' },
     h('option', { value: '' }, 'any'),
     STATUSES.map((s) => h('option', { value: s, ...(q.get('status') === s && { selected: true }) }, s)),
   );
-  const subscription = h(
-    'select',
-    { id: 'f-subscription', name: 'subscription' },
-    h('option', { value: '' }, 'any'),
-    subs.data.map((s: Json) => h('option', { value: s.id, ...(q.get('subscription') === s.id && { selected: true }) }, s.id)),
-  );
+  // A box, not a list of every subscription: there may be 100,000 of them (tenants').
+  const subscription = h('input', {
+    id: 'f-subscription',
+    name: 'subscription',
+    value: q.get('subscription') ?? '',
+    placeholder: 'subscription id',
+  }) as HTMLInputElement;
   const type = h('input', {
     id: 'f-type',
     name: 'event_type',
@@ -474,7 +399,7 @@ async function deliveriesPage(): Promise<void> {
         const next = new URLSearchParams();
         const set = (k: string, v: string) => v && next.set(k, v);
         set('status', (status as HTMLSelectElement).value);
-        set('subscription', (subscription as HTMLSelectElement).value);
+        set('subscription', subscription.value.trim());
         set('tenant', tenant.value.trim());
         set('event_type', type.value.trim());
         set('since', since.value ? new Date(since.value).toISOString() : '');
@@ -502,7 +427,7 @@ async function deliveriesPage(): Promise<void> {
     const page = await api('GET', `/deliveries?${query}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
     results.replaceChildren(
       page.data.length === 0
-        ? h('p', {}, 'No deliveries match.')
+        ? h('p', {}, 'No deliveries match. Change the filters, or send an event to /ingest.')
         : table(
             ['Delivery', 'Event type', 'Subscription', 'Tenant', 'Status', 'Attempts', 'Last answer', 'Updated'],
             page.data.map((d: Json) => [
