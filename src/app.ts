@@ -82,7 +82,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
     // Read per new connection: tenants.allowed_networks applies at reload.
     tenantAllowedNetworks: () => current.tenants.allowed_networks,
   });
-  const metrics = createMetrics({ store, clock, subscription: (id) => subscriptions.get(id) });
+  const metrics = createMetrics({ store, clock, platformSubscriptions: () => subscriptions.ofTenant(null).map((t) => t.id) });
   const dispatcher = createDispatcher(
     { store, subscriptions, clock, logger, deliverer, isUnavailable: (err) => store.isUnavailable(err) },
     {

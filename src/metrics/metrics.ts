@@ -48,10 +48,10 @@ export function createMetrics(deps: {
   store: Store;
   clock: Clock;
   /**
-   * A subscription in force (its tenant, null for a platform one), undefined when unknown: waiting gauges
-   * show current ones only, so a deleted one's series go away.
+   * Ids of the platform subscriptions in force: the waiting gauges have a series for each of these
+   * (so a deleted one's series go away) and one for all tenants' subscriptions together.
    */
-  subscription: (subscriptionId: string) => { tenant: string | null } | undefined;
+  platformSubscriptions: () => string[];
 }): RelayMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
@@ -109,30 +109,22 @@ export function createMetrics(deps: {
   const readStats = () =>
     (reading ??= (async () => {
       try {
-        const stats = await deps.store.deliveryStats();
+        // Per platform subscription, and one sum for every tenant's: a scrape reads the platform's
+        // deliveries and the waiting ones, never one row per tenant subscription.
+        const platform = deps.platformSubscriptions();
+        const [stats, tenants] = await Promise.all([deps.store.deliveryStats(platform), deps.store.waitingTotals(platform)]);
         const now = deps.clock.now();
+        const age = (createdAt: number | null) => (createdAt === null ? 0 : Math.max(0, now - createdAt) / 1000);
         waiting.reset();
         oldest.reset();
-        // Tenants' subscriptions add up into one series: the sum of their backlogs, the oldest of their oldest.
-        let tenants: { backlog: number; oldest: number | null } | undefined;
-        const age = (createdAt: number | null) => (createdAt === null ? 0 : Math.max(0, now - createdAt) / 1000);
-        for (const s of stats) {
-          const current = deps.subscription(s.subscriptionId);
-          if (current === undefined) continue;
-          if (current.tenant !== null) {
-            tenants ??= { backlog: 0, oldest: null };
-            tenants.backlog += s.backlog;
-            const o = s.oldestWaitingCreatedAt;
-            if (o !== null && (tenants.oldest === null || o < tenants.oldest)) tenants.oldest = o;
-            continue;
-          }
-          waiting.set({ subscription: s.subscriptionId }, s.backlog);
-          oldest.set({ subscription: s.subscriptionId }, age(s.oldestWaitingCreatedAt));
+        const byId = new Map(stats.map((s) => [s.subscriptionId, s]));
+        for (const id of platform) {
+          const s = byId.get(id);
+          waiting.set({ subscription: id }, s?.backlog ?? 0);
+          oldest.set({ subscription: id }, age(s?.oldestWaitingCreatedAt ?? null));
         }
-        if (tenants !== undefined) {
-          waiting.set({ subscription: TENANT_SUBSCRIPTIONS }, tenants.backlog);
-          oldest.set({ subscription: TENANT_SUBSCRIPTIONS }, age(tenants.oldest));
-        }
+        waiting.set({ subscription: TENANT_SUBSCRIPTIONS }, tenants.backlog);
+        oldest.set({ subscription: TENANT_SUBSCRIPTIONS }, age(tenants.oldestWaitingCreatedAt));
       } finally {
         reading = undefined;
       }

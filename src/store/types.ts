@@ -530,8 +530,13 @@ export interface Store {
   /** Every `failed` delivery of the subscription created in [since, until) becomes due now; returns how many. */
   recoverDeliveries(subscriptionId: string, since: number, until: number, now: number): Promise<number>;
 
-  /** Counts per subscription id that has any delivery. */
-  deliveryStats(): Promise<SubscriptionStats[]>;
+  /**
+   * Counts per subscription id that has any delivery; with `subscriptionIds`, of those alone, at the
+   * cost of their own deliveries (a page of a listing, one tenant's, the platform's for metrics).
+   */
+  deliveryStats(subscriptionIds?: string[]): Promise<SubscriptionStats[]>;
+  /** Waiting deliveries (and the oldest one's creation) of every subscription but these: metrics' tenants series. */
+  waitingTotals(exceptSubscriptionIds: string[]): Promise<{ backlog: number; oldestWaitingCreatedAt: number | null }>;
 
   appendAudit(entry: AuditEntry): Promise<void>;
   /** Audit entries newest first. */

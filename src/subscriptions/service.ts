@@ -79,10 +79,11 @@ export async function getSubscription(deps: SubscriptionDeps, id: string): Promi
   return view!;
 }
 
-/** Renders targets with their health and backlog (two reads for any number of them). */
+/** Renders targets with their health and backlog (reading those subscriptions' rows alone). */
 async function renderTargets(deps: SubscriptionDeps, targets: Target[]): Promise<SubscriptionView[]> {
   if (targets.length === 0) return [];
-  const [states, stats] = await Promise.all([deps.store.getSubscriptionStates(targets.map((t) => t.id)), deps.store.deliveryStats()]);
+  const ids = targets.map((t) => t.id);
+  const [states, stats] = await Promise.all([deps.store.getSubscriptionStates(ids), deps.store.deliveryStats(ids)]);
   const stateOf = new Map(states.map((s) => [s.id, s]));
   const statsOf = new Map(stats.map((s) => [s.subscriptionId, s]));
   const visible = deps.config().delivery.visible_headers;

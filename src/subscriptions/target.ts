@@ -63,6 +63,8 @@ export interface DeliveryDefaults {
   disableAfterMs: number;
   /** `tenants.subscription_bounds.max_in_flight`: a tenant's subscription without `max_in_flight` gets min(64, it). */
   tenantMaxInFlight: number;
+  /** `tenants.subscription_bounds`: a tenant's subscription that leaves timeout or retry_schedule to delivery.* still gets no more. */
+  tenantBounds: { timeoutMs: number; retries: number; maxDelayMs: number };
 }
 
 /** The delivery-wide defaults a subscription falls back to. */
@@ -73,6 +75,11 @@ export function deliveryDefaults(config: Config): DeliveryDefaults {
     jitter: config.delivery.jitter,
     disableAfterMs: config.delivery.disable_after,
     tenantMaxInFlight: config.tenants.subscription_bounds.max_in_flight,
+    tenantBounds: {
+      timeoutMs: config.tenants.subscription_bounds.timeout,
+      retries: config.tenants.subscription_bounds.retries,
+      maxDelayMs: config.tenants.subscription_bounds.max_delay,
+    },
   };
 }
 
@@ -110,13 +117,32 @@ export function compileTarget(declared: DeclaredSubscription, defaults: Delivery
     payload: def.payload,
     encryptionKey: def.encrypt && signature.secret ? encryptionKey(signature.secret) : null,
     headers: def.headers,
-    timeoutMs: def.timeout ?? defaults.timeoutMs,
-    policy: { scheduleMs: def.retry_schedule ?? defaults.retryScheduleMs, jitter: defaults.jitter },
+    ...deliveryLimits(def, declared.tenant, defaults),
     // fifo: one attempt at a time is what keeps the order; the store enforces it as well.
     maxInFlight: def.ordering === 'fifo' ? 1 : (def.max_in_flight ?? defaultMaxInFlight(declared.tenant, defaults)),
     fifo: def.ordering === 'fifo',
     rateLimit: def.rate_limit ?? null,
     disableAfterMs: defaults.disableAfterMs,
+  };
+}
+
+/**
+ * Timeout and retry schedule in force. A tenant's subscription was checked against
+ * `tenants.subscription_bounds` for what it asked; what it left to `delivery.*` is held to them here,
+ * so a generous platform default never gives a tenant more than the bounds allow.
+ */
+function deliveryLimits(
+  def: SubscriptionDefinition,
+  tenant: string | undefined,
+  defaults: DeliveryDefaults,
+): { timeoutMs: number; policy: RetryPolicy } {
+  const timeoutMs = def.timeout ?? defaults.timeoutMs;
+  const scheduleMs = def.retry_schedule ?? defaults.retryScheduleMs;
+  if (tenant === undefined) return { timeoutMs, policy: { scheduleMs, jitter: defaults.jitter } };
+  const { tenantBounds: b } = defaults;
+  return {
+    timeoutMs: Math.min(timeoutMs, b.timeoutMs),
+    policy: { scheduleMs: scheduleMs.slice(0, b.retries).map((ms) => Math.min(ms, b.maxDelayMs)), jitter: defaults.jitter },
   };
 }
 

@@ -512,6 +512,15 @@ export function describeAdminContract(getStore: () => Store): void {
         { subscriptionId: 'b', counts: { ...zero, succeeded: 1, delivering: 1, cancelled: 1 }, backlog: 0, oldestWaitingCreatedAt: null },
         { subscriptionId: 'c', counts: { ...zero, pending: 1 }, backlog: 1, oldestWaitingCreatedAt: T + 50 },
       ]);
+      // Of some subscriptions only (an id without deliveries has no entry).
+      expect(await store.deliveryStats(['c', 'zzz'])).toEqual([
+        { subscriptionId: 'c', counts: { ...zero, pending: 1 }, backlog: 1, oldestWaitingCreatedAt: T + 50 },
+      ]);
+      expect(await store.deliveryStats([])).toEqual([]);
+      // Waiting deliveries of every subscription but some: metrics' series of all tenants' subscriptions.
+      expect(await store.waitingTotals([])).toEqual({ backlog: 4, oldestWaitingCreatedAt: T + 20 });
+      expect(await store.waitingTotals(['a'])).toEqual({ backlog: 1, oldestWaitingCreatedAt: T + 50 });
+      expect(await store.waitingTotals(['a', 'c'])).toEqual({ backlog: 0, oldestWaitingCreatedAt: null });
     });
   });
 

@@ -453,6 +453,46 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       });
     });
 
+    describe('claimDue and waitingSubscriptions', () => {
+      it("tells each claimed subscription's next due time: more due now, a later retry, or nothing", async () => {
+        expect(await store.waitingSubscriptions()).toEqual([]);
+        await store.ingest([
+          [newEvent({ createdAt: T })],
+          [newEvent({ createdAt: T + 10 })],
+          [newEvent({ createdAt: T + 20, subscriptionIds: ['b'] })],
+        ]);
+        expect([...(await store.waitingSubscriptions())].sort((x, y) => x.subscriptionId.localeCompare(y.subscriptionId))).toEqual([
+          { subscriptionId: 'a', nextDueAt: T },
+          { subscriptionId: 'b', nextDueAt: T + 20 },
+        ]);
+        // One of a's two: the other is due too.
+        const first = await store.claimDue([claimOf('a', 1)], 'w', T + 50);
+        expect(first.deliveries).toHaveLength(1);
+        expect(first.nextDueAt.get('a')).toBe(T + 10);
+        // The last of a, and b's: nothing more waits.
+        const second = await store.claimDue([claimOf('a', 5), claimOf('b', 5)], 'w', T + 50);
+        expect(second.deliveries).toHaveLength(2);
+        expect(second.nextDueAt.get('a')).toBeNull();
+        expect(second.nextDueAt.get('b')).toBeNull();
+        expect(await store.waitingSubscriptions()).toEqual([]);
+        // A retry later: not claimed now, its time told.
+        await store.complete([result(first.deliveries[0]!.id, 'w', { status: 'retrying', nextAttemptAt: T + 5_000 })], T + 60);
+        const third = await store.claimDue([claimOf('a', 5)], 'w', T + 70);
+        expect(third.deliveries).toEqual([]);
+        expect(third.nextDueAt.get('a')).toBe(T + 5_000);
+        expect(await store.waitingSubscriptions()).toEqual([{ subscriptionId: 'a', nextDueAt: T + 5_000 }]);
+      });
+
+      it("never leases a delivery of a tenant being erased, a platform subscription's included", async () => {
+        await store.putTenant({ id: 'acct_gone', name: null, metadata: null, enabled: true, maxSubscriptions: null, ingestRate: null }, T);
+        await store.ingest([[newEvent({ tenant: 'acct_gone', createdAt: T })], [newEvent({ createdAt: T + 1 })]]);
+        await store.startTenantErasure('acct_gone', T + 2);
+        const batch = await store.claimDue([claimOf('a', 5)], 'w', T + 10);
+        expect(batch.deliveries.map((d) => d.event.tenant)).toEqual([undefined]);
+        expect(batch.nextDueAt.get('a')).toBeNull();
+      });
+    });
+
     describe('nextDueAt', () => {
       it('is the earliest due time of waiting deliveries of the given subscriptions', async () => {
         expect(await store.nextDueAt([])).toBeNull();

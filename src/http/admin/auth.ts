@@ -30,11 +30,13 @@ const OPERATOR_ROUTE = /^\/api\/v1\/(?:tenants|reload|backup|audit)(?:\/|$)/;
 
 /**
  * The scopes a request may use, any one of them: the tenant routes take `write` or `tenants` (the
- * scope of the backend that provisions customers, good for nothing else); any other GET or HEAD
- * `read`, the rest `write`.
+ * scope of the backend that provisions customers, good for nothing else); `/whoami` any scope;
+ * any other GET or HEAD `read`, the rest `write`.
  */
 export function scopesNeeded(method: string, path: string): readonly Scope[] {
   if (TENANT_ROUTE.test(path)) return ['write', 'tenants'];
+  // Any token may ask what it is (a `tenants`-only token too).
+  if (path === '/api/v1/whoami') return ['read', 'write', 'tenants'];
   return method === 'GET' || method === 'HEAD' ? ['read'] : ['write'];
 }
 

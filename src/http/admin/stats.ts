@@ -49,7 +49,7 @@ export function statsRoutes(deps: AdminDeps) {
     const owner = viewerTenant(c);
     const current = owner === undefined ? deps.live.all() : [...deps.live.ofTenant(owner)];
     const own = owner === undefined ? undefined : new Set(current.map((t) => t.id));
-    const stored = (await deps.store.deliveryStats()).filter((s) => own === undefined || own.has(s.subscriptionId));
+    const stored = await deps.store.deliveryStats(own === undefined ? undefined : [...own]);
     const byId = new Map<string, SubscriptionStats>(stored.map((s) => [s.subscriptionId, s]));
     for (const t of current) {
       if (!byId.has(t.id)) byId.set(t.id, { subscriptionId: t.id, counts: zeroCounts(), backlog: 0, oldestWaitingCreatedAt: null });

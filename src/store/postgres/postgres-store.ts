@@ -246,7 +246,8 @@ export function createPostgresStore(opts: PostgresStoreOptions): Store {
         return recovered;
       });
     },
-    deliveryStats: () => reads.deliveryStats(direct),
+    deliveryStats: (ids) => reads.deliveryStats(direct, ids),
+    waitingTotals: (except) => reads.waitingTotals(direct, except),
     async appendAudit(entry) {
       await direct.count(ADMIN_SQL.insertAudit, {
         id: entry.id,

@@ -31,6 +31,12 @@ export const READ_SQL = {
   statsCounts: `SELECT subscription_id, status, COUNT(*) AS count FROM deliveries GROUP BY subscription_id, status`,
   statsOldestWaiting: `SELECT subscription_id, MIN(created_at) AS at FROM deliveries
     WHERE status IN ('pending', 'retrying') GROUP BY subscription_id`,
+  statsCountsOf: `SELECT subscription_id, status, COUNT(*) AS count FROM deliveries
+    WHERE subscription_id = ANY(@ids) GROUP BY subscription_id, status`,
+  statsOldestWaitingOf: `SELECT subscription_id, MIN(created_at) AS at FROM deliveries
+    WHERE subscription_id = ANY(@ids) AND status IN ('pending', 'retrying') GROUP BY subscription_id`,
+  waitingTotals: `SELECT COUNT(*) AS backlog, MIN(created_at) AS at FROM deliveries
+    WHERE status IN ('pending', 'retrying') AND NOT (subscription_id = ANY(@except))`,
   apiSubscriptions: `SELECT * FROM api_subscriptions ORDER BY id`,
   apiSubscription: `SELECT * FROM api_subscriptions WHERE id = @id`,
   states: `SELECT * FROM subscription_state ORDER BY id`,
@@ -67,9 +73,20 @@ export async function countDeliveriesByStatus(run: Runner): Promise<Record<Deliv
   return counts;
 }
 
-/** Counts per subscription id that has any delivery. */
-export async function deliveryStats(run: Runner): Promise<SubscriptionStats[]> {
+/** Counts per subscription id that has any delivery; with `ids`, of those alone (reading only their rows). */
+export async function deliveryStats(run: Runner, ids?: string[]): Promise<SubscriptionStats[]> {
+  if (ids !== undefined)
+    return statsFrom(
+      await run.rows<StatusCountRow>(READ_SQL.statsCountsOf, { ids }),
+      await run.rows<OldestWaitingRow>(READ_SQL.statsOldestWaitingOf, { ids }),
+    );
   return statsFrom(await run.rows<StatusCountRow>(READ_SQL.statsCounts), await run.rows<OldestWaitingRow>(READ_SQL.statsOldestWaiting));
+}
+
+/** How many deliveries wait, and the oldest one's creation, among every subscription but `except`. */
+export async function waitingTotals(run: Runner, except: string[]): Promise<{ backlog: number; oldestWaitingCreatedAt: number | null }> {
+  const [row] = await run.rows<{ backlog: number; at: number | null }>(READ_SQL.waitingTotals, { except });
+  return { backlog: Number(row?.backlog ?? 0), oldestWaitingCreatedAt: row?.at ?? null };
 }
 
 /** Every API subscription, by id. */

@@ -73,11 +73,33 @@ export const STATS_SQL = {
     WHERE status IN ('pending', 'retrying') GROUP BY subscription_id`,
 } as const;
 
-/** Counts per subscription id that has any delivery. */
-export async function deliveryStats(db: Db): Promise<SubscriptionStats[]> {
-  const { rows: counted } = await sql.raw<StatusCountRow>(STATS_SQL.counts).execute(db);
-  const { rows: oldest } = await sql.raw<OldestWaitingRow>(STATS_SQL.oldestWaiting).execute(db);
+/** Counts per subscription id that has any delivery; with `ids`, of those alone (reading only their rows). */
+export async function deliveryStats(db: Db, ids?: string[]): Promise<SubscriptionStats[]> {
+  if (ids === undefined) {
+    const { rows: counted } = await sql.raw<StatusCountRow>(STATS_SQL.counts).execute(db);
+    const { rows: oldest } = await sql.raw<OldestWaitingRow>(STATS_SQL.oldestWaiting).execute(db);
+    return statsFrom(counted, oldest);
+  }
+  const counted: StatusCountRow[] = [];
+  const oldest: OldestWaitingRow[] = [];
+  for (let i = 0; i < ids.length; i += IDS_PER_QUERY) {
+    const chunk = sql.join(ids.slice(i, i + IDS_PER_QUERY));
+    const c = await sql<StatusCountRow>`SELECT subscription_id, status, COUNT(*) AS count FROM deliveries INDEXED BY deliveries_subscription
+      WHERE subscription_id IN (${chunk}) GROUP BY subscription_id, status`.execute(db);
+    const o = await sql<OldestWaitingRow>`SELECT subscription_id, MIN(created_at) AS at FROM deliveries INDEXED BY deliveries_due
+      WHERE subscription_id IN (${chunk}) AND status IN ('pending', 'retrying') GROUP BY subscription_id`.execute(db);
+    counted.push(...c.rows);
+    oldest.push(...o.rows);
+  }
   return statsFrom(counted, oldest);
+}
+
+/** How many deliveries wait, and the oldest one's creation, among every subscription but `except`. */
+export async function waitingTotals(db: Db, except: string[]): Promise<{ backlog: number; oldestWaitingCreatedAt: number | null }> {
+  const excluded = except.length === 0 ? sql`` : sql`AND subscription_id NOT IN (${sql.join(except)})`;
+  const { rows } = await sql<{ backlog: number; at: number | null }>`SELECT COUNT(*) AS backlog, MIN(created_at) AS at
+    FROM deliveries INDEXED BY deliveries_due WHERE status IN ('pending', 'retrying') ${excluded}`.execute(db);
+  return { backlog: Number(rows[0]?.backlog ?? 0), oldestWaitingCreatedAt: rows[0]?.at ?? null };
 }
 
 /** Every API subscription, by id. */

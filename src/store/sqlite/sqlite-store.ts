@@ -166,7 +166,8 @@ export function createSqliteStore(opts: SqliteOptions, hooks: { syncFd?: SyncFd 
     async recoverDeliveries(subscriptionId, since, until, now) {
       return since >= until ? 0 : admin().recoverDeliveries(subscriptionId, since, until, toMs(now));
     },
-    deliveryStats: () => reads.deliveryStats(kysely()),
+    deliveryStats: (ids) => reads.deliveryStats(kysely(), ids),
+    waitingTotals: (except) => reads.waitingTotals(kysely(), except),
     async appendAudit(entry) {
       admin().appendAudit({ ...entry, at: toMs(entry.at) });
     },
