@@ -16,13 +16,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import {
   ADMIN_TOKEN,
   BUNDLE,
+  constantRate,
   HERE,
   INGEST_TOKEN,
   ROOT,
   forkWithIpc,
   median,
   nowUs,
-  percentile,
   progress,
   rssBytes,
   startRelay,
@@ -386,7 +386,14 @@ async function main() {
       subs: [{ id: 'bench', url: `http://127.0.0.1:${receiver.info.okPort}/lat`, max_in_flight: DELIVERY_CONCURRENCY }],
     });
     try {
-      return await constantRate(relay);
+      return await constantRate({
+        bases: [relay.base],
+        receiver,
+        rate: P.latRate,
+        warmS: P.latWarmS,
+        measureS: P.latS,
+        event: (t) => ({ type: EVENT.type, data: { ...EVENT.data, t } }),
+      });
     } finally {
       await relay.stop();
     }
@@ -448,83 +455,6 @@ async function main() {
     const withHang = await run('iso-hang', true);
     return { solo, withHang, ratio: withHang.rate / solo.rate };
   });
-}
-
-async function constantRate(relay) {
-  const rate = P.latRate;
-  const total = Math.round(rate * (P.latWarmS + P.latS));
-  const intervalUs = 1e6 / rate;
-  const pool = new Pool(relay.base, { connections: 128 });
-  const acks = [];
-  const lags = [];
-  let errors = 0;
-  const pending = [];
-  const start = nowUs() + 20_000;
-  const measureFrom = start + P.latWarmS * 1e6;
-  let sent = 0;
-  progress(`    sending ${total.toLocaleString('en-US')} events on a clock (${P.latWarmS} s warm-up + ${P.latS} s measured)`);
-  const send = (scheduled) => {
-    const t = nowUs();
-    if (scheduled >= measureFrom) lags.push(t - scheduled);
-    const body = JSON.stringify({ type: EVENT.type, data: { ...EVENT.data, t } });
-    pending.push(
-      pool
-        .request({
-          path: '/ingest',
-          method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${INGEST_TOKEN}` },
-          body,
-        })
-        .then(async (res) => {
-          await res.body.dump();
-          if (res.statusCode !== 202) errors++;
-          else if (t >= measureFrom) acks.push(nowUs() - t);
-        })
-        .catch(() => {
-          errors++;
-        }),
-    );
-  };
-  await new Promise((resolve) => {
-    const timer = setInterval(() => {
-      const now = nowUs();
-      if (now < start) return;
-      const due = Math.min(total, Math.floor((now - start) / intervalUs) + 1);
-      while (sent < due) send(start + sent++ * intervalUs);
-      if (sent >= total) {
-        clearInterval(timer);
-        resolve();
-      }
-    }, 1);
-  });
-  await Promise.all(pending);
-  await pool.close();
-  const ok = total - errors;
-  const arrived = await receiver.rpc('wait', { target: ok, timeoutMs: 30_000 });
-  const lat = await receiver.rpc('latency', { fromUs: measureFrom });
-  // The warm-up, shown apart: a fresh process compiles its hot paths during its first seconds.
-  const warm = await receiver.rpc('latency', { fromUs: start });
-  acks.sort((a, b) => a - b);
-  lags.sort((a, b) => a - b);
-  const ms = (us) => (us == null || Number.isNaN(us) ? null : us / 1000);
-  return {
-    rate,
-    sent: total,
-    errors,
-    delivered: arrived.count,
-    samples: lat.samples,
-    p50: ms(lat.p50),
-    p90: ms(lat.p90),
-    p99: ms(lat.p99),
-    max: ms(lat.max),
-    warmUpS: P.latWarmS,
-    withWarmUpP99: ms(warm.p99),
-    withWarmUpMax: ms(warm.max),
-    ackP50: ms(percentile(acks, 50)),
-    ackP99: ms(percentile(acks, 99)),
-    lagP99: ms(percentile(lags, 99)),
-    lagMax: ms(lags[lags.length - 1]),
-  };
 }
 
 /**
