@@ -196,7 +196,7 @@ export function relayConfigYaml({ port, dbPath, postgresUrl, synchronous = 'full
  * Starts the built relay as a child process; resolves when /readyz is 200. Its data dir is a new temp
  * dir removed by stop(), unless opts.dir names one the caller owns (to restart a relay over the same
  * data: then stop() leaves it). relay.readyMs is the time from spawn to the first /readyz 200, polled
- * every opts.readyPollMs (default 50).
+ * every opts.readyPollMs (default 50); relay.listeningMs to its first answer of any status.
  */
 export async function startRelay(name, opts) {
   const ownDir = !opts.dir;
@@ -222,6 +222,7 @@ export async function startRelay(name, opts) {
   closeSync(fd);
   const base = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + (opts.readyTimeoutMs ?? 30_000);
+  let listeningMs = null;
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) {
       throw new Error(`relay ${name} exited during start-up (code ${child.exitCode}):\n${tail(logPath)}`);
@@ -229,6 +230,8 @@ export async function startRelay(name, opts) {
     try {
       const res = await request(`${base}/readyz`);
       await res.body.dump();
+      // Any answer (503 while the store is opened and the subscriptions read): the process is up.
+      listeningMs ??= (nowUs() - spawnedAt) / 1000;
       if (res.statusCode === 200) break;
     } catch {
       // not listening yet
@@ -247,6 +250,7 @@ export async function startRelay(name, opts) {
     dir,
     logPath,
     readyMs,
+    listeningMs,
     async stop() {
       await stopChild(child);
       if (ownDir) removeTempDir(dir);
