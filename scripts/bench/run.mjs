@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // `npm run bench [-- --quick] [-- --out FILE] [-- --only KEYS] [-- --postgres]`: measures hookrelay against bare-Node ceilings on this
 // machine and writes BENCHMARKS.md (see scripts/bench/report.mjs for what it says about the method).
+// `npm run bench -- --only tenants [--quick] [--postgres [URL]] [--tenants N]` is the tenant-scale bench
+// instead (scripts/bench/tenants.mjs), which writes only the "Tenants" section of BENCHMARKS.md.
 //
 // Processes: this one (load generator: autocannon for closed-loop HTTP load, undici for the bare
 // delivery loop, the backlog builder and the constant-rate latency generator), one receiver
@@ -36,9 +38,19 @@ const outIdx = argv.indexOf('--out');
 const outFile = outIdx >= 0 ? argv[outIdx + 1] : join(ROOT, 'BENCHMARKS.md');
 // `--only latency,batch`: run just these phases (keys as in results.phases), for investigating one
 // figure; the report then shows the others as not measured, so write it elsewhere with --out.
+// `--only tenants` is the tenant-scale bench (scripts/bench/tenants.mjs): it writes its own section
+// of BENCHMARKS.md, as --postgres does, so it needs no --out.
 const onlyIdx = argv.indexOf('--only');
 const only = onlyIdx >= 0 ? new Set(argv[onlyIdx + 1].split(',')) : null;
-if (only && outIdx < 0) {
+if (only?.has('tenants') && only.size > 1) {
+  console.error('--only tenants runs alone: it is a bench of its own with its own section');
+  process.exit(2);
+}
+// `--postgres [URL]`: the URL, else HOOKRELAY_TEST_POSTGRES_URL, else the local test server.
+const pgIdx = argv.indexOf('--postgres');
+const pgArg = pgIdx >= 0 && /^postgres(ql)?:\/\//.test(argv[pgIdx + 1] ?? '') ? argv[pgIdx + 1] : undefined;
+const postgresUrl = pgArg ?? process.env.HOOKRELAY_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+if (only && !only.has('tenants') && outIdx < 0) {
   console.error('--only needs --out FILE: BENCHMARKS.md is written from full runs only');
   process.exit(2);
 }
@@ -465,7 +477,7 @@ async function main() {
  */
 async function postgresMain() {
   const pg = (await import('pg')).default;
-  const base = process.env.HOOKRELAY_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+  const base = postgresUrl;
   const admin = new pg.Pool({ connectionString: base, max: 2 });
   receiver = await forkWithIpc(join(HERE, 'receiver.mjs'), [], 'receiver');
   const backlog = quick ? 10_000 : 40_000;
@@ -542,6 +554,24 @@ function headCommit() {
   } catch {
     return 'unknown';
   }
+}
+
+if (only?.has('tenants')) {
+  const { tenantsMain } = await import('./tenants.mjs');
+  try {
+    process.exitCode = await tenantsMain({
+      quick,
+      outFile,
+      // Postgres (5) only when asked for: with --postgres [URL] or HOOKRELAY_TEST_POSTGRES_URL.
+      postgresUrl: pgIdx >= 0 || process.env.HOOKRELAY_TEST_POSTGRES_URL ? postgresUrl : undefined,
+      argsLine: `npm run bench -- ${argv.filter((a) => a !== pgArg).join(' ')}`,
+      tenants: argv.includes('--tenants') ? Number(argv[argv.indexOf('--tenants') + 1]) : undefined,
+    });
+  } catch (err) {
+    console.error(err);
+    process.exitCode = 1;
+  }
+  process.exit();
 }
 
 if (argv.includes('--postgres')) {
