@@ -557,6 +557,11 @@ function headCommit() {
 }
 
 if (only?.has('tenants')) {
+  const tenantsArg = argv.includes('--tenants') ? Number(argv[argv.indexOf('--tenants') + 1]) : undefined;
+  if (tenantsArg !== undefined && !(Number.isInteger(tenantsArg) && tenantsArg > 0 && tenantsArg < 1e6)) {
+    console.error('--tenants needs a whole number of tenants, 1 to 999,999');
+    process.exit(2);
+  }
   const { tenantsMain } = await import('./tenants.mjs');
   try {
     process.exitCode = await tenantsMain({
@@ -565,7 +570,7 @@ if (only?.has('tenants')) {
       // Postgres (5) only when asked for: with --postgres [URL] or HOOKRELAY_TEST_POSTGRES_URL.
       postgresUrl: pgIdx >= 0 || process.env.HOOKRELAY_TEST_POSTGRES_URL ? postgresUrl : undefined,
       argsLine: `npm run bench -- ${argv.filter((a) => a !== pgArg).join(' ')}`,
-      tenants: argv.includes('--tenants') ? Number(argv[argv.indexOf('--tenants') + 1]) : undefined,
+      tenants: tenantsArg,
     });
   } catch (err) {
     console.error(err);

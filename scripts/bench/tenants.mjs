@@ -108,11 +108,11 @@ function relayOpts() {
   };
 }
 
-const json = (body) => ({ 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}`, body: JSON.stringify(body) });
+const ADMIN_HEADERS = { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` };
 
+/** One admin API call; an answer other than `expect` stops the phase (its figures would be wrong). */
 async function call(pool, method, path, body, expect) {
-  const { body: text, ...headers } = json(body);
-  const res = await pool.request({ method, path, headers, body: text });
+  const res = await pool.request({ method, path, headers: ADMIN_HEADERS, body: JSON.stringify(body) });
   const answer = await res.body.text();
   if (!expect.includes(res.statusCode)) throw new Error(`${method} ${path} answered ${res.statusCode}: ${answer.slice(0, 300)}`);
   return answer;
@@ -627,7 +627,7 @@ function reportText(r, S, argsLine) {
         q.maxMs == null ? false : q.maxMs < 1000,
       );
       details.push(
-        `- **5 propagation**: ${leftover(q)}each probe ${q.delaysMs.map((d) => (d == null ? 'none within 10 s' : ms(d))).join(', ')}.`,
+        `- **5 propagation**: ${leftover(q)}first delivery after the 201 on A, each probe: ${q.delaysMs.map((d) => (d == null ? 'none within 10 s' : ms(d))).join(', ')}; the first ingest through B that fanned out to it was sent ${q.fanoutMs.map((d) => (d == null ? 'never' : ms(d))).join(', ')} after the 201 (B's view of the subscription, without the delivery).`,
       );
     } else if (good(p.pgPopulate)) row(5, 'propagation between instances', failed(p.pgPropagation), '< 1 s', null);
   } else row(5, 'Postgres, 2 instances', 'not run (no `--postgres` or HOOKRELAY_TEST_POSTGRES_URL)', '', null);
