@@ -2,7 +2,8 @@
 // `npm run bench [-- --quick] [-- --out FILE] [-- --only KEYS] [-- --postgres]`: measures hookrelay against bare-Node ceilings on this
 // machine and writes BENCHMARKS.md (see scripts/bench/report.mjs for what it says about the method).
 // `npm run bench -- --only tenants [--quick] [--postgres [URL]] [--tenants N]` is the tenant-scale bench
-// instead (scripts/bench/tenants.mjs), which writes only the "Tenants" section of BENCHMARKS.md.
+// instead (scripts/bench/tenants.mjs), which writes only the "Tenants" section of BENCHMARKS.md
+// (--tenants N: that many tenants on SQLite instead of 100,000, or 500 with --quick).
 //
 // Processes: this one (load generator: autocannon for closed-loop HTTP load, undici for the bare
 // delivery loop, the backlog builder and the constant-rate latency generator), one receiver

@@ -605,7 +605,7 @@ function reportText(r, S, argsLine) {
       q.p99 != null && q.p99 < 100 && q.delivered >= q.sent,
     );
     details.push(
-      `- **4 noisy neighbour**: ${leftover(q)}the hanging tenant's ${fmt(S.noisyBacklog)} events ingested in ${fmt(q.ingest.seconds, 1)} s; its endpoint had received ${fmt(q.hungBefore)} requests when the load started and ${fmt(q.hungAfter)} at the end. The others: ${fmt(q.sent)} events sent (${fmt(q.errors)} errors), ${fmt(q.delivered)} delivered; p50 ${ms(q.p50)}, p90 ${ms(q.p90)}, p99 ${ms(q.p99)}, max ${ms(q.max)} after the ${q.warmUpS} s warm-up.`,
+      `- **4 noisy neighbour**: ${leftover(q)}the hanging tenant's ${fmt(S.noisyBacklog)} events ingested in ${fmt(q.ingest.seconds, 1)} s; its endpoint had received ${fmt(q.hungBefore)} requests when the load started and ${fmt(q.hungAfter)} at the end. The others: ${fmt(q.sent)} events sent (${fmt(q.errors)} errors), ${fmt(q.delivered)} delivered; p50 ${ms(q.p50)}, p90 ${ms(q.p90)}, p99 ${ms(q.p99)}, max ${ms(q.max)} after the ${q.warmUpS} s warm-up; ingest answer (202) p50 ${ms(q.ackP50)}, p99 ${ms(q.ackP99)} (what of the latency is ingest, not delivery).`,
     );
   } else row(4, 'noisy neighbour', failed(r.noisy), 'p99 < 100 ms', null);
 
@@ -696,7 +696,7 @@ function headCommit() {
  * Returns the process exit code: 1 when a measurement failed, else 0 (targets missed included).
  */
 export async function tenantsMain({ quick, outFile, postgresUrl, argsLine, tenants }) {
-  // --tenants N: another population (e.g. to see how a figure grows with it), the rest as the mode says.
+  // --tenants N: another SQLite population (e.g. to see how a figure grows with it), the rest as the mode says.
   const S = { ...(quick ? QUICK : FULL), ...(tenants && { tenants, noisyOthers: Math.min(tenants, (quick ? QUICK : FULL).noisyOthers) }) };
   // The load average says how much of the 2 cores others were using: these figures move with it.
   const results = { mode: quick ? 'quick' : 'full', startedAt: new Date(), loadAtStart: loadavg()[0], errors: [], postgres: null };
