@@ -1,4 +1,4 @@
-// `npm run bench -- --only tenants [--quick] [--postgres [URL]] [--out FILE]`: the tenant-scale
+// `npm run bench -- --only tenants [--quick] [--postgres [URL]] [--tenants N] [--out FILE]`: the tenant-scale
 // benchmark (issue #16). One relay is populated through the admin API with N tenants holding one
 // subscription each, then restarted over that data dir and measured, all in one run: start-up and
 // RSS, latency at a constant rate to random tenants, a backlog spread over every tenant against
