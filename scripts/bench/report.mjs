@@ -9,6 +9,8 @@ import { BUNDLE, ROOT } from './lib.mjs';
 const TIME_HEADING = '## Where the time goes';
 /** Written by `npm run bench -- --postgres` (writePostgresSection); a full run carries it over. */
 export const POSTGRES_HEADING = '## Postgres: several instances';
+/** Written by `npm run bench -- --only tenants` (scripts/bench/tenants.mjs); a full run carries it over. */
+export const TENANTS_HEADING = '## Tenants';
 const TIME_PLACEHOLDER = `_Not written yet._ Profile the relay under this load (\`node --cpu-prof dist/hookrelay.mjs serve --config FILE\`
 while \`npm run bench\` or autocannon drives it) and write here where the remaining time goes. \`npm run bench\`
 keeps this section's text when it rewrites the file.`;
@@ -301,7 +303,7 @@ ${METHOD}
 ${TIME_HEADING}
 
 ${preservedTimeSection(path)}
-${preservedSection(path, POSTGRES_HEADING) ?? ''}`;
+${preservedSection(path, POSTGRES_HEADING) ?? ''}${preservedSection(path, TENANTS_HEADING) ?? ''}`;
   writeFileSync(path, md);
   const summary = ['Results:', ...rows.map((r) => r.replace(/\*\*/g, '')), `${metCount} of ${checks.length} targets met.`].join('\n');
   return { summary };
@@ -373,14 +375,20 @@ function preservedSection(path, heading) {
 
 /** Writes (or replaces) the Postgres section of BENCHMARKS.md, leaving the rest of the file alone. */
 export function writePostgresSection(path, text) {
+  writeSection(path, POSTGRES_HEADING, text);
+}
+
+/** Writes (or replaces in place) the section `heading` of the file, leaving the rest of it alone. */
+export function writeSection(path, heading, text) {
   let old = '';
   try {
     old = readFileSync(path, 'utf8');
   } catch {
     // a new file
   }
-  const section = `${POSTGRES_HEADING}\n\n${text.trim()}\n`;
-  const previous = preservedSection(path, POSTGRES_HEADING);
-  const md = previous ? old.replace(previous.trim(), section.trim()) : `${old.trimEnd()}\n\n${section}`;
+  const section = `${heading}\n\n${text.trim()}\n`;
+  const previous = preservedSection(path, heading);
+  // A function replacement: the text may hold `$` sequences that String.replace would interpret.
+  const md = previous ? old.replace(previous.trim(), () => section.trim()) : old ? `${old.trimEnd()}\n\n${section}` : section;
   writeFileSync(path, md.endsWith('\n') ? md : `${md}\n`);
 }

@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 // `npm run bench [-- --quick] [-- --out FILE] [-- --only KEYS] [-- --postgres]`: measures hookrelay against bare-Node ceilings on this
 // machine and writes BENCHMARKS.md (see scripts/bench/report.mjs for what it says about the method).
+// `npm run bench -- --only tenants [--quick] [--postgres [URL]] [--tenants N]` is the tenant-scale bench
+// instead (scripts/bench/tenants.mjs), which writes only the "Tenants" section of BENCHMARKS.md
+// (--tenants N: that many tenants on SQLite instead of 100,000, or 500 with --quick).
 //
 // Processes: this one (load generator: autocannon for closed-loop HTTP load, undici for the bare
 // delivery loop, the backlog builder and the constant-rate latency generator), one receiver
@@ -16,13 +19,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import {
   ADMIN_TOKEN,
   BUNDLE,
+  constantRate,
   HERE,
   INGEST_TOKEN,
   ROOT,
   forkWithIpc,
   median,
   nowUs,
-  percentile,
   progress,
   rssBytes,
   startRelay,
@@ -36,9 +39,19 @@ const outIdx = argv.indexOf('--out');
 const outFile = outIdx >= 0 ? argv[outIdx + 1] : join(ROOT, 'BENCHMARKS.md');
 // `--only latency,batch`: run just these phases (keys as in results.phases), for investigating one
 // figure; the report then shows the others as not measured, so write it elsewhere with --out.
+// `--only tenants` is the tenant-scale bench (scripts/bench/tenants.mjs): it writes its own section
+// of BENCHMARKS.md, as --postgres does, so it needs no --out.
 const onlyIdx = argv.indexOf('--only');
 const only = onlyIdx >= 0 ? new Set(argv[onlyIdx + 1].split(',')) : null;
-if (only && outIdx < 0) {
+if (only?.has('tenants') && only.size > 1) {
+  console.error('--only tenants runs alone: it is a bench of its own with its own section');
+  process.exit(2);
+}
+// `--postgres [URL]`: the URL, else HOOKRELAY_TEST_POSTGRES_URL, else the local test server.
+const pgIdx = argv.indexOf('--postgres');
+const pgArg = pgIdx >= 0 && /^postgres(ql)?:\/\//.test(argv[pgIdx + 1] ?? '') ? argv[pgIdx + 1] : undefined;
+const postgresUrl = pgArg ?? process.env.HOOKRELAY_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+if (only && !only.has('tenants') && outIdx < 0) {
   console.error('--only needs --out FILE: BENCHMARKS.md is written from full runs only');
   process.exit(2);
 }
@@ -386,7 +399,14 @@ async function main() {
       subs: [{ id: 'bench', url: `http://127.0.0.1:${receiver.info.okPort}/lat`, max_in_flight: DELIVERY_CONCURRENCY }],
     });
     try {
-      return await constantRate(relay);
+      return await constantRate({
+        bases: [relay.base],
+        receiver,
+        rate: P.latRate,
+        warmS: P.latWarmS,
+        measureS: P.latS,
+        event: (t) => ({ type: EVENT.type, data: { ...EVENT.data, t } }),
+      });
     } finally {
       await relay.stop();
     }
@@ -450,83 +470,6 @@ async function main() {
   });
 }
 
-async function constantRate(relay) {
-  const rate = P.latRate;
-  const total = Math.round(rate * (P.latWarmS + P.latS));
-  const intervalUs = 1e6 / rate;
-  const pool = new Pool(relay.base, { connections: 128 });
-  const acks = [];
-  const lags = [];
-  let errors = 0;
-  const pending = [];
-  const start = nowUs() + 20_000;
-  const measureFrom = start + P.latWarmS * 1e6;
-  let sent = 0;
-  progress(`    sending ${total.toLocaleString('en-US')} events on a clock (${P.latWarmS} s warm-up + ${P.latS} s measured)`);
-  const send = (scheduled) => {
-    const t = nowUs();
-    if (scheduled >= measureFrom) lags.push(t - scheduled);
-    const body = JSON.stringify({ type: EVENT.type, data: { ...EVENT.data, t } });
-    pending.push(
-      pool
-        .request({
-          path: '/ingest',
-          method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${INGEST_TOKEN}` },
-          body,
-        })
-        .then(async (res) => {
-          await res.body.dump();
-          if (res.statusCode !== 202) errors++;
-          else if (t >= measureFrom) acks.push(nowUs() - t);
-        })
-        .catch(() => {
-          errors++;
-        }),
-    );
-  };
-  await new Promise((resolve) => {
-    const timer = setInterval(() => {
-      const now = nowUs();
-      if (now < start) return;
-      const due = Math.min(total, Math.floor((now - start) / intervalUs) + 1);
-      while (sent < due) send(start + sent++ * intervalUs);
-      if (sent >= total) {
-        clearInterval(timer);
-        resolve();
-      }
-    }, 1);
-  });
-  await Promise.all(pending);
-  await pool.close();
-  const ok = total - errors;
-  const arrived = await receiver.rpc('wait', { target: ok, timeoutMs: 30_000 });
-  const lat = await receiver.rpc('latency', { fromUs: measureFrom });
-  // The warm-up, shown apart: a fresh process compiles its hot paths during its first seconds.
-  const warm = await receiver.rpc('latency', { fromUs: start });
-  acks.sort((a, b) => a - b);
-  lags.sort((a, b) => a - b);
-  const ms = (us) => (us == null || Number.isNaN(us) ? null : us / 1000);
-  return {
-    rate,
-    sent: total,
-    errors,
-    delivered: arrived.count,
-    samples: lat.samples,
-    p50: ms(lat.p50),
-    p90: ms(lat.p90),
-    p99: ms(lat.p99),
-    max: ms(lat.max),
-    warmUpS: P.latWarmS,
-    withWarmUpP99: ms(warm.p99),
-    withWarmUpMax: ms(warm.max),
-    ackP50: ms(percentile(acks, 50)),
-    ackP99: ms(percentile(acks, 99)),
-    lagP99: ms(percentile(lags, 99)),
-    lagMax: ms(lags[lags.length - 1]),
-  };
-}
-
 /**
  * `npm run bench -- --postgres`: delivery throughput from one backlog with 1, 2 and 3 relay
  * instances on one Postgres database (HOOKRELAY_TEST_POSTGRES_URL or the local server), each
@@ -535,7 +478,7 @@ async function constantRate(relay) {
  */
 async function postgresMain() {
   const pg = (await import('pg')).default;
-  const base = process.env.HOOKRELAY_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+  const base = postgresUrl;
   const admin = new pg.Pool({ connectionString: base, max: 2 });
   receiver = await forkWithIpc(join(HERE, 'receiver.mjs'), [], 'receiver');
   const backlog = quick ? 10_000 : 40_000;
@@ -612,6 +555,29 @@ function headCommit() {
   } catch {
     return 'unknown';
   }
+}
+
+if (only?.has('tenants')) {
+  const tenantsArg = argv.includes('--tenants') ? Number(argv[argv.indexOf('--tenants') + 1]) : undefined;
+  if (tenantsArg !== undefined && !(Number.isInteger(tenantsArg) && tenantsArg > 0 && tenantsArg < 1e6)) {
+    console.error('--tenants needs a whole number of tenants, 1 to 999,999');
+    process.exit(2);
+  }
+  const { tenantsMain } = await import('./tenants.mjs');
+  try {
+    process.exitCode = await tenantsMain({
+      quick,
+      outFile,
+      // Postgres (5) only when asked for: with --postgres [URL] or HOOKRELAY_TEST_POSTGRES_URL.
+      postgresUrl: pgIdx >= 0 || process.env.HOOKRELAY_TEST_POSTGRES_URL ? postgresUrl : undefined,
+      argsLine: `npm run bench -- ${argv.filter((a) => a !== pgArg).join(' ')}`,
+      tenants: tenantsArg,
+    });
+  } catch (err) {
+    console.error(err);
+    process.exitCode = 1;
+  }
+  process.exit();
 }
 
 if (argv.includes('--postgres')) {
