@@ -48,15 +48,30 @@ export async function listSubscriptions(
   page: { limit: number; cursor?: string | undefined; tenant?: string | null | undefined },
 ) {
   const after = page.cursor === undefined ? undefined : decodeCursor(page.cursor);
-  const chosen = page.tenant === undefined ? deps.live.all() : [...deps.live.ofTenant(page.tenant)];
-  const sorted = chosen.sort((a, b) => (a.id < b.id ? -1 : 1));
-  const rest = after === undefined ? sorted : sorted.filter((t) => t.id > after);
-  const shown = rest.slice(0, page.limit);
+  const chosen = page.tenant === undefined ? deps.live.all() : deps.live.ofTenant(page.tenant);
+  // One page plus one (to know whether more follow), without sorting every subscription.
+  const next = smallestAfter(chosen, after, page.limit + 1);
+  const shown = next.slice(0, page.limit);
   const last = shown.at(-1);
   return {
     data: await renderTargets(deps, shown),
-    nextCursor: rest.length > page.limit && last ? Buffer.from(last.id).toString('base64url') : null,
+    nextCursor: next.length > page.limit && last ? Buffer.from(last.id).toString('base64url') : null,
   };
+}
+
+/** The `k` targets with the smallest ids above `after`, in id order: one pass over `targets`, keeping k. */
+function smallestAfter(targets: Iterable<Target>, after: string | undefined, k: number): Target[] {
+  const kept: Target[] = [];
+  for (const t of targets) {
+    if (after !== undefined && t.id <= after) continue;
+    if (kept.length === k && t.id >= kept[k - 1]!.id) continue;
+    // Insert in order (kept stays sorted); most ids of a large set fail the test above.
+    let i = kept.length;
+    while (i > 0 && kept[i - 1]!.id > t.id) i--;
+    kept.splice(i, 0, t);
+    if (kept.length > k) kept.pop();
+  }
+  return kept;
 }
 
 function decodeCursor(cursor: string): string {
