@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { tenantIdSchema } from '../tenants/tenant-id';
 
 /** SPEC 3: 1-128 characters of `A-Z a-z 0-9 . _ : -`. */
-const EVENT_TYPE = /^[A-Za-z0-9._:-]{1,128}$/;
+export const EVENT_TYPE = /^[A-Za-z0-9._:-]{1,128}$/;
 /** Caller-chosen ids and Idempotency-Key values: 1-255 printable ASCII characters, no spaces. */
 const EVENT_ID = /^[\x21-\x7e]{1,255}$/;
 
