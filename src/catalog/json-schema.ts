@@ -61,14 +61,14 @@ export function compileJsonSchema(schema: unknown): CompiledSchema {
   if (bytes > MAX_SCHEMA_BYTES) {
     return { ok: false, problems: [{ path: [], message: `must be at most 64kb (${MAX_SCHEMA_BYTES} bytes) as JSON, got ${bytes} bytes` }] };
   }
-  const own = schemaProblems(schema, []);
-  if (own.length > 0) return { ok: false, problems: own };
+  const problems = schemaProblems(schema, []);
   if (!ajv.validateSchema(schema)) {
     // One problem per place: a bad `type` alone fails enum, type and the anyOf joining them.
     const first = new Map<string, ErrorObject>();
     for (const e of ajv.errors ?? []) if (!first.has(e.instancePath)) first.set(e.instancePath, e);
-    return { ok: false, problems: [...first.values()].map((e) => ({ path: pointerPath(e.instancePath), message: metaMessage(e) })) };
+    problems.push(...[...first.values()].map((e) => ({ path: pointerPath(e.instancePath), message: metaMessage(e) })));
   }
+  if (problems.length > 0) return { ok: false, problems };
   try {
     return { ok: true, validate: ajv.compile(schema), schema };
   } catch (err) {
