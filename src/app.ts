@@ -221,7 +221,11 @@ function createHttp(
     ingestRoutes({
       clock: deps.clock,
       committer,
-      match: (type, envelope, tenant) => deps.live.matching(type, envelope, tenant),
+      match: (type, envelope, tenant) => {
+        const fanout = deps.live.matching(type, envelope, tenant);
+        // An internal catalog type never reaches tenants' own subscriptions (SPEC 11), whatever their patterns.
+        return fanout.tenant.length > 0 && deps.catalog.get(type)?.internal ? { ...fanout, tenant: [] } : fanout;
+      },
       tokens: () => deps.config().auth.ingest_tokens,
       bodyLimit: () => deps.config().server.body_limit,
       rateLimit: () => deps.config().auth.rate_limit.ingest,

@@ -202,7 +202,7 @@ describe('the catalog over the API', () => {
   });
 
   it('lets tenant credentials read the catalog without internal types, and never write it', async () => {
-    const { ops } = await start();
+    const { ops } = await start({ tenants: { allowed_networks: ['127.0.0.0/8'] } });
     expect((await ops('PUT', '/event-types/ledger.rebalanced', { description: 'ours alone', internal: true })).status).toBe(201);
     expect((await ops('PUT', '/tenants/acct_a', {})).status).toBe(201);
     const token = (await ops('POST', '/tenants/acct_a/tokens', { name: 'ci', scopes: ['read', 'write'] })).body.token as string;
@@ -218,6 +218,13 @@ describe('the catalog over the API', () => {
     expect((await tenant('PUT', '/event-types/tenant.made', { description: 'x' })).status).toBe(403);
     expect((await tenant('DELETE', '/event-types/ledger.rebalanced')).status).toBe(403);
     expect((await ops('GET', '/event-types/tenant.made')).status).toBe(404);
+
+    // Nor does the tenant's own subscription get events of an internal type, whatever its patterns.
+    expect((await tenant('POST', '/subscriptions', { url: 'http://127.0.0.1:9/a', events: ['*'] })).status).toBe(201);
+    const internal = await ingest('/ingest', { type: 'ledger.rebalanced', tenant: 'acct_a', data: {} });
+    expect(await internal.json()).toMatchObject({ deliveries: 0 });
+    const visible = await ingest('/ingest', { type: 'ledger.opened', tenant: 'acct_a', data: {} });
+    expect(await visible.json()).toMatchObject({ deliveries: 1 });
 
     // The OpenAPI document, which tenant credentials read too, describes the public types only.
     const doc = (await tenant('GET', '/openapi.json')).body;
