@@ -327,6 +327,22 @@ describe('event types in the config file', () => {
   });
 });
 
+describe('config reload', () => {
+  it('applies new config event types and ingest.unknown_types', async () => {
+    const auth = { ingest_tokens: [INGEST], admin_tokens: [{ name: 'ops', token: OPS, scopes: ['read', 'write'] }] };
+    const first = testConfig({ auth, event_types: [invoicePaid] });
+    const next = { ...first, ...testConfig({ auth, event_types: [{ name: 'order.created' }], ingest: { unknown_types: 'reject' } }) };
+    relay = await startRelay(first, { loadConfig: () => ({ ...next, storage: first.storage }) });
+    const ops = adminClient(() => relay!.url, OPS);
+    expect((await ingest('/ingest', { type: 'order.created', data: 1 })).status).toBe(202);
+    expect((await ops('POST', '/reload')).status).toBe(200);
+    expect((await ops('GET', '/event-types/invoice.paid')).status).toBe(404);
+    expect((await ops('GET', '/event-types/order.created')).body).toMatchObject({ source: 'config' });
+    expect((await ingest('/ingest', { type: 'invoice.paid', data: invoicePaid.example })).status).toBe(400);
+    expect((await ingest('/ingest', { type: 'order.created', data: 1 })).status).toBe(202);
+  });
+});
+
 describe('test events with a catalog example', () => {
   it("sends the type's example as data to the subscription; unknown, internal (for tenants) or example-less types are 400", async () => {
     const receiver = await startReceiver();

@@ -62,7 +62,9 @@ export function compileJsonSchema(schema: unknown): CompiledSchema {
     return { ok: false, problems: [{ path: [], message: `must be at most 64kb (${MAX_SCHEMA_BYTES} bytes) as JSON, got ${bytes} bytes` }] };
   }
   const problems = schemaProblems(schema, []);
-  if (!ajv.validateSchema(schema)) {
+  // Ajv throws on a `$schema` it does not know, rather than saying so.
+  if (problems.some((p) => p.path.length === 1 && p.path[0] === '$schema')) return { ok: false, problems };
+  if (!validSchema(schema)) {
     // One problem per place: a bad `type` alone fails enum, type and the anyOf joining them.
     const first = new Map<string, ErrorObject>();
     for (const e of ajv.errors ?? []) if (!first.has(e.instancePath)) first.set(e.instancePath, e);
@@ -74,6 +76,16 @@ export function compileJsonSchema(schema: unknown): CompiledSchema {
   } catch (err) {
     // A local `$ref` to nothing, say: Ajv finds it only while compiling.
     return { ok: false, problems: [{ path: [], message: `invalid schema: ${(err as Error).message}` }] };
+  }
+}
+
+/** Validates against the 2020-12 meta-schema; a schema Ajv cannot even look at (it throws) is reported as one error. */
+function validSchema(schema: object | boolean): boolean {
+  try {
+    return ajv.validateSchema(schema) as boolean;
+  } catch (err) {
+    ajv.errors = [{ instancePath: '', schemaPath: '', keyword: 'invalid', params: {}, message: (err as Error).message }];
+    return false;
   }
 }
 
