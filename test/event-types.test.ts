@@ -219,8 +219,17 @@ describe('the catalog over the API', () => {
     expect((await tenant('DELETE', '/event-types/ledger.rebalanced')).status).toBe(403);
     expect((await ops('GET', '/event-types/tenant.made')).status).toBe(404);
 
-    // Nor does the tenant's own subscription get events of an internal type, whatever its patterns.
-    expect((await tenant('POST', '/subscriptions', { url: 'http://127.0.0.1:9/a', events: ['*'] })).status).toBe(201);
+    // Nor does the tenant's own subscription get events of an internal type, whatever its patterns...
+    const own = await tenant('POST', '/subscriptions', { url: 'http://127.0.0.1:9/a', events: ['*'] });
+    expect(own.status).toBe(201);
+    // ...and it cannot name one: the type does not exist for it.
+    const named = await tenant('POST', '/subscriptions', { url: 'http://127.0.0.1:9/b', events: ['invoice.paid', 'ledger.rebalanced'] });
+    expect(named.status).toBe(400);
+    expect(named.body.errors).toEqual([{ path: 'events[1]', message: "no event type 'ledger.rebalanced' in the catalog" }]);
+    expect((await tenant('PATCH', `/subscriptions/${own.body.id}`, { events: ['ledger.rebalanced'] })).status).toBe(400);
+    expect(
+      (await ops('POST', '/subscriptions', { tenant: 'acct_a', url: 'http://127.0.0.1:9/c', events: ['ledger.rebalanced'] })).status,
+    ).toBe(400);
     const internal = await ingest('/ingest', { type: 'ledger.rebalanced', tenant: 'acct_a', data: {} });
     expect(await internal.json()).toMatchObject({ deliveries: 0 });
     const visible = await ingest('/ingest', { type: 'ledger.opened', tenant: 'acct_a', data: {} });

@@ -212,3 +212,17 @@ export function eventTypeView(t: CatalogEntry) {
     updated_at: isoOrNull(t.updatedAt),
   };
 }
+
+/**
+ * 400 when a tenant's subscription names an internal type in `events` (SPEC 11: tenants cannot
+ * subscribe to one). Wildcards are fine: internal types never fan out to tenants' subscriptions.
+ */
+export function refuseInternalTypes(deps: AdminDeps, tenant: string | null | undefined, events: unknown): void {
+  if (tenant === null || tenant === undefined || !Array.isArray(events)) return;
+  const errors = events.flatMap((pattern, i) =>
+    typeof pattern === 'string' && deps.catalog.get(pattern)?.internal
+      ? [{ path: `events[${i}]`, message: `no event type '${pattern}' in the catalog` }]
+      : [],
+  );
+  if (errors.length > 0) throw invalidRequest('a tenant subscription may not name internal event types', errors);
+}
