@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { Hono, type MiddlewareHandler } from 'hono';
 import { cors } from 'hono/cors';
+import { EventCatalog } from './catalog/catalog';
 import type { Config } from './config/schema';
 import { createDeliverer } from './dispatch/deliver';
 import { createTenantIngestLimiter } from './tenants/ingest-rate';
@@ -70,6 +71,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
   const clock = deps.clock ?? systemClock;
   let current = config;
   const subscriptions = new LiveSubscriptions({ store, logger }, config);
+  const catalog = new EventCatalog({ store, logger }, config);
   // False until start() has found storage and loaded the subscriptions: until then /ingest and /api answer 503.
   let serving = false;
   const aborted = new AbortController();
@@ -115,6 +117,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
   const admin: AdminDeps = {
     store,
     live: subscriptions,
+    catalog,
     logger,
     clock,
     config: () => current,
@@ -124,6 +127,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
       if (!deps.loadConfig) throw new AppError(409, 'not_reloadable', { detail: 'this relay was not started from a config file' });
       const next = deps.loadConfig();
       await subscriptions.reloadAll(next);
+      catalog.setConfig(next);
       current = next;
       const count = subscriptions.all().length;
       logger.info({ subscriptions: count }, 'config reloaded');
@@ -149,12 +153,14 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
       opts.onListening?.(listening);
       await waitForStorage(store, { logger, isUnavailable: (err) => store.isUnavailable(err), signal: aborted.signal, fields: listening });
       await subscriptions.reloadAll();
+      await catalog.refresh();
       await dispatcher.start({ rescueAll: store.capabilities.singleOwner });
       pruner.start();
       eraser.start();
       // Postgres: an ingest on any instance wakes this dispatcher (LISTEN/NOTIFY).
       stopWakeups = store.onWork?.((ids) => dispatcher.nudge(ids)) ?? stopWakeups;
       subscriptions.start();
+      catalog.start();
       serving = true;
       return listening;
     },
@@ -166,6 +172,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
         await committer.drain();
         stopWakeups();
         subscriptions.stop();
+        catalog.stop();
         unwatch();
         await pruner.stop();
         await eraser.stop();
@@ -216,11 +223,16 @@ function createHttp(
     ingestRoutes({
       clock: deps.clock,
       committer,
-      match: (type, envelope, tenant) => deps.live.matching(type, envelope, tenant),
+      match: (type, envelope, tenant) => {
+        const fanout = deps.live.matching(type, envelope, tenant);
+        // An internal catalog type never reaches tenants' own subscriptions (SPEC 11), whatever their patterns.
+        return fanout.tenant.length > 0 && deps.catalog.get(type)?.internal ? { ...fanout, tenant: [] } : fanout;
+      },
       tokens: () => deps.config().auth.ingest_tokens,
       bodyLimit: () => deps.config().server.body_limit,
       rateLimit: () => deps.config().auth.rate_limit.ingest,
       tenantLimiter: createTenantIngestLimiter({ store: deps.store, now: () => deps.clock.now() }),
+      catalog: deps.catalog,
       logger: deps.logger,
       onAccepted: (events) => metrics.eventsIngested(events),
     }),

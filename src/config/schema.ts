@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DURATION_HINT, parseDuration, parseRate, parseSize, RATE_HINT, SIZE_HINT } from '../lib/durations';
+import { checkUniqueNames, eventTypeSchema } from '../catalog/definition';
 import { compileFilter } from '../filter';
 import { blockedLiteral, blockedMessage } from '../net/guard';
 import { literalHost } from '../net/ip-policy';
@@ -257,6 +258,12 @@ const tenantsSchema = z.strictObject({
     .prefault({}),
 });
 
+/** `ingest`: what producers may send (SPEC 11). */
+const ingestSchema = z.strictObject({
+  /** accept | reject: a type not in the event type catalog is refused with 400 under reject; default accept. Applies at reload. */
+  unknown_types: z.enum(['accept', 'reject']).default('accept'),
+});
+
 /** `retention`: when finished events are deleted. */
 const retentionSchema = z.strictObject({
   /** Age after which events whose deliveries all succeeded are deleted, ms; default 7d. */
@@ -490,6 +497,13 @@ export const configSchema = z
     tenants: tenantsSchema.prefault({}),
     /** Logging. */
     log: logSchema.prefault({}),
+    /** What /ingest accepts beyond SPEC 3 (unknown event types). */
+    ingest: ingestSchema.prefault({}),
+    /** The event type catalog declared in the file (read-only over the API); default []. */
+    event_types: z
+      .array(eventTypeSchema)
+      .check(z.superRefine(checkUniqueNames, { when: () => true }))
+      .default(() => []),
     /** Receivers declared in the file; default []. */
     subscriptions: z
       .array(subscriptionSchema)

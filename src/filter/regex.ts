@@ -62,17 +62,27 @@ function checkFlags(options: unknown): number | { message: string } {
 }
 
 function tryCompile(pattern: string, flags: number): RE2JS | string {
+  return compileLinear(pattern, flags, { what: '$regex pattern', why: LINEAR });
+}
+
+/**
+ * Compiles `pattern` on RE2 (linear time in the input, whatever the pattern), or says why not in
+ * words naming `what` (e.g. "pattern") and `why` linear-time expressions are used. The program
+ * size is bounded by MAX_REGEX_PROGRAM_SIZE; the pattern's length is the caller's to bound. Also
+ * used for JSON Schema `pattern` and `patternProperties` (catalog/json-schema.ts).
+ */
+export function compileLinear(pattern: string, flags: number, words: { what: string; why: string }): RE2JS | string {
   let re: RE2JS;
   try {
     re = RE2JS.compile(pattern, flags);
   } catch (e) {
-    if (e instanceof RE2JSSyntaxException) return describeSyntaxError(pattern, e);
+    if (e instanceof RE2JSSyntaxException) return describeSyntaxError(pattern, e, words.why);
     if (e instanceof RE2JSException) return `Invalid regular expression: ${e.message}`;
     throw e; // not a verdict on the pattern: a bug, let it surface
   }
   const size = re.programSize();
   if (size > MAX_REGEX_PROGRAM_SIZE) {
-    return `$regex pattern is too complex: it compiles to ${size} instructions, the limit is ${MAX_REGEX_PROGRAM_SIZE} (counted repetitions such as {1,100} are expanded; use * or + where the count does not matter)`;
+    return `${words.what} is too complex: it compiles to ${size} instructions, the limit is ${MAX_REGEX_PROGRAM_SIZE} (counted repetitions such as {1,100} are expanded; use * or + where the count does not matter)`;
   }
   return re;
 }
@@ -81,13 +91,13 @@ function tryCompile(pattern: string, flags: number): RE2JS | string {
  * Names the construct RE2 refused when it is one a backtracking engine would have accepted; other
  * syntax errors keep RE2's own words ("missing closing ): `(`"). `e.input` is the offending text.
  */
-function describeSyntaxError(pattern: string, e: RE2JSSyntaxException): string {
+function describeSyntaxError(pattern: string, e: RE2JSSyntaxException, linear: string): string {
   const at = e.input ?? '';
-  const unsupported = (what: string) => `${what} are not supported: ${LINEAR}`;
+  const unsupported = (what: string) => `${what} are not supported: ${linear}`;
   if (e.error === 'invalid escape sequence') {
     if (/^\\[1-9k]/.test(at) || at === '\\g') return unsupported(`backreferences (${at})`);
-    if (at === '\\u') return `\\u escapes are not supported: write \\x{00e9} for U+00E9 (${LINEAR})`;
-    return `the escape ${at} is not supported: ${LINEAR} (see https://github.com/google/re2/wiki/Syntax)`;
+    if (at === '\\u') return `\\u escapes are not supported: write \\x{00e9} for U+00E9 (${linear})`;
+    return `the escape ${at} is not supported: ${linear} (see https://github.com/google/re2/wiki/Syntax)`;
   }
   if (e.error === 'invalid named capture' && /^\(\?<[=!]/.test(at)) return unsupported('lookbehind assertions ((?<= and (?<!)');
   if (e.error === 'invalid nested repetition operator' && at.endsWith('+')) return unsupported(`possessive quantifiers (${at})`);

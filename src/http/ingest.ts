@@ -9,7 +9,8 @@ import { type MatchFn, prepareEvent } from '../ingest/prepare';
 import type { IngestResult } from '../store/types';
 import { bearerAuth } from './auth';
 import { readJsonBody } from './body';
-import { AppError } from './problem';
+import type { CatalogVerdict } from '../catalog/catalog';
+import { AppError, type FieldError, formatPath } from './problem';
 import { createRateLimiter } from './rate-limit';
 import { validate } from './validate';
 import type { TenantIngestLimiter } from '../tenants/ingest-rate';
@@ -28,6 +29,8 @@ export interface IngestDeps {
   tenantLimiter?: TenantIngestLimiter;
   /** Where refused tokens are logged; absent: not logged. */
   logger?: Logger;
+  /** The event type catalog (SPEC 11): unknown types and `data` against its type's schema. Absent: anything goes. */
+  catalog?: { check(type: string, data: unknown): CatalogVerdict };
   /** Called with the events of each acknowledged request (metrics); `created` false for a replay. */
   onAccepted?: (events: readonly { created: boolean }[]) => void;
 }
@@ -49,6 +52,7 @@ export function ingestRoutes(deps: IngestDeps): Hono {
   app.post('/', async (c) => {
     const body = await readJsonBody(c, deps.bodyLimit());
     const input = validate(eventInputSchema, body.value);
+    checkCatalog(deps, [input], () => []);
     const idempotencyKey = c.req.header('idempotency-key');
     if (idempotencyKey !== undefined && !EVENT_ID.test(idempotencyKey)) {
       throw new AppError(400, 'invalid_request', {
@@ -69,6 +73,7 @@ export function ingestRoutes(deps: IngestDeps): Hono {
   app.post('/batch', async (c) => {
     const body = await readJsonBody(c, deps.bodyLimit());
     const input = validate(batchInputSchema, body.value);
+    checkCatalog(deps, input.events, (i) => ['events', i]);
     await limitTenants(
       deps,
       input.events.flatMap((e) => (e.tenant === undefined ? [] : [e.tenant])),
@@ -90,6 +95,39 @@ export function ingestRoutes(deps: IngestDeps): Hono {
   });
 
   return app;
+}
+
+/** Most `errors` entries in one answer: a batch of 1000 events each breaking its schema many times stays readable. */
+const MAX_CATALOG_ERRORS = 1000;
+
+/**
+ * 400 before anything is stored when an event's type is unknown under `ingest.unknown_types:
+ * reject`, or its `data` breaks its type's schema: one entry per violation, at its path in the
+ * request (`data.amount`, `events[3].data.amount`).
+ */
+function checkCatalog(deps: IngestDeps, events: readonly { type: string; data?: unknown }[], at: (i: number) => (string | number)[]): void {
+  if (!deps.catalog) return;
+  const errors: FieldError[] = [];
+  let invalid = false;
+  events.forEach((e, i) => {
+    const verdict = deps.catalog!.check(e.type, e.data === undefined ? {} : e.data);
+    if (verdict.kind === 'unknown') {
+      errors.push({
+        path: formatPath([...at(i), 'type']),
+        message: `'${e.type}' is not in the event type catalog (ingest.unknown_types is reject)`,
+      });
+    } else if (verdict.kind === 'invalid') {
+      invalid = true;
+      for (const p of verdict.problems) errors.push({ path: formatPath([...at(i), 'data', ...p.path]), message: p.message });
+    }
+  });
+  if (errors.length === 0) return;
+  const shown = errors.slice(0, MAX_CATALOG_ERRORS);
+  const more = errors.length - shown.length;
+  throw new AppError(400, invalid ? 'schema_violation' : 'unknown_event_type', {
+    detail: `${invalid ? "data does not match its event type's schema" : 'unknown event type'}; nothing was stored${more > 0 ? ` (${more} more problems not listed)` : ''}`,
+    errors: shown,
+  });
 }
 
 /** 429 with Retry-After when a tenant's events are over its `limits.ingest_rate`; nothing is taken from any bucket then. */

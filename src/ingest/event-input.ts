@@ -1,13 +1,9 @@
 import { z } from 'zod';
 import { tenantIdSchema } from '../tenants/tenant-id';
+import { EVENT_TYPE, RESERVED_TYPE_PREFIX } from './event-type';
 
-/** SPEC 3: 1-128 characters of `A-Z a-z 0-9 . _ : -`. */
-const EVENT_TYPE = /^[A-Za-z0-9._:-]{1,128}$/;
 /** Caller-chosen ids and Idempotency-Key values: 1-255 printable ASCII characters, no spaces. */
 const EVENT_ID = /^[\x21-\x7e]{1,255}$/;
-
-/** Event types the relay makes itself (test events, operational events). */
-export const RESERVED_TYPE_PREFIX = 'hookrelay.';
 
 /** Largest `POST /ingest/batch`. */
 export const MAX_BATCH = 1000;

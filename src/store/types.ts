@@ -394,6 +394,24 @@ export interface TenantErasure {
   finishedAt: number | null;
 }
 
+/** An event type of the catalog made over the admin API (SPEC 11); config and built-in types are not stored. */
+export interface StoredEventType {
+  name: string;
+  /** The definition as accepted (description, schema, example, deprecated, internal), config-shaped JSON. */
+  spec: Record<string, unknown>;
+  /** The catalog version of the write that made this definition: it changes with every replace. */
+  version: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** The stored catalog at one version. */
+export interface EventTypeCatalog {
+  /** Catalog version read before the rows: rows may be newer, never older. */
+  version: number;
+  types: StoredEventType[];
+}
+
 /** What a backend can do, so callers ask the store instead of the config which backend it is. */
 export interface StoreCapabilities {
   /**
@@ -634,6 +652,25 @@ export interface Store {
    * have been missed meanwhile). Returns unsubscribe. Reading the log stays the safety net.
    */
   onSubscriptionChange?(listener: () => void): () => void;
+
+  // --- event type catalog (SPEC 11) -----------------------------------------------------------
+  // Every put or delete raises one catalog version in its own transaction (and, on Postgres,
+  // NOTIFYs). The catalog is small: a reader polls the version and reads it whole when it moved.
+
+  /** The catalog version: 0 before any write, raised by every putEventType and deleteEventType. */
+  eventTypesVersion(): Promise<number>;
+  /** Every stored event type, by name, with the version read first. */
+  listEventTypes(): Promise<EventTypeCatalog>;
+  /** Creates or replaces an event type; the new definition gets the raised catalog version. */
+  putEventType(name: string, spec: Record<string, unknown>, now: number): Promise<{ outcome: 'created' | 'replaced'; version: number }>;
+  /** Removes an event type; false (nothing raised) when there is none. */
+  deleteEventType(name: string, now: number): Promise<boolean>;
+  /**
+   * Optional (Postgres): calls `listener` soon after any instance committed a catalog change, and
+   * after the listening connection came back from a failure. Returns unsubscribe. The poll of
+   * eventTypesVersion stays the safety net.
+   */
+  onEventTypeChange?(listener: () => void): () => void;
 
   /**
    * Optional: calls `listener` when another process (or this one) committed work that may be due

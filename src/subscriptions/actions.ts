@@ -76,9 +76,14 @@ function parseKeep(text: string): number {
 
 /**
  * Stores a `hookrelay.test` event with one delivery, to this subscription only (whatever its
- * patterns and filter say). 409 when it is disabled: nothing would claim the delivery.
+ * patterns and filter say); with `example`, an event of that catalog type whose data is its example
+ * (SPEC 11). 409 when it is disabled: nothing would claim the delivery.
  */
-export async function sendTestEvent(deps: SubscriptionDeps, id: string): Promise<{ eventId: string; deliveryId: string }> {
+export async function sendTestEvent(
+  deps: SubscriptionDeps,
+  id: string,
+  example?: { type: string; dataText: string },
+): Promise<{ eventId: string; deliveryId: string }> {
   const target = deps.live.get(id);
   if (!target) throw unknownSubscription(id);
   if (!target.enabled) {
@@ -88,14 +93,14 @@ export async function sendTestEvent(deps: SubscriptionDeps, id: string): Promise
   }
   const now = deps.clock.now();
   const eventId = newEventId(now);
-  const data = { message: 'test event from hookrelay', subscription: id, sent_at: isoOrNull(now) };
+  const dataText = example?.dataText ?? JSON.stringify({ message: 'test event from hookrelay', subscription: id, sent_at: isoOrNull(now) });
   // The id is new, so it doubles as a content hash no other event can share. A tenant's
   // subscription gets an event of that tenant, so its credential sees it (SPEC 9).
   const tenant = target.tenant ?? undefined;
   const event = {
     id: eventId,
-    type: 'hookrelay.test',
-    data: JSON.stringify(data),
+    type: example?.type ?? 'hookrelay.test',
+    data: dataText,
     contentHash: eventId,
     createdAt: now,
     subscriptionIds: [id],

@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { NewEvent, Store } from '../../src/store/types';
 import { describeAdminContract } from './admin-contract';
 import { describeErasureContract } from './erasure-contract';
+import { describeEventTypesContract } from './event-types-contract';
 import { attemptRecord, claimOf, newEvent, result, T } from './fixtures';
 import { describeRetentionContract } from './retention-contract';
 import { describeSchedulingContract } from './scheduling-contract';
@@ -588,6 +589,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
     describeTenantsContract(() => store);
     describeTenantTokensContract(() => store);
     describeErasureContract(() => store);
+    describeEventTypesContract(() => store);
 
     describe('lifecycle', () => {
       it('is ready after migrate, and migrate again is harmless', async () => {

@@ -229,6 +229,30 @@ describe('Postgres store: several instances on one database', () => {
       await close();
     }
   });
+  it('tells every instance of an event type catalog change on its own channel, and the version says it moved', async () => {
+    const { a, b, close } = await twoStores();
+    try {
+      let heard = 0;
+      const stop = b.onEventTypeChange!(() => heard++);
+      const stopSubs = b.onSubscriptionChange!(() => undefined);
+      const before = await b.eventTypesVersion();
+      // The listening connection opens in the background; change until it hears one.
+      for (let i = 0; i < 50 && heard === 0; i++) {
+        await a.setSubscriptionEnabled(`sub-${i}`, false, 'paused', Date.now()); // another channel: not counted
+        await a.putEventType(`t.n${i}`, { description: 'x' }, Date.now());
+        const changedAt = Date.now();
+        while (heard === 0 && Date.now() - changedAt < 1000) await new Promise((r) => setTimeout(r, 10));
+      }
+      expect(heard).toBeGreaterThan(0);
+      const catalog = await b.listEventTypes();
+      expect(catalog.version).toBeGreaterThan(before);
+      expect(catalog.types.map((t) => t.name)).toContain('t.n0');
+      stop();
+      stopSubs();
+    } finally {
+      await close();
+    }
+  });
 });
 
 describe('Postgres store: scheduling across instances', () => {

@@ -27,6 +27,8 @@ export type Viewer =
 const TENANT_ROUTE = /^\/api\/v1\/tenants(?:\/|$)/;
 // Routes of the operator alone: a tenant credential gets 403 whatever its scopes.
 const OPERATOR_ROUTE = /^\/api\/v1\/(?:tenants|reload|backup|audit)(?:\/|$)/;
+// Routes a tenant credential may read but never write (SPEC 9: the event type catalog).
+const OPERATOR_WRITE_ROUTE = /^\/api\/v1\/event-types(?:\/|$)/;
 
 /**
  * The scopes a request may use, any one of them: the tenant routes take `write` or `tenants` (the
@@ -98,7 +100,7 @@ async function tenantViewer(given: string, deps: TenantDeps, logger: Logger, met
 
 function checkScope(viewer: Viewer, method: string, path: string, logger: Logger): void {
   if (viewer.kind === 'tenant') {
-    if (OPERATOR_ROUTE.test(path)) {
+    if (OPERATOR_ROUTE.test(path) || (OPERATOR_WRITE_ROUTE.test(path) && method !== 'GET' && method !== 'HEAD')) {
       logger.warn({ actor: viewer.name, method, path }, 'admin API: operator route refused to a tenant credential');
       throw new AppError(403, 'forbidden', { detail: 'this route is for operator tokens; a tenant credential may not use it' });
     }

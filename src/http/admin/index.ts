@@ -5,10 +5,11 @@ import { AppError } from '../problem';
 import type { AdminDeps } from './deps';
 import { createRateLimiter } from '../rate-limit';
 import { adminAuth, type AdminEnv } from './auth';
-import { describeIngest, INGEST_PATHS } from './ingest-doc';
+import { describeIngest, INGEST_PATHS, withEventTypes } from './ingest-doc';
 import { adminRouter } from './router';
 import { deliveryRoutes } from './deliveries';
 import { eventRoutes } from './events';
+import { eventTypeRoutes } from './event-types';
 import { operationRoutes } from './operations';
 import { subscriptionRoutes } from './subscriptions';
 import { tenantTokenRoutes } from './tenant-tokens';
@@ -40,6 +41,7 @@ export function adminRoutes(deps: AdminDeps): OpenAPIHono<AdminEnv> {
   app.route('/', operationRoutes(deps));
   app.route('/', tenantRoutes(deps));
   app.route('/', tenantTokenRoutes(deps));
+  app.route('/', eventTypeRoutes(deps));
   describeIngest(app);
   let doc: ReturnType<typeof app.getOpenAPI31Document> | undefined;
   app.get('/openapi.json', (c) => {
@@ -51,7 +53,8 @@ export function adminRoutes(deps: AdminDeps): OpenAPIHono<AdminEnv> {
         security: [{ bearerAuth: [] }],
       }),
     );
-    return c.json(doc);
+    // The catalog changes at run time: its types are added to the cached document per request.
+    return c.json(withEventTypes(doc, deps.catalog.all()));
   });
   return app;
 }

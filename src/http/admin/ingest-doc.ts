@@ -1,6 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import { batchInputSchema, eventInputSchema } from '../../ingest/event-input';
+import type { CatalogEntry } from '../../catalog/catalog';
 import type { AdminEnv } from './auth';
 import { problemsOf } from './schemas';
 
@@ -50,4 +51,81 @@ export function describeIngest(app: OpenAPIHono<AdminEnv>): void {
       ...refusals,
     },
   });
+}
+
+/** An OpenAPI document as built by the registry: only the parts the catalog adds to. */
+interface OpenApiDoc {
+  components?: { schemas?: Record<string, unknown> } | undefined;
+  webhooks?: Record<string, unknown> | undefined;
+}
+
+/** The component name of a type's `data` schema: component names allow `A-Z a-z 0-9 . _ -`, not `:`. */
+export const eventDataComponent = (name: string) => `EventData.${name.replace(/:/g, '_')}`;
+
+/**
+ * The document with the catalog's non-internal types (SPEC 11): each type's `data` as a component
+ * schema (its example as `examples`), and each type as an OpenAPI 3.1 `webhook` whose body is the
+ * envelope a receiver gets, its `type` fixed and its `data` that component. Internal types are
+ * never shown: tenant credentials read this document too.
+ */
+export function withEventTypes<D extends OpenApiDoc>(doc: D, types: readonly CatalogEntry[]): D {
+  const schemas: Record<string, unknown> = { ...doc.components?.schemas };
+  const webhooks: Record<string, unknown> = { ...doc.webhooks };
+  for (const t of types) {
+    if (t.internal) continue;
+    const component = eventDataComponent(t.name);
+    schemas[component] = dataSchema(t, component);
+    webhooks[t.name] = {
+      post: {
+        summary: t.description ?? t.name,
+        ...(t.deprecated && { deprecated: true }),
+        tags: ['event types'],
+        requestBody: {
+          required: true,
+          content: { 'application/json': { schema: envelopeOf(t.name, component) } },
+        },
+        responses: { '2XX': { description: 'received; any other answer is retried' } },
+      },
+    };
+  }
+  return { ...doc, components: { ...doc.components, schemas }, webhooks };
+}
+
+function dataSchema(t: CatalogEntry, component: string): unknown {
+  const base = t.schema === undefined ? {} : t.schema === true ? {} : t.schema === false ? { not: {} } : rebase(t.schema, component);
+  return {
+    ...(base as object),
+    ...(t.description !== null && { description: t.description }),
+    ...(t.example !== undefined && { examples: [t.example] }),
+  };
+}
+
+function envelopeOf(name: string, component: string) {
+  return {
+    type: 'object',
+    required: ['id', 'type', 'timestamp', 'data'],
+    properties: {
+      id: { type: 'string', description: 'the event id: the same for every attempt' },
+      type: { const: name },
+      timestamp: { type: 'string', format: 'date-time' },
+      tenant: { type: 'string', description: 'present when the event has a tenant' },
+      data: { $ref: `#/components/schemas/${component}` },
+    },
+  };
+}
+
+/** The schema with its local `$ref`s (`#/$defs/…`) pointing inside its component, where it now lives. */
+function rebase(node: unknown, component: string): unknown {
+  if (Array.isArray(node)) return node.map((n) => rebase(n, component));
+  if (typeof node !== 'object' || node === null) return node;
+  return Object.fromEntries(
+    Object.entries(node).map(([key, value]) => {
+      if ((key === '$ref' || key === '$dynamicRef') && typeof value === 'string' && (value === '#' || value.startsWith('#/'))) {
+        return [key, `#/components/schemas/${component}${value.slice(1)}`];
+      }
+      // Data keywords hold values, not schemas.
+      if (['const', 'enum', 'default', 'examples', 'example'].includes(key)) return [key, value];
+      return [key, rebase(value, component)];
+    }),
+  );
 }

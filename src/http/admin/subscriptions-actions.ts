@@ -1,5 +1,9 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { invalidRequest } from '../../lib/app-error';
+import type { AdminEnv } from './auth';
 import type { AdminDeps } from './deps';
+import { viewerTenant } from './viewer';
 import { recoverDeliveries, rotateSecret, sendTestEvent } from '../../subscriptions/actions';
 import { audit } from './audit';
 import { adminRouter } from './router';
@@ -22,14 +26,25 @@ const rotate = createRoute({
   responses: { 200: { description: 'rotated', ...json(RotationSchema) }, ...problemResponses(404, 409) },
 });
 
+const TestBody = z
+  .strictObject({
+    event_type: z.string().optional().openapi({
+      description: "a catalog type with an example: that example is sent as `data`, with the type's name",
+      example: 'invoice.paid',
+    }),
+  })
+  .openapi('TestEventInput');
+
 const test = createRoute({
   method: 'post',
   path: '/subscriptions/{id}/test',
   operationId: 'sendTestEvent',
   tags,
-  summary: 'Send a hookrelay.test event to this subscription only',
-  description: "Delivered like any event, whatever the subscription's patterns and filter. A disabled subscription answers 409.",
-  request: { params: SubscriptionIdParam },
+  summary: "Send a hookrelay.test event, or an event type's catalog example, to this subscription only",
+  description:
+    "Delivered like any event, whatever the subscription's patterns and filter. A disabled subscription answers 409. " +
+    '`event_type` not in the catalog (or internal, for a tenant credential), or without an example: 400.',
+  request: { params: SubscriptionIdParam, body: { required: false, ...json(TestBody) } },
   responses: {
     202: {
       description: 'the test event and its delivery are stored and will be sent',
@@ -52,6 +67,20 @@ const recover = createRoute({
   },
 });
 
+/** The catalog example of `name` as a test event's type and data; 400 when the viewer may not read it or it has none. */
+function exampleOf(c: Context<AdminEnv>, deps: AdminDeps, name: string): { type: string; dataText: string } {
+  const entry = deps.catalog.get(name);
+  if (!entry || (entry.internal && viewerTenant(c) !== undefined)) {
+    throw invalidRequest(`no event type '${name}' in the catalog`, [{ path: 'event_type', message: 'not in the event type catalog' }]);
+  }
+  if (entry.example === undefined) {
+    throw invalidRequest(`event type '${name}' has no example to send`, [
+      { path: 'event_type', message: 'this type has no example; give it one (PUT /event-types/{name}) or leave event_type out' },
+    ]);
+  }
+  return { type: entry.name, dataText: JSON.stringify(entry.example) };
+}
+
 /** Admin routes: actions on one subscription (rotate-secret, test, recover). */
 export function subscriptionActionRoutes(deps: AdminDeps) {
   const app = adminRouter();
@@ -68,8 +97,14 @@ export function subscriptionActionRoutes(deps: AdminDeps) {
 
   app.openapi(test, async (c) => {
     const { id } = c.req.valid('param');
-    const { eventId, deliveryId } = await sendTestEvent(deps, id);
-    await audit(c, deps, 'subscription.test', id, { event_id: eventId, delivery_id: deliveryId });
+    const eventType = c.req.valid('json')?.event_type;
+    const example = eventType === undefined ? undefined : exampleOf(c, deps, eventType);
+    const { eventId, deliveryId } = await sendTestEvent(deps, id, example);
+    await audit(c, deps, 'subscription.test', id, {
+      event_id: eventId,
+      delivery_id: deliveryId,
+      event_type: example?.type ?? 'hookrelay.test',
+    });
     return c.json({ event_id: eventId, delivery_id: deliveryId }, 202);
   });
 

@@ -13,6 +13,7 @@ import { audit } from './audit';
 import { adminRouter } from './router';
 import { pageOf, pageQuery, problemResponses, tenantQuery } from './schemas';
 import { subscriptionActionRoutes } from './subscriptions-actions';
+import { refuseInternalTypes } from './event-types';
 import { guardSubscription, listingTenant, viewerTenant } from './viewer';
 import {
   CreatedSubscriptionSchema,
@@ -115,7 +116,9 @@ export function subscriptionRoutes(deps: AdminDeps) {
   });
 
   app.openapi(create, async (c) => {
-    const { view, secretGenerated } = await createSubscription(deps, c.req.valid('json'), { owner: viewerTenant(c) });
+    const body = c.req.valid('json');
+    refuseInternalTypes(deps, viewerTenant(c) ?? (typeof body.tenant === 'string' ? body.tenant : undefined), body.events);
+    const { view, secretGenerated } = await createSubscription(deps, body, { owner: viewerTenant(c) });
     await audit(c, deps, 'subscription.create', view.id, {
       url: view.url,
       ...(view.tenant !== null && { tenant: view.tenant }),
@@ -130,7 +133,9 @@ export function subscriptionRoutes(deps: AdminDeps) {
 
   app.openapi(patch, async (c) => {
     const { id } = c.req.valid('param');
-    const { view, changed } = await updateSubscription(deps, id, c.req.valid('json'), c.get('actor').name);
+    const body = c.req.valid('json');
+    refuseInternalTypes(deps, deps.live.get(id)?.tenant, body.events);
+    const { view, changed } = await updateSubscription(deps, id, body, c.get('actor').name);
     await audit(c, deps, 'subscription.update', id, { changed });
     return c.json(view, 200);
   });

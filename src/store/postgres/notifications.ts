@@ -9,26 +9,29 @@ const REOPEN_MS = 500;
 
 /** Longest list of subscription ids sent with a wake-up, in characters (Postgres allows just under 8000 bytes). */
 const MAX_PAYLOAD = 7000;
+/** What a notification announces: work that may be due, a subscription change, an event type catalog change. */
+type Kind = 'work' | 'subs' | 'types';
 
 /** One channel per kind and schema, so test schemas do not wake each other. */
-const channelOf = (kind: 'work' | 'subs', schema: string | undefined) => `hookrelay_${kind}${schema ? `_${schema}` : ''}`.slice(0, 63);
+const channelOf = (kind: Kind, schema: string | undefined) => `hookrelay_${kind}${schema ? `_${schema}` : ''}`.slice(0, 63);
 
 /**
  * NOTIFY on commit, LISTEN for the other instances: `work` (new deliveries, a retry or a recovery
- * may be due: Store.onWork) and `subs` (a subscription changed: Store.onSubscriptionChange). One
- * connection LISTENs on both for the whole store, opened with the first listener and reopened
+ * may be due: Store.onWork), `subs` (a subscription changed: Store.onSubscriptionChange) and `types`
+ * (the event type catalog changed: Store.onEventTypeChange). One connection LISTENs on all for the whole store, opened with the first listener and reopened
  * after a failure; then every listener is called once, since notifications sent while it was down
  * are lost. Polling stays the safety net, so a missed notification only delays.
  */
 export function createNotifications(opts: PostgresOptions) {
   const { url, schema } = opts;
-  const channels = { work: channelOf('work', schema), subs: channelOf('subs', schema) };
-  const listeners = { work: new Set<(ids?: string[]) => void>(), subs: new Set<() => void>() };
+  const kinds: Kind[] = ['work', 'subs', 'types'];
+  const channels = { work: channelOf('work', schema), subs: channelOf('subs', schema), types: channelOf('types', schema) };
+  const listeners = { work: new Set<(ids?: string[]) => void>(), subs: new Set<() => void>(), types: new Set<() => void>() };
   let listening: pg.Client | undefined;
   let closed = false;
 
   async function listen(reopened = false): Promise<void> {
-    if (listening || (listeners.work.size === 0 && listeners.subs.size === 0) || closed) return;
+    if (listening || kinds.every((k) => listeners[k].size === 0) || closed) return;
     const client = new pg.Client({ connectionString: url, ...clientTimeouts(opts) });
     listening = client;
     let heartbeat: NodeJS.Timeout | undefined;
@@ -42,16 +45,14 @@ export function createNotifications(opts: PostgresOptions) {
     client.on('error', retry);
     client.on('end', retry);
     client.on('notification', (message) => {
-      if (message.channel === channels.subs) for (const l of listeners.subs) l();
-      else {
-        const ids = message.payload ? message.payload.split(',') : undefined;
-        for (const l of listeners.work) l(ids);
-      }
+      const kind = kinds.find((k) => channels[k] === message.channel) ?? 'work';
+      // A wake-up names the subscriptions that got work when they fitted (see notifyWork).
+      const ids = kind === 'work' && message.payload ? message.payload.split(',') : undefined;
+      for (const l of listeners[kind]) l(ids);
     });
     try {
       await client.connect();
-      await client.query(`LISTEN ${channels.work}`);
-      await client.query(`LISTEN ${channels.subs}`);
+      for (const kind of kinds) await client.query(`LISTEN ${channels[kind]}`);
     } catch {
       retry();
       return;
@@ -59,10 +60,10 @@ export function createNotifications(opts: PostgresOptions) {
     // A connection a partition silenced raises nothing until a query on it times out (statement_timeout).
     heartbeat = setInterval(() => void client.query('SELECT 1').catch(retry), HEARTBEAT_MS);
     heartbeat.unref();
-    if (reopened) for (const l of [...listeners.work, ...listeners.subs]) l();
+    if (reopened) for (const l of kinds.flatMap((k) => [...listeners[k]])) l();
   }
 
-  const subscribe = (kind: 'work' | 'subs', listener: (ids?: string[]) => void) => {
+  const subscribe = (kind: Kind, listener: (ids?: string[]) => void) => {
     listeners[kind].add(listener);
     void listen();
     return () => {
@@ -83,7 +84,12 @@ export function createNotifications(opts: PostgresOptions) {
     async notifySubscriptionChange(tx: Runner): Promise<void> {
       await tx.rows(`SELECT pg_notify('${channels.subs}', '')`);
     },
+    /** Tells every instance the event type catalog changed once the transaction commits. */
+    async notifyEventTypeChange(tx: Runner): Promise<void> {
+      await tx.rows(`SELECT pg_notify('${channels.types}', '')`);
+    },
     onWork: (listener: (subscriptionIds?: string[]) => void) => subscribe('work', listener),
+    onEventTypeChange: (listener: () => void) => subscribe('types', listener),
     onSubscriptionChange: (listener: () => void) => subscribe('subs', listener),
     async close(): Promise<void> {
       closed = true;

@@ -18,6 +18,7 @@ import { appendChanges, changesSince, latestChange, pruneChanges } from './subsc
 import { TENANT_TOKEN_SQL, type TenantTokenRow, tenantTokenParams, toTenantToken, touchParams } from '../sql/tenant-tokens';
 import { getTenant, listTenants, putTenant, tenantCounts } from './tenants';
 import { eraseBatch, erasingTenants, getErasure, startErasure } from './erasure';
+import { deleteEventType, eventTypesVersion, listEventTypes, putEventType } from './event-types';
 
 /*
  * The Postgres store: several relay instances share one database. Claims take due rows FOR UPDATE
@@ -74,6 +75,7 @@ export function createPostgresStore(opts: PostgresStoreOptions): Store {
 
     onWork: notifications.onWork,
     onSubscriptionChange: notifications.onSubscriptionChange,
+    onEventTypeChange: notifications.onEventTypeChange,
 
     async ingest(requests) {
       if (requests.length === 0) return [];
@@ -301,6 +303,11 @@ export function createPostgresStore(opts: PostgresStoreOptions): Store {
       return pruneChanges(direct, ms(before + (await shiftOf(direct, clock.now()))));
     },
 
+    // Event type times are the caller's, shown as given (as for API subscriptions).
+    eventTypesVersion: () => eventTypesVersion(direct),
+    listEventTypes: () => listEventTypes(direct),
+    putEventType: (name, spec, now) => transaction((tx) => putEventType(tx, name, spec, ms(now), notifications.notifyEventTypeChange)),
+    deleteEventType: (name) => transaction((tx) => deleteEventType(tx, name, notifications.notifyEventTypeChange)),
     async backup() {
       throw new Error("backup copies the SQLite store; back up Postgres with pg_dump or your provider's snapshots");
     },

@@ -11,6 +11,7 @@ import { createListings } from './listings';
 import { isInMemory, openDatabase, type SqliteOptions } from './open-database';
 import { lockDatabaseFile } from './process-lock';
 import { createErasure, type Erasure } from './erasure';
+import { createEventTypes, type EventTypes } from './event-types';
 import { createPruner } from './prune';
 import * as reads from './reads';
 import { createSubscriptionChanges, type SubscriptionChangeLog } from './subscription-changes';
@@ -68,6 +69,8 @@ export function createSqliteStore(opts: SqliteOptions, hooks: { syncFd?: SyncFd 
   const tokens = () => (tokenQueries ??= createTenantTokens(db()));
   let erasureQueries: Erasure | undefined;
   const erasure = () => (erasureQueries ??= createErasure(db()));
+  let eventTypeQueries: EventTypes | undefined;
+  const eventTypes = () => (eventTypeQueries ??= createEventTypes(db()));
   let closing: Promise<void> | undefined;
 
   return {
@@ -223,6 +226,18 @@ export function createSqliteStore(opts: SqliteOptions, hooks: { syncFd?: SyncFd 
     },
     async pruneSubscriptionChanges(before) {
       return changes().prune(toMs(before));
+    },
+    async eventTypesVersion() {
+      return eventTypes().version();
+    },
+    async listEventTypes() {
+      return eventTypes().list();
+    },
+    async putEventType(name, spec, now) {
+      return eventTypes().put(name, spec, toMs(now));
+    },
+    async deleteEventType(name) {
+      return eventTypes().delete(name);
     },
     backup: (path, opts) => backupDatabase(db(), path, opts),
   };
