@@ -3,6 +3,7 @@ import type { NewEvent, Store } from '../../src/store/types';
 import { describeAdminContract } from './admin-contract';
 import { describeErasureContract } from './erasure-contract';
 import { attemptRecord, claimOf, newEvent, result, T } from './fixtures';
+import { describePortalSessionsContract } from './portal-sessions-contract';
 import { describeRetentionContract } from './retention-contract';
 import { describeSchedulingContract } from './scheduling-contract';
 import { describeSubscriptionChangesContract } from './subscription-changes-contract';
@@ -548,6 +549,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
     describeTenantsContract(() => store);
     describeTenantTokensContract(() => store);
     describeErasureContract(() => store);
+    describePortalSessionsContract(() => store);
 
     describe('lifecycle', () => {
       it('is ready after migrate, and migrate again is harmless', async () => {
