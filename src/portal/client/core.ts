@@ -2,7 +2,7 @@
 // What every portal page uses: building DOM, the session, calls to /api/v1 and errors in the
 // customer's words. The session token lives in this tab's sessionStorage only.
 
-// biome-ignore lint/suspicious/noExplicitAny: answers of the API are JSON of many shapes
+// Answers of the API are JSON of many shapes; the pages read the fields they show.
 export type Json = any;
 export type Child = Node | string | number | null | undefined | false | Child[];
 
