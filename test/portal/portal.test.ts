@@ -259,6 +259,51 @@ describe('customer portal', () => {
     await shot(portal, 'verify');
   });
 
+  it('edits, disables and enables an endpoint, rolls its secret, resends failed messages, replays an event, deletes it', async () => {
+    await portal.evaluate((id) => (location.hash = `#/endpoints/${id}`), endpointId);
+    await expect.poll(() => heading(portal).textContent()).toBe(`${receiver.url}/hooks`);
+    await portal.getByRole('button', { name: 'Edit endpoint' }).click();
+    await portal.getByLabel('Description (optional)').fill('Orders v2');
+    await portal.getByRole('button', { name: 'Save changes' }).click();
+    await expect.poll(() => portal.getByText('Orders v2', { exact: true }).count()).toBe(1);
+
+    await portal.getByRole('button', { name: 'Disable endpoint' }).click();
+    await expect.poll(() => portal.getByText('Disabled', { exact: true }).count()).toBe(1);
+    await portal.getByRole('button', { name: 'Enable endpoint' }).click();
+    await expect.poll(() => portal.getByText('Enabled', { exact: true }).count()).toBe(1);
+
+    const old = secret;
+    await portal.getByLabel('Keep the old secret working for').selectOption('1h');
+    await portal.getByRole('button', { name: 'Roll secret' }).click();
+    await expect.poll(() => portal.getByRole('heading', { name: 'Your new signing secret' }).count()).toBe(1);
+    secret = (await portal.locator('#secret').textContent())!;
+    expect(secret).toMatch(/^whsec_/);
+    expect(secret).not.toBe(old);
+    expect(await portal.getByText(/The previous secret keeps working until/).count()).toBe(1);
+
+    // A message that failed while the server was down, resent once it is back.
+    healthy = false;
+    const res = await relay.post('/ingest', { type: 'order.shipped', tenant: 'acct_a', data: { order: 'ord_9' } });
+    const eventId = ((await res.json()) as { id: string }).id;
+    await relay.until(async () => (await relay.store.listDeliveriesOfEvent(eventId)).every((d) => d.status === 'failed'));
+    healthy = true;
+    await portal.getByRole('button', { name: 'Resend failed messages' }).click();
+    await expect.poll(() => portal.getByRole('status').textContent()).toBe('1 failed message will be sent again now.');
+    await receiver.waitFor(() => verified.some((v) => v.id === eventId));
+
+    const [delivery] = await relay.store.listDeliveriesOfEvent(eventId);
+    await portal.evaluate((id) => (location.hash = `#/deliveries/${id}`), delivery!.id);
+    await expect.poll(() => heading(portal).textContent()).toBe('order.shipped');
+    await portal.getByRole('button', { name: 'Replay event' }).click();
+    await expect.poll(() => portal.getByRole('status').textContent()).toBe('The event will be sent again as a new delivery.');
+    await receiver.waitFor(() => verified.filter((v) => v.id === eventId).length === 2);
+
+    await portal.evaluate((id) => (location.hash = `#/endpoints/${id}`), endpointId);
+    await portal.getByRole('button', { name: 'Delete endpoint' }).click();
+    await portal.getByRole('button', { name: 'Click again to delete for good' }).click();
+    await expect.poll(() => portal.getByText('No endpoints yet').isVisible()).toBe(true);
+  });
+
   it('is usable at 375 px wide', async () => {
     const phone = await newPage(375);
     await phone.goto(await link('acct_a'));

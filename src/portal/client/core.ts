@@ -198,10 +198,11 @@ let catalog: Promise<EventType[] | null> | undefined;
 export function eventTypes(): Promise<EventType[] | null> {
   catalog ??= (async () => {
     try {
-      const page = await api('GET', '/event-types?limit=500');
+      const page = await api('GET', '/event-types');
       return (Array.isArray(page) ? page : (page?.data ?? [])) as EventType[];
     } catch (err) {
-      if (err instanceof ApiError && (err.status === 404 || err.status === 405)) return null;
+      // No catalog on this relay (404), or one this page cannot read: the forms take types as text.
+      if (err instanceof ApiError && err.status !== 401 && err.status < 500) return null;
       catalog = undefined;
       throw err;
     }
