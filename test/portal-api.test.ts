@@ -129,6 +129,29 @@ describe('portal sessions', () => {
     expect(audit.body.data.map((e: { action: string }) => e.action)).toContain('tenant.portal_sessions.end');
   });
 
+  it('answers 503, not 401, while storage cannot check a session or use a link', async () => {
+    const { as } = await session('acct_a');
+    const link = await ops('POST', '/tenants/acct_a/portal-links', {});
+    const busy = async () => {
+      throw Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' });
+    };
+    const { findPortalSession, openPortalSession } = relay.store;
+    relay.store.findPortalSession = busy;
+    relay.store.openPortalSession = busy;
+    try {
+      const res = await as('GET', '/subscriptions');
+      expect(res.status).toBe(503);
+      expect(res.headers.get('retry-after')).not.toBeNull();
+      expect((await anonymous()('POST', '/portal/sessions', { token: linkToken(link.body.url) })).status).toBe(503);
+    } finally {
+      relay.store.findPortalSession = findPortalSession;
+      relay.store.openPortalSession = openPortalSession;
+    }
+    expect((await as('GET', '/subscriptions')).status).toBe(200);
+    // The link was not used up by the attempt that storage could not answer.
+    expect((await anonymous()('POST', '/portal/sessions', { token: linkToken(link.body.url) })).status).toBe(201);
+  });
+
   it('refuses a disabled tenant with 403 and ends its sessions; erasure ends them too', async () => {
     const link = await ops('POST', '/tenants/acct_b/portal-links', {});
     const { as: b } = await session('acct_b');
