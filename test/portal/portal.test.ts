@@ -372,10 +372,22 @@ describe('customer portal', () => {
     await context.close();
   });
 
+  it('says webhooks are turned off when the platform disables the tenant', async () => {
+    const page = await newPage();
+    await page.goto(await link('acct_b'));
+    await expect.poll(() => heading(page).textContent()).toBe('Endpoints');
+    expect((await ops('PUT', '/tenants/acct_b', { enabled: false })).status).toBe(200);
+    await page.getByRole('navigation', { name: 'Webhooks' }).getByRole('link', { name: 'Deliveries' }).click();
+    await expect.poll(() => heading(page).textContent()).toBe('Webhooks are turned off for your account.');
+    expect(await page.getByText('Contact Acme Pay to turn them back on.').isVisible()).toBe(true);
+    expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+    await page.context().close();
+  });
+
   it('logged no script or CSP errors in the portal', async () => {
     await portal.context().close();
-    // Answers the page expects and handles (a used link: 401; another tenant's id, or no event-type catalog: 404) are not errors.
-    const expected = /^Failed to load resource: the server responded with a status of (401|404)/;
+    // Answers the page expects and handles (a used link: 401; a disabled tenant: 403; another tenant's id, or no event-type catalog: 404) are not errors.
+    const expected = /^Failed to load resource: the server responded with a status of (401|403|404)/;
     expect(consoleErrors.filter((e) => !expected.test(e))).toEqual([]);
   });
 });

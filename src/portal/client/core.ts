@@ -143,13 +143,16 @@ export async function api(method: string, path: string, body?: unknown): Promise
     showEnded();
     throw new ApiError(401, json);
   }
-  if (res.status === 403 && json?.type?.endsWith('tenant_disabled')) {
+  if (res.status === 403 && isTenantDisabled(json)) {
     showDisabled();
     throw new ApiError(403, json);
   }
   if (!res.ok) throw new ApiError(res.status, json);
   return json;
 }
+
+/** The problem a disabled (or erased) tenant's credential gets (code tenant_disabled). */
+export const isTenantDisabled = (problem: Json) => typeof problem?.type === 'string' && problem.type.endsWith('/tenant-disabled');
 
 /** Runs an action and shows its outcome (or its error, in plain words) in `area`. */
 export async function act(area: HTMLElement, fn: () => Promise<Child>): Promise<void> {

@@ -3,7 +3,7 @@
 // (`/portal#hrl_…`): the token leaves the address bar at once (replaceState), is traded once for a
 // session kept in this tab's sessionStorage, and from then on the page talks to /api/v1 only, with
 // that session. Hash routes (#/endpoints/…) keep the back button working.
-import { api, ApiError, h, notice, scopes, session, show, showDisabled, showEnded } from './core';
+import { api, ApiError, h, isTenantDisabled, notice, scopes, session, show, showDisabled, showEnded } from './core';
 import { renderDeliveries, renderDelivery } from './deliveries';
 import { renderEndpoint, renderEndpoints, renderNewEndpoint } from './endpoints';
 import { layout } from './layout';
@@ -22,7 +22,7 @@ async function route(): Promise<void> {
     else await renderEndpoints();
   } catch (err) {
     // 401 and a disabled tenant have shown their own page already.
-    if (err instanceof ApiError && (err.status === 401 || err.problem?.type?.endsWith('tenant_disabled'))) return;
+    if (err instanceof ApiError && (err.status === 401 || isTenantDisabled(err.problem))) return;
     layout(
       'Something went wrong',
       notice('error', err instanceof Error ? err.message : String(err)),
