@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Hono } from 'hono';
+import { Hono, type MiddlewareHandler } from 'hono';
 import type { Config } from '../config/schema';
 
 /** The portal's browser code and style, put in the bundle by build.mjs (and build-binary.mjs). */
@@ -50,8 +50,9 @@ export function portalRoutes(config: () => Config): Hono {
   return app;
 }
 
-function headers(config: () => Config) {
-  return async (c: { header: (name: string, value: string) => void }, next: () => Promise<void>) => {
+/** The portal's security headers on the page and its assets, read from the config per request. */
+function headers(config: () => Config): MiddlewareHandler {
+  return async (c, next) => {
     await next();
     c.header('content-security-policy', contentSecurityPolicy(config().portal));
     c.header('x-content-type-options', 'nosniff');

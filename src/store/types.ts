@@ -599,7 +599,8 @@ export interface Store {
    */
   startTenantErasure(tenant: string, now: number): Promise<TenantErasure>;
   /**
-   * One short write transaction of an erasure: up to `limit` deliveries to one of the tenant's API
+   * One short write transaction of an erasure: the tenant's tokens and portal links and sessions
+   * (deleted by every batch, so the first one ends them), then up to `limit` deliveries to one of the tenant's API
    * subscriptions (with their attempts; the subscription itself, its run-time state and the details
    * of audit entries about it go with its last ones, and a subscription change is logged so every
    * live set drops it), or, once it has no subscriptions, up to `limit` of its events with their
