@@ -88,6 +88,21 @@ describe('portal links', () => {
   });
 });
 
+describe('the portal page', () => {
+  it('is served without a credential, framed by no one unless configured, its assets cached for good', async () => {
+    const res = await fetch(`${relay.url}/portal`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+    expect(res.headers.get('x-frame-options')).toBe('DENY');
+    const html = await res.text();
+    expect(html).not.toMatch(/<script>|style=/);
+    const script = /src="(portal\/assets\/portal-[0-9a-f]{12}\.js)"/.exec(html)![1]!;
+    const asset = await fetch(`${relay.url}/${script}`);
+    expect(asset.headers.get('cache-control')).toContain('immutable');
+    expect((await fetch(`${relay.url}/portal/theme.css`).then((r) => r.text())).trim()).toBe(':root { --accent: #4f46e5; }');
+  });
+});
+
 describe('portal sessions', () => {
   it('works once: the session speaks for its tenant alone; the second use of the link is 401', async () => {
     const { link, as } = await session();

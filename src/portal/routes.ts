@@ -54,7 +54,10 @@ export function portalRoutes(config: () => Config): Hono {
 function headers(config: () => Config): MiddlewareHandler {
   return async (c, next) => {
     await next();
-    c.header('content-security-policy', contentSecurityPolicy(config().portal));
+    const { portal } = config();
+    c.header('content-security-policy', contentSecurityPolicy(portal));
+    // Browsers without CSP frame-ancestors: no framing at all unless some origin is allowed.
+    if (portal.frame_ancestors.length === 0) c.header('x-frame-options', 'DENY');
     c.header('x-content-type-options', 'nosniff');
     c.header('referrer-policy', 'no-referrer');
   };
