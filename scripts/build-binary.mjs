@@ -14,6 +14,7 @@ import * as esbuild from 'esbuild';
 
 const require = createRequire(import.meta.url);
 const { buildUi } = require('./ui-build.cjs');
+const { buildPortal } = require('./portal-build.cjs');
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const work = join(root, 'dist', 'sea');
 const out = join(root, 'dist', 'hookrelay');
@@ -22,6 +23,7 @@ mkdirSync(work, { recursive: true });
 
 const main = join(work, 'hookrelay.cjs');
 const ui = buildUi(esbuild, root);
+const portal = buildPortal(esbuild, root);
 await esbuild.build({
   entryPoints: [join(root, 'src/main.ts')],
   outfile: main,
@@ -31,7 +33,12 @@ await esbuild.build({
   format: 'cjs',
   legalComments: 'none',
   logLevel: 'warning',
-  define: { __HOOKRELAY_BUNDLE__: 'true', __HOOKRELAY_SEA__: 'true', __HOOKRELAY_UI__: JSON.stringify(ui) },
+  define: {
+    __HOOKRELAY_BUNDLE__: 'true',
+    __HOOKRELAY_SEA__: 'true',
+    __HOOKRELAY_UI__: JSON.stringify(ui),
+    __HOOKRELAY_PORTAL__: JSON.stringify(portal),
+  },
 });
 
 const addon = join(dirname(require.resolve('better-sqlite3/package.json')), 'build/Release/better_sqlite3.node');

@@ -19,6 +19,7 @@ import { metricsRoutes } from './metrics/routes';
 import { createIngestCommitter } from './ingest/committer';
 import { createPruner } from './retention/pruner';
 import { createEraser } from './tenants/eraser';
+import { portalRoutes } from './portal/routes';
 import { uiRoutes } from './ui/routes';
 import { systemClock, type Clock } from './lib/clock';
 import type { Logger } from './lib/logger';
@@ -218,6 +219,7 @@ function createHttp(
   app.route('/', healthRoutes(deps.store, serving));
   app.route('/', metricsRoutes(metrics));
   app.route('/', uiRoutes());
+  app.route('/', portalRoutes(deps.config));
   app.route(
     '/ingest',
     ingestRoutes({

@@ -6,6 +6,7 @@ import { tenants } from './0004-tenants';
 import { tenantTokens } from './0005-tenant-tokens';
 import { tenantErasures } from './0006-tenant-erasures';
 import { eventTypes } from './0007-event-types';
+import { portal } from './0008-portal';
 
 /**
  * Every Postgres migration, by name, in a static map so the bundle carries them (as for SQLite).
@@ -21,6 +22,7 @@ export const postgresMigrations: Record<string, Migration> = {
   '0005-tenant-tokens': tenantTokens,
   '0006-tenant-erasures': tenantErasures,
   '0007-event-types': eventTypes,
+  '0008-portal': portal,
 };
 
 /** Hands the static map to Kysely's Migrator. */

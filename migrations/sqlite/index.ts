@@ -7,6 +7,7 @@ import { tenants } from './0005-tenants';
 import { tenantTokens } from './0006-tenant-tokens';
 import { tenantErasures } from './0007-tenant-erasures';
 import { eventTypes } from './0008-event-types';
+import { portal } from './0009-portal';
 
 /**
  * Every SQLite migration, by name. Kysely runs them in name order, so names start with a
@@ -21,6 +22,7 @@ export const sqliteMigrations: Record<string, Migration> = {
   '0006-tenant-tokens': tenantTokens,
   '0007-tenant-erasures': tenantErasures,
   '0008-event-types': eventTypes,
+  '0009-portal': portal,
 };
 
 /** Hands the static map to Kysely's Migrator. */

@@ -94,6 +94,53 @@ const serverSchema = z.strictObject({
   cors_origins: z.array(z.string().min(1)).default(() => []),
   /** How long SIGTERM waits for attempts in flight before exiting, ms; default 10s. Not in SPEC. */
   shutdown_grace: duration().prefault('10s'),
+  /** How links to this relay are written (portal links, SPEC 10): an http(s) origin and optional path, no trailing `/`; default unset: no portal links. */
+  public_url: publicUrl()
+    .transform((url) => url.replace(/\/+$/, ''))
+    .optional(),
+});
+
+/** An http(s) URL without credentials, query or fragment. */
+function publicUrl() {
+  return z.string().refine((text) => {
+    if (!URL.canParse(text)) return false;
+    const url = new URL(text);
+    return (url.protocol === 'https:' || url.protocol === 'http:') && !url.username && !url.password && !url.search && !url.hash;
+  }, 'must be an http:// or https:// URL without credentials, query or fragment');
+}
+
+/** An origin a browser sends (`https://app.example.com`, a port if not the default), for CSP frame-ancestors. */
+const origin = z.string().refine((text) => URL.canParse(text) && new URL(text).origin === text && /^https?:/.test(text), {
+  message: 'must be an origin like https://app.example.com (scheme, host and port only; no path or trailing /)',
+});
+
+/** `portal`: the customer portal at /portal (SPEC 10). */
+const portalSchema = z.strictObject({
+  /** Origins allowed to embed /portal in an iframe (CSP frame-ancestors); default [] (none). */
+  frame_ancestors: z
+    .array(origin)
+    .max(50)
+    .default(() => []),
+  /** What the portal shows of the platform; default: no name, no logo, the default accent. */
+  branding: z
+    .strictObject({
+      /** The platform's name, in the title and the expired-link page; default unset ("your platform"). */
+      name: z.string().min(1).max(100).optional(),
+      /** The logo shown in the header; its origin (only it) joins the portal's img-src; default unset. */
+      logo_url: z
+        .string()
+        .refine(
+          (text) => URL.canParse(text) && ['https:', 'http:'].includes(new URL(text).protocol),
+          'logo_url must be an http:// or https:// URL',
+        )
+        .optional(),
+      /** Buttons and links, as #rrggbb; default #4f46e5. */
+      accent_color: z
+        .string()
+        .regex(/^#[0-9a-fA-F]{6}$/, 'accent_color must be #rrggbb, e.g. #4f46e5')
+        .default('#4f46e5'),
+    })
+    .prefault({}),
 });
 
 /** `storage.sqlite`: the default embedded store. */
@@ -495,6 +542,8 @@ export const configSchema = z
     retention: retentionSchema.prefault({}),
     /** Bounds on tenants' own endpoints (SPEC 9). */
     tenants: tenantsSchema.prefault({}),
+    /** The customer portal (SPEC 10). */
+    portal: portalSchema.prefault({}),
     /** Logging. */
     log: logSchema.prefault({}),
     /** What /ingest accepts beyond SPEC 3 (unknown event types). */

@@ -381,6 +381,33 @@ export interface StoredTenantToken extends TenantTokenInput {
 /** How often touchTenantToken writes at most per token (ms): once a minute. */
 export const TENANT_TOKEN_TOUCH_MS = 60_000;
 
+/**
+ * A portal link (SPEC 10) as stored: never its token, only the SHA-256 hex of it. Used once, it
+ * becomes the portal session it was exchanged for (same row, same tenant, scopes and expiry).
+ */
+export interface PortalLinkInput {
+  /** Random id of the row: audit entries name it, never a token. */
+  id: string;
+  tenant: string;
+  scopes: TenantTokenScope[];
+  /** SHA-256 hex of the link token. */
+  linkHash: string;
+  createdAt: number;
+  /** When the link, and the session made from it, stop working (epoch ms). */
+  expiresAt: number;
+}
+
+/** A portal session: a link that was exchanged (its session token's SHA-256 hex is `sessionHash`). */
+export interface StoredPortalSession {
+  id: string;
+  tenant: string;
+  scopes: TenantTokenScope[];
+  sessionHash: string;
+  /** When the link was exchanged for this session. */
+  openedAt: number;
+  expiresAt: number;
+}
+
 /** Progress of a tenant's erasure (SPEC 9): rows erased so far. */
 export interface TenantErasure {
   tenant: string;
@@ -603,6 +630,18 @@ export interface Store {
    * (checked in the UPDATE's WHERE), so a busy token costs one write a minute; true when it wrote.
    */
   touchTenantToken(id: string, now: number): Promise<boolean>;
+  /** Stores a new portal link (SPEC 10); the tenant's links and sessions expired before `createdAt` are deleted with it. */
+  createPortalLink(link: PortalLinkInput): Promise<void>;
+  /**
+   * Uses a portal link once: in one conditional UPDATE (its row count decides, so two instances
+   * racing for one link never both win), the unused, unexpired link whose hash is `linkHash`
+   * becomes a session with `sessionHash`. null when no such link (unknown, used, expired).
+   */
+  openPortalSession(linkHash: string, sessionHash: string, now: number): Promise<StoredPortalSession | null>;
+  /** The session whose token hashes to `sessionHash` (one indexed read), expired or not; null when none. */
+  findPortalSession(sessionHash: string): Promise<StoredPortalSession | null>;
+  /** Ends every portal session of the tenant and forgets its unused links; returns how many rows went. */
+  endPortalSessions(tenant: string): Promise<number>;
   /**
    * Starts erasing a tenant (SPEC 9) in one transaction of its own: its record (created if absent)
    * becomes `erasing`, so ingest and putTenant refuse it from the commit on, and its erasure row
@@ -611,7 +650,8 @@ export interface Store {
    */
   startTenantErasure(tenant: string, now: number): Promise<TenantErasure>;
   /**
-   * One short write transaction of an erasure: up to `limit` deliveries to one of the tenant's API
+   * One short write transaction of an erasure: the tenant's tokens and portal links and sessions
+   * (deleted by every batch, so the first one ends them), then up to `limit` deliveries to one of the tenant's API
    * subscriptions (with their attempts; the subscription itself, its run-time state and the details
    * of audit entries about it go with its last ones, and a subscription change is logged so every
    * live set drops it), or, once it has no subscriptions, up to `limit` of its events with their

@@ -62,10 +62,14 @@ function viewOf(tenant: StoredTenant, counts: TenantCounts | undefined): TenantV
 
 /** Creates or replaces a tenant record; 409 `tenant_erasing` while it is being erased. */
 export async function putTenant(deps: TenantDeps, input: TenantInput): Promise<{ created: boolean; view: TenantView }> {
+  // Disabling ends its portal sessions (SPEC 10): refused with 403 while disabled (they are a
+  // disabled tenant's credentials), removed when it is enabled again, so the customer needs a new link.
+  const wasDisabled = input.enabled && (await deps.store.getTenant(input.id))?.enabled === false;
   const outcome = await deps.store.putTenant(input, deps.clock.now());
   if (outcome === 'erasing') {
     throw new AppError(409, 'tenant_erasing', { detail: `tenant '${input.id}' is being erased; it cannot be changed until that ends` });
   }
+  if (wasDisabled) await deps.store.endPortalSessions(input.id);
   return { created: outcome === 'created', view: await getTenant(deps, input.id) };
 }
 

@@ -4,6 +4,7 @@ import { describeAdminContract } from './admin-contract';
 import { describeErasureContract } from './erasure-contract';
 import { describeEventTypesContract } from './event-types-contract';
 import { attemptRecord, claimOf, newEvent, result, T } from './fixtures';
+import { describePortalSessionsContract } from './portal-sessions-contract';
 import { describeRetentionContract } from './retention-contract';
 import { describeSchedulingContract } from './scheduling-contract';
 import { describeSubscriptionChangesContract } from './subscription-changes-contract';
@@ -590,6 +591,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
     describeTenantTokensContract(() => store);
     describeErasureContract(() => store);
     describeEventTypesContract(() => store);
+    describePortalSessionsContract(() => store);
 
     describe('lifecycle', () => {
       it('is ready after migrate, and migrate again is harmless', async () => {

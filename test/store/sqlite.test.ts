@@ -200,6 +200,7 @@ describe('SQLite store', () => {
         '0006-tenant-tokens',
         '0007-tenant-erasures',
         '0008-event-types',
+        '0009-portal',
       ]);
       expect(await store.ready()).toBe(true);
     });

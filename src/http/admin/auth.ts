@@ -2,6 +2,7 @@ import type { MiddlewareHandler } from 'hono';
 import type { Config } from '../../config/schema';
 import type { Logger } from '../../lib/logger';
 import type { TenantDeps } from '../../tenants/service';
+import { authenticatePortalSession, looksLikePortalSession } from '../../tenants/portal-sessions';
 import { authenticateTenantToken, looksLikeTenantToken } from '../../tenants/tokens';
 import { AppError } from '../problem';
 import { bearerToken, matchToken } from '../token';
@@ -48,7 +49,8 @@ export type AdminEnv = { Variables: { actor: Actor; viewer: Viewer } };
 /**
  * Admin bearer auth: 401 without a valid token, 403 when its scopes hold none of scopesNeeded.
  * Operator tokens are compared in constant time (matchToken); a token that is none of them and
- * starts `hrt_` is checked as a tenant token (tenants/tokens.ts). Failures are logged, never the token.
+ * starts `hrt_` is checked as a tenant token (tenants/tokens.ts), one that starts `hrp_` as a portal
+ * session (tenants/portal-sessions.ts). Failures are logged, never the token.
  */
 export function adminAuth(
   tokens: () => Config['auth']['admin_tokens'],
@@ -59,7 +61,7 @@ export function adminAuth(
     const given = bearerToken(c.req.header('authorization'));
     const token = given === null ? undefined : matchToken(given, tokens(), (t) => t.token);
     let viewer: Viewer | undefined = token && { kind: 'operator', name: token.name, scopes: token.scopes };
-    if (!viewer && given !== null && looksLikeTenantToken(given)) {
+    if (!viewer && given !== null && (looksLikeTenantToken(given) || looksLikePortalSession(given))) {
       viewer = await tenantViewer(given, tenantDeps, logger, c.req.method, c.req.path);
     }
     if (!viewer) {
@@ -83,13 +85,14 @@ export function adminAuth(
 
 async function tenantViewer(given: string, deps: TenantDeps, logger: Logger, method: string, path: string): Promise<Viewer> {
   try {
-    const credential = await authenticateTenantToken({ ...deps, logger }, given);
-    // Audit and rate limits name the token, under its tenant.
+    const portal = looksLikePortalSession(given);
+    const credential = portal ? await authenticatePortalSession(deps, given) : await authenticateTenantToken({ ...deps, logger }, given);
+    // Audit and rate limits name the token (or the portal session), under its tenant.
     return {
       kind: 'tenant',
       tenant: credential.tenant,
       tokenId: credential.tokenId,
-      name: `tenant:${credential.tenant}/${credential.tokenId}`,
+      name: `${portal ? 'portal' : 'tenant'}:${credential.tenant}/${credential.tokenId}`,
       scopes: credential.scopes,
     };
   } catch (err) {

@@ -12,6 +12,7 @@ import { eventRoutes } from './events';
 import { eventTypeRoutes } from './event-types';
 import { operationRoutes } from './operations';
 import { subscriptionRoutes } from './subscriptions';
+import { portalLinkRoutes, portalSessionRoutes } from './portal-links';
 import { tenantTokenRoutes } from './tenant-tokens';
 import { tenantRoutes } from './tenants';
 
@@ -23,6 +24,8 @@ export function adminRoutes(deps: AdminDeps): OpenAPIHono<AdminEnv> {
   const app = adminRouter();
   const limiter = createRateLimiter(() => deps.clock.now());
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer' });
+  // Before the bearer auth: the portal's link token is this route's credential (SPEC 10).
+  app.route('/', portalSessionRoutes(deps));
   app.use(
     '*',
     adminAuth(() => deps.config().auth.admin_tokens, deps.logger, deps),
@@ -42,6 +45,7 @@ export function adminRoutes(deps: AdminDeps): OpenAPIHono<AdminEnv> {
   app.route('/', tenantRoutes(deps));
   app.route('/', tenantTokenRoutes(deps));
   app.route('/', eventTypeRoutes(deps));
+  app.route('/', portalLinkRoutes(deps));
   describeIngest(app);
   let doc: ReturnType<typeof app.getOpenAPI31Document> | undefined;
   app.get('/openapi.json', (c) => {

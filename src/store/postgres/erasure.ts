@@ -41,9 +41,9 @@ export const ERASURE_SQL = {
       attempts = attempts + @attempts
     WHERE tenant = @tenant`,
   finish: `UPDATE tenant_erasures SET state = 'done', finished_at = @now WHERE tenant = @tenant`,
-  // Credentials of the tenant, deleted by every batch so they stop working at once. Portal sessions
-  // (SPEC 10) belong here too once they exist.
+  // Credentials of the tenant (tokens, portal links and sessions), deleted by every batch so they stop working at once.
   eraseTokens: `DELETE FROM tenant_tokens WHERE tenant = @tenant`,
+  erasePortalSessions: `DELETE FROM portal_sessions WHERE tenant = @tenant`,
 } as const;
 
 /** Marks the tenant erasing and starts (or goes on with) its erasure, in the caller's transaction. */
@@ -89,6 +89,7 @@ export async function eraseBatch(
     return { erasure: locked === undefined ? null : toTenantErasure(locked), ended: false };
   const erased: ErasedRows = { events: 0, deliveries: 0, attempts: 0 };
   await tx.count(ERASURE_SQL.eraseTokens, { tenant });
+  await tx.count(ERASURE_SQL.erasePortalSessions, { tenant });
   const size = Math.max(1, Math.floor(limit));
   let ended = false;
   const [subscription] = await tx.rows<{ id: string }>(ERASURE_SQL.subscription, { tenant });

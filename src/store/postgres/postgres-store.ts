@@ -15,6 +15,7 @@ import { pruneBatch } from './prune';
 import * as reads from './reads';
 import { inTransaction, over, type Runner } from './run';
 import { appendChanges, changesSince, latestChange, pruneChanges } from './subscription-changes';
+import { PORTAL_SQL, type PortalSessionRow, portalLinkParams, toPortalSession } from '../sql/portal-sessions';
 import { TENANT_TOKEN_SQL, type TenantTokenRow, tenantTokenParams, toTenantToken, touchParams } from '../sql/tenant-tokens';
 import { getTenant, listTenants, putTenant, tenantCounts } from './tenants';
 import { eraseBatch, erasingTenants, getErasure, startErasure } from './erasure';
@@ -286,6 +287,23 @@ export function createPostgresStore(opts: PostgresStoreOptions): Store {
       return row === undefined ? null : toTenantToken(row);
     },
     touchTenantToken: async (id, now) => (await direct.count(TENANT_TOKEN_SQL.touch, touchParams(id, ms(now)))) > 0,
+    // Portal times are the caller's too, compared with the caller's `now` only.
+    async createPortalLink(link) {
+      const params = portalLinkParams({ ...link, createdAt: ms(link.createdAt), expiresAt: ms(link.expiresAt) });
+      await transaction(async (tx) => {
+        await tx.count(PORTAL_SQL.pruneTenant, { tenant: link.tenant, now: params.createdAt });
+        await tx.count(PORTAL_SQL.insert, params);
+      });
+    },
+    async openPortalSession(linkHash, sessionHash, now) {
+      const [row] = await direct.rows<PortalSessionRow>(PORTAL_SQL.open, { linkHash, sessionHash, now: ms(now) });
+      return row === undefined ? null : toPortalSession(row);
+    },
+    async findPortalSession(sessionHash) {
+      const [row] = await direct.rows<PortalSessionRow>(PORTAL_SQL.find, { sessionHash });
+      return row === undefined ? null : toPortalSession(row);
+    },
+    endPortalSessions: (tenant) => direct.count(PORTAL_SQL.endTenant, { tenant }),
     // Erasure times are the caller's, like the tenant's; the change log's are the database's.
     startTenantErasure: (tenant, now) => transaction((tx) => startErasure(tx, tenant, ms(now))),
     async eraseTenantBatch(tenant, limit, now) {

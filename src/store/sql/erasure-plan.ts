@@ -2,11 +2,13 @@ import type { TenantErasure } from '../types';
 
 /*
  * Tenant erasure (Store.eraseTenantBatch), the part every backend shares: the row of
- * `tenant_erasures`, and the order of the work. A batch first empties the tenant's API
- * subscriptions one at a time (their deliveries, whatever event they carry, then the subscription
- * with its run-time state), so no live set keeps sending to its endpoints while its events go;
- * then its events, oldest rows first, each with every delivery (platform subscriptions' included)
- * and attempt. A delivery's tenant is its event's, so nothing of the tenant outlives its events.
+ * `tenant_erasures`, and the order of the work. Every batch first deletes the tenant's
+ * credentials (tokens, portal links and sessions), so the first one stops them working. A batch
+ * then empties the tenant's API subscriptions one at a time (their deliveries, whatever event they
+ * carry, then the subscription with its run-time state), so no live set keeps sending to its
+ * endpoints while its events go; then its events, oldest rows first, each with every delivery
+ * (platform subscriptions' included) and attempt. A delivery's tenant is its event's, so nothing
+ * of the tenant outlives its events.
  */
 
 /** A row of `tenant_erasures` (migrations sqlite/0007, postgres/0006); counts are BIGINT strings in Postgres. */

@@ -48,11 +48,8 @@ export const ERASURE_SQL = {
   finish: `UPDATE tenant_erasures SET state = 'done', finished_at = @now WHERE tenant = @tenant`,
 } as const;
 
-/**
- * Credentials of the tenant, deleted by every batch (the first one stops them working). Portal
- * sessions (SPEC 10) belong here too once they exist.
- */
-const ERASE_TOKENS_SQL = `DELETE FROM tenant_tokens WHERE tenant = @tenant`;
+/** Credentials of the tenant (tokens, portal links and sessions), deleted by every batch (the first one stops them working). */
+const ERASE_CREDENTIALS_SQL = [`DELETE FROM tenant_tokens WHERE tenant = @tenant`, `DELETE FROM portal_sessions WHERE tenant = @tenant`];
 
 type Params = Record<string, string | number | null>;
 
@@ -64,7 +61,7 @@ export function createErasure(db: Database.Database) {
   };
   const write = immediateWriter(db);
   // Prepared after migrate (on first use), so the table is there if it will ever be.
-  const eraseTokens = prepare(ERASE_TOKENS_SQL);
+  const eraseCredentials = ERASE_CREDENTIALS_SQL.map((sql) => prepare(sql));
   const ids = (statement: Database.Statement<[Params], unknown>, params: Params) =>
     (statement.all(params) as { id: string }[]).map((r) => r.id);
   const get = (tenant: string): TenantErasure | null => {
@@ -114,7 +111,7 @@ export function createErasure(db: Database.Database) {
       const before = get(tenant);
       if (before === null || before.state === 'done') return { erasure: before, ended: false };
       const erased: ErasedRows = { events: 0, deliveries: 0, attempts: 0 };
-      eraseTokens.run({ tenant });
+      for (const statement of eraseCredentials) statement.run({ tenant });
       const finished = step(tenant, Math.max(1, Math.floor(limit)), now, erased);
       s.progress.run({ tenant, ...erased });
       if (finished) {

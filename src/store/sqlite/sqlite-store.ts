@@ -15,6 +15,7 @@ import { createEventTypes, type EventTypes } from './event-types';
 import { createPruner } from './prune';
 import * as reads from './reads';
 import { createSubscriptionChanges, type SubscriptionChangeLog } from './subscription-changes';
+import { createPortalSessions, type PortalSessions } from './portal-sessions';
 import { createTenantTokens, type TenantTokens } from './tenant-tokens';
 import { createTenants, type Tenants } from './tenants';
 import { createWalSync, type SyncFd } from './wal-sync';
@@ -67,6 +68,8 @@ export function createSqliteStore(opts: SqliteOptions, hooks: { syncFd?: SyncFd 
   const tenants = () => (tenantQueries ??= createTenants(db()));
   let tokenQueries: TenantTokens | undefined;
   const tokens = () => (tokenQueries ??= createTenantTokens(db()));
+  let portalQueries: PortalSessions | undefined;
+  const portal = () => (portalQueries ??= createPortalSessions(db()));
   let erasureQueries: Erasure | undefined;
   const erasure = () => (erasureQueries ??= createErasure(db()));
   let eventTypeQueries: EventTypes | undefined;
@@ -201,6 +204,18 @@ export function createSqliteStore(opts: SqliteOptions, hooks: { syncFd?: SyncFd 
     },
     async touchTenantToken(id, now) {
       return tokens().touch(id, toMs(now));
+    },
+    async createPortalLink(link) {
+      portal().create({ ...link, createdAt: toMs(link.createdAt), expiresAt: toMs(link.expiresAt) });
+    },
+    async openPortalSession(linkHash, sessionHash, now) {
+      return portal().open(linkHash, sessionHash, toMs(now));
+    },
+    async findPortalSession(sessionHash) {
+      return portal().find(sessionHash);
+    },
+    async endPortalSessions(tenant) {
+      return portal().end(tenant);
     },
     async startTenantErasure(tenant, now) {
       return erasure().start(tenant, toMs(now));
