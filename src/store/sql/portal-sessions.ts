@@ -5,7 +5,7 @@ import type { PortalLinkInput, StoredPortalSession, TenantTokenScope } from '../
  * turns into a session. The SQL is the same in both dialects (named parameters, RETURNING).
  */
 
-/** A row of `portal_sessions` (migrations sqlite/0010, postgres/0009). */
+/** A row of `portal_sessions` (migrations sqlite/0009, postgres/0008). */
 export interface PortalSessionRow {
   id: string;
   tenant: string;
