@@ -366,7 +366,8 @@ describe('test events with a catalog example', () => {
     const [request] = await relay!.until(async () => (receiver.received.length > 0 ? receiver.received : null));
     expect(request!.headers['x-hookrelay-event']).toBe('invoice.paid');
     const body = JSON.parse(request!.body) as { id: string; type: string; data: unknown };
-    expect(body).toMatchObject({ id: sent.body.event_id, type: 'invoice.paid', data: invoicePaid.example });
+    expect(body).toMatchObject({ id: sent.body.event_id, type: 'invoice.paid', test: true, data: invoicePaid.example });
+    expect(request!.headers['x-hookrelay-test']).toBe('true');
 
     expect((await ops('POST', '/subscriptions/billing/test', { event_type: 'no.such' })).status).toBe(400);
     expect((await ops('PUT', '/event-types/quiet.one', { description: 'no example' })).status).toBe(201);

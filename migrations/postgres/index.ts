@@ -7,6 +7,7 @@ import { tenantTokens } from './0005-tenant-tokens';
 import { tenantErasures } from './0006-tenant-erasures';
 import { eventTypes } from './0007-event-types';
 import { portal } from './0008-portal';
+import { eventTestFlag } from './0009-event-test-flag';
 
 /**
  * Every Postgres migration, by name, in a static map so the bundle carries them (as for SQLite).
@@ -23,6 +24,7 @@ export const postgresMigrations: Record<string, Migration> = {
   '0006-tenant-erasures': tenantErasures,
   '0007-event-types': eventTypes,
   '0008-portal': portal,
+  '0009-event-test-flag': eventTestFlag,
 };
 
 /** Hands the static map to Kysely's Migrator. */

@@ -8,6 +8,7 @@ import { tenantTokens } from './0006-tenant-tokens';
 import { tenantErasures } from './0007-tenant-erasures';
 import { eventTypes } from './0008-event-types';
 import { portal } from './0009-portal';
+import { eventTestFlag } from './0010-event-test-flag';
 
 /**
  * Every SQLite migration, by name. Kysely runs them in name order, so names start with a
@@ -23,6 +24,7 @@ export const sqliteMigrations: Record<string, Migration> = {
   '0007-tenant-erasures': tenantErasures,
   '0008-event-types': eventTypes,
   '0009-portal': portal,
+  '0010-event-test-flag': eventTestFlag,
 };
 
 /** Hands the static map to Kysely's Migrator. */

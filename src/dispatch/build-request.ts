@@ -49,6 +49,7 @@ export function buildRequest(target: Target, delivery: ClaimedDelivery, opts: Bu
     [`${opts.headerPrefix}Attempt`.toLowerCase()]: String(opts.attempt),
     // Whatever the payload (data alone, encrypted): the receiver can tell whose event it is.
     ...(event.tenant !== undefined && { [`${opts.headerPrefix}Tenant`.toLowerCase()]: event.tenant }),
+    ...(event.test && { [`${opts.headerPrefix}Test`.toLowerCase()]: 'true' }),
   };
   const signature = target.signer({ msgId: event.id, timestamp, body, secrets: target.secretsAt(opts.now) });
   // The relay's own headers win on a clash.

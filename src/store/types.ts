@@ -27,6 +27,8 @@ export interface NewEvent {
   freshId?: boolean;
   /** The tenant the event belongs to (SPEC 9); absent: none. Its deliveries carry it too. */
   tenant?: string;
+  /** A test or example event (SPEC 5): sent with `<prefix>Test: true` and `"test": true`, never replayed. */
+  test?: boolean;
   /** One delivery is created per id, status `pending`, due at `createdAt`: the platform subscriptions (and any without a tenant). */
   subscriptionIds: string[];
   /**
@@ -112,6 +114,8 @@ export interface StoredEventSummary {
   createdAt: number;
   /** The event's tenant; absent for the platform's own events. */
   tenant?: string;
+  /** A test or example event (SPEC 5). */
+  test?: boolean;
 }
 
 /** Everything recorded about one HTTP attempt (shown by the admin API). */

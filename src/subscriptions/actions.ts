@@ -100,6 +100,7 @@ export async function sendTestEvent(
   const event = {
     id: eventId,
     type: example?.type ?? 'hookrelay.test',
+    test: true,
     data: dataText,
     contentHash: eventId,
     createdAt: now,

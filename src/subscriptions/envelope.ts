@@ -9,13 +9,16 @@ export interface EnvelopeEvent {
   createdAt: number;
   /** The event's tenant: `tenant` follows `timestamp`, only when there is one. */
   tenant?: string | undefined;
+  /** A test or example event: `"test": true` follows, only then (SPEC 5). */
+  test?: boolean | undefined;
 }
 
 /** The envelope's JSON text around the stored `data` text, which is inserted as it is (never re-serialised). */
 export function envelopeText(event: EnvelopeEvent, dataText: string): string {
   const timestamp = new Date(event.createdAt).toISOString();
   const tenant = event.tenant === undefined ? '' : `,"tenant":${JSON.stringify(event.tenant)}`;
-  return `{"id":${JSON.stringify(event.id)},"type":${JSON.stringify(event.type)},"timestamp":"${timestamp}"${tenant},"data":${dataText}}`;
+  const test = event.test ? ',"test":true' : '';
+  return `{"id":${JSON.stringify(event.id)},"type":${JSON.stringify(event.type)},"timestamp":"${timestamp}"${tenant}${test},"data":${dataText}}`;
 }
 
 /** The envelope as a value, for filters: the same fields as envelopeText with `data` already parsed. */
@@ -25,6 +28,7 @@ export function envelopeValue(event: EnvelopeEvent, data: unknown): Record<strin
     type: event.type,
     timestamp: new Date(event.createdAt).toISOString(),
     ...(event.tenant !== undefined && { tenant: event.tenant }),
+    ...(event.test && { test: true }),
     data,
   };
 }

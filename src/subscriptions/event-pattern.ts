@@ -3,7 +3,7 @@
  * a trailing `*` matches one or more further segments; `*` alone matches every type.
  */
 export function compileEventPatterns(patterns: readonly string[]): (type: string) => boolean {
-  if (patterns.includes('*')) return () => true;
+  if (patterns.includes('*')) return matchesEvery;
   const exact = new Set<string>();
   const prefixes: string[] = [];
   for (const pattern of patterns) {
@@ -13,3 +13,6 @@ export function compileEventPatterns(patterns: readonly string[]): (type: string
   }
   return (type) => exact.has(type) || prefixes.some((prefix) => type.length > prefix.length && type.startsWith(prefix));
 }
+
+/** One predicate shared by every `*` subscription (a live set may hold 100,000 of them). */
+const matchesEvery = () => true;

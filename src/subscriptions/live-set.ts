@@ -38,7 +38,7 @@ export class LiveSubscriptions {
    * Every target by its tenant (null: the platform's), kept in step with `targets` at each change:
    * a tenant's subscriptions are found without looking at anyone else's (listings, fan-out).
    */
-  private byTenant = new Map<string | null, Map<string, Target>>();
+  private byTenant = new Map<string | null, Target[]>();
   /** Per tenant (null: platform), the subscriptions each event type fans out to; a change drops its tenant's. */
   private matchCache = new Map<string | null, Map<string, TypeMatch>>();
   /** Entries in matchCache, all tenants together (bounded). */
@@ -144,9 +144,10 @@ export class LiveSubscriptions {
 
   private put(id: string, target: Target): void {
     this.targets.set(id, target);
-    let group = this.byTenant.get(target.tenant);
-    if (group === undefined) this.byTenant.set(target.tenant, (group = new Map()));
-    group.set(id, target);
+    // An array per tenant: a tenant holds a handful (max_subscriptions), and 100,000 Maps would cost more.
+    const group = this.byTenant.get(target.tenant);
+    if (group === undefined) this.byTenant.set(target.tenant, [target]);
+    else group.push(target);
     this.forgetMatches(target.tenant);
   }
 
@@ -154,9 +155,9 @@ export class LiveSubscriptions {
     const old = this.targets.get(id);
     if (old === undefined) return;
     this.targets.delete(id);
-    const group = this.byTenant.get(old.tenant);
-    group?.delete(id);
-    if (group?.size === 0) this.byTenant.delete(old.tenant);
+    const rest = (this.byTenant.get(old.tenant) ?? []).filter((t) => t.id !== id);
+    if (rest.length === 0) this.byTenant.delete(old.tenant);
+    else this.byTenant.set(old.tenant, rest);
     this.forgetMatches(old.tenant);
   }
 
@@ -226,8 +227,7 @@ export class LiveSubscriptions {
 
   /** The targets of one tenant (null: the platform's own), enabled or not: a copy, costing that tenant's count. */
   ofTenant(tenant: string | null): Target[] {
-    const group = this.byTenant.get(tenant);
-    return group === undefined ? [] : [...group.values()];
+    return [...(this.byTenant.get(tenant) ?? [])];
   }
 
   /** Drops what was derived from the whole set of targets and tells the listeners. */

@@ -140,9 +140,14 @@ function deliveryLimits(
   const scheduleMs = def.retry_schedule ?? defaults.retryScheduleMs;
   if (tenant === undefined) return { timeoutMs, policy: { scheduleMs, jitter: defaults.jitter } };
   const { tenantBounds: b } = defaults;
+  // The shared array when it is within the bounds already (the usual case): one copy, not one per tenant.
+  const within = scheduleMs.length <= b.retries && scheduleMs.every((ms) => ms <= b.maxDelayMs);
   return {
     timeoutMs: Math.min(timeoutMs, b.timeoutMs),
-    policy: { scheduleMs: scheduleMs.slice(0, b.retries).map((ms) => Math.min(ms, b.maxDelayMs)), jitter: defaults.jitter },
+    policy: {
+      scheduleMs: within ? scheduleMs : scheduleMs.slice(0, b.retries).map((ms) => Math.min(ms, b.maxDelayMs)),
+      jitter: defaults.jitter,
+    },
   };
 }
 

@@ -490,8 +490,13 @@ describe('POST /subscriptions/{id}/test', () => {
     expect(req!.headers['webhook-id']).toBe(res.body.event_id);
     expect(JSON.parse(req!.body)).toMatchObject({
       type: 'hookrelay.test',
+      test: true,
       data: { message: 'test event from hookrelay', subscription: 'cfg' },
     });
+    // Flagged as a test (SPEC 5), in the header too; and a test event is not replayed.
+    expect(req!.headers['x-hookrelay-test']).toBe('true');
+    expect((await ops('GET', `/events/${res.body.event_id}`)).body.test).toBe(true);
+    expect((await ops('POST', `/events/${res.body.event_id}/replay`, {})).status).toBe(409);
     const deliveries = await relay.store.listDeliveriesOfEvent(res.body.event_id);
     // One delivery only: 'cfg-off' (all events, but disabled) and nothing else got the event.
     expect(deliveries.map((d) => [d.id, d.subscriptionId])).toEqual([[res.body.delivery_id, 'cfg']]);

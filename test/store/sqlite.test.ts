@@ -201,6 +201,7 @@ describe('SQLite store', () => {
         '0007-tenant-erasures',
         '0008-event-types',
         '0009-portal',
+        '0010-event-test-flag',
       ]);
       expect(await store.ready()).toBe(true);
     });

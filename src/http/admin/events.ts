@@ -138,9 +138,11 @@ export function eventRoutes(deps: AdminDeps) {
     const event = await deps.store.getEvent(id);
     if (!event) throw new AppError(404, 'not_found', { detail: `no event ${id}` });
     const owner = viewerTenant(c);
-    if (owner !== undefined && event.type.startsWith('hookrelay.')) {
+    if (event.test || (owner !== undefined && event.type.startsWith('hookrelay.'))) {
       throw new AppError(409, 'not_replayable', {
-        detail: `event ${id} is a ${event.type} event of the relay's own; it cannot be replayed`,
+        detail: event.test
+          ? `event ${id} is a test event; send another test instead of replaying it`
+          : `event ${id} is a ${event.type} event of the relay's own; it cannot be replayed`,
       });
     }
     const targets = body.subscriptions ? checkedSubscriptions(deps, body.subscriptions, owner) : matchingNow(deps, event, owner);
@@ -161,7 +163,7 @@ export function eventRoutes(deps: AdminDeps) {
  * sent, and JSON.parse then JSON.stringify would not (9007199254740993 would come back rounded).
  */
 function eventJson(e: StoredEvent, rest: Record<string, unknown>): string {
-  const head = JSON.stringify({ id: e.id, type: e.type, timestamp: iso(e.createdAt), tenant: e.tenant ?? null });
+  const head = JSON.stringify({ id: e.id, type: e.type, timestamp: iso(e.createdAt), tenant: e.tenant ?? null, test: e.test === true });
   return `${head.slice(0, -1)},"data":${e.data},${JSON.stringify(rest).slice(1)}`;
 }
 

@@ -14,7 +14,7 @@ export const CLAIM_SQL = {
   // The subscription's waiting deliveries in due order, due or not (the first one not leased says
   // when more is due); rows another instance is claiming are skipped, a tenant's being erased left alone.
   selectWindow: `SELECT d.id, d.subscription_id, d.attempts, d.next_attempt_at,
-      e.id AS event_id, e.type AS event_type, e.data AS event_data, e.created_at AS event_created_at, d.tenant AS event_tenant
+      e.id AS event_id, e.type AS event_type, e.data AS event_data, e.created_at AS event_created_at, d.tenant AS event_tenant, e.test AS event_test
     FROM deliveries d JOIN events e ON e.id = d.event_id
     WHERE d.subscription_id = @subscriptionId AND d.status IN ('pending', 'retrying')
       AND (d.tenant IS NULL OR NOT EXISTS (SELECT 1 FROM tenant_erasures te WHERE te.tenant = d.tenant AND te.state = 'erasing'))
@@ -42,7 +42,7 @@ export const CLAIM_SQL = {
   // `ordering: fifo`: the oldest unfinished delivery (ids sort in ingest order), whatever its
   // status; one MIN per status, each a single probe of deliveries_subscription.
   fifoHead: `SELECT d.id, d.subscription_id, d.attempts, d.status, d.next_attempt_at,
-      e.id AS event_id, e.type AS event_type, e.data AS event_data, e.created_at AS event_created_at, d.tenant AS event_tenant
+      e.id AS event_id, e.type AS event_type, e.data AS event_data, e.created_at AS event_created_at, d.tenant AS event_tenant, e.test AS event_test
     FROM deliveries d JOIN events e ON e.id = d.event_id
     WHERE d.id = (SELECT MIN(id) FROM (
       SELECT MIN(id) AS id FROM deliveries WHERE subscription_id = @subscriptionId AND status = 'pending'

@@ -10,8 +10,8 @@ export const INGEST_SQL = {
   findEvents: `SELECT id, content_hash, delivery_count FROM events WHERE id = ANY(@ids)`,
   // FOR SHARE: an erasure that marks the tenant waits for this ingest to commit, then sees its rows.
   findTenants: `SELECT id, enabled, state FROM tenants WHERE id = ANY(@ids) FOR SHARE`,
-  insertEvent: `INSERT INTO events (id, type, data, content_hash, created_at, delivery_count, tenant)
-    VALUES (@id, @type, @data, @contentHash, @createdAt, @deliveryCount, @tenant)`,
+  insertEvent: `INSERT INTO events (id, type, data, content_hash, created_at, delivery_count, tenant, test)
+    VALUES (@id, @type, @data, @contentHash, @createdAt, @deliveryCount, @tenant, @test)`,
   // A new delivery is due at its creation.
   insertDelivery: `INSERT INTO deliveries (id, event_id, subscription_id, event_type, tenant, status, attempts,
       next_attempt_at, created_at, updated_at)
@@ -45,6 +45,7 @@ export async function ingestRequest(tx: Runner, request: NewEvent[], shift: numb
       createdAt,
       deliveryCount: event.subscriptionIds.length,
       tenant: event.tenant ?? null,
+      test: event.test ? 1 : 0,
     });
     for (const subscriptionId of event.subscriptionIds) {
       await tx.count(INGEST_SQL.insertDelivery, {

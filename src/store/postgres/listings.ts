@@ -27,7 +27,7 @@ function eventSql(plan: EventListingPlan): ListingSql {
     Object.assign(w.params, { afterCreatedAt: plan.after.createdAt, afterSeq: plan.after.seq });
   }
   return {
-    sql: `SELECT seq, id, type, data, created_at, delivery_count, tenant FROM events
+    sql: `SELECT seq, id, type, data, created_at, delivery_count, tenant, test FROM events
       ${w.clause()} ORDER BY created_at DESC, seq DESC LIMIT @limit`,
     params: w.params,
   };

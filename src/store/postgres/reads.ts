@@ -1,3 +1,4 @@
+import type { Selectable } from 'kysely';
 import {
   type OldestWaitingRow,
   type StatusCountRow,
@@ -23,7 +24,7 @@ import type { Runner } from './run';
 
 /** SQL of the read-only queries in Postgres (admin side and start-up, off the hot paths). */
 export const READ_SQL = {
-  event: `SELECT id, type, data, created_at, delivery_count, tenant FROM events WHERE id = @id`,
+  event: `SELECT id, type, data, created_at, delivery_count, tenant, test FROM events WHERE id = @id`,
   deliveriesOfEvent: `SELECT * FROM deliveries WHERE event_id = @eventId ORDER BY id`,
   delivery: `SELECT * FROM deliveries WHERE id = @id`,
   attempts: `SELECT * FROM attempts WHERE delivery_id = @deliveryId ORDER BY attempt, id`,
@@ -45,7 +46,7 @@ export const READ_SQL = {
 
 /** One event, or null. */
 export async function getEvent(run: Runner, id: string): Promise<StoredEvent | null> {
-  const [row] = await run.rows<Omit<EventRow, 'seq'>>(READ_SQL.event, { id });
+  const [row] = await run.rows<Omit<Selectable<EventRow>, 'seq'>>(READ_SQL.event, { id });
   return row === undefined ? null : toEvent(row);
 }
 

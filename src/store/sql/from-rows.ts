@@ -24,6 +24,7 @@ export function toEvent(row: Omit<Selectable<EventRow>, 'seq'>): StoredEvent {
     createdAt: row.created_at,
     deliveryCount: row.delivery_count,
     ...(row.tenant != null && { tenant: row.tenant }),
+    ...(Number(row.test) === 1 && { test: true }),
   };
 }
 
@@ -152,6 +153,7 @@ export function toClaimed(row: DueRow): ClaimedDelivery {
       data: row.event_data,
       createdAt: row.event_created_at,
       ...(row.event_tenant !== null && { tenant: row.event_tenant }),
+      ...(Number(row.event_test) === 1 && { test: true }),
     },
   };
 }

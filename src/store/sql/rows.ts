@@ -18,6 +18,8 @@ export interface EventRow {
   delivery_count: number;
   /** The event's tenant, or null (migrations sqlite/0005, postgres/0004). */
   tenant: string | null;
+  /** 1 for a test or example event (SPEC 5; migrations sqlite/0010, postgres/0009), else 0. */
+  test: Generated<number>;
 }
 
 /** A row of `deliveries`. */
@@ -127,6 +129,8 @@ export interface DueRow {
   event_created_at: number;
   /** The delivery's copy of its event's tenant. */
   event_tenant: string | null;
+  /** The event's test flag (1 or 0). */
+  event_test: number;
 }
 
 /** A waiting delivery read by a claim, due or not: the first one not leased tells when more is due. */

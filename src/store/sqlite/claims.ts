@@ -27,7 +27,7 @@ export const CLAIM_SQL = {
   // among the first `limit` and reads one more, whose due time says when to claim again. Rows of
   // a tenant being erased are left alone (the eraser is about to delete them).
   selectWindow: `SELECT d.id, d.subscription_id, d.attempts, d.next_attempt_at,
-      e.id AS event_id, e.type AS event_type, e.data AS event_data, e.created_at AS event_created_at, d.tenant AS event_tenant
+      e.id AS event_id, e.type AS event_type, e.data AS event_data, e.created_at AS event_created_at, d.tenant AS event_tenant, e.test AS event_test
     FROM deliveries d INDEXED BY deliveries_due JOIN events e ON e.id = d.event_id
     WHERE d.subscription_id = @subscriptionId AND d.status IN ('pending', 'retrying')
       AND (d.tenant IS NULL OR NOT EXISTS (SELECT 1 FROM tenant_erasures te WHERE te.tenant = d.tenant AND te.state = 'erasing'))
@@ -65,7 +65,7 @@ export const CLAIM_SQL = {
   // status. One MIN per status: each is a single seek in deliveries_subscription, where one
   // `status IN (...) ORDER BY id` would sort the whole backlog.
   fifoHead: `SELECT d.id, d.subscription_id, d.attempts, d.status, d.next_attempt_at,
-      e.id AS event_id, e.type AS event_type, e.data AS event_data, e.created_at AS event_created_at, d.tenant AS event_tenant
+      e.id AS event_id, e.type AS event_type, e.data AS event_data, e.created_at AS event_created_at, d.tenant AS event_tenant, e.test AS event_test
     FROM deliveries d JOIN events e ON e.id = d.event_id
     WHERE d.id = (SELECT MIN(id) FROM (
       SELECT MIN(id) AS id FROM deliveries INDEXED BY deliveries_subscription

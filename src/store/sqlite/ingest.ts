@@ -16,8 +16,8 @@ export interface IngestStatements {
 export const INGEST_SQL = {
   findEvent: `SELECT content_hash, delivery_count FROM events WHERE id = @id`,
   findTenant: `SELECT id, enabled, state FROM tenants WHERE id = @id`,
-  insertEvent: `INSERT INTO events (id, type, data, content_hash, created_at, delivery_count, tenant)
-    VALUES (@id, @type, @data, @contentHash, @createdAt, @deliveryCount, @tenant)`,
+  insertEvent: `INSERT INTO events (id, type, data, content_hash, created_at, delivery_count, tenant, test)
+    VALUES (@id, @type, @data, @contentHash, @createdAt, @deliveryCount, @tenant, @test)`,
   // A new delivery is due at its creation.
   insertDelivery: `INSERT INTO deliveries (id, event_id, subscription_id, event_type, tenant, status, attempts,
       next_attempt_at, created_at, updated_at)
@@ -59,6 +59,7 @@ function insertEvent(s: IngestStatements, event: NewEvent): void {
     createdAt,
     deliveryCount: event.subscriptionIds.length,
     tenant: event.tenant ?? null,
+    test: event.test ? 1 : 0,
   });
   for (const subscriptionId of event.subscriptionIds) {
     s.insertDelivery.run({
