@@ -5,6 +5,7 @@ import { subscriptionChanges } from './0003-subscription-changes';
 import { tenants } from './0004-tenants';
 import { tenantTokens } from './0005-tenant-tokens';
 import { tenantErasures } from './0006-tenant-erasures';
+import { operationalEvents } from './0010-operational-events';
 
 /**
  * Every Postgres migration, by name, in a static map so the bundle carries them (as for SQLite).
@@ -19,6 +20,7 @@ export const postgresMigrations: Record<string, Migration> = {
   '0004-tenants': tenants,
   '0005-tenant-tokens': tenantTokens,
   '0006-tenant-erasures': tenantErasures,
+  '0010-operational-events': operationalEvents,
 };
 
 /** Hands the static map to Kysely's Migrator. */

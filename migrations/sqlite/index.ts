@@ -6,6 +6,7 @@ import { subscriptionChanges } from './0004-subscription-changes';
 import { tenants } from './0005-tenants';
 import { tenantTokens } from './0006-tenant-tokens';
 import { tenantErasures } from './0007-tenant-erasures';
+import { operationalEvents } from './0011-operational-events';
 
 /**
  * Every SQLite migration, by name. Kysely runs them in name order, so names start with a
@@ -19,6 +20,7 @@ export const sqliteMigrations: Record<string, Migration> = {
   '0005-tenants': tenants,
   '0006-tenant-tokens': tenantTokens,
   '0007-tenant-erasures': tenantErasures,
+  '0011-operational-events': operationalEvents,
 };
 
 /** Hands the static map to Kysely's Migrator. */

@@ -199,6 +199,7 @@ describe('SQLite store', () => {
         '0005-tenants',
         '0006-tenant-tokens',
         '0007-tenant-erasures',
+        '0011-operational-events',
       ]);
       expect(await store.ready()).toBe(true);
     });

@@ -1,0 +1,31 @@
+import { sql, type Kysely, type Migration } from 'kysely';
+
+/*
+ * Operational events (SPEC 12), as migrations/sqlite/0011. Numbered 0010: 0007-0009 belong to
+ * branches built alongside. Each flag is changed by a guarded UPDATE (row lock), so of several
+ * instances exactly one emits an occurrence.
+ */
+const statements = [
+  `ALTER TABLE subscription_state ADD COLUMN failing_announced SMALLINT NOT NULL DEFAULT 0`,
+  `ALTER TABLE subscription_state ADD COLUMN backlog_announced SMALLINT NOT NULL DEFAULT 0`,
+  `ALTER TABLE subscription_state ADD COLUMN failures_reported_at BIGINT`,
+  `CREATE TABLE failure_reports (
+    delivery_id TEXT COLLATE "C" PRIMARY KEY,
+    subscription_id TEXT COLLATE "C" NOT NULL,
+    failed_at BIGINT NOT NULL
+  )`,
+  `CREATE INDEX failure_reports_subscription ON failure_reports (subscription_id, failed_at)`,
+];
+
+/** Flags and the pending-report table of operational events. */
+export const operationalEvents: Migration = {
+  async up(db: Kysely<unknown>): Promise<void> {
+    for (const statement of statements) await sql.raw(statement).execute(db);
+  },
+  async down(db: Kysely<unknown>): Promise<void> {
+    await sql.raw('DROP TABLE IF EXISTS failure_reports').execute(db);
+    await sql
+      .raw('ALTER TABLE subscription_state DROP COLUMN failures_reported_at, DROP COLUMN backlog_announced, DROP COLUMN failing_announced')
+      .execute(db);
+  },
+};
