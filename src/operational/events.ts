@@ -89,5 +89,12 @@ function dataOf(o: OperationalOccurrence, tenant: string | null): Record<string,
 }
 
 function failedDelivery(d: FailedDeliveryFacts, shown: (error: string | null) => string | null) {
-  return { id: d.id, event_id: d.eventId, event_type: d.eventType, attempts: d.attempts, last_status: d.lastStatus, last_error: shown(d.lastError) };
+  return {
+    id: d.id,
+    event_id: d.eventId,
+    event_type: d.eventType,
+    attempts: d.attempts,
+    last_status: d.lastStatus,
+    last_error: shown(d.lastError),
+  };
 }

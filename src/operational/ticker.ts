@@ -43,7 +43,9 @@ export function createOperationalTicker(deps: OperationalTickerDeps) {
     const interval = Math.min(MAX_TICK_MS, Math.max(MIN_TICK_MS, deps.alerts().backlog_age / 10));
     timer = setTimeout(() => {
       running = runOnce()
-        .catch((err) => (deps.isUnavailable(err) ? undefined : deps.logger.error({ err }, 'operational events tick failed; trying again at the next one')))
+        .catch((err) =>
+          deps.isUnavailable(err) ? undefined : deps.logger.error({ err }, 'operational events tick failed; trying again at the next one'),
+        )
         .finally(schedule);
     }, interval);
     timer.unref();

@@ -26,7 +26,8 @@ export interface OperationalTypeDoc {
 export const OPERATIONAL_TYPE_DOCS: readonly OperationalTypeDoc[] = [
   {
     name: 'hookrelay.subscription.disabled',
-    description: 'A subscription was disabled: its receiver answered 410 Gone, it failed for delivery.disable_after, or it was disabled over the API.',
+    description:
+      'A subscription was disabled: its receiver answered 410 Gone, it failed for delivery.disable_after, or it was disabled over the API.',
     example: { subscription: 'billing', tenant: null, reason: 'receiver answered 410 Gone' },
   },
   {
@@ -41,13 +42,21 @@ export const OPERATIONAL_TYPE_DOCS: readonly OperationalTypeDoc[] = [
   },
   {
     name: 'hookrelay.delivery.failed',
-    description: "Deliveries failed for good (their retry schedule was spent); at most one event per subscription per minute, listing the first ten.",
+    description:
+      'Deliveries failed for good (their retry schedule was spent); at most one event per subscription per minute, listing the first ten.',
     example: {
       subscription: 'billing',
       tenant: null,
       count: 1,
       deliveries: [
-        { id: 'dlv_01JD0000000000000000000000', event_id: 'evt_01JD0000000000000000000000', event_type: 'invoice.paid', attempts: 8, last_status: 500, last_error: 'HTTP 500' },
+        {
+          id: 'dlv_01JD0000000000000000000000',
+          event_id: 'evt_01JD0000000000000000000000',
+          event_type: 'invoice.paid',
+          attempts: 8,
+          last_status: 500,
+          last_error: 'HTTP 500',
+        },
       ],
     },
   },

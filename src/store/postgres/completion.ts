@@ -64,7 +64,13 @@ export interface Completed {
  * `now` is on the database clock, `shift` moves the results' times onto it. With `ops`, operational
  * events are decided and stored in the same transaction (see Store.complete).
  */
-export async function completeResults(tx: Runner, results: AttemptResult[], now: number, shift: number, ops?: PgEmitter): Promise<Completed> {
+export async function completeResults(
+  tx: Runner,
+  results: AttemptResult[],
+  now: number,
+  shift: number,
+  ops?: PgEmitter,
+): Promise<Completed> {
   const health = new HealthTally();
   const flush = () => flushHealth(tx, health, now, ops);
   const completed: Completed = { written: [], disabled: [] };
@@ -129,7 +135,9 @@ async function flushHealth(tx: Runner, health: HealthTally, now: number, ops: Pg
     if (failures > 0) {
       await tx.count(COMPLETION_SQL.recordFailure, { id, now, count: failures });
       const [failing] =
-        ops && alerting ? await tx.rows<{ failure_streak: number }>(OPERATIONAL_SQL.announceFailing, { id, threshold: ops.hooks.failingAfter }) : [];
+        ops && alerting
+          ? await tx.rows<{ failure_streak: number }>(OPERATIONAL_SQL.announceFailing, { id, threshold: ops.hooks.failingAfter })
+          : [];
       if (ops && failing) {
         await emit(ops, {
           type: 'hookrelay.subscription.failing',
@@ -218,7 +226,11 @@ async function completeMany(tx: Runner, results: AttemptResult[], now: number, s
     const row = ours.get(r.deliveryId)!;
     const alerting = !isOperationalType(row.event_type);
     if (r.next.status !== 'cancelled') {
-      health.count(row.subscription_id, r.next.status === 'succeeded', { status: r.record.responseStatus, error: r.record.error, alerting });
+      health.count(row.subscription_id, r.next.status === 'succeeded', {
+        status: r.record.responseStatus,
+        error: r.record.error,
+        alerting,
+      });
     }
     return { deliveryId: r.deliveryId, subscriptionId: row.subscription_id, eventType: row.event_type, status: r.next.status };
   });

@@ -1,10 +1,4 @@
-import {
-  type FailedDeliveryRow,
-  type FailureReportRow,
-  failedOccurrence,
-  listedReports,
-  OPERATIONAL_SQL,
-} from '../sql/operational';
+import { type FailedDeliveryRow, type FailureReportRow, failedOccurrence, listedReports, OPERATIONAL_SQL } from '../sql/operational';
 import type { OperationalHooks, OperationalOccurrence } from '../types';
 import { ingestRequest } from './ingest';
 import type { Runner } from './run';
@@ -39,7 +33,8 @@ export async function reportFailures(e: PgEmitter, id: string, now: number): Pro
   const reports = await e.tx.rows<FailureReportRow>(OPERATIONAL_SQL.takeFailureReports, { id });
   if (reports.length === 0) return false;
   const rows: (FailedDeliveryRow | undefined)[] = [];
-  for (const deliveryId of listedReports(reports)) rows.push((await e.tx.rows<FailedDeliveryRow>(OPERATIONAL_SQL.failedDelivery, { id: deliveryId }))[0]);
+  for (const deliveryId of listedReports(reports))
+    rows.push((await e.tx.rows<FailedDeliveryRow>(OPERATIONAL_SQL.failedDelivery, { id: deliveryId }))[0]);
   await emit(e, failedOccurrence(id, reports.length, rows));
   return true;
 }
@@ -56,9 +51,12 @@ export async function reportDueFailures(e: PgEmitter, now: number): Promise<numb
 export async function checkBacklog(e: PgEmitter, now: number, ageMs: number): Promise<number> {
   const cutoff = now - ageMs;
   await e.tx.count(OPERATIONAL_SQL.settleBacklogs, { cutoff });
-  const late = await e.tx.rows<{ subscription_id: string; backlog: string | number; oldest: string | number }>(OPERATIONAL_SQL.lateBacklogs, {
-    cutoff,
-  });
+  const late = await e.tx.rows<{ subscription_id: string; backlog: string | number; oldest: string | number }>(
+    OPERATIONAL_SQL.lateBacklogs,
+    {
+      cutoff,
+    },
+  );
   let emitted = 0;
   for (const row of late) {
     const [taken] = await e.tx.rows<{ id: string }>(OPERATIONAL_SQL.announceBacklog, { id: row.subscription_id, now });

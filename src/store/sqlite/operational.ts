@@ -1,11 +1,5 @@
 import type Database from 'better-sqlite3';
-import {
-  type FailedDeliveryRow,
-  type FailureReportRow,
-  failedOccurrence,
-  listedReports,
-  OPERATIONAL_SQL,
-} from '../sql/operational';
+import { type FailedDeliveryRow, type FailureReportRow, failedOccurrence, listedReports, OPERATIONAL_SQL } from '../sql/operational';
 import type { OperationalHooks, OperationalOccurrence } from '../types';
 import { ingestRequest, type IngestStatements } from './ingest';
 
