@@ -5,6 +5,7 @@ import { describeErasureContract } from './erasure-contract';
 import { attemptRecord, claimOf, newEvent, result, T } from './fixtures';
 import { describeRetentionContract } from './retention-contract';
 import { describeSchedulingContract } from './scheduling-contract';
+import { describeOperationalContract } from './operational-contract';
 import { describeSubscriptionChangesContract } from './subscription-changes-contract';
 import { describeTenantTokensContract } from './tenant-tokens-contract';
 import { describeTenantsContract } from './tenants-contract';
@@ -543,6 +544,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
 
     describeAdminContract(() => store);
     describeSchedulingContract(() => store);
+    describeOperationalContract(() => store);
     describeRetentionContract(() => store);
     describeSubscriptionChangesContract(() => store);
     describeTenantsContract(() => store);
