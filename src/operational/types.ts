@@ -28,7 +28,7 @@ export const OPERATIONAL_TYPE_DOCS: readonly OperationalTypeDoc[] = [
     name: 'hookrelay.subscription.disabled',
     description:
       'A subscription was disabled: its receiver answered 410 Gone, it failed for delivery.disable_after, or it was disabled over the API.',
-    example: { subscription: 'billing', tenant: null, reason: 'receiver answered 410 Gone' },
+    example: { subscription: 'billing', tenant: null, reason: 'receiver answered 410 Gone at 2026-11-23T10:00:00.000Z' },
   },
   {
     name: 'hookrelay.subscription.failing',
