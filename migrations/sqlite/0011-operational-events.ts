@@ -21,6 +21,9 @@ const statements = [
     failed_at INTEGER NOT NULL
   ) STRICT`,
   `CREATE INDEX failure_reports_subscription ON failure_reports (subscription_id, failed_at)`,
+  // A subscription deleted or erased with its state leaves no report behind (nor a state row made again by one).
+  `CREATE TRIGGER subscription_state_forget_reports AFTER DELETE ON subscription_state
+    BEGIN DELETE FROM failure_reports WHERE subscription_id = OLD.id; END`,
 ];
 
 /** Flags and the pending-report table of operational events. */
@@ -30,6 +33,7 @@ export const operationalEvents: Migration = {
   },
   async down(db: Kysely<unknown>): Promise<void> {
     for (const statement of [
+      'DROP TRIGGER IF EXISTS subscription_state_forget_reports',
       'DROP TABLE IF EXISTS failure_reports',
       'ALTER TABLE subscription_state DROP COLUMN failures_reported_at',
       'ALTER TABLE subscription_state DROP COLUMN backlog_announced',

@@ -37,6 +37,8 @@ export function createOperationalEvents(deps: OperationalEventsDeps) {
   function eventOf(occurrence: OperationalOccurrence): NewEvent | null {
     const target = deps.subscriptions.get(occurrence.subscriptionId);
     if (target === undefined) return null;
+    // A disabled subscription's deliveries are held on purpose: its backlog is not news (its `disabled` was).
+    if (occurrence.type === 'hookrelay.backlog.delayed' && !target.enabled) return null;
     const tenant = target.tenant ?? undefined;
     const data = dataOf(occurrence, target.tenant);
     return prepareEvent(

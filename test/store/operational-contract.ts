@@ -122,6 +122,19 @@ export function describeOperationalContract(getStore: () => Store): void {
       });
     });
 
+    it('forgets the queued reports of a subscription deleted with its state', async () => {
+      const store = getStore();
+      const { hooks, occurrences } = recordingHooks({ failingAfter: 100 });
+      expect(await store.insertApiSubscription('a', { id: 'a', url: 'https://a.example/' }, T)).toBe(true);
+      const [d1, d2] = await leased(2);
+      await store.complete([failure(d1!, 'failed')], T + 10, hooks);
+      await store.complete([failure(d2!, 'failed')], T + 20, hooks);
+      expect(occurrences).toHaveLength(1);
+      expect(await store.deleteApiSubscription('a', T + 30)).toBe(true);
+      expect(await store.reportFailedDeliveries(T + 120_000, hooks)).toBe(0);
+      expect(await store.getSubscriptionStates(['a'])).toEqual([]);
+    });
+
     it('emits nothing and takes no flag without hooks', async () => {
       const store = getStore();
       const [d1, d2] = await leased(2);
