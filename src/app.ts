@@ -26,6 +26,9 @@ import type { Logger } from './lib/logger';
 import { waitForStorage } from './store/wait-for-storage';
 import type { Store } from './store/types';
 import { LiveSubscriptions } from './subscriptions/live-set';
+import { createOperationalEvents } from './operational/events';
+import { createOperationalTicker } from './operational/ticker';
+import { withOperationalEvents } from './operational/with-operational-events';
 
 export interface AppDeps {
   store: Store;
@@ -61,6 +64,8 @@ export interface App {
   reload(): Promise<number>;
   /** The subscriptions in force (derived from the store and the config). */
   subscriptions: LiveSubscriptions;
+  /** One look at due failure reports and late backlogs now (SPEC 12; it also runs on a timer); resolves with the events emitted. */
+  checkOperational(): Promise<number>;
   dispatcher: ReturnType<typeof createDispatcher>;
   /** One retention sweep now (it also runs every `pruneIntervalMs`); resolves with the events deleted. */
   prune(): Promise<number>;
@@ -68,10 +73,21 @@ export interface App {
 
 /** Wires HTTP, ingest and dispatch around an opened store (start() migrates it). No process globals. */
 export async function createApp(config: Config, deps: AppDeps): Promise<App> {
-  const { store, logger } = deps;
+  const { logger } = deps;
   const clock = deps.clock ?? systemClock;
   let current = config;
-  const subscriptions = new LiveSubscriptions({ store, logger }, config);
+  const subscriptions = new LiveSubscriptions({ store: deps.store, logger }, config);
+  // Every layer writes through this store, so attempt results and disables emit operational events (SPEC 12).
+  const operational = createOperationalEvents({
+    subscriptions,
+    clock,
+    alerts: () => current.alerts,
+    onEmitted: (events) => {
+      for (const e of events) metrics.operationalEvent(e.type);
+      dispatcher.nudge(events.flatMap((e) => [...e.subscriptionIds, ...(e.tenantSubscriptionIds ?? [])]));
+    },
+  });
+  const store = withOperationalEvents(deps.store, operational);
   const catalog = new EventCatalog({ store, logger }, config);
   // False until start() has found storage and loaded the subscriptions: until then /ingest and /api answer 503.
   let serving = false;
@@ -114,6 +130,15 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
     { intervalMs: deps.eraseIntervalMs ?? 5_000, ...(deps.eraseBatchSize !== undefined && { batchSize: deps.eraseBatchSize }) },
   );
 
+  const operationalTicker = createOperationalTicker({
+    store,
+    events: operational,
+    clock,
+    logger,
+    alerts: () => current.alerts,
+    isUnavailable: (err) => store.isUnavailable(err),
+  });
+
   const unwatch = subscriptions.onChange((ids) => dispatcher.nudge(ids));
   const admin: AdminDeps = {
     store,
@@ -147,6 +172,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
     dispatcher,
     reload: admin.reload,
     prune: pruner.runOnce,
+    checkOperational: operationalTicker.runOnce,
     async start(opts = {}) {
       server = await listen(http.fetch, config.server.host, config.server.port);
       const address = server.address() as AddressInfo;
@@ -158,6 +184,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
       await dispatcher.start({ rescueAll: store.capabilities.singleOwner });
       pruner.start();
       eraser.start();
+      operationalTicker.start();
       // Postgres: an ingest on any instance wakes this dispatcher (LISTEN/NOTIFY).
       stopWakeups = store.onWork?.((ids) => dispatcher.nudge(ids)) ?? stopWakeups;
       subscriptions.start();
@@ -177,6 +204,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
         unwatch();
         await pruner.stop();
         await eraser.stop();
+        await operationalTicker.stop();
         await dispatcher.stop(config.server.shutdown_grace);
         await deliverer.close();
         await closed;

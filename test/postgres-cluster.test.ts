@@ -261,4 +261,40 @@ describe('several instances on one Postgres database', () => {
     await onB((v) => v.status === 404);
     expect((await fanOut(b!)).deliveries).toBe(1);
   });
+
+  it('emits failing once when both instances deliver failing attempts, and recovered once', async () => {
+    const { url } = await database();
+    const code = { status: 500 };
+    const flaky = await startReceiver((_req, res) => void res.writeHead(code.status).end());
+    const ops = await startReceiver();
+    receivers.push(flaky, ops);
+    const yaml = `server: { host: 127.0.0.1, port: 0, shutdown_grace: 1s }
+storage:
+  postgres: { url: "${url}", lease_margin: 1s }
+auth:
+  admin_tokens: [ { name: ops, token: ${OPS_TOKEN}, scopes: [read, write] } ]
+delivery: { allow_private_networks: true, timeout: 2s, retry_schedule: [50ms, 50ms, 50ms, 50ms, 50ms, 50ms, 50ms, 50ms, 50ms, 50ms], jitter: 0 }
+alerts: { failing_after: 4 }
+log: { level: info, format: json }
+subscriptions:
+  - { id: flaky, url: "${flaky.url}", events: ["order.*"], signature: { scheme: none } }
+  - { id: ops, url: "${ops.url}", events: ["hookrelay.*"], signature: { scheme: standard-webhooks, secret: ${TEST_SECRET} } }
+`;
+    const [a, b] = [await startChildRelay(tempDir(), yaml), await startChildRelay(tempDir(), yaml)];
+    relays.push(a, b);
+    for (let i = 0; i < 6; i++) await post(i % 2 === 0 ? a! : b!, { i });
+    const isType = (type: string) => (q: Received) => JSON.parse(q.body).type === type;
+    await ops.waitFor((r) => r.some(isType('hookrelay.subscription.failing')));
+    // Well past the threshold on both instances before the receiver comes back.
+    await flaky.waitFor((r) => r.length >= 20);
+    code.status = 200;
+    await ops.waitFor((r) => r.some(isType('hookrelay.subscription.recovered')));
+    const events = async (type: string) => {
+      const res = await fetch(`${a!.url}/api/v1/events?type=${type}`, { headers: { authorization: `Bearer ${OPS_TOKEN}` } });
+      return ((await res.json()) as { data: unknown[] }).data;
+    };
+    expect(await events('hookrelay.subscription.failing')).toHaveLength(1);
+    expect(await events('hookrelay.subscription.recovered')).toHaveLength(1);
+    expect(ops.received.filter(isType('hookrelay.subscription.failing'))).toHaveLength(1);
+  });
 });

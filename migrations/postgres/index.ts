@@ -8,6 +8,7 @@ import { tenantErasures } from './0006-tenant-erasures';
 import { eventTypes } from './0007-event-types';
 import { portal } from './0008-portal';
 import { eventTestFlag } from './0009-event-test-flag';
+import { operationalEvents } from './0010-operational-events';
 
 /**
  * Every Postgres migration, by name, in a static map so the bundle carries them (as for SQLite).
@@ -25,6 +26,7 @@ export const postgresMigrations: Record<string, Migration> = {
   '0007-event-types': eventTypes,
   '0008-portal': portal,
   '0009-event-test-flag': eventTestFlag,
+  '0010-operational-events': operationalEvents,
 };
 
 /** Hands the static map to Kysely's Migrator. */

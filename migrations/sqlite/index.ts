@@ -9,6 +9,7 @@ import { tenantErasures } from './0007-tenant-erasures';
 import { eventTypes } from './0008-event-types';
 import { portal } from './0009-portal';
 import { eventTestFlag } from './0010-event-test-flag';
+import { operationalEvents } from './0011-operational-events';
 
 /**
  * Every SQLite migration, by name. Kysely runs them in name order, so names start with a
@@ -25,6 +26,7 @@ export const sqliteMigrations: Record<string, Migration> = {
   '0008-event-types': eventTypes,
   '0009-portal': portal,
   '0010-event-test-flag': eventTestFlag,
+  '0011-operational-events': operationalEvents,
 };
 
 /** Hands the static map to Kysely's Migrator. */

@@ -3,7 +3,7 @@ import type { ValidateFunction } from 'ajv';
 import type { Config } from '../config/schema';
 import type { Logger } from '../lib/logger';
 import type { Store, StoredEventType } from '../store/types';
-import { BUILTIN_EVENT_TYPES } from './builtin';
+import { OPERATIONAL_TYPE_DOCS } from '../operational/types';
 import { eventTypeBodySchema } from './definition';
 import { compileJsonSchema, forget, type JsonSchemaProblem, violations } from './json-schema';
 
@@ -50,7 +50,7 @@ export const CATALOG_POLL_MS = 1000;
 export class EventCatalog {
   private fromConfig = new Map<string, CatalogEntry>();
   private fromStore = new Map<string, CatalogEntry>();
-  private readonly builtins = new Map(BUILTIN_EVENT_TYPES.map((b) => [b.name, builtinEntry(b)]));
+  private readonly builtins = new Map<string, CatalogEntry>(OPERATIONAL_TYPE_DOCS.map((b) => [b.name, builtinEntry(b)]));
   private sorted: CatalogEntry[] | undefined;
   private readonly compiled = new Map<string, { version: string; validate: ValidateFunction; schema: object | boolean }>();
   /** Catalog version of the store last read; -1: never read. */
@@ -196,7 +196,7 @@ export class EventCatalog {
   }
 }
 
-function builtinEntry(b: (typeof BUILTIN_EVENT_TYPES)[number]): CatalogEntry {
+function builtinEntry(b: (typeof OPERATIONAL_TYPE_DOCS)[number]): CatalogEntry {
   const base = { name: b.name, description: b.description, example: b.example, deprecated: false, internal: false };
   return { ...base, source: 'builtin', version: 'builtin', createdAt: null, updatedAt: null };
 }

@@ -319,6 +319,14 @@ const retentionSchema = z.strictObject({
   failed: duration().prefault('30d'),
 });
 
+/** `alerts`: when operational events (SPEC 12) are emitted; reloadable. */
+const alertsSchema = z.strictObject({
+  /** Consecutive failed attempts that make a subscription `failing` (hookrelay.subscription.failing); default 10. */
+  failing_after: z.number().int().min(1, 'must be at least 1').default(10),
+  /** Age of a subscription's oldest waiting delivery that emits hookrelay.backlog.delayed, ms; default 15m. */
+  backlog_age: duration().pipe(z.number().positive('must be longer than 0ms')).prefault('15m'),
+});
+
 /** `log`: pino settings. */
 const logSchema = z.strictObject({
   /** Pino level; default info. */
@@ -540,6 +548,8 @@ export const configSchema = z
     delivery: deliverySchema.prefault({}),
     /** How long finished events are kept. */
     retention: retentionSchema.prefault({}),
+    /** Thresholds of operational events (SPEC 12). */
+    alerts: alertsSchema.prefault({}),
     /** Bounds on tenants' own endpoints (SPEC 9). */
     tenants: tenantsSchema.prefault({}),
     /** The customer portal (SPEC 10). */

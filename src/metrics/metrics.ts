@@ -35,6 +35,8 @@ export interface RelayMetrics {
   eventsPruned(count: number): void;
   /** An ingest request answered with an error status (4xx, 5xx). */
   ingestRefused(status: number): void;
+  /** An operational event (SPEC 12) was stored, by type. */
+  operationalEvent(type: string): void;
   /** The Prometheus text exposition of everything. */
   render(): Promise<string>;
   contentType: string;
@@ -97,6 +99,12 @@ export function createMetrics(deps: {
     help: 'Finished events deleted by retention (with their deliveries and attempts).',
     registers: [registry],
   });
+  const operational = new Counter({
+    name: 'hookrelay_operational_events_total',
+    help: 'Operational events (hookrelay.*) emitted by this instance, by type',
+    labelNames: ['type'] as const,
+    registers: [registry],
+  });
   const finished = new Counter({
     name: 'hookrelay_deliveries_finished_total',
     help: 'Deliveries that reached a final status through an attempt, by platform subscription (tenants\' ones as subscription="(tenant)") and status.',
@@ -155,6 +163,9 @@ export function createMetrics(deps: {
     },
     ingestRefused(status) {
       refused.inc({ status: String(status) });
+    },
+    operationalEvent(type) {
+      operational.inc({ type });
     },
     attemptFinished(a) {
       const subscription = a.tenant === null ? a.subscriptionId : TENANT_SUBSCRIPTIONS;

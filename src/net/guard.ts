@@ -90,6 +90,14 @@ export function createTenantConnector(
   return guardedConnector(current, lookup);
 }
 
+/** What a tenant reads of a blocked attempt (SPEC 9): that it was blocked, never the address. */
+export const BLOCKED_FOR_TENANT = 'blocked: destination not allowed';
+
+/** An attempt's error as a tenant may read it: a blocked one without its address. */
+export function errorForTenant(error: string | null): string | null {
+  return error?.startsWith('blocked') ? BLOCKED_FOR_TENANT : error;
+}
+
 /** The attempt-record text of a tenant's blocked attempt (tenant credentials see only `blocked: destination not allowed`). */
 export function tenantBlockedMessage(blocked: Blocked, allowedNetworks: readonly string[], hostname?: string): string {
   const why =

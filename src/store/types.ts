@@ -156,6 +156,49 @@ export interface AttemptResult {
   disableSubscription?: string;
 }
 
+/** One delivery that failed for good, as `hookrelay.delivery.failed` lists it (SPEC 12). */
+export interface FailedDeliveryFacts {
+  id: string;
+  eventId: string;
+  eventType: string;
+  attempts: number;
+  lastStatus: number | null;
+  lastError: string | null;
+}
+
+/**
+ * Something the store decided happened, once across every instance (SPEC 12): the guarded state
+ * change that decides it and the event it becomes are written in one transaction. Times in ms.
+ */
+export type OperationalOccurrence =
+  | { type: 'hookrelay.subscription.disabled'; subscriptionId: string; reason: string }
+  | {
+      type: 'hookrelay.subscription.failing';
+      subscriptionId: string;
+      failureStreak: number;
+      lastStatus: number | null;
+      lastError: string | null;
+    }
+  | { type: 'hookrelay.subscription.recovered'; subscriptionId: string; failedForMs: number }
+  | { type: 'hookrelay.delivery.failed'; subscriptionId: string; count: number; deliveries: FailedDeliveryFacts[] }
+  | { type: 'hookrelay.backlog.delayed'; subscriptionId: string; oldestWaitingAgeMs: number; backlog: number };
+
+/**
+ * What a write needs to emit operational events in its own transaction. Without it a write emits
+ * none and changes no announcement flag. Deliveries of `hookrelay.*` events never emit (no loops).
+ */
+export interface OperationalHooks {
+  /** `alerts.failing_after`: the failure streak that makes a subscription `failing` (default 10). */
+  failingAfter: number;
+  /** Least time between two `hookrelay.delivery.failed` of one subscription (ms; 60000). */
+  reportWindowMs: number;
+  /**
+   * The event to store for an occurrence (id, tenant, data, fan-out), or null for none (its
+   * subscription is gone). Called inside the transaction, synchronously; it must not throw.
+   */
+  eventOf(occurrence: OperationalOccurrence): NewEvent | null;
+}
+
 /** Persisted run-time state of a subscription (config-declared or not). */
 export interface SubscriptionState {
   id: string;
@@ -505,8 +548,14 @@ export interface Store {
    * Subscription health: a success resets `failureStreak` and clears `failingSince`; a failure
    * (retrying or failed) counts in `failureStreak` and sets `failingSince` if it is null; a
    * cancelled result touches neither.
+   * With `ops`, in the same transaction (SPEC 12): a streak that reaches `failingAfter` by a failure
+   * of an ordinary (not `hookrelay.*`) delivery takes `failing_announced` and emits `failing`; a
+   * success that finds it taken clears it and emits `recovered`; ordinary deliveries that failed
+   * for good are queued for `hookrelay.delivery.failed`, reported at once unless the subscription's
+   * last report is younger than `reportWindowMs`; a 410 Gone on an ordinary delivery that disables
+   * the subscription emits `disabled`.
    */
-  complete(results: AttemptResult[], now: number): Promise<boolean[]>;
+  complete(results: AttemptResult[], now: number, ops?: OperationalHooks): Promise<boolean[]>;
   /** Give leased deliveries back without spending an attempt (shutdown): due now, status as before. */
   release(deliveryIds: string[], owner: string, now: number): Promise<number>;
   /**
@@ -527,9 +576,24 @@ export interface Store {
   /**
    * Set the run-time enabled flag (null: follow the config again). Enabling (true or null) also
    * clears `failingSince`, so a subscription turned back on gets the full `disable_after` again.
-   * Appends a subscription change (see subscriptionChangesSince).
+   * Appends a subscription change (see subscriptionChangesSince). With `ops`, disabling one that
+   * was not disabled emits `hookrelay.subscription.disabled` with `reason`, decided by a guarded
+   * update (once across instances).
    */
-  setSubscriptionEnabled(id: string, enabled: boolean | null, reason: string | null, now: number): Promise<void>;
+  setSubscriptionEnabled(id: string, enabled: boolean | null, reason: string | null, now: number, ops?: OperationalHooks): Promise<void>;
+  /**
+   * Reports queued failed deliveries (see complete) of every subscription whose last report is at
+   * least `ops.reportWindowMs` old: one `hookrelay.delivery.failed` each, with the count and the
+   * first ten. Decided per subscription by a guarded update of its report time; returns how many.
+   */
+  reportFailedDeliveries(now: number, ops: OperationalHooks): Promise<number>;
+  /**
+   * Emits `hookrelay.backlog.delayed` for each subscription whose oldest waiting ordinary delivery
+   * was created at least `ageMs` before `now`, unless announced already (a guarded flag), and clears
+   * the flag of those that have none that old any more. Costs a scan of the waiting deliveries.
+   * Returns how many it emitted.
+   */
+  checkBacklog(now: number, ageMs: number, ops: OperationalHooks): Promise<number>;
 
   getEvent(id: string): Promise<StoredEvent | null>;
   listDeliveriesOfEvent(eventId: string): Promise<StoredDelivery[]>;

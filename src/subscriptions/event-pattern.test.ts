@@ -17,4 +17,13 @@ describe('compileEventPatterns', () => {
     const m = compileEventPatterns(['*']);
     for (const t of ['a', 'a.b', 'x.y.z']) expect(m(t)).toBe(true);
   });
+
+  it('keeps the reserved hookrelay.* types from * and other wildcards (SPEC 12)', () => {
+    expect(compileEventPatterns(['*'])('hookrelay.subscription.failing')).toBe(false);
+    expect(compileEventPatterns(['hookrelay.*'])('hookrelay.subscription.failing')).toBe(true);
+    expect(compileEventPatterns(['hookrelay.*'])('payment.completed')).toBe(false);
+    expect(compileEventPatterns(['hookrelay.subscription.*', '*'])('hookrelay.subscription.recovered')).toBe(true);
+    expect(compileEventPatterns(['hookrelay.subscription.*'])('hookrelay.delivery.failed')).toBe(false);
+    expect(compileEventPatterns(['hookrelay.delivery.failed'])('hookrelay.delivery.failed')).toBe(true);
+  });
 });

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApp, type App } from '../../src/app';
 import { configSchema, type Config } from '../../src/config/schema';
+import type { Clock } from '../../src/lib/clock';
 import { silentLogger, type Logger } from '../../src/lib/logger';
 import { secretBoxOf } from '../../src/store/open';
 import { withSealedSpecs } from '../../src/store/sealed-specs';
@@ -55,6 +56,8 @@ export async function startRelay(
     wrapStore?: (store: Store) => Store;
     /** Rows per tenant erasure batch (default 500). */
     eraseBatchSize?: number;
+    /** The app's clock (default the system clock), for tests that move time forward. */
+    clock?: Clock;
   } = {},
 ): Promise<RunningRelay> {
   const sqlite = config.storage.sqlite!;
@@ -67,6 +70,7 @@ export async function startRelay(
   const app = await createApp(config, {
     store: opts.wrapStore ? opts.wrapStore(store) : store,
     ...(opts.eraseBatchSize !== undefined && { eraseBatchSize: opts.eraseBatchSize }),
+    ...(opts.clock && { clock: opts.clock }),
     logger: opts.logger ?? silentLogger,
     pollIntervalMs: 200,
     ...(opts.loadConfig && { loadConfig: opts.loadConfig }),

@@ -7,6 +7,7 @@ import { attemptRecord, claimOf, newEvent, result, T } from './fixtures';
 import { describePortalSessionsContract } from './portal-sessions-contract';
 import { describeRetentionContract } from './retention-contract';
 import { describeSchedulingContract } from './scheduling-contract';
+import { describeOperationalContract } from './operational-contract';
 import { describeSubscriptionChangesContract } from './subscription-changes-contract';
 import { describeTenantTokensContract } from './tenant-tokens-contract';
 import { describeTenantsContract } from './tenants-contract';
@@ -585,6 +586,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
 
     describeAdminContract(() => store);
     describeSchedulingContract(() => store);
+    describeOperationalContract(() => store);
     describeRetentionContract(() => store);
     describeSubscriptionChangesContract(() => store);
     describeTenantsContract(() => store);

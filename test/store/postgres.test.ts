@@ -4,6 +4,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { quoteIdent } from '../../src/store/postgres/connect';
 import { createPostgresStore } from '../../src/store/postgres/postgres-store';
 import { describeStoreContract } from './contract';
+import { result } from './fixtures';
+import { recordingHooks } from './operational-contract';
+import type { OperationalHooks } from '../../src/store/types';
 
 /*
  * The shared Store contract against the real Postgres (HOOKRELAY_TEST_POSTGRES_URL, set by
@@ -59,6 +62,56 @@ describe('Postgres store: several instances on one database', () => {
       expect(await b.getTenantErasure('acct_t')).toMatchObject({ state: 'done', events: 120, deliveries: 240, attempts: 0 });
       expect((await admin.query(`SELECT id FROM ${quoteIdent(schema)}.tenant_tokens`)).rows).toEqual([{ id: 'tok_2' }]);
       expect(await a.getTenant('acct_t')).toBeNull();
+    } finally {
+      await close();
+    }
+  });
+
+  it('emits each operational occurrence once when two instances race for it', async () => {
+    const { a, b, close } = await twoStores('caller');
+    try {
+      const now = Date.now();
+      // Twenty failing attempts finished on both instances at once: the streak passes failing_after (5) once.
+      await a.ingest(Array.from({ length: 20 }, (_, i) => [{ ...event(`f${i}`), createdAt: now - 10_000 }]));
+      const leasedA = await a.claim([{ subscriptionId: 's', limit: 10, leaseExpiresAt: now + 60_000 }], 'A', now);
+      const leasedB = await b.claim([{ subscriptionId: 's', limit: 10, leaseExpiresAt: now + 60_000 }], 'B', now);
+      const ha = recordingHooks({ failingAfter: 5 });
+      const hb = recordingHooks({ failingAfter: 5 });
+      const fail = (store: typeof a, owner: string, ids: string[], hooks: OperationalHooks) =>
+        Promise.all(ids.map((id) => store.complete([result(id, owner, { status: 'failed' }, { subscriptionId: 's' })], now, hooks)));
+      await Promise.all([
+        fail(
+          a,
+          'A',
+          leasedA.map((d) => d.id),
+          ha.hooks,
+        ),
+        fail(
+          b,
+          'B',
+          leasedB.map((d) => d.id),
+          hb.hooks,
+        ),
+      ]);
+      const all = () => [...ha.occurrences, ...hb.occurrences];
+      expect(all().filter((o) => o.type === 'hookrelay.subscription.failing')).toHaveLength(1);
+      // Every delivery that failed for good is reported exactly once.
+      const reports = () => all().filter((o) => o.type === 'hookrelay.delivery.failed') as { count: number }[];
+      await Promise.all([a.reportFailedDeliveries(now + 61_000, ha.hooks), b.reportFailedDeliveries(now + 61_000, hb.hooks)]);
+      expect(reports().reduce((n, o) => n + o.count, 0)).toBe(20);
+      // The first report went out at once; the rest waited for the window, then went in one more.
+      expect(reports()).toHaveLength(2);
+
+      // A late backlog, looked at by both at once: announced once.
+      await a.ingest([[{ ...event('late', ['late']), createdAt: now - 60_000 }]]);
+      const [x, y] = await Promise.all([a.checkBacklog(now, 1000, ha.hooks), b.checkBacklog(now, 1000, hb.hooks)]);
+      expect(x + y).toBe(1);
+      // And a disable asked on both at once.
+      await Promise.all([
+        a.setSubscriptionEnabled('late', false, 'r', now, ha.hooks),
+        b.setSubscriptionEnabled('late', false, 'r', now, hb.hooks),
+      ]);
+      expect(all().filter((o) => o.type === 'hookrelay.subscription.disabled')).toHaveLength(1);
     } finally {
       await close();
     }

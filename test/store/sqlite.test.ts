@@ -202,6 +202,7 @@ describe('SQLite store', () => {
         '0008-event-types',
         '0009-portal',
         '0010-event-test-flag',
+        '0011-operational-events',
       ]);
       expect(await store.ready()).toBe(true);
     });

@@ -4,6 +4,7 @@ import type { StoredDelivery } from '../../store/types';
 import { unknownSubscription } from '../../subscriptions/definition';
 import type { AdminEnv, Viewer } from './auth';
 import type { AdminDeps } from './deps';
+import { errorForTenant } from '../../net/guard';
 
 /*
  * What a tenant credential may see (SPEC 9), decided here once per kind of resource: the routes
@@ -72,10 +73,9 @@ export function guardEvent(deps: AdminDeps) {
   };
 }
 
-/** What a tenant credential reads of a blocked attempt: that it was blocked, never the address. */
-export const BLOCKED_FOR_TENANT = 'blocked: destination not allowed';
+export { BLOCKED_FOR_TENANT } from '../../net/guard';
 
 /** An attempt's or delivery's error as the viewer may read it: a tenant credential never sees a blocked address. */
 export function shownError(c: Context<AdminEnv>, error: string | null): string | null {
-  return viewerTenant(c) !== undefined && error?.startsWith('blocked') ? BLOCKED_FOR_TENANT : error;
+  return viewerTenant(c) !== undefined ? errorForTenant(error) : error;
 }

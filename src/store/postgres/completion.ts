@@ -1,6 +1,8 @@
 import { HealthTally } from '../sql/health-tally';
+import { isOperationalType, OPERATIONAL_SQL } from '../sql/operational';
 import type { AttemptResult } from '../types';
 import { ms } from './database-clock';
+import { announceDisabled, emit, type PgEmitter, reportFailures } from './operational';
 import type { Runner } from './run';
 
 /**
@@ -14,7 +16,7 @@ export const COMPLETION_SQL = {
       last_status_code = @lastStatusCode, last_error = @lastError, updated_at = @now
     WHERE id = @id AND status = 'delivering' AND lease_owner = @owner
       AND (tenant IS NULL OR NOT EXISTS (SELECT 1 FROM tenants t WHERE t.id = deliveries.tenant AND t.state = 'erasing'))
-    RETURNING subscription_id`,
+    RETURNING subscription_id, event_type`,
   // `finish` for a batch: one row per result, each guarded by its own lease owner.
   finishMany: `UPDATE deliveries AS d
     SET status = v.status, attempts = d.attempts + 1, next_attempt_at = v.next_attempt_at,
@@ -24,7 +26,7 @@ export const COMPLETION_SQL = {
       AS v(id, owner, status, next_attempt_at, last_status_code, last_error)
     WHERE d.id = v.id AND d.status = 'delivering' AND d.lease_owner = v.owner
       AND (d.tenant IS NULL OR NOT EXISTS (SELECT 1 FROM tenants t WHERE t.id = d.tenant AND t.state = 'erasing'))
-    RETURNING d.id, d.subscription_id`,
+    RETURNING d.id, d.subscription_id, d.event_type`,
   insertAttempt: `INSERT INTO attempts (id, delivery_id, attempt, started_at, duration_ms, request_url,
       request_headers, response_status, response_headers, response_body, error)
     VALUES (@id, @deliveryId, @attempt, @startedAt, @durationMs, @requestUrl,
@@ -59,47 +61,106 @@ export interface Completed {
 
 /**
  * Records finished attempts in the caller's transaction, each only while its lease is still ours;
- * `now` is on the database clock, `shift` moves the results' times onto it.
+ * `now` is on the database clock, `shift` moves the results' times onto it. With `ops`, operational
+ * events are decided and stored in the same transaction (see Store.complete).
  */
-export async function completeResults(tx: Runner, results: AttemptResult[], now: number, shift: number): Promise<Completed> {
+export async function completeResults(
+  tx: Runner,
+  results: AttemptResult[],
+  now: number,
+  shift: number,
+  ops?: PgEmitter,
+): Promise<Completed> {
   const health = new HealthTally();
-  const flush = async () => {
-    for (const { id, success, failures } of health.drain()) {
-      if (success) await tx.count(COMPLETION_SQL.recordSuccess, { id, now });
-      if (failures > 0) await tx.count(COMPLETION_SQL.recordFailure, { id, now, count: failures });
-    }
-  };
+  const flush = () => flushHealth(tx, health, now, ops);
   const completed: Completed = { written: [], disabled: [] };
   const repeated = new Set(results.map((r) => r.deliveryId)).size !== results.length;
+  let finished: Finished[];
   if (repeated || results.some((r) => r.disableSubscription !== undefined)) {
     // Rare (410 Gone, or one delivery twice in a batch): one by one, in order, so the disable
     // lands in order with the health updates and only the first of two results wins.
+    finished = [];
     for (const result of results) {
-      const finished = await completeOne(tx, result, now, shift, health);
-      completed.written.push(finished !== undefined);
-      if (finished !== undefined && result.disableSubscription !== undefined) {
+      const one = await completeOne(tx, result, now, shift, health);
+      completed.written.push(one !== undefined);
+      if (one === undefined) continue;
+      finished.push(one);
+      if (result.disableSubscription !== undefined) {
         await flush();
-        await tx.count(COMPLETION_SQL.setEnabled, { id: finished, enabled: 0, reason: result.disableSubscription, now });
-        completed.disabled.push(finished);
+        if (ops && !isOperationalType(one.eventType)) await announceDisabled(ops, one.subscriptionId, result.disableSubscription, now);
+        await tx.count(COMPLETION_SQL.setEnabled, { id: one.subscriptionId, enabled: 0, reason: result.disableSubscription, now });
+        completed.disabled.push(one.subscriptionId);
       }
     }
   } else {
-    completed.written = await completeMany(tx, results, now, shift, health);
+    finished = await completeMany(tx, results, now, shift, health);
+    const ours = new Set(finished.map((f) => f.deliveryId));
+    completed.written = results.map((r) => ours.has(r.deliveryId));
   }
   await flush();
+  if (ops) await reportFailedForGood(ops, finished, now);
   return completed;
 }
 
-/** One result; returns the delivery's subscription id when it was still ours (and so written). */
+/** A result that was still ours, with what its delivery row said. */
+interface Finished {
+  deliveryId: string;
+  subscriptionId: string;
+  eventType: string;
+  status: AttemptResult['next']['status'];
+}
+
+/** Queues ordinary deliveries that failed for good, then reports each such subscription if its window allows. */
+async function reportFailedForGood(ops: PgEmitter, finished: Finished[], now: number): Promise<void> {
+  const reports = new Set<string>();
+  for (const f of finished) {
+    if (f.status !== 'failed' || isOperationalType(f.eventType)) continue;
+    await ops.tx.count(OPERATIONAL_SQL.queueFailureReport, { deliveryId: f.deliveryId, subscriptionId: f.subscriptionId, now });
+    reports.add(f.subscriptionId);
+  }
+  for (const id of reports) await reportFailures(ops, id, now);
+}
+
+/** Writes the tallied health; with `ops`, emits `recovered` (before a success resets) and `failing` (after failures). */
+async function flushHealth(tx: Runner, health: HealthTally, now: number, ops: PgEmitter | undefined): Promise<void> {
+  for (const { id, success, failures, last, alerting } of health.drain()) {
+    if (success) {
+      const [recovered] = ops ? await tx.rows<{ failing_since: string | null }>(OPERATIONAL_SQL.announceRecovered, { id }) : [];
+      if (ops && recovered) {
+        const since = recovered.failing_since === null ? now : Number(recovered.failing_since);
+        await emit(ops, { type: 'hookrelay.subscription.recovered', subscriptionId: id, failedForMs: now - since });
+      }
+      await tx.count(COMPLETION_SQL.recordSuccess, { id, now });
+    }
+    if (failures > 0) {
+      await tx.count(COMPLETION_SQL.recordFailure, { id, now, count: failures });
+      const [failing] =
+        ops && alerting
+          ? await tx.rows<{ failure_streak: number }>(OPERATIONAL_SQL.announceFailing, { id, threshold: ops.hooks.failingAfter })
+          : [];
+      if (ops && failing) {
+        await emit(ops, {
+          type: 'hookrelay.subscription.failing',
+          subscriptionId: id,
+          failureStreak: Number(failing.failure_streak),
+          lastStatus: last?.status ?? null,
+          lastError: last?.error ?? null,
+        });
+      }
+    }
+  }
+}
+
+/** One result; returns what its delivery row said when it was still ours (and so written). */
 async function completeOne(
   tx: Runner,
   result: AttemptResult,
   now: number,
   shift: number,
   health: HealthTally,
-): Promise<string | undefined> {
+): Promise<Finished | undefined> {
   const { record, next } = result;
-  const [finished] = await tx.rows<{ subscription_id: string }>(COMPLETION_SQL.finish, {
+  const [finished] = await tx.rows<{ subscription_id: string; event_type: string }>(COMPLETION_SQL.finish, {
     id: result.deliveryId,
     owner: result.leaseOwner,
     status: next.status,
@@ -123,16 +184,19 @@ async function completeOne(
     error: record.error,
   });
   // Health follows the stored subscription of the delivery; a cancelled result means it is gone.
-  if (next.status !== 'cancelled') health.count(finished.subscription_id, next.status === 'succeeded');
-  return finished.subscription_id;
+  const alerting = !isOperationalType(finished.event_type);
+  if (next.status !== 'cancelled') {
+    health.count(finished.subscription_id, next.status === 'succeeded', { status: record.responseStatus, error: record.error, alerting });
+  }
+  return { deliveryId: result.deliveryId, subscriptionId: finished.subscription_id, eventType: finished.event_type, status: next.status };
 }
 
 /**
  * A whole batch in two statements (the guarded updates, then the attempt records of those that
  * were still ours): on a network database the round trips are what cost.
  */
-async function completeMany(tx: Runner, results: AttemptResult[], now: number, shift: number, health: HealthTally): Promise<boolean[]> {
-  const finished = await tx.rows<{ id: string; subscription_id: string }>(COMPLETION_SQL.finishMany, {
+async function completeMany(tx: Runner, results: AttemptResult[], now: number, shift: number, health: HealthTally): Promise<Finished[]> {
+  const finished = await tx.rows<{ id: string; subscription_id: string; event_type: string }>(COMPLETION_SQL.finishMany, {
     now,
     ids: results.map((r) => r.deliveryId),
     owners: results.map((r) => r.leaseOwner),
@@ -141,7 +205,7 @@ async function completeMany(tx: Runner, results: AttemptResult[], now: number, s
     codes: results.map((r) => r.record.responseStatus),
     errors: results.map((r) => r.record.error),
   });
-  const ours = new Map(finished.map((f) => [f.id, f.subscription_id]));
+  const ours = new Map(finished.map((f) => [f.id, f]));
   const kept = results.filter((r) => ours.has(r.deliveryId));
   if (kept.length > 0) {
     await tx.count(COMPLETION_SQL.insertAttemptsMany, {
@@ -158,6 +222,16 @@ async function completeMany(tx: Runner, results: AttemptResult[], now: number, s
       errors: kept.map((r) => r.record.error),
     });
   }
-  for (const r of kept) if (r.next.status !== 'cancelled') health.count(ours.get(r.deliveryId)!, r.next.status === 'succeeded');
-  return results.map((r) => ours.has(r.deliveryId));
+  return kept.map((r) => {
+    const row = ours.get(r.deliveryId)!;
+    const alerting = !isOperationalType(row.event_type);
+    if (r.next.status !== 'cancelled') {
+      health.count(row.subscription_id, r.next.status === 'succeeded', {
+        status: r.record.responseStatus,
+        error: r.record.error,
+        alerting,
+      });
+    }
+    return { deliveryId: r.deliveryId, subscriptionId: row.subscription_id, eventType: row.event_type, status: r.next.status };
+  });
 }

@@ -1,10 +1,11 @@
 import { postgresMigrations } from '../../../migrations/postgres/index';
 import { type Clock, systemClock } from '../../lib/clock';
 import type { DeliveryRow } from '../sql/rows';
-import type { IngestResult, Store, TenantInsertResult } from '../types';
+import type { IngestResult, OperationalHooks, Store, TenantInsertResult } from '../types';
 import { ADMIN_SQL, actionResult, addDeliveries, recoverDeliveries } from './admin';
 import { CLAIM_SQL, claimDue, earliestDue, waitingSubscriptions } from './claims';
 import { COMPLETION_SQL, completeResults } from './completion';
+import { announceDisabled, checkBacklog, type PgEmitter, reportDueFailures } from './operational';
 import { createPool, createPostgresKysely, migratePostgres, type PostgresOptions } from './connect';
 import { createShift, ms, type TimeSource } from './database-clock';
 import { isPostgresUnavailable } from './errors';
@@ -53,6 +54,15 @@ export function createPostgresStore(opts: PostgresStoreOptions): Store {
   const dbNow = async (tx: Runner, now: number) => ms(now + (await shiftOf(tx, now)));
   /** Logs that `ids` changed, last in the transaction (see appendChanges). */
   const changed = (tx: Runner, ids: string[], at: number) => appendChanges(tx, ids, at, notifications.notifySubscriptionChange);
+  /** One transaction that may emit operational events, waking the instances' dispatchers for them. */
+  const operationally = (now: number, hooks: OperationalHooks, fn: (ops: PgEmitter, at: number) => Promise<number>) =>
+    transaction(async (tx) => {
+      const shift = await shiftOf(tx, now);
+      const ops = { tx, hooks, shift, woken: new Set<string>() };
+      const emitted = await fn(ops, ms(now + shift));
+      if (ops.woken.size > 0) await notifications.notifyWork(tx, ops.woken);
+      return emitted;
+    });
   let closing: Promise<void> | undefined;
 
   const store: Store = {
@@ -123,13 +133,15 @@ export function createPostgresStore(opts: PostgresStoreOptions): Store {
       const shift = await shiftOf(direct, clock.now());
       return waiting.map((w) => ({ ...w, nextDueAt: w.nextDueAt - shift }));
     },
-    async complete(results, now) {
+    async complete(results, now, hooks) {
       if (results.length === 0) return [];
       return transaction(async (tx) => {
         const shift = await shiftOf(tx, now);
         const at = ms(now + shift);
-        const { written, disabled } = await completeResults(tx, results, at, shift);
+        const ops = hooks && { tx, hooks, shift, woken: new Set<string>() };
+        const { written, disabled } = await completeResults(tx, results, at, shift, ops);
         const retrying = results.filter((r) => r.next.status === 'retrying').map((r) => r.subscriptionId);
+        for (const id of ops?.woken ?? []) retrying.push(id);
         if (retrying.length > 0) await notifications.notifyWork(tx, retrying);
         await changed(tx, disabled, at);
         return written;
@@ -159,10 +171,23 @@ export function createPostgresStore(opts: PostgresStoreOptions): Store {
       return earliest === null ? null : earliest - (await shiftOf(direct, clock.now()));
     },
 
+    async reportFailedDeliveries(now, hooks) {
+      return operationally(now, hooks, (ops, at) => reportDueFailures(ops, at));
+    },
+    async checkBacklog(now, ageMs, hooks) {
+      return operationally(now, hooks, (ops, at) => checkBacklog(ops, at, ageMs));
+    },
+
     getSubscriptionStates: (ids) => reads.getSubscriptionStates(direct, ids),
-    async setSubscriptionEnabled(id, enabled, reason, now) {
+    async setSubscriptionEnabled(id, enabled, reason, now, hooks) {
       await transaction(async (tx) => {
-        const at = await dbNow(tx, now);
+        const shift = await shiftOf(tx, now);
+        const at = ms(now + shift);
+        if (hooks && enabled === false) {
+          const ops = { tx, hooks, shift, woken: new Set<string>() };
+          await announceDisabled(ops, id, reason ?? 'disabled', at);
+          if (ops.woken.size > 0) await notifications.notifyWork(tx, ops.woken);
+        }
         await tx.count(COMPLETION_SQL.setEnabled, { id, enabled: enabled === null ? null : enabled ? 1 : 0, reason, now: at });
         await changed(tx, [id], at);
       });

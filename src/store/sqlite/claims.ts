@@ -1,4 +1,4 @@
-import type { DueRow, HeadRow, WindowRow } from '../sql/rows';
+import type { HeadRow, WindowRow } from '../sql/rows';
 import type { ClaimBatch, ClaimedDelivery, ClaimRequest, WaitingSubscription } from '../types';
 import type Database from 'better-sqlite3';
 import { toClaimed } from '../sql/from-rows';

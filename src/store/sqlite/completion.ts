@@ -1,11 +1,13 @@
 import type { HealthTally } from '../sql/health-tally';
-import type { AttemptResult, DeliveryStatus } from '../types';
+import { isOperationalType } from '../sql/operational';
+import type { AttemptResult, DeliveryStatus, OperationalHooks } from '../types';
 import type Database from 'better-sqlite3';
+import { announceDisabled, type EmitStatements, emit } from './operational';
 
 type CompletionParams = Record<string, string | number | null>;
 /** The prepared statements completions run (statements.ts prepares them from COMPLETION_SQL). */
 export interface CompletionStatements {
-  finish: Database.Statement<CompletionParams & { status: DeliveryStatus }, { subscription_id: string }>;
+  finish: Database.Statement<CompletionParams & { status: DeliveryStatus }, { subscription_id: string; event_type: string }>;
   insertAttempt: Database.Statement<CompletionParams>;
   recordSuccess: Database.Statement<{ id: string; now: number }>;
   recordFailure: Database.Statement<{ id: string; now: number; count: number }>;
@@ -26,7 +28,7 @@ export const COMPLETION_SQL = {
       last_status_code = @lastStatusCode, last_error = @lastError, updated_at = @now
     WHERE id = @id AND status = 'delivering' AND lease_owner = @owner
       AND (tenant IS NULL OR NOT EXISTS (SELECT 1 FROM tenants t WHERE t.id = deliveries.tenant AND t.state = 'erasing'))
-    RETURNING subscription_id`,
+    RETURNING subscription_id, event_type`,
   insertAttempt: `INSERT INTO attempts (id, delivery_id, attempt, started_at, duration_ms, request_url,
       request_headers, response_status, response_headers, response_body, error)
     VALUES (@id, @deliveryId, @attempt, @startedAt, @durationMs, @requestUrl,
@@ -48,11 +50,22 @@ export const COMPLETION_SQL = {
       failing_since = CASE WHEN @enabled = 0 THEN subscription_state.failing_since END, updated_at = @now`,
 } as const;
 
+/** What completions run with operational events (SPEC 12): their statements too. */
+export type CompletionWithEvents = CompletionStatements & EmitStatements;
+
 /**
  * Records one finished attempt if the lease is still `owner`'s; runs inside the group's transaction.
- * The guarded update comes first, so a lost lease writes nothing at all.
+ * The guarded update comes first, so a lost lease writes nothing at all. With `ops`, a delivery of an
+ * ordinary event that failed for good is queued for `delivery.failed` (its subscription added to
+ * `reports`), and a 410 Gone on one emits `disabled`.
  */
-export function completeAttempt(s: CompletionStatements, result: AttemptResult, now: number, health: HealthTally): boolean {
+export function completeAttempt(
+  s: CompletionWithEvents,
+  result: AttemptResult,
+  now: number,
+  health: HealthTally,
+  ops?: { hooks: OperationalHooks; reports: Set<string> },
+): boolean {
   const { record, next } = result;
   const finished = s.finish.get({
     id: result.deliveryId,
@@ -80,20 +93,49 @@ export function completeAttempt(s: CompletionStatements, result: AttemptResult, 
   });
   // Health follows the stored subscription of the delivery, the row we just guarded.
   const subscriptionId = finished.subscription_id;
+  const alerting = !isOperationalType(finished.event_type);
   // A cancelled result means the subscription is gone: no health row to bring back to life.
-  if (next.status !== 'cancelled') health.count(subscriptionId, next.status === 'succeeded');
+  if (next.status !== 'cancelled') {
+    health.count(subscriptionId, next.status === 'succeeded', { status: record.responseStatus, error: record.error, alerting });
+  }
+  if (ops && alerting && next.status === 'failed') {
+    s.queueFailureReport.run({ deliveryId: result.deliveryId, subscriptionId, now });
+    ops.reports.add(subscriptionId);
+  }
   if (result.disableSubscription !== undefined) {
-    flushHealth(s, health, now); // the disable must land after this subscription's health, as it did in order
+    flushHealth(s, health, now, ops?.hooks); // the disable must land after this subscription's health, as it did in order
+    if (ops && alerting) announceDisabled(s, ops.hooks, subscriptionId, result.disableSubscription, now);
     s.setEnabled.run({ id: subscriptionId, enabled: 0, reason: result.disableSubscription, now });
     s.recordChange.run({ id: subscriptionId, now });
   }
   return true;
 }
 
-/** Writes the health updates tallied so far. */
-export function flushHealth(s: CompletionStatements, health: HealthTally, now: number): void {
-  for (const { id, success, failures } of health.drain()) {
-    if (success) s.recordSuccess.run({ id, now });
-    if (failures > 0) s.recordFailure.run({ id, now, count: failures });
+/**
+ * Writes the health updates tallied so far. With `ops`: a success first clears an announced
+ * `failing` (emitting `recovered`), and failures that bring the streak to `failingAfter` emit `failing`.
+ */
+export function flushHealth(s: CompletionWithEvents, health: HealthTally, now: number, ops?: OperationalHooks): void {
+  for (const { id, success, failures, last, alerting } of health.drain()) {
+    if (success) {
+      const recovered = ops && s.announceRecovered.get({ id });
+      if (ops && recovered) {
+        emit(s, ops, { type: 'hookrelay.subscription.recovered', subscriptionId: id, failedForMs: now - (recovered.failing_since ?? now) });
+      }
+      s.recordSuccess.run({ id, now });
+    }
+    if (failures > 0) {
+      s.recordFailure.run({ id, now, count: failures });
+      const failing = ops && alerting ? s.announceFailing.get({ id, threshold: ops.failingAfter }) : undefined;
+      if (ops && failing) {
+        emit(s, ops, {
+          type: 'hookrelay.subscription.failing',
+          subscriptionId: id,
+          failureStreak: failing.failure_streak,
+          lastStatus: last?.status ?? null,
+          lastError: last?.error ?? null,
+        });
+      }
+    }
   }
 }

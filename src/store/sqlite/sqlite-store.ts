@@ -113,8 +113,14 @@ export function createSqliteStore(opts: SqliteOptions, hooks: { syncFd?: SyncFd 
     async waitingSubscriptions() {
       return hot().waitingSubscriptions();
     },
-    async complete(results, now) {
-      return results.length === 0 ? [] : hot().complete(results, toMs(now));
+    async complete(results, now, ops) {
+      return results.length === 0 ? [] : hot().complete(results, toMs(now), ops);
+    },
+    async reportFailedDeliveries(now, ops) {
+      return hot().reportFailedDeliveries(toMs(now), ops);
+    },
+    async checkBacklog(now, ageMs, ops) {
+      return hot().checkBacklog(toMs(now), ageMs, ops);
     },
     async release(deliveryIds, owner, now) {
       return deliveryIds.length === 0 ? 0 : hot().release(deliveryIds, owner, toMs(now));
@@ -127,8 +133,8 @@ export function createSqliteStore(opts: SqliteOptions, hooks: { syncFd?: SyncFd 
     },
 
     getSubscriptionStates: (ids) => reads.getSubscriptionStates(kysely(), ids),
-    async setSubscriptionEnabled(id, enabled, reason, now) {
-      hot().setEnabled(id, enabled, reason, toMs(now));
+    async setSubscriptionEnabled(id, enabled, reason, now, ops) {
+      hot().setEnabled(id, enabled, reason, toMs(now), ops);
     },
     getEvent: (id) => reads.getEvent(kysely(), id),
     listDeliveriesOfEvent: (eventId) => reads.listDeliveriesOfEvent(kysely(), eventId),

@@ -5,6 +5,7 @@ import type { DeliveryStatus } from '../types';
 import { CLAIM_SQL } from './claims';
 import { COMPLETION_SQL } from './completion';
 import { INGEST_SQL } from './ingest';
+import { prepareOperational } from './operational';
 import { CHANGES_SQL } from './subscription-changes';
 
 /** SQL of the hot paths, prepared once per store (each text lives with its concern). Exported so tests can EXPLAIN them. */
@@ -28,7 +29,7 @@ export function prepareStatements(db: Database.Database) {
     selectWindow: db.prepare<{ subscriptionId: string; limit: number }, WindowRow>(SQL.selectWindow),
     waiting: db.prepare<[], { subscription_id: string; at: number }>(SQL.waiting),
     lease: db.prepare<Params>(SQL.lease),
-    finish: db.prepare<Params & { status: DeliveryStatus }, { subscription_id: string }>(SQL.finish),
+    finish: db.prepare<Params & { status: DeliveryStatus }, { subscription_id: string; event_type: string }>(SQL.finish),
     insertAttempt: db.prepare<Params>(SQL.insertAttempt),
     recordSuccess: db.prepare<{ id: string; now: number }>(SQL.recordSuccess),
     recordFailure: db.prepare<{ id: string; now: number; count: number }>(SQL.recordFailure),
@@ -38,6 +39,7 @@ export function prepareStatements(db: Database.Database) {
     rescueExpired: db.prepare<{ now: number; expiredBy: number }>(SQL.rescueExpired),
     nextDue: db.prepare<{ subscriptionId: string }, { at: number | null }>(SQL.nextDue),
     fifoHead: db.prepare<{ subscriptionId: string }, HeadRow>(SQL.fifoHead),
+    ...prepareOperational(db),
   };
 }
 
