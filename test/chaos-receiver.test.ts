@@ -172,9 +172,10 @@ describe('receiver chaos', () => {
   it('30 events over 3 subscriptions with mixed misbehaviour: each delivery ends as its script says', async () => {
     const lanes: Lane[] = [
       {
-        // Short timeout: hangs and stalled bodies end at 200 ms.
+        // Short timeout: hangs and stalled bodies end at 1.5 s (room for a CI machine, two test files
+        // at once on 2 cores, to read a quick answer: 200 ms proved too tight).
         id: 'alpha',
-        timeoutMs: 200,
+        timeoutMs: 1500,
         retries: 3,
         scripts: [
           ['ok'],
@@ -190,7 +191,7 @@ describe('receiver chaos', () => {
       {
         // Long enough timeout for slow bodies to finish.
         id: 'beta',
-        timeoutMs: 2000,
+        timeoutMs: 3000,
         retries: 3,
         scripts: [
           ['slow'],
@@ -204,7 +205,7 @@ describe('receiver chaos', () => {
       {
         // A shorter schedule (3 attempts in all) and a longer timeout of its own.
         id: 'gamma',
-        timeoutMs: 1000,
+        timeoutMs: 2500,
         retries: 2,
         scripts: [['e500', 'e500', 'ok'], ['e500', 'e500', 'e500', 'ok'], ['hang', 'r429', 'ok'], ['ok'], ['reset', 'stall', 'e500']],
       },
@@ -224,7 +225,7 @@ describe('receiver chaos', () => {
     );
 
     // Warm up first (connections, JIT): the relay, the receivers and the test share one process, and
-    // a cold start can stall it long enough for a quick answer to miss a 200 ms timeout.
+    // a cold start can stall it long enough for a quick answer to miss a short timeout.
     const warm = await relay.post('/ingest/batch', {
       events: Array.from({ length: 8 }, () => ({ type: 'chaos.warmup', data: { scripts: {} } })),
     });

@@ -62,12 +62,13 @@ describe('GET /events', () => {
     expect(status).toBe(200);
     expect(body).toEqual({
       data: [
-        { id: b, type: 'user.signup', timestamp: expect.stringMatching(/Z$/), tenant: null, data: {}, deliveries: 1 },
+        { id: b, type: 'user.signup', timestamp: expect.stringMatching(/Z$/), tenant: null, test: false, data: {}, deliveries: 1 },
         {
           id: a,
           type: 'order.created',
           timestamp: expect.stringMatching(/Z$/),
           tenant: null,
+          test: false,
           data: { total: 150, items: ['x'] },
           deliveries: 3,
         },

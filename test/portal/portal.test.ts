@@ -87,6 +87,11 @@ beforeAll(async () => {
       delivery: { allow_private_networks: false, retry_schedule: [] },
       // Tenants' endpoints are held to the blocked ranges: the receiver is on loopback.
       tenants: { allowed_networks: ['127.0.0.0/8'] },
+      // The platform's catalog: the portal offers these types (with their descriptions and examples).
+      event_types: [
+        { name: 'invoice.paid', description: 'An invoice was paid in full.', example: { invoice: 'inv_123', amount: '250.00' } },
+        { name: 'order.shipped', description: 'An order left the warehouse.', example: { order: 'ord_123' } },
+      ],
       portal: {
         frame_ancestors: [allowed.origin],
         branding: { name: 'Acme Pay', logo_url: `${allowed.origin}/logo.svg`, accent_color: '#0f766e' },

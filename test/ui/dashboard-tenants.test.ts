@@ -333,7 +333,9 @@ describe('dashboard: tenants', () => {
     await until(() => title(page)).toBe(`Erasure of tenant ${TENANT}`);
     await until(() => fact(page, 'State')).toBe('done');
     expect(await page.getByRole('status').textContent()).toContain(`Done: tenant ${TENANT} and all its data are erased.`);
-    expect(await fact(page, 'Events erased')).toBe('2');
+    // Its two events, and the hookrelay.delivery.failed event the relay emitted about its broken
+    // subscription (SPEC 12: it carries the tenant, so it is the tenant's and erased with it).
+    expect(await fact(page, 'Events erased')).toBe('3');
     expect(await fact(page, 'Deliveries erased')).toBe('2');
     expect(await fact(page, 'Attempts erased')).toBe('2');
     await shot(page, 'tenant-erasure');

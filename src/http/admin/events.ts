@@ -17,6 +17,7 @@ const EventSchema = z
     type: z.string().openapi({ example: 'payment.completed' }),
     timestamp: z.string().openapi({ description: 'ingest time (the envelope timestamp)' }),
     tenant: z.string().nullable().openapi({ description: "the event's tenant; null for the platform's own events", example: 'acct_42' }),
+    test: z.boolean().openapi({ description: 'a test or example event (POST /subscriptions/{id}/test): sent flagged, never replayed' }),
     data: z.unknown().openapi({ description: "the event's data as sent: its exact JSON text, numbers and escapes included" }),
     deliveries: z
       .number()
