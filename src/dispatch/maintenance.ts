@@ -56,7 +56,10 @@ export function createMaintenance(deps: MaintenanceDeps) {
   /** Disables every enabled subscription whose failures started at least `disableAfterMs` ago. */
   async function disableFailing(now: number): Promise<string[]> {
     const disabled: string[] = [];
-    for (const state of await store.getSubscriptionStates()) {
+    const shortest = shortestDisableAfter();
+    if (shortest === Infinity) return disabled;
+    // Only those failing at least as long as the shortest disable_after: not one row per subscription.
+    for (const state of await store.failingSubscriptionStates(now - shortest)) {
       const target = subscriptions.get(state.id);
       if (!target?.enabled || state.failingSince === null || now - state.failingSince < target.disableAfterMs) continue;
       const since = new Date(state.failingSince).toISOString();
@@ -72,9 +75,15 @@ export function createMaintenance(deps: MaintenanceDeps) {
     return disabled;
   }
 
+  /** The shortest disable_after in force (a loop: spreading 100,000 values into Math.min overflows the stack). */
+  function shortestDisableAfter(): number {
+    let shortest = Infinity;
+    for (const t of subscriptions.enabled()) shortest = Math.min(shortest, t.disableAfterMs);
+    return shortest;
+  }
+
   function intervalMs(): number {
-    const shortest = Math.min(...subscriptions.enabled().map((t) => t.disableAfterMs));
-    return Math.min(deps.maxIntervalMs ?? MAX_MAINTENANCE_INTERVAL_MS, Math.max(MIN_MAINTENANCE_INTERVAL_MS, shortest / 10));
+    return Math.min(deps.maxIntervalMs ?? MAX_MAINTENANCE_INTERVAL_MS, Math.max(MIN_MAINTENANCE_INTERVAL_MS, shortestDisableAfter() / 10));
   }
 
   function schedule(): void {

@@ -573,6 +573,8 @@ export interface Store {
 
   /** Run-time states of these ids (those that have a row), or of every subscription when `ids` is undefined. */
   getSubscriptionStates(ids?: string[]): Promise<SubscriptionState[]>;
+  /** States of the subscriptions failing since `failingSince` or earlier (auto-disable reads these, not every state). */
+  failingSubscriptionStates(failingSince: number): Promise<SubscriptionState[]>;
   /**
    * Set the run-time enabled flag (null: follow the config again). Enabling (true or null) also
    * clears `failingSince`, so a subscription turned back on gets the full `disable_after` again.

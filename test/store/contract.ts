@@ -486,6 +486,20 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         expect(await store.waitingSubscriptions()).toEqual([{ subscriptionId: 'a', nextDueAt: T + 5_000 }]);
       });
 
+      it('reads the states of subscriptions failing since a time, and no others', async () => {
+        await store.ingest([[newEvent({ createdAt: T })], [newEvent({ createdAt: T, subscriptionIds: ['b'] })]]);
+        const [a, b] = await store.claim([claimOf('a'), claimOf('b')], 'w', T + 10);
+        await store.complete(
+          [
+            result(a!.id, 'w', { status: 'retrying', nextAttemptAt: T + 5_000 }),
+            result(b!.id, 'w', { status: 'succeeded' }, { subscriptionId: 'b' }),
+          ],
+          T + 100,
+        );
+        expect(await store.failingSubscriptionStates(T + 99)).toEqual([]);
+        expect((await store.failingSubscriptionStates(T + 100)).map((s) => [s.id, s.failingSince])).toEqual([['a', T + 100]]);
+      });
+
       it("never leases a delivery of a tenant being erased, a platform subscription's included", async () => {
         await store.putTenant({ id: 'acct_gone', name: null, metadata: null, enabled: true, maxSubscriptions: null, ingestRate: null }, T);
         await store.ingest([[newEvent({ tenant: 'acct_gone', createdAt: T })], [newEvent({ createdAt: T + 1 })]]);

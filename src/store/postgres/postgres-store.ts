@@ -179,6 +179,7 @@ export function createPostgresStore(opts: PostgresStoreOptions): Store {
     },
 
     getSubscriptionStates: (ids) => reads.getSubscriptionStates(direct, ids),
+    failingSubscriptionStates: (at) => reads.failingSubscriptionStates(direct, at),
     async setSubscriptionEnabled(id, enabled, reason, now, hooks) {
       await transaction(async (tx) => {
         const shift = await shiftOf(tx, now);

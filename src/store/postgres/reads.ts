@@ -41,6 +41,7 @@ export const READ_SQL = {
   apiSubscriptions: `SELECT * FROM api_subscriptions ORDER BY id`,
   apiSubscription: `SELECT * FROM api_subscriptions WHERE id = @id`,
   states: `SELECT * FROM subscription_state ORDER BY id`,
+  failingStates: `SELECT * FROM subscription_state WHERE failing_since IS NOT NULL AND failing_since <= @at`,
   statesOf: `SELECT * FROM subscription_state WHERE id = ANY(@ids) ORDER BY id`,
 } as const;
 
@@ -102,6 +103,11 @@ export async function getApiSubscription(run: Runner, id: string): Promise<Store
 }
 
 /** Every state, or those of `ids` (one query whatever their number: an array parameter). */
+/** States failing since `at` or earlier. */
+export async function failingSubscriptionStates(run: Runner, at: number): Promise<SubscriptionState[]> {
+  return (await run.rows<SubscriptionStateRow>(READ_SQL.failingStates, { at })).map(toSubscriptionState);
+}
+
 export async function getSubscriptionStates(run: Runner, ids?: string[]): Promise<SubscriptionState[]> {
   const rows =
     ids === undefined

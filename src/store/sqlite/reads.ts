@@ -117,6 +117,17 @@ export async function getApiSubscription(db: Db, id: string): Promise<StoredApiS
 /** Ids per query when states are read by id: well under SQLite's limit on parameters. */
 const IDS_PER_QUERY = 500;
 
+/** States failing since `at` or earlier. */
+export async function failingSubscriptionStates(db: Db, at: number): Promise<SubscriptionState[]> {
+  const rows = await db
+    .selectFrom('subscription_state')
+    .selectAll()
+    .where('failing_since', 'is not', null)
+    .where('failing_since', '<=', at)
+    .execute();
+  return rows.map(toSubscriptionState);
+}
+
 /** Every state, or those of `ids` (in chunks: SQLite bounds the number of parameters). */
 export async function getSubscriptionStates(db: Db, ids?: string[]): Promise<SubscriptionState[]> {
   if (ids === undefined) {

@@ -133,6 +133,7 @@ export function createSqliteStore(opts: SqliteOptions, hooks: { syncFd?: SyncFd 
     },
 
     getSubscriptionStates: (ids) => reads.getSubscriptionStates(kysely(), ids),
+    failingSubscriptionStates: (at) => reads.failingSubscriptionStates(kysely(), at),
     async setSubscriptionEnabled(id, enabled, reason, now, ops) {
       hot().setEnabled(id, enabled, reason, toMs(now), ops);
     },
