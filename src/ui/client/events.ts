@@ -3,6 +3,7 @@
 // as sent, its deliveries and Replay; the relay's own operational events (SPEC 12) for the overview.
 
 import {
+  ApiError,
   act,
   api,
   apiText,
@@ -29,15 +30,8 @@ import {
   tenantInput,
   when,
 } from './kit';
-
-/** The five operational event types (SPEC 12); GET /events filters by one exact type. */
-export const OPERATIONAL_TYPES = [
-  'hookrelay.subscription.disabled',
-  'hookrelay.subscription.failing',
-  'hookrelay.subscription.recovered',
-  'hookrelay.delivery.failed',
-  'hookrelay.backlog.delayed',
-];
+// Pure data, no server code: the same list the relay emits and the catalog shows as built in.
+import { OPERATIONAL_TYPES } from '../../operational/types';
 
 const WAITING = new Set(['pending', 'retrying', 'delivering']);
 
@@ -143,7 +137,15 @@ export function dataText(text: string, json: Json): string {
 /** `#/events/evt_…`: facts, payload, deliveries (refreshed while any is waiting), Replay. */
 export async function eventPage(id: string, message?: Child): Promise<void> {
   clearTimers();
-  const { json: e, text } = await apiText('GET', `/events/${enc(id)}`);
+  const found = await apiText('GET', `/events/${enc(id)}`).catch((err) => {
+    if (err instanceof ApiError && err.status === 404) return null;
+    throw err;
+  });
+  if (!found) {
+    const why = 'Check the id, or it is older than retention.succeeded / retention.failed and was deleted. ';
+    return layout('Event not found', h('p', {}, `No event ${id}. ${why}`, link('#/events', 'Find events')));
+  }
+  const { json: e, text } = found;
   const out = h('div', { id: 'result' }, message);
   const list = h('div', { id: 'event-deliveries' }, deliveriesTable(e.deliveries));
   const replay = () => {
