@@ -173,7 +173,7 @@ describe('dashboard: events, replay, recover, catalog, operational events', () =
     await listed.first().getByRole('link', { name: id }).click();
     await until(() => title(page)).toBe(`Event ${id}`);
     await page.context().close();
-  });
+  }, 60_000);
 
   it("shows a test event's refusal to be replayed", async () => {
     const page = await newPage();
@@ -259,7 +259,7 @@ describe('dashboard: events, replay, recover, catalog, operational events', () =
     await until(() => page.getByRole('status').textContent()).toContain('Event type shop.item_added was deleted.');
     expect((await asOps('GET', '/event-types/shop.item_added')).status).toBe(404);
     await page.context().close();
-  });
+  }, 60_000);
 
   it('lists an operational event on the overview, linked to the event', async () => {
     gone.add('/legacy');
