@@ -132,6 +132,11 @@ export class ApiError extends Error {
 }
 
 export async function api(method: string, path: string, body?: unknown): Promise<Json> {
+  return (await apiText(method, path, body)).json;
+}
+
+/** As api(), also with the answer's JSON text (event `data` is shown from it, never re-serialised). */
+export async function apiText(method: string, path: string, body?: unknown): Promise<{ json: Json; text: string }> {
   const token = sessionStorage.getItem(TOKEN_KEY) ?? '';
   const res = await fetch(`/api/v1${path}`, {
     method,
@@ -143,7 +148,52 @@ export async function api(method: string, path: string, body?: unknown): Promise
   // Signed in, then refused (the token was removed from the config): back to the sign-in page.
   if (res.status === 401 && session.me) signedOut('Your token was refused; sign in again.');
   if (!res.ok) throw new ApiError(res.status, json);
-  return json;
+  return { json, text };
+}
+
+/** Index just past the JSON string whose opening quote is at `i`. */
+function stringEnd(text: string, i: number): number {
+  i++;
+  while (i < text.length && text[i] !== '"') i += text[i] === '\\' ? 2 : 1;
+  return i + 1;
+}
+
+/** Index of the end of the JSON value starting at `i`: the `,` `}` or `]` after it one level up, or the text's end. */
+function valueEnd(text: string, i: number): number {
+  let depth = 0;
+  while (i < text.length) {
+    const c = text[i];
+    if (c === '"') {
+      i = stringEnd(text, i);
+      continue;
+    }
+    if (c === '{' || c === '[') depth++;
+    else if (c === '}' || c === ']') {
+      if (depth === 0) return i;
+      depth--;
+    } else if (c === ',' && depth === 0) return i;
+    i++;
+  }
+  return i;
+}
+
+/**
+ * The JSON text of member `key` of the object `text` holds, exactly as written. JSON.parse then
+ * JSON.stringify would not give it back: 9007199254740993 would come back rounded (SPEC 5).
+ */
+export function rawMember(text: string, key: string): string | undefined {
+  let i = text.indexOf('{') + 1;
+  while (i > 0 && i < text.length) {
+    const start = text.indexOf('"', i);
+    if (start < 0) return undefined;
+    const keyEnd = stringEnd(text, start);
+    const colon = text.indexOf(':', keyEnd);
+    const end = valueEnd(text, colon + 1);
+    if (JSON.parse(text.slice(start, keyEnd)) === key) return text.slice(colon + 1, end).trim();
+    if (text[end] !== ',') return undefined;
+    i = end + 1;
+  }
+  return undefined;
 }
 
 /** An error as a notice: the API's detail and every invalid field with its path. */
@@ -189,7 +239,9 @@ export function layout(title: string, ...content: Child[]): void {
         nav('#/', 'Overview'),
         canTenants() && nav('#/tenants', 'Tenants'),
         nav('#/subscriptions', 'Subscriptions'),
+        nav('#/events', 'Events'),
         nav('#/deliveries', 'Deliveries'),
+        nav('#/catalog', 'Catalog'),
       ),
       h(
         'span',
@@ -227,3 +279,12 @@ export function pager(cursor: string | null, next: string | null, load: (cursor:
     next && h('button', { type: 'button', onclick: () => load(next) }, 'Next page'),
   );
 }
+
+/** An ISO time as a `datetime-local` input's value (local time, to the minute); '' for none. */
+export const localInput = (iso: string | null) =>
+  iso ? new Date(Date.parse(iso) - new Date().getTimezoneOffset() * 60000).toISOString().slice(0, 16) : '';
+
+/** A `datetime-local` input's value as ISO 8601 ('' for an empty one). */
+export const isoOf = (local: string) => (local ? new Date(local).toISOString() : '');
+
+export const enc = encodeURIComponent;

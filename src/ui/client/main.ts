@@ -9,17 +9,21 @@ import {
   ApiError,
   act,
   api,
+  apiText,
   badge,
   type Child,
   canTenants,
   canWrite,
   clearTimers,
+  enc,
   every,
   field,
   h,
+  isoOf,
   type Json,
   layout,
   link,
+  localInput,
   notice,
   onSignOut,
   pager,
@@ -33,6 +37,9 @@ import {
   tenantInput,
   when,
 } from './kit';
+import { catalogPage, eventTypeForm, eventTypePage } from './catalog';
+import { dataText, eventPage, eventsPage, operationalEvents, payload } from './events';
+import { subscriptionPage } from './subscription';
 import { erasurePage, tenantForm, tenantPage, tenantsPage } from './tenants';
 
 const STATUSES = ['pending', 'retrying', 'delivering', 'succeeded', 'failed', 'cancelled'];
@@ -129,8 +136,15 @@ async function route(): Promise<void> {
     else if (path[0] === 'subscriptions' && path[1] === 'new') subscriptionForm(null);
     else if (path[0] === 'subscriptions' && path[2] === 'edit')
       subscriptionForm(await api('GET', `/subscriptions/${encodeURIComponent(path[1]!)}`));
+    else if (path[0] === 'subscriptions' && path.length === 2) await subscriptionPage(path[1]!);
+    else if (path[0] === 'events' && path.length === 1) await eventsPage();
+    else if (path[0] === 'events') await eventPage(path[1]!);
     else if (path[0] === 'deliveries' && path.length === 1) await deliveriesPage();
     else if (path[0] === 'deliveries') await deliveryPage(path[1]!);
+    else if (path[0] === 'catalog' && path.length === 1) await catalogPage(null);
+    else if (path[0] === 'catalog' && path[2] === 'edit') eventTypeForm(await api('GET', `/event-types/${enc(path[1]!)}`));
+    else if (path[0] === 'catalog') await eventTypePage(path[1]!);
+    else if (path[0] === 'new-event-type') eventTypeForm(null);
     else layout('Not found', h('p', {}, 'No such page. ', link('#/', 'Overview')));
   } catch (err) {
     if (!(err instanceof ApiError && err.status === 401))
@@ -154,13 +168,19 @@ async function tenantRoute([id, sub]: string[]): Promise<void> {
 async function overviewPage(): Promise<void> {
   const cards = h('div', { class: 'cards' });
   const failing = h('div');
+  const operational = h('div', { id: 'operational-events' });
   layout(
     'Overview',
     cards,
     h('h2', {}, 'Failing or disabled platform subscriptions'),
     failing,
     canTenants() && h('p', { class: 'hint' }, "Tenants' subscriptions: the Failing column of ", link('#/tenants', 'Tenants'), '.'),
+    h('h2', {}, 'Latest operational events'),
+    operational,
   );
+  // The relay's own reports (SPEC 12), tenants' subscriptions included: less often than the rates.
+  await operationalEvents(operational);
+  every(10_000, () => void operationalEvents(operational).catch(() => undefined));
   let last: { at: number; stats: Json } | null = null;
   const refresh = async () => {
     const [stats, subs] = await Promise.all([api('GET', '/stats'), api('GET', '/subscriptions?tenant=&limit=500')]);
@@ -279,7 +299,7 @@ async function subscriptionsPage(cursor: string | null, message?: Child): Promis
       : table(
           ['Subscription', 'Tenant', 'URL', 'Events', 'State', 'Last success', 'Failures in a row', 'Waiting', ''],
           list.data.map((s: Json) => [
-            h('div', {}, link(`#/deliveries?subscription=${encodeURIComponent(s.id)}`, s.id), h('div', { class: 'muted' }, s.source)),
+            h('div', {}, link(`#/subscriptions/${encodeURIComponent(s.id)}`, s.id), h('div', { class: 'muted' }, s.source)),
             tenantCell(s.tenant),
             h('span', { class: 'url' }, s.url),
             s.events.join(', '),
@@ -384,10 +404,8 @@ async function deliveriesPage(): Promise<void> {
     value: q.get('event_type') ?? '',
     placeholder: 'payment.completed',
   }) as HTMLInputElement;
-  const local = (iso: string | null) =>
-    iso ? new Date(Date.parse(iso) - new Date().getTimezoneOffset() * 60000).toISOString().slice(0, 16) : '';
-  const since = h('input', { id: 'f-since', name: 'since', type: 'datetime-local', value: local(q.get('since')) }) as HTMLInputElement;
-  const until = h('input', { id: 'f-until', name: 'until', type: 'datetime-local', value: local(q.get('until')) }) as HTMLInputElement;
+  const since = h('input', { id: 'f-since', name: 'since', type: 'datetime-local', value: localInput(q.get('since')) }) as HTMLInputElement;
+  const until = h('input', { id: 'f-until', name: 'until', type: 'datetime-local', value: localInput(q.get('until')) }) as HTMLInputElement;
   const tenant = tenantInput(q.get('tenant'));
   const live = h('input', { id: 'f-live', type: 'checkbox', checked: true }) as HTMLInputElement;
   const filters = h(
@@ -402,8 +420,8 @@ async function deliveriesPage(): Promise<void> {
         set('subscription', subscription.value.trim());
         set('tenant', tenant.value.trim());
         set('event_type', type.value.trim());
-        set('since', since.value ? new Date(since.value).toISOString() : '');
-        set('until', until.value ? new Date(until.value).toISOString() : '');
+        set('since', isoOf(since.value));
+        set('until', isoOf(until.value));
         location.hash = `#/deliveries?${next}`;
       },
     },
@@ -471,10 +489,23 @@ function headersTable(headers: Record<string, string>): HTMLElement {
   );
 }
 
+/** The last event payload shown (an event's data never changes): a delivery page's refresh reads it once. */
+let shownPayload: { eventId: string; data: string } | null = null;
+
+/** The data text of a delivery's event (GET /events/{id}: its exact JSON text). */
+async function eventData(eventId: string): Promise<string> {
+  if (shownPayload?.eventId !== eventId) {
+    const { json, text } = await apiText('GET', `/events/${enc(eventId)}`);
+    shownPayload = { eventId, data: dataText(text, json) };
+  }
+  return shownPayload.data;
+}
+
 async function deliveryPage(id: string): Promise<void> {
   // Called again by its own refresh and after an action: one refresh timer at a time.
   clearTimers();
   const d = await api('GET', `/deliveries/${encodeURIComponent(id)}`);
+  const data = await eventData(d.event_id);
   const out = h('div', { id: 'result' });
   const waiting = d.status === 'pending' || d.status === 'retrying';
   const button = (text: string, path: string) =>
@@ -498,8 +529,8 @@ async function deliveryPage(id: string): Promise<void> {
       { class: 'facts' },
       [
         ['Status', badge(d.status)],
-        ['Event', h('span', {}, d.event_type, ' · ', h('code', {}, d.event_id))],
-        ['Subscription', link(`#/deliveries?subscription=${encodeURIComponent(d.subscription)}`, d.subscription)],
+        ['Event', h('span', {}, d.event_type, ' · ', link(`#/events/${enc(d.event_id)}`, d.event_id))],
+        ['Subscription', link(`#/subscriptions/${enc(d.subscription)}`, d.subscription)],
         ['Tenant', tenantCell(d.tenant)],
         ['Attempts', d.attempts],
         ['Next attempt', when(d.next_attempt_at)],
@@ -514,6 +545,7 @@ async function deliveryPage(id: string): Promise<void> {
         d.status !== 'delivering' && d.status !== 'succeeded' && button('Retry now', 'retry'),
         waiting && button('Cancel', 'cancel'),
       ),
+    payload(data),
     h('h2', {}, 'Attempts'),
     d.attempt_log.length === 0
       ? h('p', {}, 'No attempt yet.')
