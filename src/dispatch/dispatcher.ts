@@ -160,7 +160,8 @@ export function createDispatcher(deps: DispatcherDeps, opts: DispatcherOptions) 
   async function runOnce(): Promise<number> {
     if (stopping) return 0;
     let startedCount = 0;
-    if (scanWanted || clock.now() >= nextScanAt) await scan(clock.now());
+    // During an outage every try reads the store: a round that found nothing to claim must not pass for a recovery.
+    if (scanWanted || outage !== undefined || clock.now() >= nextScanAt) await scan(clock.now());
     // Several rounds: capacity a subscription did not use (nothing due) goes to those that filled theirs.
     for (let round = 0; round < 4; round++) {
       const now = clock.now();
