@@ -32,7 +32,7 @@ let other: { server: Server; origin: string };
 /** The secret the customer copied from the portal; the receiver verifies with it. */
 let secret = '';
 let healthy = true;
-const verified: { id: string; type: string }[] = [];
+const verified: { id: string; type: string; test?: boolean }[] = [];
 const consoleErrors: string[] = [];
 
 /** A server on 127.0.0.1:0 whose `/?src=` page frames `src`, and which serves /logo.svg. */
@@ -73,8 +73,8 @@ beforeAll(async () => {
       return;
     }
     try {
-      const event = new Webhook(secret).verify(req.body, req.headers) as { id: string; type: string };
-      verified.push({ id: event.id, type: event.type });
+      const event = new Webhook(secret).verify(req.body, req.headers) as { id: string; type: string; test?: boolean };
+      verified.push({ id: event.id, type: event.type, ...(event.test && { test: true }) });
     } catch {
       res.writeHead(400).end('bad signature');
     }
@@ -168,11 +168,15 @@ describe('customer portal', () => {
     await shot(portal, 'empty');
   });
 
-  it('creates an endpoint, shows its secret once, and sends a test event the receiver verifies', async () => {
+  it('creates an endpoint for two catalog types, shows its secret once, and sends a test event and an example the receiver verifies', async () => {
     await portal.getByRole('link', { name: 'Add endpoint' }).first().click();
     await expect.poll(() => heading(portal).textContent()).toBe('Add endpoint');
     await portal.getByLabel('Endpoint URL').fill(`${receiver.url}/hooks`);
     await portal.getByLabel('Description (optional)').fill('Orders service');
+    // Two event types picked from the catalog, each shown with its description.
+    await portal.getByRole('checkbox', { name: 'invoice.paid' }).check();
+    await portal.getByRole('checkbox', { name: 'order.shipped' }).check();
+    expect(await portal.getByText('An invoice was paid in full.').count()).toBe(1);
     await shot(portal, 'new-endpoint');
     await portal.getByRole('button', { name: 'Add endpoint' }).click();
     const secretBox = portal.getByRole('region', { name: 'Signing secret' });
@@ -186,6 +190,12 @@ describe('customer portal', () => {
     await expect.poll(() => portal.getByRole('status').textContent()).toContain('Test event sent.');
     // The receiver answers 400 to a request whose signature does not verify: this one did.
     await receiver.waitFor(() => verified.some((v) => v.type === 'hookrelay.test'));
+    expect((await ops('GET', `/subscriptions/${endpointId}`)).body.events).toEqual(['invoice.paid', 'order.shipped']);
+
+    // An example of one of its types, from the catalog, flagged as a test.
+    await portal.locator('#test-type').selectOption('invoice.paid');
+    await portal.getByRole('button', { name: 'Send test event' }).click();
+    await receiver.waitFor(() => verified.some((v) => v.type === 'invoice.paid' && v.test));
 
     // Shown once: the page of the endpoint, opened again, has no secret.
     await portal.reload();
