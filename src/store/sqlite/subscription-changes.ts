@@ -7,7 +7,10 @@ export const CHANGES_SQL = {
   append: `INSERT INTO subscription_changes (subscription_id, changed_at) VALUES (@id, @now)`,
   latest: `SELECT COALESCE(MAX(seq), 0) AS seq FROM subscription_changes`,
   since: `SELECT subscription_id AS id, MAX(seq) AS seq FROM subscription_changes WHERE seq > @after GROUP BY subscription_id`,
-  bounds: `SELECT MIN(seq) AS oldest, MAX(seq) AS newest FROM subscription_changes`,
+  // Two subqueries, not MIN and MAX in one SELECT: each is then one probe at an end of the key,
+  // where the pair would scan the whole log (every write of a subscription reads this).
+  bounds: `SELECT (SELECT MIN(seq) FROM subscription_changes) AS oldest,
+    (SELECT MAX(seq) FROM subscription_changes) AS newest`,
   // The newest row stays whatever its age: it is what tells a reader how far the log went.
   prune: `DELETE FROM subscription_changes
     WHERE changed_at < @before AND seq < (SELECT MAX(seq) FROM subscription_changes)`,
