@@ -155,7 +155,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
       await subscriptions.reloadAll(next);
       catalog.setConfig(next);
       current = next;
-      const count = subscriptions.all().length;
+      const count = subscriptions.size;
       logger.info({ subscriptions: count }, 'config reloaded');
       return count;
     },

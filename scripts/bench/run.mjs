@@ -3,7 +3,8 @@
 // machine and writes BENCHMARKS.md (see scripts/bench/report.mjs for what it says about the method).
 // `npm run bench -- --only tenants [--quick] [--postgres [URL]] [--tenants N]` is the tenant-scale bench
 // instead (scripts/bench/tenants.mjs), which writes only the "Tenants" section of BENCHMARKS.md
-// (--tenants N: that many tenants on SQLite instead of 100,000, or 500 with --quick).
+// (--tenants N: that many tenants on SQLite instead of 100,000, or 500 with --quick; --postgres-only
+// --out FILE: only its Postgres part, to investigate it).
 //
 // Processes: this one (load generator: autocannon for closed-loop HTTP load, undici for the bare
 // delivery loop, the backlog builder and the constant-rate latency generator), one receiver
@@ -563,6 +564,12 @@ if (only?.has('tenants')) {
     console.error('--tenants needs a whole number of tenants, 1 to 999,999');
     process.exit(2);
   }
+  // --postgres-only: just 5 (investigating it); like --only it needs --out, the section would lack 1-4.
+  const postgresOnly = argv.includes('--postgres-only');
+  if (postgresOnly && outIdx < 0) {
+    console.error('--postgres-only needs --out FILE: BENCHMARKS.md is written from full runs only');
+    process.exit(2);
+  }
   const { tenantsMain } = await import('./tenants.mjs');
   try {
     process.exitCode = await tenantsMain({
@@ -572,6 +579,7 @@ if (only?.has('tenants')) {
       postgresUrl: pgIdx >= 0 || process.env.HOOKRELAY_TEST_POSTGRES_URL ? postgresUrl : undefined,
       argsLine: `npm run bench -- ${argv.filter((a) => a !== pgArg).join(' ')}`,
       tenants: tenantsArg,
+      postgresOnly,
     });
   } catch (err) {
     console.error(err);

@@ -700,7 +700,7 @@ function headCommit() {
  * Runs the tenant bench and writes its section of outFile. postgresUrl: undefined skips 5.
  * Returns the process exit code: 1 when a measurement failed, else 0 (targets missed included).
  */
-export async function tenantsMain({ quick, outFile, postgresUrl, argsLine, tenants }) {
+export async function tenantsMain({ quick, outFile, postgresUrl, argsLine, tenants, postgresOnly = false }) {
   // --tenants N: another SQLite population (e.g. to see how a figure grows with it), the rest as the mode says.
   const S = { ...(quick ? QUICK : FULL), ...(tenants && { tenants, noisyOthers: Math.min(tenants, (quick ? QUICK : FULL).noisyOthers) }) };
   // The load average says how much of the 2 cores others were using: these figures move with it.
@@ -709,7 +709,7 @@ export async function tenantsMain({ quick, outFile, postgresUrl, argsLine, tenan
   receiver = await forkWithIpc(join(HERE, 'receiver.mjs'), [], 'receiver');
   try {
     try {
-      await sqliteRun(S, results);
+      if (!postgresOnly) await sqliteRun(S, results);
     } catch (err) {
       // A relay that would not start (the restart of 1 included): recorded, and 5 still runs.
       const message = err instanceof Error ? err.message : String(err);

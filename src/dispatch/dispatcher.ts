@@ -2,7 +2,7 @@ import { newAttemptId } from '../lib/ids';
 import type { Clock } from '../lib/clock';
 import type { Logger } from '../lib/logger';
 import type { ClaimedDelivery, ClaimRequest, NextState, Store } from '../store/types';
-import type { LiveSubscriptions } from '../subscriptions/live-set';
+import type { LiveSubscriptions, Route } from '../subscriptions/live-set';
 import { recordedHeaders } from '../subscriptions/redact';
 import type { Target } from '../subscriptions/target';
 import { buildRequest } from './build-request';
@@ -136,12 +136,12 @@ export function createDispatcher(deps: DispatcherDeps, opts: DispatcherOptions) 
     waiters.clear();
   };
 
-  const groupOf = (t: Target) => t.tenant ?? PLATFORM;
+  const groupOf = (t: Pick<Route, 'tenant'>) => t.tenant ?? PLATFORM;
 
   /** These subscriptions may have work due now (ingest, another instance's wake-up, a change). */
   function markDue(ids: Iterable<string>): void {
     for (const id of ids) {
-      const t = subscriptions.get(id);
+      const t = subscriptions.route(id);
       if (t?.enabled) work.due(id, groupOf(t));
     }
   }
@@ -151,7 +151,7 @@ export function createDispatcher(deps: DispatcherDeps, opts: DispatcherOptions) 
     scanWanted = false;
     nextScanAt = now + rescanMs;
     for (const w of await store.waitingSubscriptions()) {
-      const t = subscriptions.get(w.subscriptionId);
+      const t = subscriptions.route(w.subscriptionId);
       if (t?.enabled) work.dueAt(t.id, groupOf(t), w.nextDueAt, now);
     }
   }
@@ -299,7 +299,7 @@ export function createDispatcher(deps: DispatcherDeps, opts: DispatcherOptions) 
 
   function launch(delivery: ClaimedDelivery): void {
     const id = delivery.subscriptionId;
-    const group = subscriptions.get(id)?.tenant ?? PLATFORM;
+    const group = subscriptions.route(id)?.tenant ?? PLATFORM;
     const controller = new AbortController();
     perSubscription.set(id, (perSubscription.get(id) ?? 0) + 1);
     let r = running.get(group);
@@ -353,7 +353,7 @@ export function createDispatcher(deps: DispatcherDeps, opts: DispatcherOptions) 
     }
     const now = clock.now();
     // Removed (admin API, reload) while the attempt ran: keep the record, stop there.
-    const removed = subscriptions.get(target.id) === undefined;
+    const removed = subscriptions.route(target.id) === undefined;
     const next: NextState = removed
       ? { status: 'cancelled' }
       : nextState({ attempt: number, outcome: response.outcome, now, policy: target.policy, ...(opts.random && { random: opts.random }) });

@@ -75,11 +75,9 @@ export function createMaintenance(deps: MaintenanceDeps) {
     return disabled;
   }
 
-  /** The shortest disable_after in force (a loop: spreading 100,000 values into Math.min overflows the stack). */
+  /** The shortest disable_after in force (Infinity when no subscription is enabled). */
   function shortestDisableAfter(): number {
-    let shortest = Infinity;
-    for (const t of subscriptions.enabled()) shortest = Math.min(shortest, t.disableAfterMs);
-    return shortest;
+    return subscriptions.shortestDisableAfter();
   }
 
   function intervalMs(): number {

@@ -71,7 +71,7 @@ export function withSealedSpecs(store: Store, box: SecretBox): Store {
   };
   return {
     ...store,
-    listApiSubscriptions: async () => (await store.listApiSubscriptions()).map(open),
+    listApiSubscriptions: async (page) => (await store.listApiSubscriptions(page)).map(open),
     async getApiSubscription(id) {
       const row = await store.getApiSubscription(id);
       return row && open(row);

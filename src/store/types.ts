@@ -295,6 +295,12 @@ export interface StoredApiSubscription {
   unreadable?: string;
 }
 
+/** A page of API subscriptions in id order: at most `limit`, with ids above `after` (absent: from the first). */
+export interface ApiSubscriptionPage {
+  after?: string | undefined;
+  limit: number;
+}
+
 /** One page of the subscription change log: ids whose definition or run-time state changed after `afterSeq`. */
 export interface SubscriptionChanges {
   /** The newest change seq included (= afterSeq when there is none). */
@@ -609,7 +615,8 @@ export interface Store {
   /** Deliveries newest first (by id: ULIDs sort by creation), keyset-paginated. */
   listDeliveries(query: DeliveryQuery): Promise<Page<DeliveryWithEventType>>;
 
-  listApiSubscriptions(): Promise<StoredApiSubscription[]>;
+  /** API subscriptions by id; with `page`, at most `limit` of them after `after` (the live set loads 100,000 a page at a time). */
+  listApiSubscriptions(page?: ApiSubscriptionPage): Promise<StoredApiSubscription[]>;
   /** The API subscription with this id, or null. */
   getApiSubscription(id: string): Promise<StoredApiSubscription | null>;
   /** false when the id is taken by another API subscription (nothing written). `tenant`: its owner, fixed from now on. */

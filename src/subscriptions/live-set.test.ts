@@ -56,7 +56,8 @@ describe('LiveSubscriptions: fan-out by tenant', () => {
     await api('a1', 'acct_a');
     await api('b1', 'acct_b');
     const live = await LiveSubscriptions.load({ store, logger: silentLogger }, config);
-    const other = live.get('b1')!;
+    // A route is a plain object: wrap its predicate to count the calls.
+    const other = live.route('b1') as { matches: (type: string) => boolean };
     let asked = 0;
     const matches = other.matches;
     other.matches = (type) => (asked++, matches(type));
@@ -70,5 +71,44 @@ describe('LiveSubscriptions: fan-out by tenant', () => {
     await store.setSubscriptionEnabled('a1', false, 'test', 2);
     await live.refresh();
     expect(live.matching('order.created', () => ({}), 'acct_a').tenant).toEqual(['a2']);
+  });
+});
+
+describe('LiveSubscriptions: targets compiled on demand', () => {
+  it('routes without compiling, compiles a target on first use, and recompiles it after a change', async () => {
+    await api('a1', 'acct_a', { filter: { 'data.n': 1 } });
+    await api('a2', 'acct_a');
+    const live = await LiveSubscriptions.load({ store, logger: silentLogger }, config);
+    expect(live.route('a1')).toMatchObject({ id: 'a1', tenant: 'acct_a', enabled: true, hasFilter: true });
+    const first = live.get('a1')!;
+    expect(first.url).toBe('https://a1.example/');
+    expect(first.tenant).toBe('acct_a');
+    expect(live.get('a1')).toBe(first);
+    // The filter is the compiled target's: routing asks it only for a1.
+    expect(live.matching('order.created', () => ({ data: { n: 2 } }), 'acct_a').tenant).toEqual(['a2']);
+
+    await store.updateApiSubscription('a1', { id: 'a1', url: 'https://new.example/', events: ['order.*'], signature: { scheme: 'none' } }, 3);
+    await live.refresh();
+    const second = live.get('a1')!;
+    expect(second).not.toBe(first);
+    expect(second.url).toBe('https://new.example/');
+    expect(live.route('a1')?.hasFilter).toBe(false);
+    expect(live.matching('order.created', () => ({ data: { n: 2 } }), 'acct_a').tenant.sort()).toEqual(['a1', 'a2']);
+
+    await store.setSubscriptionEnabled('a2', false, 'paused by test', 4);
+    await live.refresh();
+    expect(live.get('a2')).toMatchObject({ enabled: false, disabledReason: 'paused by test' });
+    expect(live.enabled().map((r) => r.id)).toEqual(['cfg', 'a1']);
+  });
+
+  it('keeps a bounded number of compiled targets, and compiles an evicted one again the same', async () => {
+    for (let i = 0; i < 5000; i++) await api(`s${String(i).padStart(4, '0')}`, `t${i}`);
+    const live = await LiveSubscriptions.load({ store, logger: silentLogger }, config);
+    expect(live.size).toBe(5001);
+    const early = live.get('s0000')!;
+    for (let i = 1; i < 5000; i++) expect(live.get(`s${String(i).padStart(4, '0')}`)?.tenant).toBe(`t${i}`);
+    const again = live.get('s0000')!;
+    expect(again).not.toBe(early);
+    expect({ ...again, matches: null, signer: null, secretsAt: null }).toEqual({ ...early, matches: null, signer: null, secretsAt: null });
   });
 });

@@ -1,13 +1,22 @@
 import type { Config } from '../config/schema';
 import type { Logger } from '../lib/logger';
 import type { StoredApiSubscription, Store, SubscriptionState } from '../store/types';
-import { type DeclaredSubscription, deliveryDefaults, compileTarget, type Target } from './target';
+import type { SubscriptionDefinition } from './definition';
+import { compileEventPatterns } from './event-pattern';
 import { declaredSubscription } from './sources';
+import {
+  compileTarget,
+  type DeclaredSubscription,
+  type DeliveryDefaults,
+  deliveryDefaults,
+  type SubscriptionSource,
+  type Target,
+} from './target';
 
-/** Subscriptions an event type can fan out to: those without a filter, and those whose filter must see the event. */
+/** Subscriptions an event type can fan out to: those without a filter, and those whose filter must see the event (ids). */
 interface TypeMatch {
   always: string[];
-  filtered: Target[];
+  filtered: string[];
 }
 
 /** Ids of the enabled subscriptions an event fans out to: the platform's (no tenant), and its tenant's own. */
@@ -25,26 +34,71 @@ export interface LiveSetDeps {
 export const LIVE_SET_POLL_MS = 1000;
 
 /**
+ * What the live set keeps of every subscription: enough to route an event, list and count, and to
+ * group its work by tenant. The whole Target (signer, filter, limits) is compiled from it on demand.
+ */
+export interface Route {
+  readonly id: string;
+  readonly source: SubscriptionSource;
+  /** Its tenant; null: a platform subscription. */
+  readonly tenant: string | null;
+  /** Effective: the declaration, or the persisted run-time override. */
+  readonly enabled: boolean;
+  /** Its `events` patterns, compiled (one predicate shared by every subscription with the same list). */
+  readonly matches: (type: string) => boolean;
+  /** Whether it has a `filter` (its compiled Target then decides each event). */
+  readonly hasFilter: boolean;
+}
+
+/** A route and what its Target is compiled from: the config's declaration, or the stored row's spec as JSON text. */
+interface Entry extends Route {
+  readonly declared: DeclaredSubscription | undefined;
+  readonly spec: string | undefined;
+  readonly createdAt: number | undefined;
+  readonly updatedAt: number | undefined;
+  readonly disabledReason: string | null;
+}
+
+/** API subscriptions read per query when the whole set is loaded. */
+const LOAD_PAGE = 2000;
+
+/**
+ * Compiled Targets kept at once, in each of two generations: those of the subscriptions with work
+ * stay (each get() keeps its entry young), 100,000 idle ones are never compiled.
+ */
+const COMPILED_PER_GENERATION = 2048;
+
+/**
  * The subscriptions in force, derived from the store and the config: ingest asks it which
  * subscriptions an event fans out to (cached per type), the dispatcher which ones to claim for,
  * the admin API what to show. It is never changed by hand: every change is written to the store
  * first (with a row in its change log), then `refresh()` applies the changed ids. The instance
  * that made a change refreshes at once; other instances sharing the database learn of it through
  * `store.onSubscriptionChange` (Postgres NOTIFY) or, failing that, the poll of the change log.
+ *
+ * It holds a light Route per subscription (a few hundred bytes: its spec as text, its tenant,
+ * whether it is enabled, its shared pattern predicate); the Target a delivery or a view needs is
+ * compiled on first use and kept in a bounded cache, so memory does not grow with idle
+ * subscriptions by what a signer and a compiled definition weigh.
  */
 export class LiveSubscriptions {
-  private targets = new Map<string, Target>();
+  private entries = new Map<string, Entry>();
   /**
-   * Every target by its tenant (null: the platform's), kept in step with `targets` at each change:
+   * Every route by its tenant (null: the platform's), kept in step with `entries` at each change:
    * a tenant's subscriptions are found without looking at anyone else's (listings, fan-out).
    */
-  private byTenant = new Map<string | null, Target[]>();
+  private byTenant = new Map<string | null, Entry[]>();
   /** Per tenant (null: platform), the subscriptions each event type fans out to; a change drops its tenant's. */
   private matchCache = new Map<string | null, Map<string, TypeMatch>>();
   /** Entries in matchCache, all tenants together (bounded). */
   private cachedMatches = 0;
-  /** The enabled targets, built on demand and dropped at every change (listings; not used per event). */
-  private enabledCache: Target[] | undefined;
+  /** Compiled targets, young and old generation (see COMPILED_PER_GENERATION). */
+  private compiled = new Map<string, Target>();
+  private compiledOld = new Map<string, Target>();
+  /** Pattern predicates by their list, shared between routes. */
+  private patterns = new Map<string, (type: string) => boolean>();
+  /** The enabled routes, built on demand and dropped at every change (listings; not used per event). */
+  private enabledCache: Route[] | undefined;
   /** Newest change-log seq applied. */
   private seen = 0;
   private running: Promise<void> | undefined;
@@ -53,12 +107,15 @@ export class LiveSubscriptions {
   private unlisten: (() => void) | undefined;
   private failing = false;
   private readonly listeners = new Set<(ids?: string[]) => void>();
+  private defaults: DeliveryDefaults;
 
   /** An empty set until reloadAll() reads the store (at start, once storage is reachable). */
   constructor(
     private readonly deps: LiveSetDeps,
     private config: Config,
-  ) {}
+  ) {
+    this.defaults = deliveryDefaults(config);
+  }
 
   /** Reads every subscription of `config` and the store. */
   static async load(deps: LiveSetDeps, config: Config): Promise<LiveSubscriptions> {
@@ -72,26 +129,35 @@ export class LiveSubscriptions {
     const { store, logger } = this.deps;
     // The seq first: a change committed while the rows are read is applied again by the next refresh.
     const seq = await store.latestSubscriptionChange();
-    const [stored, states] = await Promise.all([store.listApiSubscriptions(), store.getSubscriptionStates()]);
-    const stateOf = new Map(states.map((s) => [s.id, s]));
-    const declared = new Map<string, DeclaredSubscription>();
-    for (const def of config.subscriptions) declared.set(def.id, { def, source: 'config' });
-    for (const row of stored) {
-      if (declared.has(row.id)) {
-        logger.warn({ subscription: row.id }, 'an API subscription has the id of a config subscription; the config one wins');
-        continue;
+    const stateOf = new Map((await store.getSubscriptionStates()).map((s) => [s.id, s]));
+    // Built aside and swapped in at the end: fan-out never sees a set half read.
+    const loaded = new LiveSubscriptions(this.deps, config);
+    for (const def of config.subscriptions) loaded.put(loaded.configEntry(def, stateOf.get(def.id)));
+    // A page at a time: what each row costs while it is read is garbage before the next page,
+    // never 100,000 parsed rows at once. A change committed meanwhile is after `seq`, so applied again.
+    for (let after: string | undefined; ; ) {
+      const page = await store.listApiSubscriptions({ after, limit: LOAD_PAGE });
+      for (const row of page) {
+        if (loaded.entries.has(row.id)) {
+          logger.warn({ subscription: row.id }, 'an API subscription has the id of a config subscription; the config one wins');
+          continue;
+        }
+        const entry = loaded.storedEntry(row, stateOf.get(row.id));
+        if (entry) loaded.put(entry);
       }
-      const api = declaredSubscription(config, row, logger);
-      if (api) declared.set(row.id, api);
+      if (page.length < LOAD_PAGE) break;
+      after = page.at(-1)!.id;
     }
-    const defaults = deliveryDefaults(config);
-    this.targets = new Map();
-    this.byTenant = new Map();
+    this.config = config;
+    this.defaults = loaded.defaults;
+    this.entries = loaded.entries;
+    this.byTenant = loaded.byTenant;
+    this.patterns = loaded.patterns;
+    this.forgetCompiled();
     this.matchCache.clear();
     this.cachedMatches = 0;
-    for (const [id, d] of declared) this.put(id, compileTarget(d, defaults, stateOf.get(id)));
-    this.config = config;
-    this.seen = Math.max(this.seen, seq);
+    // From `seq` on again: a change applied while the pages were read may predate the page that holds it.
+    this.seen = seq;
     this.changed();
   }
 
@@ -135,26 +201,72 @@ export class LiveSubscriptions {
 
   private apply(id: string, row: StoredApiSubscription | null, state: SubscriptionState | undefined): void {
     const inConfig = this.config.subscriptions.find((s) => s.id === id);
-    const declared: DeclaredSubscription | null = inConfig
-      ? { def: inConfig, source: 'config' }
-      : row && declaredSubscription(this.config, row, this.deps.logger);
+    const entry = inConfig ? this.configEntry(inConfig, state) : row && this.storedEntry(row, state);
     this.remove(id);
-    if (declared) this.put(id, compileTarget(declared, deliveryDefaults(this.config), state));
+    if (entry) this.put(entry);
   }
 
-  private put(id: string, target: Target): void {
-    this.targets.set(id, target);
+  /** The route of a config subscription (already validated with the config). */
+  private configEntry(def: SubscriptionDefinition, state: SubscriptionState | undefined): Entry {
+    return this.entry({ def, source: 'config' }, undefined, def, state);
+  }
+
+  /**
+   * The route of a stored API subscription, or null when it must not be in force (see
+   * declaredSubscription). The definition is validated here, once; its Target is compiled later,
+   * from the spec kept as text.
+   */
+  private storedEntry(row: StoredApiSubscription, state: SubscriptionState | undefined): Entry | null {
+    const declared = declaredSubscription(this.config, row, this.deps.logger);
+    if (!declared) return null;
+    return this.entry(undefined, { row, declared }, declared.def, state);
+  }
+
+  private entry(
+    declared: DeclaredSubscription | undefined,
+    stored: { row: StoredApiSubscription; declared: DeclaredSubscription } | undefined,
+    def: SubscriptionDefinition,
+    state: SubscriptionState | undefined,
+  ): Entry {
+    const enabled = state?.enabled ?? def.enabled;
+    return {
+      id: def.id,
+      source: declared?.source ?? 'api',
+      tenant: stored?.row.tenant ?? null,
+      enabled,
+      matches: this.patternsOf(def.events),
+      hasFilter: def.filter !== undefined,
+      declared,
+      // The stored spec as text: what the Target is compiled from again (validated already).
+      spec: stored && JSON.stringify(stored.row.spec),
+      createdAt: stored?.row.createdAt,
+      updatedAt: stored?.row.updatedAt,
+      disabledReason: enabled ? null : (state?.disabledReason ?? null),
+    };
+  }
+
+  private patternsOf(events: readonly string[]): (type: string) => boolean {
+    const key = events.join('\n');
+    let matches = this.patterns.get(key);
+    if (matches === undefined) this.patterns.set(key, (matches = compileEventPatterns(events)));
+    return matches;
+  }
+
+  private put(entry: Entry): void {
+    this.entries.set(entry.id, entry);
     // An array per tenant: a tenant holds a handful (max_subscriptions), and 100,000 Maps would cost more.
-    const group = this.byTenant.get(target.tenant);
-    if (group === undefined) this.byTenant.set(target.tenant, [target]);
-    else group.push(target);
-    this.forgetMatches(target.tenant);
+    const group = this.byTenant.get(entry.tenant);
+    if (group === undefined) this.byTenant.set(entry.tenant, [entry]);
+    else group.push(entry);
+    this.forgetMatches(entry.tenant);
   }
 
   private remove(id: string): void {
-    const old = this.targets.get(id);
+    const old = this.entries.get(id);
+    this.compiled.delete(id);
+    this.compiledOld.delete(id);
     if (old === undefined) return;
-    this.targets.delete(id);
+    this.entries.delete(id);
     const rest = (this.byTenant.get(old.tenant) ?? []).filter((t) => t.id !== id);
     if (rest.length === 0) this.byTenant.delete(old.tenant);
     else this.byTenant.set(old.tenant, rest);
@@ -166,6 +278,11 @@ export class LiveSubscriptions {
     if (cached === undefined) return;
     this.cachedMatches -= cached.size;
     this.matchCache.delete(tenant);
+  }
+
+  private forgetCompiled(): void {
+    this.compiled = new Map();
+    this.compiledOld = new Map();
   }
 
   /** Keeps the set in step with changes made by other instances: their announcements and a poll. */
@@ -207,8 +324,41 @@ export class LiveSubscriptions {
     return () => this.listeners.delete(listener);
   }
 
+  /** The subscription in force with this id, compiled (kept while it is used; see COMPILED_PER_GENERATION). */
   get(id: string): Target | undefined {
-    return this.targets.get(id);
+    const young = this.compiled.get(id);
+    if (young !== undefined) return young;
+    const entry = this.entries.get(id);
+    if (entry === undefined) return undefined;
+    let target = this.compiledOld.get(id);
+    if (target === undefined) {
+      const declared = entry.declared ?? this.declaredAgain(entry);
+      if (declared === null) return undefined;
+      target = compileTarget(declared, this.defaults, { enabled: entry.enabled, disabledReason: entry.disabledReason });
+    }
+    if (this.compiled.size >= COMPILED_PER_GENERATION) {
+      this.compiledOld = this.compiled;
+      this.compiled = new Map();
+    }
+    this.compiled.set(id, target);
+    return target;
+  }
+
+  /** A stored entry's definition, validated again from its text (it was at load: null only if the schema changed since). */
+  private declaredAgain(entry: Entry): DeclaredSubscription | null {
+    const row: StoredApiSubscription = {
+      id: entry.id,
+      spec: JSON.parse(entry.spec!) as Record<string, unknown>,
+      createdAt: entry.createdAt!,
+      updatedAt: entry.updatedAt!,
+      ...(entry.tenant !== null && { tenant: entry.tenant }),
+    };
+    return declaredSubscription(this.config, row, this.deps.logger);
+  }
+
+  /** The route of a subscription in force (tenant, enabled, patterns), without compiling it. */
+  route(id: string): Route | undefined {
+    return this.entries.get(id);
   }
 
   /** Whether the config file declares `id` (such subscriptions are read-only over the API). */
@@ -216,18 +366,29 @@ export class LiveSubscriptions {
     return this.config.subscriptions.some((s) => s.id === id);
   }
 
-  all(): Target[] {
-    return [...this.targets.values()];
+  /** Every route, in no particular order. */
+  all(): Route[] {
+    return [...this.entries.values()];
   }
 
-  /** The enabled targets; a shared array, not to be modified. */
-  enabled(): readonly Target[] {
+  /** How many subscriptions are in force. */
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** The enabled routes; a shared array, not to be modified. */
+  enabled(): readonly Route[] {
     return (this.enabledCache ??= this.all().filter((t) => t.enabled));
   }
 
-  /** The targets of one tenant (null: the platform's own), enabled or not: a copy, costing that tenant's count. */
-  ofTenant(tenant: string | null): Target[] {
+  /** The routes of one tenant (null: the platform's own), enabled or not: a copy, costing that tenant's count. */
+  ofTenant(tenant: string | null): Route[] {
     return [...(this.byTenant.get(tenant) ?? [])];
+  }
+
+  /** `delivery.disable_after` when any subscription is enabled (every one has the same), else Infinity. */
+  shortestDisableAfter(): number {
+    return this.enabled().length > 0 ? this.defaults.disableAfterMs : Number.POSITIVE_INFINITY;
   }
 
   /** Drops what was derived from the whole set of targets and tells the listeners. */
@@ -260,8 +421,8 @@ export class LiveSubscriptions {
     let byType = this.matchCache.get(tenant);
     let match = byType?.get(type);
     if (!match) {
-      const candidates = this.ofTenant(tenant).filter((t) => t.enabled && t.matches(type));
-      match = { always: candidates.filter((t) => !t.filter).map((t) => t.id), filtered: candidates.filter((t) => t.filter) };
+      const candidates = (this.byTenant.get(tenant) ?? []).filter((t) => t.enabled && t.matches(type));
+      match = { always: candidates.filter((t) => !t.hasFilter).map((t) => t.id), filtered: candidates.filter((t) => t.hasFilter).map((t) => t.id) };
       // Event types (and tenants sending) are bounded in practice; a cap keeps a flood of random ones from growing memory.
       if (this.cachedMatches > 100_000) {
         this.matchCache.clear();
@@ -278,6 +439,6 @@ export class LiveSubscriptions {
   private pick(match: TypeMatch, envelope: () => unknown): string[] {
     if (match.filtered.length === 0) return match.always;
     const value = envelope();
-    return [...match.always, ...match.filtered.filter((t) => t.filter?.(value)).map((t) => t.id)];
+    return [...match.always, ...match.filtered.filter((id) => this.get(id)?.filter?.(value) === true)];
   }
 }

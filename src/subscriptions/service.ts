@@ -54,14 +54,17 @@ export async function listSubscriptions(
   const shown = next.slice(0, page.limit);
   const last = shown.at(-1);
   return {
-    data: await renderTargets(deps, shown),
+    data: await renderTargets(
+      deps,
+      shown.flatMap((r) => deps.live.get(r.id) ?? []),
+    ),
     nextCursor: next.length > page.limit && last ? Buffer.from(last.id).toString('base64url') : null,
   };
 }
 
 /** The `k` targets with the smallest ids above `after`, in id order: one pass over `targets`, keeping k. */
-function smallestAfter(targets: Iterable<Target>, after: string | undefined, k: number): Target[] {
-  const kept: Target[] = [];
+function smallestAfter<T extends { id: string }>(targets: Iterable<T>, after: string | undefined, k: number): T[] {
+  const kept: T[] = [];
   for (const t of targets) {
     if (after !== undefined && t.id <= after) continue;
     if (kept.length === k && t.id >= kept[k - 1]!.id) continue;

@@ -94,7 +94,11 @@ export interface DeclaredSubscription {
 }
 
 /** Compiles a declared subscription with its persisted run-time state (absent: as declared). */
-export function compileTarget(declared: DeclaredSubscription, defaults: DeliveryDefaults, state: SubscriptionState | undefined): Target {
+export function compileTarget(
+  declared: DeclaredSubscription,
+  defaults: DeliveryDefaults,
+  state: Pick<SubscriptionState, 'enabled' | 'disabledReason'> | undefined,
+): Target {
   const { def } = declared;
   const signature = def.signature;
   const current = signature.secret ? [signature.secret] : [];

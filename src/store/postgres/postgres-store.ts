@@ -204,7 +204,7 @@ export function createPostgresStore(opts: PostgresStoreOptions): Store {
     listDeliveries: (query) => listings.listDeliveries(query),
     listAudit: (query) => listings.listAudit(query),
 
-    listApiSubscriptions: () => reads.listApiSubscriptions(direct),
+    listApiSubscriptions: (page) => reads.listApiSubscriptions(direct, page),
     getApiSubscription: (id) => reads.getApiSubscription(direct, id),
     // created_at and updated_at of API subscriptions are the caller's times, shown as given.
     async insertApiSubscription(id, spec, now, tenant) {

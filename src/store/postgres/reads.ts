@@ -12,6 +12,7 @@ import {
 } from '../sql/from-rows';
 import type { ApiSubscriptionRow, AttemptRow, DeliveryRow, EventRow, SubscriptionStateRow } from '../sql/rows';
 import type {
+  ApiSubscriptionPage,
   AttemptRecord,
   DeliveryStatus,
   StoredApiSubscription,
@@ -39,6 +40,8 @@ export const READ_SQL = {
   waitingTotals: `SELECT COUNT(*) AS backlog, MIN(created_at) AS at FROM deliveries
     WHERE status IN ('pending', 'retrying') AND NOT (subscription_id = ANY(@except))`,
   apiSubscriptions: `SELECT * FROM api_subscriptions ORDER BY id`,
+  // '' sorts before every id: the first page.
+  apiSubscriptionPage: `SELECT * FROM api_subscriptions WHERE id > @after ORDER BY id LIMIT @limit`,
   apiSubscription: `SELECT * FROM api_subscriptions WHERE id = @id`,
   states: `SELECT * FROM subscription_state ORDER BY id`,
   failingStates: `SELECT * FROM subscription_state WHERE failing_since IS NOT NULL AND failing_since <= @at`,
@@ -92,8 +95,12 @@ export async function waitingTotals(run: Runner, except: string[]): Promise<{ ba
 }
 
 /** Every API subscription, by id. */
-export async function listApiSubscriptions(run: Runner): Promise<StoredApiSubscription[]> {
-  return (await run.rows<ApiSubscriptionRow>(READ_SQL.apiSubscriptions)).map(toApiSubscription);
+export async function listApiSubscriptions(run: Runner, page?: ApiSubscriptionPage): Promise<StoredApiSubscription[]> {
+  const rows =
+    page === undefined
+      ? await run.rows<ApiSubscriptionRow>(READ_SQL.apiSubscriptions)
+      : await run.rows<ApiSubscriptionRow>(READ_SQL.apiSubscriptionPage, { after: page.after ?? '', limit: page.limit });
+  return rows.map(toApiSubscription);
 }
 
 /** One API subscription, or null. */

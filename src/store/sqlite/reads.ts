@@ -12,6 +12,7 @@ import {
 } from '../sql/from-rows';
 import type { StoreSchema } from '../sql/rows';
 import type {
+  ApiSubscriptionPage,
   AttemptRecord,
   DeliveryStatus,
   StoredApiSubscription,
@@ -103,8 +104,11 @@ export async function waitingTotals(db: Db, except: string[]): Promise<{ backlog
 }
 
 /** Every API subscription, by id. */
-export async function listApiSubscriptions(db: Db): Promise<StoredApiSubscription[]> {
-  const rows = await db.selectFrom('api_subscriptions').selectAll().orderBy('id').execute();
+export async function listApiSubscriptions(db: Db, page?: ApiSubscriptionPage): Promise<StoredApiSubscription[]> {
+  let query = db.selectFrom('api_subscriptions').selectAll().orderBy('id');
+  if (page?.after !== undefined) query = query.where('id', '>', page.after);
+  if (page !== undefined) query = query.limit(page.limit);
+  const rows = await query.execute();
   return rows.map(toApiSubscription);
 }
 

@@ -153,7 +153,7 @@ export function createSqliteStore(opts: SqliteOptions, hooks: { syncFd?: SyncFd 
     async listAudit(query) {
       return listings().listAudit(query);
     },
-    listApiSubscriptions: () => reads.listApiSubscriptions(kysely()),
+    listApiSubscriptions: (page) => reads.listApiSubscriptions(kysely(), page),
     getApiSubscription: (id) => reads.getApiSubscription(kysely(), id),
     async insertApiSubscription(id, spec, now, tenant) {
       return admin().insertApiSubscription(id, spec, toMs(now), tenant ?? null);
