@@ -87,7 +87,11 @@ describe('LiveSubscriptions: targets compiled on demand', () => {
     // The filter is the compiled target's: routing asks it only for a1.
     expect(live.matching('order.created', () => ({ data: { n: 2 } }), 'acct_a').tenant).toEqual(['a2']);
 
-    await store.updateApiSubscription('a1', { id: 'a1', url: 'https://new.example/', events: ['order.*'], signature: { scheme: 'none' } }, 3);
+    await store.updateApiSubscription(
+      'a1',
+      { id: 'a1', url: 'https://new.example/', events: ['order.*'], signature: { scheme: 'none' } },
+      3,
+    );
     await live.refresh();
     const second = live.get('a1')!;
     expect(second).not.toBe(first);

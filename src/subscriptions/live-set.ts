@@ -422,7 +422,10 @@ export class LiveSubscriptions {
     let match = byType?.get(type);
     if (!match) {
       const candidates = (this.byTenant.get(tenant) ?? []).filter((t) => t.enabled && t.matches(type));
-      match = { always: candidates.filter((t) => !t.hasFilter).map((t) => t.id), filtered: candidates.filter((t) => t.hasFilter).map((t) => t.id) };
+      match = {
+        always: candidates.filter((t) => !t.hasFilter).map((t) => t.id),
+        filtered: candidates.filter((t) => t.hasFilter).map((t) => t.id),
+      };
       // Event types (and tenants sending) are bounded in practice; a cap keeps a flood of random ones from growing memory.
       if (this.cachedMatches > 100_000) {
         this.matchCache.clear();
