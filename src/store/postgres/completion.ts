@@ -36,16 +36,6 @@ export const COMPLETION_SQL = {
     SELECT * FROM unnest(@ids::text[], @deliveryIds::text[], @attempts::int[], @startedAts::bigint[],
       @durations::int[], @urls::text[], @requestHeaders::text[], @responseStatuses::int[],
       @responseHeaders::text[], @bodies::text[], @errors::text[])`,
-  // failing_since: when the current run of failures began (delivery.disable_after counts from it).
-  recordSuccess: `INSERT INTO subscription_state (id, last_success_at, failure_streak, updated_at)
-    VALUES (@id, @now, 0, @now)
-    ON CONFLICT (id) DO UPDATE
-    SET last_success_at = @now, failure_streak = 0, failing_since = NULL, updated_at = @now`,
-  recordFailure: `INSERT INTO subscription_state (id, last_failure_at, failure_streak, failing_since, updated_at)
-    VALUES (@id, @now, @count, @now, @now)
-    ON CONFLICT (id) DO UPDATE
-    SET last_failure_at = @now, failure_streak = subscription_state.failure_streak + @count,
-      failing_since = COALESCE(subscription_state.failing_since, @now), updated_at = @now`,
   // Also setSubscriptionEnabled's. Enabling again (1 or NULL) restarts the disable_after clock; disabling keeps it.
   setEnabled: `INSERT INTO subscription_state (id, enabled, disabled_reason, failure_streak, updated_at)
     VALUES (@id, @enabled, @reason, 0, @now)
@@ -121,35 +111,76 @@ async function reportFailedForGood(ops: PgEmitter, finished: Finished[], now: nu
   for (const id of reports) await reportFailures(ops, id, now);
 }
 
-/** Writes the tallied health; with `ops`, emits `recovered` (before a success resets) and `failing` (after failures). */
+/**
+ * Writes the tallied health, every subscription of the batch in one statement, in id order: two
+ * instances completing attempts of the same subscriptions lock their state rows in the same order,
+ * so they wait for each other briefly instead of deadlocking (which Postgres breaks only after
+ * deadlock_timeout). With `ops`, emits `recovered` (read before the successes reset the streak) and
+ * `failing` (after the failures are counted), each one statement for the batch.
+ */
 async function flushHealth(tx: Runner, health: HealthTally, now: number, ops: PgEmitter | undefined): Promise<void> {
-  for (const { id, success, failures, last, alerting } of health.drain()) {
-    if (success) {
-      const [recovered] = ops ? await tx.rows<{ failing_since: string | null }>(OPERATIONAL_SQL.announceRecovered, { id }) : [];
-      if (ops && recovered) {
-        const since = recovered.failing_since === null ? now : Number(recovered.failing_since);
-        await emit(ops, { type: 'hookrelay.subscription.recovered', subscriptionId: id, failedForMs: now - since });
-      }
-      await tx.count(COMPLETION_SQL.recordSuccess, { id, now });
-    }
-    if (failures > 0) {
-      await tx.count(COMPLETION_SQL.recordFailure, { id, now, count: failures });
-      const [failing] =
-        ops && alerting
-          ? await tx.rows<{ failure_streak: number }>(OPERATIONAL_SQL.announceFailing, { id, threshold: ops.hooks.failingAfter })
-          : [];
-      if (ops && failing) {
-        await emit(ops, {
-          type: 'hookrelay.subscription.failing',
-          subscriptionId: id,
-          failureStreak: Number(failing.failure_streak),
-          lastStatus: last?.status ?? null,
-          lastError: last?.error ?? null,
-        });
-      }
+  const entries = health.drain().sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  if (entries.length === 0) return;
+  const succeeded = entries.filter((e) => e.success).map((e) => e.id);
+  if (ops && succeeded.length > 0) {
+    const recovered = await tx.rows<{ id: string; failing_since: string | null }>(HEALTH_SQL.announceRecovered, { ids: succeeded });
+    for (const { id, failing_since } of recovered.sort((a, b) => (a.id < b.id ? -1 : 1))) {
+      const since = failing_since === null ? now : Number(failing_since);
+      await emit(ops, { type: 'hookrelay.subscription.recovered', subscriptionId: id, failedForMs: now - since });
     }
   }
+  await tx.count(HEALTH_SQL.record, {
+    ids: entries.map((e) => e.id),
+    successes: entries.map((e) => e.success),
+    failures: entries.map((e) => e.failures),
+    now,
+  });
+  const alerting = entries.filter((e) => e.failures > 0 && e.alerting);
+  if (!ops || alerting.length === 0) return;
+  const failing = await tx.rows<{ id: string; failure_streak: number }>(HEALTH_SQL.announceFailing, {
+    ids: alerting.map((e) => e.id),
+    threshold: ops.hooks.failingAfter,
+  });
+  const lastOf = new Map(alerting.map((e) => [e.id, e.last]));
+  for (const { id, failure_streak } of failing.sort((a, b) => (a.id < b.id ? -1 : 1))) {
+    const last = lastOf.get(id) ?? null;
+    await emit(ops, {
+      type: 'hookrelay.subscription.failing',
+      subscriptionId: id,
+      failureStreak: Number(failure_streak),
+      lastStatus: last?.status ?? null,
+      lastError: last?.error ?? null,
+    });
+  }
 }
+
+/**
+ * Subscription health for a batch of results (flushHealth): `record` folds each subscription's
+ * success (resets the streak) and the failures after it into its row; the others are
+ * OPERATIONAL_SQL's announcements, for many ids at once.
+ */
+export const HEALTH_SQL = {
+  // failing_since: when the current run of failures began (delivery.disable_after counts from it).
+  record: `INSERT INTO subscription_state (id, last_success_at, last_failure_at, failure_streak, failing_since, updated_at)
+    SELECT v.id, CASE WHEN v.success THEN @now::bigint END, CASE WHEN v.failures > 0 THEN @now::bigint END,
+      v.failures, CASE WHEN v.failures > 0 THEN @now::bigint END, @now::bigint
+    FROM unnest(@ids::text[], @successes::boolean[], @failures::int[]) WITH ORDINALITY AS v(id, success, failures, n)
+    ORDER BY v.n
+    ON CONFLICT (id) DO UPDATE SET
+      last_success_at = COALESCE(EXCLUDED.last_success_at, subscription_state.last_success_at),
+      last_failure_at = COALESCE(EXCLUDED.last_failure_at, subscription_state.last_failure_at),
+      failure_streak = CASE WHEN EXCLUDED.last_success_at IS NOT NULL THEN EXCLUDED.failure_streak
+        ELSE subscription_state.failure_streak + EXCLUDED.failure_streak END,
+      failing_since = CASE WHEN EXCLUDED.last_success_at IS NOT NULL THEN EXCLUDED.failing_since
+        ELSE COALESCE(subscription_state.failing_since, EXCLUDED.failing_since) END,
+      updated_at = EXCLUDED.updated_at`,
+  announceRecovered: `UPDATE subscription_state SET failing_announced = 0
+    WHERE id = ANY(@ids::text[]) AND failing_announced = 1
+    RETURNING id, failing_since`,
+  announceFailing: `UPDATE subscription_state SET failing_announced = 1
+    WHERE id = ANY(@ids::text[]) AND failing_announced = 0 AND failure_streak >= @threshold
+    RETURNING id, failure_streak`,
+} as const;
 
 /** One result; returns what its delivery row said when it was still ours (and so written). */
 async function completeOne(

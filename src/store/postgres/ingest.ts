@@ -10,8 +10,20 @@ export const INGEST_SQL = {
   findEvents: `SELECT id, content_hash, delivery_count FROM events WHERE id = ANY(@ids)`,
   // FOR SHARE: an erasure that marks the tenant waits for this ingest to commit, then sees its rows.
   findTenants: `SELECT id, enabled, state FROM tenants WHERE id = ANY(@ids) FOR SHARE`,
-  insertEvent: `INSERT INTO events (id, type, data, content_hash, created_at, delivery_count, tenant, test)
-    VALUES (@id, @type, @data, @contentHash, @createdAt, @deliveryCount, @tenant, @test)`,
+  // The new events of a group, in one round trip.
+  insertEvents: `INSERT INTO events (id, type, data, content_hash, created_at, delivery_count, tenant, test)
+    SELECT v.id, v.type, v.data, v.content_hash, v.created_at, v.delivery_count, v.tenant, v.test
+    FROM unnest(@ids::text[], @types::text[], @datas::text[], @contentHashes::text[], @createdAts::bigint[],
+      @deliveryCounts::int[], @tenants::text[], @tests::int[])
+      WITH ORDINALITY AS v(id, type, data, content_hash, created_at, delivery_count, tenant, test, n)
+    -- seq in request order, as one INSERT per event gave it (listings break created_at ties by seq).
+    ORDER BY v.n`,
+  // insertDelivery for every delivery of a group, in one round trip.
+  insertDeliveries: `INSERT INTO deliveries (id, event_id, subscription_id, event_type, tenant, status, attempts,
+      next_attempt_at, created_at, updated_at)
+    SELECT v.id, v.event_id, v.subscription_id, v.event_type, v.tenant, 'pending', 0, v.created_at, v.created_at, v.created_at
+    FROM unnest(@ids::text[], @eventIds::text[], @subscriptionIds::text[], @eventTypes::text[], @tenants::text[], @createdAts::bigint[])
+      AS v(id, event_id, subscription_id, event_type, tenant, created_at)`,
   // A new delivery is due at its creation.
   insertDelivery: `INSERT INTO deliveries (id, event_id, subscription_id, event_type, tenant, status, attempts,
       next_attempt_at, created_at, updated_at)
@@ -22,41 +34,67 @@ export const INGEST_SQL = {
 export const UNIQUE_VIOLATION = '23505';
 
 /**
- * One ingest request in the group's transaction: the shared rules (planIngest), decided before the
- * first write, so a conflicting request writes nothing. Times are shifted onto the database clock.
+ * A group of ingest requests in one transaction, each decided by the shared rules (planIngest)
+ * before anything is written, so a conflicting or refused request writes nothing and the others
+ * still do. The reads and the writes are each one statement for the whole group (tenants, given
+ * ids, events, deliveries): the round trips of a group do not grow with its requests and events.
+ * Times are shifted onto the database clock.
  */
-export async function ingestRequest(tx: Runner, request: NewEvent[], shift: number): Promise<IngestResult> {
-  const tenants = tenantsToLookUp(request);
+export async function ingestGroup(tx: Runner, requests: NewEvent[][], shift: number): Promise<IngestResult[]> {
+  const tenants = [...new Set(requests.flatMap((r) => tenantsToLookUp(r)))].sort();
   const gates = tenants.length === 0 ? [] : await tx.rows<TenantGate>(INGEST_SQL.findTenants, { ids: tenants });
-  const gated = applyTenants(request, new Map(gates.map((g) => [g.id, g])));
-  if (gated.kind !== 'ok') return gated;
-  const events = gated.events;
-  const ids = idsToLookUp(events);
+  const gateOf = new Map(gates.map((g) => [g.id, g]));
+  const gated = requests.map((r) => applyTenants(r, gateOf));
+  const ids = [...new Set(gated.flatMap((g) => (g.kind === 'ok' ? idsToLookUp(g.events) : [])))];
   const found = ids.length === 0 ? [] : await tx.rows<StoredIdentity & { id: string }>(INGEST_SQL.findEvents, { ids });
-  const plan = planIngest(events, new Map(found.map((f) => [f.id, f])));
-  if (plan.kind === 'conflict') return plan;
-  for (const event of plan.toInsert) {
-    const createdAt = ms(event.createdAt + shift);
-    await tx.count(INGEST_SQL.insertEvent, {
-      id: event.id,
-      type: event.type,
-      data: event.data,
-      contentHash: event.contentHash,
-      createdAt,
-      deliveryCount: event.subscriptionIds.length,
-      tenant: event.tenant ?? null,
-      test: event.test ? 1 : 0,
-    });
-    for (const subscriptionId of event.subscriptionIds) {
-      await tx.count(INGEST_SQL.insertDelivery, {
-        id: newDeliveryId(createdAt),
-        eventId: event.id,
-        subscriptionId,
-        eventType: event.type,
-        tenant: event.tenant ?? null,
-        createdAt,
-      });
+  // What is stored under each id, kept up to date with what earlier requests of the group insert.
+  const stored = new Map<string, StoredIdentity>(found.map((f) => [f.id, f]));
+  const toInsert: NewEvent[] = [];
+  const results = gated.map((g): IngestResult => {
+    if (g.kind !== 'ok') return g;
+    const own = new Map<string, StoredIdentity>();
+    for (const id of idsToLookUp(g.events)) {
+      const identity = stored.get(id);
+      if (identity !== undefined) own.set(id, identity);
     }
-  }
-  return { kind: 'ok', events: plan.events };
+    const plan = planIngest(g.events, own);
+    if (plan.kind === 'conflict') return plan;
+    for (const event of plan.toInsert) {
+      stored.set(event.id, { content_hash: event.contentHash, delivery_count: event.subscriptionIds.length });
+      toInsert.push(event);
+    }
+    return { kind: 'ok', events: plan.events };
+  });
+  if (toInsert.length > 0) await insertAll(tx, toInsert, shift);
+  return results;
+}
+
+/** The new events and their deliveries: two statements. */
+async function insertAll(tx: Runner, events: NewEvent[], shift: number): Promise<void> {
+  const createdAts = events.map((e) => ms(e.createdAt + shift));
+  await tx.count(INGEST_SQL.insertEvents, {
+    ids: events.map((e) => e.id),
+    types: events.map((e) => e.type),
+    datas: events.map((e) => e.data),
+    contentHashes: events.map((e) => e.contentHash),
+    createdAts,
+    deliveryCounts: events.map((e) => e.subscriptionIds.length),
+    tenants: events.map((e) => e.tenant ?? null),
+    tests: events.map((e) => (e.test ? 1 : 0)),
+  });
+  const d = { ids: [] as string[], eventIds: [] as string[], subscriptionIds: [] as string[], eventTypes: [] as string[] };
+  const tenants: (string | null)[] = [];
+  const at: number[] = [];
+  events.forEach((event, i) => {
+    const createdAt = createdAts[i]!;
+    for (const subscriptionId of event.subscriptionIds) {
+      d.ids.push(newDeliveryId(createdAt));
+      d.eventIds.push(event.id);
+      d.subscriptionIds.push(subscriptionId);
+      d.eventTypes.push(event.type);
+      tenants.push(event.tenant ?? null);
+      at.push(createdAt);
+    }
+  });
+  if (d.ids.length > 0) await tx.count(INGEST_SQL.insertDeliveries, { ...d, tenants, createdAts: at });
 }

@@ -1,6 +1,6 @@
 import { type FailedDeliveryRow, type FailureReportRow, failedOccurrence, listedReports, OPERATIONAL_SQL } from '../sql/operational';
 import type { OperationalHooks, OperationalOccurrence } from '../types';
-import { ingestRequest } from './ingest';
+import { ingestGroup } from './ingest';
 import type { Runner } from './run';
 
 /**
@@ -19,7 +19,7 @@ export interface PgEmitter {
 export async function emit(e: PgEmitter, occurrence: OperationalOccurrence): Promise<void> {
   const event = e.hooks.eventOf(occurrence);
   if (event === null) return;
-  const result = await ingestRequest(e.tx, [event], e.shift);
+  const [result] = await ingestGroup(e.tx, [[event]], e.shift);
   if (result?.kind !== 'ok') return;
   for (const id of event.subscriptionIds) e.woken.add(id);
   for (const id of event.tenantSubscriptionIds ?? []) e.woken.add(id);

@@ -9,7 +9,7 @@ import { announceDisabled, checkBacklog, type PgEmitter, reportDueFailures } fro
 import { createPool, createPostgresKysely, migratePostgres, type PostgresOptions } from './connect';
 import { createShift, ms, type TimeSource } from './database-clock';
 import { isPostgresUnavailable } from './errors';
-import { ingestRequest, UNIQUE_VIOLATION } from './ingest';
+import { ingestGroup, UNIQUE_VIOLATION } from './ingest';
 import { createListings } from './listings';
 import { createNotifications } from './notifications';
 import { pruneBatch } from './prune';
@@ -96,8 +96,7 @@ export function createPostgresStore(opts: PostgresStoreOptions): Store {
         try {
           return await transaction(async (tx) => {
             const shift = await shiftOf(tx, clock.now());
-            const results: IngestResult[] = [];
-            for (const events of requests) results.push(await ingestRequest(tx, events, shift));
+            const results = await ingestGroup(tx, requests, shift);
             const woken = new Set<string>();
             requests.forEach((events, i) => {
               const result = results[i]!;
