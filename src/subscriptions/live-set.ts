@@ -59,6 +59,9 @@ interface Entry extends Route {
   readonly disabledReason: string | null;
 }
 
+/** Type matches cached, all tenants together; past it the cache starts again (a miss costs one tenant's few routes). */
+const MAX_CACHED_MATCHES = 20_000;
+
 /** API subscriptions read per query when the whole set is loaded. */
 const LOAD_PAGE = 2000;
 
@@ -76,7 +79,7 @@ const COMPILED_PER_GENERATION = 2048;
  * that made a change refreshes at once; other instances sharing the database learn of it through
  * `store.onSubscriptionChange` (Postgres NOTIFY) or, failing that, the poll of the change log.
  *
- * It holds a light Route per subscription (a few hundred bytes: its spec as text, its tenant,
+ * It holds a light Route per subscription (a few hundred bytes: its definition as JSON text, its tenant,
  * whether it is enabled, its shared pattern predicate); the Target a delivery or a view needs is
  * compiled on first use and kept in a bounded cache, so memory does not grow with idle
  * subscriptions by what a signer and a compiled definition weigh.
@@ -237,8 +240,9 @@ export class LiveSubscriptions {
       matches: this.patternsOf(def.events),
       hasFilter: def.filter !== undefined,
       declared,
-      // The stored spec as text: what the Target is compiled from again (validated already).
-      spec: stored && JSON.stringify(stored.row.spec),
+      // The validated definition as JSON text (every value in it is JSON: durations are ms, dates
+      // epoch ms): what the Target is compiled from again, without validating it twice.
+      spec: stored && JSON.stringify(stored.declared.def),
       createdAt: stored?.row.createdAt,
       updatedAt: stored?.row.updatedAt,
       disabledReason: enabled ? null : (state?.disabledReason ?? null),
@@ -333,7 +337,6 @@ export class LiveSubscriptions {
     let target = this.compiledOld.get(id);
     if (target === undefined) {
       const declared = entry.declared ?? this.declaredAgain(entry);
-      if (declared === null) return undefined;
       target = compileTarget(declared, this.defaults, { enabled: entry.enabled, disabledReason: entry.disabledReason });
     }
     if (this.compiled.size >= COMPILED_PER_GENERATION) {
@@ -344,16 +347,15 @@ export class LiveSubscriptions {
     return target;
   }
 
-  /** A stored entry's definition, validated again from its text (it was at load: null only if the schema changed since). */
-  private declaredAgain(entry: Entry): DeclaredSubscription | null {
-    const row: StoredApiSubscription = {
-      id: entry.id,
-      spec: JSON.parse(entry.spec!) as Record<string, unknown>,
-      createdAt: entry.createdAt!,
-      updatedAt: entry.updatedAt!,
+  /** A stored entry's declaration, from the definition kept as text (validated when the entry was made). */
+  private declaredAgain(entry: Entry): DeclaredSubscription {
+    return {
+      def: JSON.parse(entry.spec!) as SubscriptionDefinition,
+      source: 'api',
+      createdAt: entry.createdAt,
+      updatedAt: entry.updatedAt,
       ...(entry.tenant !== null && { tenant: entry.tenant }),
     };
-    return declaredSubscription(this.config, row, this.deps.logger);
   }
 
   /** The route of a subscription in force (tenant, enabled, patterns), without compiling it. */
@@ -427,7 +429,7 @@ export class LiveSubscriptions {
         filtered: candidates.filter((t) => t.hasFilter).map((t) => t.id),
       };
       // Event types (and tenants sending) are bounded in practice; a cap keeps a flood of random ones from growing memory.
-      if (this.cachedMatches > 100_000) {
+      if (this.cachedMatches > MAX_CACHED_MATCHES) {
         this.matchCache.clear();
         this.cachedMatches = 0;
         byType = undefined;

@@ -12,6 +12,8 @@ export const CACHE_MS = 1000;
 
 /** Entries kept before expired ones are dropped (tenants without a record are cached too). */
 const SWEEP_AT = 10_000;
+/** Entries kept at most: a cache, so a flood of tenants within a second just empties it. */
+const MAX_CACHED = 100_000;
 
 interface Cached {
   rate: Rate | null;
@@ -31,6 +33,7 @@ export interface TenantIngestLimiter {
 export function createTenantIngestLimiter(deps: { store: Pick<Store, 'getTenant'>; now: () => number }): TenantIngestLimiter {
   const cache = new Map<string, Cached>();
   const reading = new Map<string, Promise<Rate | null>>();
+  let lastSweep = Number.NEGATIVE_INFINITY;
   const buckets = createTokenBuckets({ now: deps.now, burst: REQUEST_BURST });
 
   async function rateOf(tenant: string): Promise<Rate | null> {
@@ -43,7 +46,7 @@ export function createTenantIngestLimiter(deps: { store: Pick<Store, 'getTenant'
       .getTenant(tenant)
       .then((record) => {
         const rate = parseStored(record?.ingestRate ?? null);
-        if (cache.size >= SWEEP_AT) sweep(now);
+        if (cache.size >= SWEEP_AT && now - lastSweep >= CACHE_MS) sweep(now);
         cache.set(tenant, { rate, at: now });
         return rate;
       })
@@ -52,8 +55,11 @@ export function createTenantIngestLimiter(deps: { store: Pick<Store, 'getTenant'
     return read;
   }
 
+  /** At most once per CACHE_MS (every entry may still be fresh: 10,000 tenants within a second); past MAX_CACHED, all go. */
   function sweep(now: number) {
+    lastSweep = now;
     for (const [tenant, entry] of cache) if (now - entry.at >= CACHE_MS) cache.delete(tenant);
+    if (cache.size >= MAX_CACHED) cache.clear();
   }
 
   return {

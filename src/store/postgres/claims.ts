@@ -108,7 +108,8 @@ export async function claimDue(tx: Runner, requests: ClaimRequest[], owner: stri
   const local = (t: number | null) => (t === null ? null : t - shift);
   // Plain requests (neither fifo nor rate-limited), one subscription each: all in two statements.
   const plain = new Map<string, ClaimRequest>();
-  for (const r of requests) if (!r.fifo && !r.rateLimit && Math.floor(r.limit) > 0 && !plain.has(r.subscriptionId)) plain.set(r.subscriptionId, r);
+  for (const r of requests)
+    if (!r.fifo && !r.rateLimit && Math.floor(r.limit) > 0 && !plain.has(r.subscriptionId)) plain.set(r.subscriptionId, r);
   if (plain.size > 0) await claimPlain(tx, [...plain.values()], owner, at, shift, deliveries, nextDueAt);
   for (const request of requests) {
     if (plain.get(request.subscriptionId) === request) continue;
