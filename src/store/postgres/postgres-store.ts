@@ -1,7 +1,7 @@
 import { postgresMigrations } from '../../../migrations/postgres/index';
 import { type Clock, systemClock } from '../../lib/clock';
 import type { DeliveryRow } from '../sql/rows';
-import type { IngestResult, OperationalHooks, Store, TenantInsertResult } from '../types';
+import type { OperationalHooks, Store, TenantInsertResult } from '../types';
 import { ADMIN_SQL, actionResult, addDeliveries, recoverDeliveries } from './admin';
 import { CLAIM_SQL, claimDue, earliestDue, waitingSubscriptions } from './claims';
 import { COMPLETION_SQL, completeResults } from './completion';
