@@ -207,6 +207,8 @@ describe('dashboard', () => {
     ).not.toContain(secret!);
 
     await page.goto(`${relay.url}/ui/#/subscriptions/crm/edit`);
+    // The edit form, not the create form still on the page while it loads (filling that one loses the text).
+    await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe('Edit crm');
     await page.getByLabel('Description').fill('CRM sync');
     await page.getByRole('button', { name: 'Save' }).click();
     await expect.poll(() => page.getByRole('status').textContent()).toContain('Saved.');
