@@ -43,6 +43,32 @@ export const CLAIM_SQL = {
       ORDER BY d.next_attempt_at, d.id
       LIMIT r.lim
       FOR UPDATE OF d SKIP LOCKED) AS w`,
+  // selectWindows and the leases of their due rows in one statement, which needs no transaction
+  // around it: each window is locked (SKIP LOCKED) and its due rows among the first `lim` leased
+  // before the statement ends. Every window row comes back, `leased` or not: the first one not
+  // leased says when the subscription has more due.
+  claimWindows: `WITH w AS (
+      SELECT x.*, r.lim, r.lease_expires_at
+      FROM unnest(@subscriptionIds::text[], @limits::int[], @leaseExpiries::bigint[]) AS r(subscription_id, lim, lease_expires_at)
+      CROSS JOIN LATERAL (SELECT d.id, d.subscription_id, d.attempts, d.next_attempt_at,
+          e.id AS event_id, e.type AS event_type, e.data AS event_data, e.created_at AS event_created_at, d.tenant AS event_tenant, e.test AS event_test
+        FROM deliveries d JOIN events e ON e.id = d.event_id
+        WHERE d.subscription_id = r.subscription_id AND d.status IN ('pending', 'retrying')
+          AND (d.tenant IS NULL OR NOT EXISTS (SELECT 1 FROM tenant_erasures te WHERE te.tenant = d.tenant AND te.state = 'erasing'))
+        ORDER BY d.next_attempt_at, d.id
+        LIMIT r.lim + 1
+        FOR UPDATE OF d SKIP LOCKED) AS x),
+    ranked AS (SELECT w.*, row_number() OVER (PARTITION BY w.subscription_id ORDER BY w.next_attempt_at, w.id) AS rn FROM w),
+    cut AS (SELECT subscription_id, MIN(rn) FILTER (WHERE rn > lim OR next_attempt_at > @now) AS stop FROM ranked GROUP BY subscription_id),
+    taken AS (SELECT ranked.id, ranked.lease_expires_at FROM ranked JOIN cut USING (subscription_id) WHERE cut.stop IS NULL OR ranked.rn < cut.stop),
+    leased AS (UPDATE deliveries AS d
+      SET status = 'delivering', lease_owner = @owner, lease_expires_at = taken.lease_expires_at, updated_at = @now
+      FROM taken WHERE d.id = taken.id
+      RETURNING d.id)
+    SELECT ranked.id, ranked.subscription_id, ranked.attempts, ranked.next_attempt_at, ranked.event_id, ranked.event_type,
+      ranked.event_data, ranked.event_created_at, ranked.event_tenant, ranked.event_test, ranked.rn,
+      EXISTS (SELECT 1 FROM leased WHERE leased.id = ranked.id) AS leased
+    FROM ranked`,
   // leaseMany with each row's own lease expiry (the subscriptions' timeouts differ).
   leaseEach: `UPDATE deliveries AS d
     SET status = 'delivering', lease_owner = @owner, lease_expires_at = v.lease_expires_at, updated_at = @now
@@ -189,6 +215,41 @@ async function claimPlain(
     owner,
     now: at,
   });
+}
+
+/** Whether claimDue can run as one statement without a transaction (claimWindows): no fifo head, no shared bucket. */
+export const allPlain = (requests: readonly ClaimRequest[]): boolean => requests.every((r) => !r.fifo && !r.rateLimit);
+
+/**
+ * claimDue for plain requests in one autocommitted statement (claimWindows): one round trip for a
+ * claim round, whatever the number of subscriptions. Reports as claimDue does.
+ */
+export async function claimPlainAtOnce(run: Runner, requests: ClaimRequest[], owner: string, at: number, shift: number): Promise<ClaimBatch> {
+  const wanted = new Map<string, ClaimRequest>();
+  for (const r of requests) if (Math.floor(r.limit) > 0 && !wanted.has(r.subscriptionId)) wanted.set(r.subscriptionId, r);
+  const deliveries: ClaimedDelivery[] = [];
+  const nextDueAt = new Map<string, number | null>();
+  if (wanted.size === 0) return { deliveries, nextDueAt };
+  const list = [...wanted.values()];
+  const rows = await run.rows<WindowRow & { rn: number; leased: boolean }>(CLAIM_SQL.claimWindows, {
+    subscriptionIds: list.map((r) => r.subscriptionId),
+    limits: list.map((r) => Math.floor(r.limit)),
+    leaseExpiries: list.map((r) => ms(r.leaseExpiresAt + shift)),
+    owner,
+    now: at,
+  });
+  rows.sort((a, b) => (a.subscription_id < b.subscription_id ? -1 : a.subscription_id > b.subscription_id ? 1 : Number(a.rn) - Number(b.rn)));
+  for (const r of list) nextDueAt.set(r.subscriptionId, null);
+  const told = new Set<string>();
+  for (const row of rows) {
+    if (row.leased) deliveries.push(toClaimed(row));
+    else if (!told.has(row.subscription_id)) {
+      // The first row of the window not leased: due later, or beyond this round's limit.
+      told.add(row.subscription_id);
+      nextDueAt.set(row.subscription_id, row.next_attempt_at - shift);
+    }
+  }
+  return { deliveries, nextDueAt };
 }
 
 /** Every subscription with waiting deliveries and its earliest due time (database clock). */

@@ -10,20 +10,27 @@ export const INGEST_SQL = {
   findEvents: `SELECT id, content_hash, delivery_count FROM events WHERE id = ANY(@ids)`,
   // FOR SHARE: an erasure that marks the tenant waits for this ingest to commit, then sees its rows.
   findTenants: `SELECT id, enabled, state FROM tenants WHERE id = ANY(@ids) FOR SHARE`,
-  // The new events of a group, in one round trip.
-  insertEvents: `INSERT INTO events (id, type, data, content_hash, created_at, delivery_count, tenant, test)
-    SELECT v.id, v.type, v.data, v.content_hash, v.created_at, v.delivery_count, v.tenant, v.test
-    FROM unnest(@ids::text[], @types::text[], @datas::text[], @contentHashes::text[], @createdAts::bigint[],
-      @deliveryCounts::int[], @tenants::text[], @tests::int[])
-      WITH ORDINALITY AS v(id, type, data, content_hash, created_at, delivery_count, tenant, test, n)
-    -- seq in request order, as one INSERT per event gave it (listings break created_at ties by seq).
-    ORDER BY v.n`,
-  // insertDelivery for every delivery of a group, in one round trip.
-  insertDeliveries: `INSERT INTO deliveries (id, event_id, subscription_id, event_type, tenant, status, attempts,
-      next_attempt_at, created_at, updated_at)
-    SELECT v.id, v.event_id, v.subscription_id, v.event_type, v.tenant, 'pending', 0, v.created_at, v.created_at, v.created_at
-    FROM unnest(@ids::text[], @eventIds::text[], @subscriptionIds::text[], @eventTypes::text[], @tenants::text[], @createdAts::bigint[])
-      AS v(id, event_id, subscription_id, event_type, tenant, created_at)`,
+  // The new events of a group and their deliveries (due at their creation) in one round trip; with
+  // a channel, the wake-up of every instance too (sent at commit). The deliveries' foreign key is
+  // checked at the end of the statement, when the events are in.
+  insertAll: `WITH new_events AS (
+      INSERT INTO events (id, type, data, content_hash, created_at, delivery_count, tenant, test)
+      SELECT v.id, v.type, v.data, v.content_hash, v.created_at, v.delivery_count, v.tenant, v.test
+      FROM unnest(@ids::text[], @types::text[], @datas::text[], @contentHashes::text[], @createdAts::bigint[],
+        @deliveryCounts::int[], @tenants::text[], @tests::int[])
+        WITH ORDINALITY AS v(id, type, data, content_hash, created_at, delivery_count, tenant, test, n)
+      -- seq in request order, as one INSERT per event gave it (listings break created_at ties by seq).
+      ORDER BY v.n
+      RETURNING 1),
+    new_deliveries AS (
+      INSERT INTO deliveries (id, event_id, subscription_id, event_type, tenant, status, attempts,
+        next_attempt_at, created_at, updated_at)
+      SELECT v.id, v.event_id, v.subscription_id, v.event_type, v.tenant, 'pending', 0, v.created_at, v.created_at, v.created_at
+      FROM unnest(@deliveryIds::text[], @eventIds::text[], @subscriptionIds::text[], @eventTypes::text[],
+        @deliveryTenants::text[], @deliveryCreatedAts::bigint[])
+        AS v(id, event_id, subscription_id, event_type, tenant, created_at)
+      RETURNING 1)
+    SELECT pg_notify(@channel::text, @payload::text) FROM (SELECT 1) AS once WHERE @channel::text IS NOT NULL`,
   // A new delivery is due at its creation.
   insertDelivery: `INSERT INTO deliveries (id, event_id, subscription_id, event_type, tenant, status, attempts,
       next_attempt_at, created_at, updated_at)
@@ -37,10 +44,11 @@ export const UNIQUE_VIOLATION = '23505';
  * A group of ingest requests in one transaction, each decided by the shared rules (planIngest)
  * before anything is written, so a conflicting or refused request writes nothing and the others
  * still do. The reads and the writes are each one statement for the whole group (tenants, given
- * ids, events, deliveries): the round trips of a group do not grow with its requests and events.
+ * ids, then events and deliveries together): the round trips of a group do not grow with its
+ * requests and events. With `notice`, the wake-up for the new deliveries rides on the insert.
  * Times are shifted onto the database clock.
  */
-export async function ingestGroup(tx: Runner, requests: NewEvent[][], shift: number): Promise<IngestResult[]> {
+export async function ingestGroup(tx: Runner, requests: NewEvent[][], shift: number, notice?: WorkNotice): Promise<IngestResult[]> {
   const tenants = [...new Set(requests.flatMap((r) => tenantsToLookUp(r)))].sort();
   const gates = tenants.length === 0 ? [] : await tx.rows<TenantGate>(INGEST_SQL.findTenants, { ids: tenants });
   const gateOf = new Map(gates.map((g) => [g.id, g]));
@@ -65,14 +73,33 @@ export async function ingestGroup(tx: Runner, requests: NewEvent[][], shift: num
     }
     return { kind: 'ok', events: plan.events };
   });
-  if (toInsert.length > 0) await insertAll(tx, toInsert, shift);
+  if (toInsert.length > 0) await insertAll(tx, toInsert, shift, notice);
   return results;
 }
 
-/** The new events and their deliveries: two statements. */
-async function insertAll(tx: Runner, events: NewEvent[], shift: number): Promise<void> {
+/** Where a group's wake-up goes: the NOTIFY channel and payload for the subscriptions that got work. */
+export type WorkNotice = (subscriptionIds: ReadonlySet<string>) => { channel: string; payload: string };
+
+/** The new events and their deliveries, and with `notice` the wake-up for them: one statement. */
+async function insertAll(tx: Runner, events: NewEvent[], shift: number, notice: WorkNotice | undefined): Promise<void> {
   const createdAts = events.map((e) => ms(e.createdAt + shift));
-  await tx.count(INGEST_SQL.insertEvents, {
+  const d = { deliveryIds: [] as string[], eventIds: [] as string[], subscriptionIds: [] as string[], eventTypes: [] as string[] };
+  const deliveryTenants: (string | null)[] = [];
+  const deliveryCreatedAts: number[] = [];
+  events.forEach((event, i) => {
+    const createdAt = createdAts[i]!;
+    for (const subscriptionId of event.subscriptionIds) {
+      d.deliveryIds.push(newDeliveryId(createdAt));
+      d.eventIds.push(event.id);
+      d.subscriptionIds.push(subscriptionId);
+      d.eventTypes.push(event.type);
+      deliveryTenants.push(event.tenant ?? null);
+      deliveryCreatedAts.push(createdAt);
+    }
+  });
+  const woken = new Set(d.subscriptionIds);
+  const wake = notice !== undefined && woken.size > 0 ? notice(woken) : { channel: null, payload: null };
+  await tx.rows(INGEST_SQL.insertAll, {
     ids: events.map((e) => e.id),
     types: events.map((e) => e.type),
     datas: events.map((e) => e.data),
@@ -81,20 +108,13 @@ async function insertAll(tx: Runner, events: NewEvent[], shift: number): Promise
     deliveryCounts: events.map((e) => e.subscriptionIds.length),
     tenants: events.map((e) => e.tenant ?? null),
     tests: events.map((e) => (e.test ? 1 : 0)),
+    ...d,
+    deliveryTenants,
+    deliveryCreatedAts,
+    ...wake,
   });
-  const d = { ids: [] as string[], eventIds: [] as string[], subscriptionIds: [] as string[], eventTypes: [] as string[] };
-  const tenants: (string | null)[] = [];
-  const at: number[] = [];
-  events.forEach((event, i) => {
-    const createdAt = createdAts[i]!;
-    for (const subscriptionId of event.subscriptionIds) {
-      d.ids.push(newDeliveryId(createdAt));
-      d.eventIds.push(event.id);
-      d.subscriptionIds.push(subscriptionId);
-      d.eventTypes.push(event.type);
-      tenants.push(event.tenant ?? null);
-      at.push(createdAt);
-    }
-  });
-  if (d.ids.length > 0) await tx.count(INGEST_SQL.insertDeliveries, { ...d, tenants, createdAts: at });
 }
+
+/** Whether a group only inserts (no tenant record to read and lock, no given id to look up): then one statement, no transaction. */
+export const onlyInserts = (requests: readonly NewEvent[][]): boolean =>
+  requests.every((r) => tenantsToLookUp(r).length === 0 && idsToLookUp(r).length === 0);

@@ -80,6 +80,11 @@ export function createNotifications(opts: PostgresOptions) {
       const payload = [...new Set(subscriptionIds)].join(',');
       await tx.rows(`SELECT pg_notify('${channels.work}', @payload)`, { payload: payload.length <= MAX_PAYLOAD ? payload : '' });
     },
+    /** notifyWork's channel and payload, for a statement that sends it itself (the ingest insert). */
+    workNotice(subscriptionIds: ReadonlySet<string>): { channel: string; payload: string } {
+      const payload = [...subscriptionIds].join(',');
+      return { channel: channels.work, payload: payload.length <= MAX_PAYLOAD ? payload : '' };
+    },
     /** Tells every instance a subscription changed once the transaction commits. */
     async notifySubscriptionChange(tx: Runner): Promise<void> {
       await tx.rows(`SELECT pg_notify('${channels.subs}', '')`);

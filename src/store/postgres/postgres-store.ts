@@ -3,13 +3,13 @@ import { type Clock, systemClock } from '../../lib/clock';
 import type { DeliveryRow } from '../sql/rows';
 import type { OperationalHooks, Store, TenantInsertResult } from '../types';
 import { ADMIN_SQL, actionResult, addDeliveries, recoverDeliveries } from './admin';
-import { CLAIM_SQL, claimDue, earliestDue, waitingSubscriptions } from './claims';
+import { allPlain, CLAIM_SQL, claimDue, claimPlainAtOnce, earliestDue, waitingSubscriptions } from './claims';
 import { COMPLETION_SQL, completeResults } from './completion';
 import { announceDisabled, checkBacklog, type PgEmitter, reportDueFailures } from './operational';
 import { createPool, createPostgresKysely, migratePostgres, type PostgresOptions } from './connect';
 import { createShift, ms, type TimeSource } from './database-clock';
 import { isPostgresUnavailable } from './errors';
-import { ingestGroup, UNIQUE_VIOLATION } from './ingest';
+import { ingestGroup, onlyInserts, UNIQUE_VIOLATION } from './ingest';
 import { createListings } from './listings';
 import { createNotifications } from './notifications';
 import { pruneBatch } from './prune';
@@ -94,22 +94,9 @@ export function createPostgresStore(opts: PostgresStoreOptions): Store {
       // decides, and the group runs again and now sees it as a replay (or a conflict).
       for (let round = 0; ; round++) {
         try {
-          return await transaction(async (tx) => {
-            const shift = await shiftOf(tx, clock.now());
-            const results = await ingestGroup(tx, requests, shift);
-            const woken = new Set<string>();
-            requests.forEach((events, i) => {
-              const result = results[i]!;
-              if (result.kind !== 'ok') return;
-              events.forEach((e, j) => {
-                if (!result.events[j]?.created) return;
-                for (const id of e.subscriptionIds) woken.add(id);
-                for (const id of e.tenantSubscriptionIds ?? []) woken.add(id);
-              });
-            });
-            if (woken.size > 0) await notifications.notifyWork(tx, woken);
-            return results;
-          });
+          const group = async (run: Runner) => ingestGroup(run, requests, await shiftOf(run, clock.now()), notifications.workNotice);
+          // Nothing to read first (no tenant, no given id): the insert alone, autocommitted.
+          return onlyInserts(requests) ? await group(direct) : await transaction(group);
         } catch (err) {
           if ((err as { code?: string }).code !== UNIQUE_VIOLATION || round >= 3) throw err;
         }
@@ -121,6 +108,11 @@ export function createPostgresStore(opts: PostgresStoreOptions): Store {
     },
     async claimDue(requests, owner, now) {
       if (requests.length === 0) return { deliveries: [], nextDueAt: new Map() };
+      // The usual round (no fifo head, no shared bucket): one statement, no transaction around it.
+      if (allPlain(requests)) {
+        const shift = await shiftOf(direct, now);
+        return claimPlainAtOnce(direct, requests, owner, ms(now + shift), shift);
+      }
       return transaction(async (tx) => {
         const shift = await shiftOf(tx, now);
         return claimDue(tx, requests, owner, ms(now + shift), shift);
