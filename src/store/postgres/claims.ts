@@ -224,7 +224,13 @@ export const allPlain = (requests: readonly ClaimRequest[]): boolean => requests
  * claimDue for plain requests in one autocommitted statement (claimWindows): one round trip for a
  * claim round, whatever the number of subscriptions. Reports as claimDue does.
  */
-export async function claimPlainAtOnce(run: Runner, requests: ClaimRequest[], owner: string, at: number, shift: number): Promise<ClaimBatch> {
+export async function claimPlainAtOnce(
+  run: Runner,
+  requests: ClaimRequest[],
+  owner: string,
+  at: number,
+  shift: number,
+): Promise<ClaimBatch> {
   const wanted = new Map<string, ClaimRequest>();
   for (const r of requests) if (Math.floor(r.limit) > 0 && !wanted.has(r.subscriptionId)) wanted.set(r.subscriptionId, r);
   const deliveries: ClaimedDelivery[] = [];
@@ -238,7 +244,9 @@ export async function claimPlainAtOnce(run: Runner, requests: ClaimRequest[], ow
     owner,
     now: at,
   });
-  rows.sort((a, b) => (a.subscription_id < b.subscription_id ? -1 : a.subscription_id > b.subscription_id ? 1 : Number(a.rn) - Number(b.rn)));
+  rows.sort((a, b) =>
+    a.subscription_id < b.subscription_id ? -1 : a.subscription_id > b.subscription_id ? 1 : Number(a.rn) - Number(b.rn),
+  );
   for (const r of list) nextDueAt.set(r.subscriptionId, null);
   const told = new Set<string>();
   for (const row of rows) {

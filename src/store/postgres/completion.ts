@@ -17,25 +17,35 @@ export const COMPLETION_SQL = {
     WHERE id = @id AND status = 'delivering' AND lease_owner = @owner
       AND (tenant IS NULL OR NOT EXISTS (SELECT 1 FROM tenants t WHERE t.id = deliveries.tenant AND t.state = 'erasing'))
     RETURNING subscription_id, event_type`,
-  // `finish` for a batch: one row per result, each guarded by its own lease owner.
-  finishMany: `UPDATE deliveries AS d
-    SET status = v.status, attempts = d.attempts + 1, next_attempt_at = v.next_attempt_at,
-      lease_owner = NULL, lease_expires_at = NULL, last_status_code = v.last_status_code,
-      last_error = v.last_error, updated_at = @now
-    FROM unnest(@ids::text[], @owners::text[], @statuses::text[], @nexts::bigint[], @codes::int[], @errors::text[])
-      AS v(id, owner, status, next_attempt_at, last_status_code, last_error)
-    WHERE d.id = v.id AND d.status = 'delivering' AND d.lease_owner = v.owner
-      AND (d.tenant IS NULL OR NOT EXISTS (SELECT 1 FROM tenants t WHERE t.id = d.tenant AND t.state = 'erasing'))
-    RETURNING d.id, d.subscription_id, d.event_type`,
+  // `finish` for a batch (one row per result, each guarded by its own lease owner) and the attempt
+  // records of the results it finished (still ours), in one round trip.
+  finishWithAttempts: `WITH f AS (
+      UPDATE deliveries AS d
+      SET status = v.status, attempts = d.attempts + 1, next_attempt_at = v.next_attempt_at,
+        lease_owner = NULL, lease_expires_at = NULL, last_status_code = v.last_status_code,
+        last_error = v.last_error, updated_at = @now
+      FROM unnest(@ids::text[], @owners::text[], @statuses::text[], @nexts::bigint[], @codes::int[], @errors::text[])
+        AS v(id, owner, status, next_attempt_at, last_status_code, last_error)
+      WHERE d.id = v.id AND d.status = 'delivering' AND d.lease_owner = v.owner
+        AND (d.tenant IS NULL OR NOT EXISTS (SELECT 1 FROM tenants t WHERE t.id = d.tenant AND t.state = 'erasing'))
+      RETURNING d.id, d.subscription_id, d.event_type),
+    recorded AS (
+      INSERT INTO attempts (id, delivery_id, attempt, started_at, duration_ms, request_url,
+        request_headers, response_status, response_headers, response_body, error)
+      SELECT a.id, a.delivery_id, a.attempt, a.started_at, a.duration_ms, a.request_url,
+        a.request_headers, a.response_status, a.response_headers, a.response_body, a.error
+      FROM unnest(@attemptIds::text[], @ids::text[], @attempts::int[], @startedAts::bigint[],
+        @durations::int[], @urls::text[], @requestHeaders::text[], @codes::int[],
+        @responseHeaders::text[], @bodies::text[], @errors::text[])
+        AS a(id, delivery_id, attempt, started_at, duration_ms, request_url, request_headers, response_status,
+          response_headers, response_body, error)
+      JOIN f ON f.id = a.delivery_id
+      RETURNING 1)
+    SELECT f.id, f.subscription_id, f.event_type FROM f`,
   insertAttempt: `INSERT INTO attempts (id, delivery_id, attempt, started_at, duration_ms, request_url,
       request_headers, response_status, response_headers, response_body, error)
     VALUES (@id, @deliveryId, @attempt, @startedAt, @durationMs, @requestUrl,
       @requestHeaders, @responseStatus, @responseHeaders, @responseBody, @error)`,
-  insertAttemptsMany: `INSERT INTO attempts (id, delivery_id, attempt, started_at, duration_ms, request_url,
-      request_headers, response_status, response_headers, response_body, error)
-    SELECT * FROM unnest(@ids::text[], @deliveryIds::text[], @attempts::int[], @startedAts::bigint[],
-      @durations::int[], @urls::text[], @requestHeaders::text[], @responseStatuses::int[],
-      @responseHeaders::text[], @bodies::text[], @errors::text[])`,
   // Also setSubscriptionEnabled's. Enabling again (1 or NULL) restarts the disable_after clock; disabling keeps it.
   setEnabled: `INSERT INTO subscription_state (id, enabled, disabled_reason, failure_streak, updated_at)
     VALUES (@id, @enabled, @reason, 0, @now)
@@ -227,7 +237,7 @@ async function completeOne(
  * were still ours): on a network database the round trips are what cost.
  */
 async function completeMany(tx: Runner, results: AttemptResult[], now: number, shift: number, health: HealthTally): Promise<Finished[]> {
-  const finished = await tx.rows<{ id: string; subscription_id: string; event_type: string }>(COMPLETION_SQL.finishMany, {
+  const finished = await tx.rows<{ id: string; subscription_id: string; event_type: string }>(COMPLETION_SQL.finishWithAttempts, {
     now,
     ids: results.map((r) => r.deliveryId),
     owners: results.map((r) => r.leaseOwner),
@@ -235,24 +245,17 @@ async function completeMany(tx: Runner, results: AttemptResult[], now: number, s
     nexts: results.map((r) => (r.next.status === 'retrying' ? ms(r.next.nextAttemptAt + shift) : null)),
     codes: results.map((r) => r.record.responseStatus),
     errors: results.map((r) => r.record.error),
+    attemptIds: results.map((r) => r.record.id),
+    attempts: results.map((r) => r.record.attempt),
+    startedAts: results.map((r) => ms(r.record.startedAt + shift)),
+    durations: results.map((r) => ms(r.record.durationMs)),
+    urls: results.map((r) => r.record.requestUrl),
+    requestHeaders: results.map((r) => JSON.stringify(r.record.requestHeaders)),
+    responseHeaders: results.map((r) => (r.record.responseHeaders === null ? null : JSON.stringify(r.record.responseHeaders))),
+    bodies: results.map((r) => r.record.responseBody),
   });
   const ours = new Map(finished.map((f) => [f.id, f]));
   const kept = results.filter((r) => ours.has(r.deliveryId));
-  if (kept.length > 0) {
-    await tx.count(COMPLETION_SQL.insertAttemptsMany, {
-      ids: kept.map((r) => r.record.id),
-      deliveryIds: kept.map((r) => r.deliveryId),
-      attempts: kept.map((r) => r.record.attempt),
-      startedAts: kept.map((r) => ms(r.record.startedAt + shift)),
-      durations: kept.map((r) => ms(r.record.durationMs)),
-      urls: kept.map((r) => r.record.requestUrl),
-      requestHeaders: kept.map((r) => JSON.stringify(r.record.requestHeaders)),
-      responseStatuses: kept.map((r) => r.record.responseStatus),
-      responseHeaders: kept.map((r) => (r.record.responseHeaders === null ? null : JSON.stringify(r.record.responseHeaders))),
-      bodies: kept.map((r) => r.record.responseBody),
-      errors: kept.map((r) => r.record.error),
-    });
-  }
   return kept.map((r) => {
     const row = ours.get(r.deliveryId)!;
     const alerting = !isOperationalType(row.event_type);
