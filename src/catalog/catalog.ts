@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ValidateFunction } from 'ajv';
 import type { Config } from '../config/schema';
+import { ChangeFollower, type FollowPolicy } from '../lib/change-follower';
 import type { Logger } from '../lib/logger';
 import type { Store, StoredEventType } from '../store/types';
 import { OPERATIONAL_TYPE_DOCS } from '../operational/types';
@@ -39,6 +40,13 @@ export interface CatalogDeps {
 /** How often the catalog version is read when nothing announced a change (the safety net under NOTIFY). */
 export const CATALOG_POLL_MS = 1000;
 
+/** Following the store: the poll, and what is logged once per outage (when reading stops, and when it works again). */
+const CATALOG_FOLLOW: FollowPolicy = {
+  pollMs: CATALOG_POLL_MS,
+  failing: 'cannot read the event type catalog; the types in force stay as they are',
+  recovered: 'the event type catalog is read again',
+};
+
 /**
  * The event types in force (SPEC 11): the config's, the relay's own (SPEC 12) and the API's, derived
  * from the config and the store. Like the live set of subscriptions it is never changed by hand:
@@ -57,15 +65,15 @@ export class EventCatalog {
   private seen = -1;
   private running: Promise<void> | undefined;
   private queued: Promise<void> | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private unlisten: (() => void) | undefined;
-  private failing = false;
+  /** A failed read leaves the types in force as they are. */
+  private readonly follower: ChangeFollower;
 
   constructor(
     private readonly deps: CatalogDeps,
     private config: Config,
   ) {
     this.fromConfig = configEntries(config);
+    this.follower = new ChangeFollower(CATALOG_FOLLOW, deps.logger, () => this.refresh());
   }
 
   /** Applies a new config (start, reload): its `event_types` and `ingest.unknown_types`. */
@@ -113,32 +121,11 @@ export class EventCatalog {
 
   /** Keeps the catalog in step with other instances: their announcements and a poll. */
   start(): void {
-    if (this.timer) return;
-    this.unlisten = this.deps.store.onEventTypeChange?.(() => void this.backgroundRefresh());
-    const tick = () => {
-      this.timer = setTimeout(() => void this.backgroundRefresh().finally(tick), CATALOG_POLL_MS);
-      this.timer.unref();
-    };
-    tick();
+    this.follower.start((onChange) => this.deps.store.onEventTypeChange?.(onChange));
   }
 
   stop(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    this.unlisten?.();
-    this.unlisten = undefined;
-  }
-
-  /** A refresh nobody waits for: a failure is logged once per outage and the catalog stays as it was. */
-  private async backgroundRefresh(): Promise<void> {
-    try {
-      await this.refresh();
-      if (this.failing) this.deps.logger.info('the event type catalog is read again');
-      this.failing = false;
-    } catch (err) {
-      if (!this.failing) this.deps.logger.warn({ err }, 'cannot read the event type catalog; the types in force stay as they are');
-      this.failing = true;
-    }
+    this.follower.stop();
   }
 
   /** The type in force with this name: the relay's own, then the config's, then the API's. */

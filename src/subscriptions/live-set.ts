@@ -1,4 +1,5 @@
 import type { Config } from '../config/schema';
+import { ChangeFollower, type FollowPolicy } from '../lib/change-follower';
 import type { Logger } from '../lib/logger';
 import type { StoredApiSubscription, Store, SubscriptionState } from '../store/types';
 import type { SubscriptionDefinition } from './definition';
@@ -32,6 +33,13 @@ export interface LiveSetDeps {
 
 /** How often the change log is read when nothing announced a change (the safety net under NOTIFY). */
 export const LIVE_SET_POLL_MS = 1000;
+
+/** Following the store: the poll, and what is logged once per outage (when reading stops, and when it works again). */
+const LIVE_SET_FOLLOW: FollowPolicy = {
+  pollMs: LIVE_SET_POLL_MS,
+  failing: 'cannot read subscription changes; the subscriptions in force stay as they are',
+  recovered: 'subscription changes are read again',
+};
 
 /**
  * What the live set keeps of every subscription: enough to route an event, list and count, and to
@@ -106,9 +114,8 @@ export class LiveSubscriptions {
   private seen = 0;
   private running: Promise<void> | undefined;
   private queued: Promise<void> | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private unlisten: (() => void) | undefined;
-  private failing = false;
+  /** A failed read leaves the subscriptions in force as they are. */
+  private readonly follower: ChangeFollower;
   private readonly listeners = new Set<(ids?: string[]) => void>();
   private defaults: DeliveryDefaults;
 
@@ -118,6 +125,7 @@ export class LiveSubscriptions {
     private config: Config,
   ) {
     this.defaults = deliveryDefaults(config);
+    this.follower = new ChangeFollower(LIVE_SET_FOLLOW, deps.logger, () => this.refresh());
   }
 
   /** Reads every subscription of `config` and the store. */
@@ -291,32 +299,11 @@ export class LiveSubscriptions {
 
   /** Keeps the set in step with changes made by other instances: their announcements and a poll. */
   start(): void {
-    if (this.timer) return;
-    this.unlisten = this.deps.store.onSubscriptionChange?.(() => void this.backgroundRefresh());
-    const tick = () => {
-      this.timer = setTimeout(() => void this.backgroundRefresh().finally(tick), LIVE_SET_POLL_MS);
-      this.timer.unref();
-    };
-    tick();
+    this.follower.start((onChange) => this.deps.store.onSubscriptionChange?.(onChange));
   }
 
   stop(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    this.unlisten?.();
-    this.unlisten = undefined;
-  }
-
-  /** A refresh nobody waits for: a failure is logged once per outage and the set stays as it was. */
-  private async backgroundRefresh(): Promise<void> {
-    try {
-      await this.refresh();
-      if (this.failing) this.deps.logger.info('subscription changes are read again');
-      this.failing = false;
-    } catch (err) {
-      if (!this.failing) this.deps.logger.warn({ err }, 'cannot read subscription changes; the subscriptions in force stay as they are');
-      this.failing = true;
-    }
+    this.follower.stop();
   }
 
   /**

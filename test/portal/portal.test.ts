@@ -1,12 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminClient, type AdminCall } from '../helpers/admin-client';
+import { launchChromium, openPage, screenshots } from '../helpers/browser';
 import { startReceiver, type Receiver } from '../helpers/receiver';
 import { startRelay, testConfig, type RunningRelay } from '../helpers/relay';
 
@@ -19,7 +19,6 @@ import { startRelay, testConfig, type RunningRelay } from '../helpers/relay';
 
 const OPS = 'ops-token-0123456789';
 const SHOTS = resolve(__dirname, '../../docs/screenshots');
-const CHROMIUM = process.env.HOOKRELAY_CHROMIUM ?? '/usr/bin/chromium';
 const LOGO = `<svg xmlns="http://www.w3.org/2000/svg" width="28" height="28"><rect width="28" height="28" rx="6" fill="#0f766e"/></svg>`;
 
 let browser: Browser;
@@ -64,7 +63,6 @@ async function freePort(): Promise<number> {
 }
 
 beforeAll(async () => {
-  mkdirSync(SHOTS, { recursive: true });
   allowed = await parentPage();
   other = await parentPage();
   receiver = await startReceiver((req, res) => {
@@ -100,19 +98,7 @@ beforeAll(async () => {
   );
   ops = adminClient(() => relay.url, OPS);
   for (const t of ['acct_a', 'acct_b']) expect((await ops('PUT', `/tenants/${t}`, {})).status).toBe(201);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--disable-quic',
-      '--no-first-run',
-    ],
-  });
+  browser = await launchChromium();
 }, 60_000);
 
 afterAll(async () => {
@@ -129,15 +115,9 @@ async function link(tenant: string, body: Record<string, unknown> = {}): Promise
 }
 
 /** A new tab whose console errors (CSP violations included) are collected. */
-async function newPage(width = 1100): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width, height: 800 } });
-  const page = await context.newPage();
-  page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
-  page.on('pageerror', (e) => consoleErrors.push(e.message));
-  return page;
-}
+const newPage = (width = 1100) => openPage(browser, { errors: consoleErrors, width });
 
-const shot = (page: Page, name: string) => page.screenshot({ path: join(SHOTS, `portal-${name}.png`), fullPage: true });
+const shot = screenshots(SHOTS, 'portal-');
 const heading = (page: Page) => page.getByRole('heading', { level: 1 });
 
 /** Shared by the steps below: the customer's tab, and the endpoint it made. */

@@ -1,7 +1,7 @@
-import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import { resolve } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium, openPage, screenshots } from '../helpers/browser';
 import { type Receiver, startReceiver } from '../helpers/receiver';
 import { type RunningRelay, startRelay, TEST_SECRET, testConfig } from '../helpers/relay';
 
@@ -15,7 +15,6 @@ import { type RunningRelay, startRelay, TEST_SECRET, testConfig } from '../helpe
 
 const OPS = 'ops-token-0123456789';
 const SHOTS = resolve(__dirname, '../../artifacts/screenshots');
-const CHROMIUM = process.env.HOOKRELAY_CHROMIUM ?? '/usr/bin/chromium';
 
 let browser: Browser;
 let relay: RunningRelay;
@@ -34,7 +33,6 @@ const subscription = (id: string, events: string[]) => ({
 });
 
 beforeAll(async () => {
-  mkdirSync(SHOTS, { recursive: true });
   receiver = await startReceiver((req, res) => {
     if (gone.has(req.path)) {
       res.statusCode = 410;
@@ -54,19 +52,7 @@ beforeAll(async () => {
       subscriptions,
     }),
   );
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--disable-quic',
-      '--no-first-run',
-    ],
-  });
+  browser = await launchChromium();
 }, 60_000);
 
 afterAll(async () => {
@@ -76,13 +62,7 @@ afterAll(async () => {
 });
 
 async function newPage(width = 1280): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width, height: 800 } });
-  const page = await context.newPage();
-  page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
-  page.on('pageerror', (e) => consoleErrors.push(e.message));
-  page.on('request', (r) => {
-    if (!r.url().startsWith(relay.url) && !r.url().startsWith('data:')) consoleErrors.push(`request left the relay: ${r.url()}`);
-  });
+  const page = await openPage(browser, { errors: consoleErrors, width, stayOn: relay.url });
   // Replay and Delete ask first: say yes.
   page.on('dialog', (d) => void d.accept());
   return page;
@@ -115,7 +95,7 @@ async function ingest(text: string): Promise<string> {
 const until = <T>(fn: () => T | Promise<T>) => expect.poll(fn, { timeout: 10_000 });
 const title = (page: Page) => page.getByRole('heading', { level: 1 }).textContent();
 const nav = (page: Page, name: string) => page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true });
-const shot = (page: Page, name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+const shot = screenshots(SHOTS);
 const sentWithId = (id: string) => receiver.received.filter((r) => r.headers['webhook-id'] === id);
 
 describe('dashboard: events, replay, recover, catalog, operational events', () => {

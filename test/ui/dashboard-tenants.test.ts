@@ -1,7 +1,7 @@
-import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import { resolve } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium, openPage, screenshots } from '../helpers/browser';
 import { type Receiver, startReceiver } from '../helpers/receiver';
 import { type RunningRelay, startRelay, testConfig } from '../helpers/relay';
 
@@ -16,7 +16,6 @@ const OPS = 'ops-token-0123456789';
 const VIEWER = 'viewer-token-0123456789';
 const TENANT = 'acct_ui_1';
 const SHOTS = resolve(__dirname, '../../artifacts/screenshots');
-const CHROMIUM = process.env.HOOKRELAY_CHROMIUM ?? '/usr/bin/chromium';
 
 let browser: Browser;
 let relay: RunningRelay;
@@ -27,7 +26,6 @@ const consoleErrors: string[] = [];
 let subId = '';
 
 beforeAll(async () => {
-  mkdirSync(SHOTS, { recursive: true });
   receiver = await startReceiver((req, res) => {
     if (!broken.has(req.path)) return;
     res.statusCode = 500;
@@ -46,19 +44,7 @@ beforeAll(async () => {
       tenants: { allowed_networks: ['127.0.0.0/8'] },
     }),
   );
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--disable-quic',
-      '--no-first-run',
-    ],
-  });
+  browser = await launchChromium();
 }, 60_000);
 
 afterAll(async () => {
@@ -67,17 +53,8 @@ afterAll(async () => {
   await receiver?.close();
 });
 
-async function newPage(width = 1280): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width, height: 800 } });
-  const page = await context.newPage();
-  page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
-  page.on('pageerror', (e) => consoleErrors.push(e.message));
-  // Every request the page makes stays on the relay.
-  page.on('request', (r) => {
-    if (!r.url().startsWith(relay.url) && !r.url().startsWith('data:')) consoleErrors.push(`request left the relay: ${r.url()}`);
-  });
-  return page;
-}
+/** Every request the page makes stays on the relay. */
+const newPage = (width = 1280) => openPage(browser, { errors: consoleErrors, width, stayOn: relay.url });
 
 async function signIn(page: Page, token: string, hash = ''): Promise<void> {
   await page.goto(`${relay.url}/ui/${hash}`);
@@ -103,7 +80,7 @@ async function asOps(method: string, path: string, body?: unknown, token = OPS):
 const until = <T>(check: () => Promise<T> | T) => expect.poll(check, { timeout: 20_000 });
 const title = (page: Page) => page.getByRole('heading', { level: 1 }).textContent();
 const nav = (page: Page, name: string) => page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true });
-const shot = (page: Page, name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+const shot = screenshots(SHOTS);
 /** The value of one fact (dt/dd) on a page. */
 const fact = (page: Page, name: string) =>
   page.locator('dl.facts dt', { hasText: name }).locator('xpath=following-sibling::dd[1]').textContent();

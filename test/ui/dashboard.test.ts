@@ -1,7 +1,7 @@
-import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { resolve } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium, openPage, screenshots } from '../helpers/browser';
 import { startReceiver, type Receiver } from '../helpers/receiver';
 import { startRelay, testConfig, TEST_SECRET, type RunningRelay } from '../helpers/relay';
 
@@ -14,7 +14,6 @@ import { startRelay, testConfig, TEST_SECRET, type RunningRelay } from '../helpe
 const OPS = 'ops-token-0123456789';
 const VIEWER = 'viewer-token-0123456789';
 const SHOTS = resolve(__dirname, '../../artifacts/screenshots');
-const CHROMIUM = process.env.HOOKRELAY_CHROMIUM ?? '/usr/bin/chromium';
 
 let browser: Browser;
 let relay: RunningRelay;
@@ -23,7 +22,6 @@ let healthy = true;
 const consoleErrors: string[] = [];
 
 beforeAll(async () => {
-  mkdirSync(SHOTS, { recursive: true });
   receiver = await startReceiver((_req, res) => {
     if (healthy) return;
     res.statusCode = 500;
@@ -57,19 +55,7 @@ beforeAll(async () => {
       ],
     }),
   );
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--disable-quic',
-      '--no-first-run',
-    ],
-  });
+  browser = await launchChromium();
 }, 60_000);
 
 afterAll(async () => {
@@ -78,13 +64,7 @@ afterAll(async () => {
   await receiver?.close();
 });
 
-async function newPage(): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  const page = await context.newPage();
-  page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
-  page.on('pageerror', (e) => consoleErrors.push(e.message));
-  return page;
-}
+const newPage = () => openPage(browser, { errors: consoleErrors });
 
 async function signIn(page: Page, token: string): Promise<void> {
   await page.goto(`${relay.url}/ui/`);
@@ -101,7 +81,7 @@ async function ingest(type: string, data: unknown = {}): Promise<string> {
 /** A link of the main navigation. */
 const nav = (page: Page, name: string) => page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true });
 
-const shot = (page: Page, name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+const shot = screenshots(SHOTS);
 
 describe('dashboard', () => {
   it('refuses a wrong token and keeps nothing of it', async () => {

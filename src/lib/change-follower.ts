@@ -1,0 +1,61 @@
+import type { Logger } from './logger';
+
+/** How one derived view follows its source: the poll, and what it logs once per outage. */
+export interface FollowPolicy {
+  /** How often the source is read when nothing announced a change (ms). */
+  pollMs: number;
+  /** Logged (warn, with the error) when a read fails after one that worked. */
+  failing: string;
+  /** Logged (info) when a read works again after a failed one. */
+  recovered: string;
+}
+
+/** Subscribes to announcements of a change (Postgres NOTIFY); its unsubscribe, or undefined where the store announces nothing. */
+export type ChangeListen = (onChange: () => void) => (() => void) | undefined;
+
+/**
+ * Keeps a derived view (the live set, the event catalog) in step with changes other instances
+ * make: `refresh` runs at each announcement, and on a poll as the safety net under them. A failed
+ * refresh leaves the view as it was; it is logged once per outage, not at every tick.
+ */
+export class ChangeFollower {
+  private timer: NodeJS.Timeout | undefined;
+  private unlisten: (() => void) | undefined;
+  private failing = false;
+
+  constructor(
+    private readonly policy: FollowPolicy,
+    private readonly logger: Logger,
+    private readonly refresh: () => Promise<void>,
+  ) {}
+
+  start(listen: ChangeListen): void {
+    if (this.timer) return;
+    this.unlisten = listen(() => void this.backgroundRefresh());
+    const tick = () => {
+      this.timer = setTimeout(() => void this.backgroundRefresh().finally(tick), this.policy.pollMs);
+      // The poll alone must not keep the process alive.
+      this.timer.unref();
+    };
+    tick();
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.unlisten?.();
+    this.unlisten = undefined;
+  }
+
+  /** A refresh nobody waits for. */
+  private async backgroundRefresh(): Promise<void> {
+    try {
+      await this.refresh();
+      if (this.failing) this.logger.info(this.policy.recovered);
+      this.failing = false;
+    } catch (err) {
+      if (!this.failing) this.logger.warn({ err }, this.policy.failing);
+      this.failing = true;
+    }
+  }
+}
