@@ -22,6 +22,7 @@ export class ChangeFollower {
   private timer: NodeJS.Timeout | undefined;
   private unlisten: (() => void) | undefined;
   private failing = false;
+  private following = false;
 
   constructor(
     private readonly policy: FollowPolicy,
@@ -30,9 +31,12 @@ export class ChangeFollower {
   ) {}
 
   start(listen: ChangeListen): void {
-    if (this.timer) return;
+    if (this.following) return;
+    this.following = true;
     this.unlisten = listen(() => void this.backgroundRefresh());
     const tick = () => {
+      // A refresh that was running when stop() came must not start the poll again.
+      if (!this.following) return;
       this.timer = setTimeout(() => void this.backgroundRefresh().finally(tick), this.policy.pollMs);
       // The poll alone must not keep the process alive.
       this.timer.unref();
@@ -41,6 +45,7 @@ export class ChangeFollower {
   }
 
   stop(): void {
+    this.following = false;
     clearTimeout(this.timer);
     this.timer = undefined;
     this.unlisten?.();
