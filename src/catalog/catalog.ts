@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ValidateFunction } from 'ajv';
 import type { Config } from '../config/schema';
-import { ChangeFollower, type FollowPolicy } from '../lib/change-follower';
+import { ChangeFollower, type FollowPolicy, coalescing } from '../lib/change-follower';
 import type { Logger } from '../lib/logger';
 import type { Store, StoredEventType } from '../store/types';
 import { OPERATIONAL_TYPE_DOCS } from '../operational/types';
@@ -63,8 +63,6 @@ export class EventCatalog {
   private readonly compiled = new Map<string, { version: string; validate: ValidateFunction; schema: object | boolean }>();
   /** Catalog version of the store last read; -1: never read. */
   private seen = -1;
-  private running: Promise<void> | undefined;
-  private queued: Promise<void> | undefined;
   /** A failed read leaves the types in force as they are. */
   private readonly follower: ChangeFollower;
 
@@ -87,22 +85,7 @@ export class EventCatalog {
    * Reads the stored catalog if its version moved since the last read. Calls while one runs share
    * the next run, so a caller that wrote a change and then awaits this sees it in force.
    */
-  refresh(): Promise<void> {
-    if (this.queued) return this.queued;
-    if (!this.running) {
-      this.running = this.readIfMoved().finally(() => {
-        this.running = undefined;
-      });
-      return this.running;
-    }
-    this.queued = this.running
-      .catch(() => undefined)
-      .then(() => {
-        this.queued = undefined;
-        return this.refresh();
-      });
-    return this.queued;
-  }
+  readonly refresh = coalescing(() => this.readIfMoved());
 
   private async readIfMoved(): Promise<void> {
     const { store, logger } = this.deps;

@@ -64,3 +64,30 @@ export class ChangeFollower {
     }
   }
 }
+
+/**
+ * `run` as a refresh that callers may share: a call while one runs queues the next run (every
+ * call during it shares that one), so a caller that wrote a change and then awaits the refresh
+ * sees it in force, and a burst of announcements costs two reads, not one each.
+ */
+export function coalescing(run: () => Promise<void>): () => Promise<void> {
+  let running: Promise<void> | undefined;
+  let queued: Promise<void> | undefined;
+  const refresh = (): Promise<void> => {
+    if (queued) return queued;
+    if (!running) {
+      running = run().finally(() => {
+        running = undefined;
+      });
+      return running;
+    }
+    queued = running
+      .catch(() => undefined)
+      .then(() => {
+        queued = undefined;
+        return refresh();
+      });
+    return queued;
+  };
+  return refresh;
+}

@@ -1,5 +1,5 @@
 import type { Config } from '../config/schema';
-import { ChangeFollower, type FollowPolicy } from '../lib/change-follower';
+import { ChangeFollower, type FollowPolicy, coalescing } from '../lib/change-follower';
 import type { Logger } from '../lib/logger';
 import type { StoredApiSubscription, Store, SubscriptionState } from '../store/types';
 import type { SubscriptionDefinition } from './definition';
@@ -112,8 +112,6 @@ export class LiveSubscriptions {
   private enabledCache: Route[] | undefined;
   /** Newest change-log seq applied. */
   private seen = 0;
-  private running: Promise<void> | undefined;
-  private queued: Promise<void> | undefined;
   /** A failed read leaves the subscriptions in force as they are. */
   private readonly follower: ChangeFollower;
   private readonly listeners = new Set<(ids?: string[]) => void>();
@@ -176,22 +174,7 @@ export class LiveSubscriptions {
    * Applies every change logged since the last refresh. Calls while one runs share the next run, so
    * a caller that wrote a change and then awaits this sees it in force.
    */
-  refresh(): Promise<void> {
-    if (this.queued) return this.queued;
-    if (!this.running) {
-      this.running = this.applyChanges().finally(() => {
-        this.running = undefined;
-      });
-      return this.running;
-    }
-    this.queued = this.running
-      .catch(() => undefined)
-      .then(() => {
-        this.queued = undefined;
-        return this.refresh();
-      });
-    return this.queued;
-  }
+  readonly refresh = coalescing(() => this.applyChanges());
 
   private async applyChanges(): Promise<void> {
     const { store } = this.deps;
