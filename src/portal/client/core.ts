@@ -2,9 +2,12 @@
 // What every portal page uses: building DOM, the session, calls to /api/v1 and errors in the
 // customer's words. The session token lives in this tab's sessionStorage only.
 
+import { type Child, h, replacePage } from '../../ui/client/dom';
+
+export { type Child, h } from '../../ui/client/dom';
+
 // Answers of the API are JSON of many shapes; the pages read the fields they show.
 export type Json = any;
-export type Child = Node | string | number | null | undefined | false | Child[];
 
 const SESSION_KEY = 'hookrelay.portal.session';
 const root = document.getElementById('app')!;
@@ -14,30 +17,9 @@ export const platform = document.body.dataset.platform || 'your platform';
 /** The platform's logo URL, or ''. */
 export const logo = document.body.dataset.logo ?? '';
 
-export function h(tag: string, attrs: Record<string, unknown> = {}, ...children: Child[]): HTMLElement {
-  const el = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (value === undefined || value === null || value === false) continue;
-    if (key.startsWith('on') && typeof value === 'function') el.addEventListener(key.slice(2), value as EventListener);
-    else if (key === 'value') (el as HTMLInputElement).value = String(value);
-    else el.setAttribute(key, value === true ? '' : String(value));
-  }
-  append(el, children);
-  return el;
-}
-
-export function append(el: Node, children: Child[]): void {
-  for (const child of children) {
-    if (child === null || child === undefined || child === false) continue;
-    if (Array.isArray(child)) append(el, child);
-    else el.appendChild(typeof child === 'string' || typeof child === 'number' ? document.createTextNode(String(child)) : child);
-  }
-}
-
 /** Replaces the whole page. */
 export function show(...children: Child[]): void {
-  root.replaceChildren();
-  append(root, children);
+  replacePage(root, children);
 }
 
 export const when = (iso: string | null | undefined) => (iso ? new Date(iso).toLocaleString() : '—');

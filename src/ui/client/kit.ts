@@ -2,8 +2,10 @@
 // What every dashboard page is built with: a tiny DOM helper, the admin API client, the signed-in
 // token's identity, the page layout with its navigation, and the page's timers.
 
+import { type Child, h, replacePage } from './dom';
+
+export { type Child, h } from './dom';
 export type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
-export type Child = Node | string | number | null | undefined | false | Child[];
 
 export const TOKEN_KEY = 'hookrelay.token';
 const root = document.getElementById('app')!;
@@ -20,29 +22,8 @@ export const onSignOut = (fn: (message?: string) => void) => {
 
 // ---- DOM -----------------------------------------------------------------------------------------
 
-export function h(tag: string, attrs: Record<string, unknown> = {}, ...children: Child[]): HTMLElement {
-  const el = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (value === undefined || value === null || value === false) continue;
-    if (key.startsWith('on') && typeof value === 'function') el.addEventListener(key.slice(2), value as EventListener);
-    else if (key === 'value') (el as HTMLInputElement).value = String(value);
-    else el.setAttribute(key, value === true ? '' : String(value));
-  }
-  append(el, children);
-  return el;
-}
-
-export function append(el: Node, children: Child[]): void {
-  for (const child of children) {
-    if (child === null || child === undefined || child === false) continue;
-    if (Array.isArray(child)) append(el, child);
-    else el.appendChild(typeof child === 'string' || typeof child === 'number' ? document.createTextNode(String(child)) : child);
-  }
-}
-
 export function show(...children: Child[]): void {
-  root.replaceChildren();
-  append(root, children);
+  replacePage(root, children);
 }
 
 export const canWrite = () => session.me?.scopes.includes('write') ?? false;
