@@ -33,17 +33,7 @@ export const CLAIM_SQL = {
     CROSS JOIN LATERAL (SELECT d.next_attempt_at AS at FROM deliveries d
       WHERE d.subscription_id = subs.id AND d.status IN ('pending', 'retrying') ORDER BY d.next_attempt_at LIMIT 1) AS due
     WHERE subs.id IS NOT NULL`,
-  // selectWindow for many subscriptions in one round trip: each one's window (its limit plus one row).
-  selectWindows: `SELECT w.* FROM unnest(@subscriptionIds::text[], @limits::int[]) AS r(subscription_id, lim)
-    CROSS JOIN LATERAL (SELECT d.id, d.subscription_id, d.attempts, d.next_attempt_at,
-        e.id AS event_id, e.type AS event_type, e.data AS event_data, e.created_at AS event_created_at, d.tenant AS event_tenant, e.test AS event_test
-      FROM deliveries d JOIN events e ON e.id = d.event_id
-      WHERE d.subscription_id = r.subscription_id AND d.status IN ('pending', 'retrying')
-        AND (d.tenant IS NULL OR NOT EXISTS (SELECT 1 FROM tenant_erasures te WHERE te.tenant = d.tenant AND te.state = 'erasing'))
-      ORDER BY d.next_attempt_at, d.id
-      LIMIT r.lim
-      FOR UPDATE OF d SKIP LOCKED) AS w`,
-  // selectWindows and the leases of their due rows in one statement, which needs no transaction
+  // selectWindow for many subscriptions and the leases of their due rows in one statement, which needs no transaction
   // around it: each window is locked (SKIP LOCKED) and its due rows among the first `lim` leased
   // before the statement ends. Every window row comes back, `leased` or not: the first one not
   // leased says when the subscription has more due.
@@ -69,11 +59,6 @@ export const CLAIM_SQL = {
       ranked.event_data, ranked.event_created_at, ranked.event_tenant, ranked.event_test, ranked.rn,
       EXISTS (SELECT 1 FROM leased WHERE leased.id = ranked.id) AS leased
     FROM ranked`,
-  // leaseMany with each row's own lease expiry (the subscriptions' timeouts differ).
-  leaseEach: `UPDATE deliveries AS d
-    SET status = 'delivering', lease_owner = @owner, lease_expires_at = v.lease_expires_at, updated_at = @now
-    FROM unnest(@ids::text[], @leaseExpiries::bigint[]) AS v(id, lease_expires_at)
-    WHERE d.id = v.id AND d.status IN ('pending', 'retrying')`,
   // The rows are locked by this transaction already; one statement for the batch, since round
   // trips are what cost on a network database.
   leaseMany: `UPDATE deliveries
@@ -129,16 +114,11 @@ export const RATE_SQL = {
  * and gives back those it did not use.
  */
 export async function claimDue(tx: Runner, requests: ClaimRequest[], owner: string, at: number, shift: number): Promise<ClaimBatch> {
-  const deliveries: ClaimedDelivery[] = [];
-  const nextDueAt = new Map<string, number | null>();
   const local = (t: number | null) => (t === null ? null : t - shift);
-  // Plain requests (neither fifo nor rate-limited), one subscription each: all in two statements.
-  const plain = new Map<string, ClaimRequest>();
-  for (const r of requests)
-    if (!r.fifo && !r.rateLimit && Math.floor(r.limit) > 0 && !plain.has(r.subscriptionId)) plain.set(r.subscriptionId, r);
-  if (plain.size > 0) await claimPlain(tx, [...plain.values()], owner, at, shift, deliveries, nextDueAt);
+  // The plain requests (neither fifo nor rate-limited) all in one statement; the others one by one.
+  const { deliveries, nextDueAt } = await claimPlainAtOnce(tx, requests.filter(isPlain), owner, at, shift);
   for (const request of requests) {
-    if (plain.get(request.subscriptionId) === request) continue;
+    if (isPlain(request)) continue;
     const { subscriptionId, rateLimit } = request;
     const wanted = Math.floor(request.limit);
     if (wanted <= 0) continue;
@@ -167,62 +147,16 @@ export async function claimDue(tx: Runner, requests: ClaimRequest[], owner: stri
   return { deliveries, nextDueAt };
 }
 
-/**
- * The plain requests of claimDue at once: every window in one statement, every lease in another,
- * whatever the number of subscriptions (a claim round over 100 tenants' endpoints is 2 round trips,
- * not 200). Fills `deliveries` and `nextDueAt` as the one-by-one path does.
- */
-async function claimPlain(
-  tx: Runner,
-  requests: ClaimRequest[],
-  owner: string,
-  at: number,
-  shift: number,
-  deliveries: ClaimedDelivery[],
-  nextDueAt: Map<string, number | null>,
-): Promise<void> {
-  const limits = requests.map((r) => Math.floor(r.limit));
-  const rows = await tx.rows<WindowRow>(CLAIM_SQL.selectWindows, {
-    subscriptionIds: requests.map((r) => r.subscriptionId),
-    limits: limits.map((n) => n + 1),
-  });
-  const windows = new Map<string, WindowRow[]>();
-  for (const row of rows) {
-    const window = windows.get(row.subscription_id);
-    if (window === undefined) windows.set(row.subscription_id, [row]);
-    else window.push(row);
-  }
-  const leased: { id: string; leaseExpiresAt: number }[] = [];
-  requests.forEach((request, i) => {
-    const limit = limits[i]!;
-    // Rows of one subscription come in its window's order (the LATERAL's ORDER BY).
-    const window = (windows.get(request.subscriptionId) ?? []).sort((a, b) =>
-      a.next_attempt_at !== b.next_attempt_at ? a.next_attempt_at - b.next_attempt_at : a.id < b.id ? -1 : 1,
-    );
-    const due = window.findIndex((r, j) => j === limit || r.next_attempt_at > at);
-    const taken = due < 0 ? window : window.slice(0, due);
-    nextDueAt.set(request.subscriptionId, due < 0 ? null : window[due]!.next_attempt_at - shift);
-    const leaseExpiresAt = ms(request.leaseExpiresAt + shift);
-    for (const row of taken) {
-      leased.push({ id: row.id, leaseExpiresAt });
-      deliveries.push(toClaimed(row));
-    }
-  });
-  if (leased.length === 0) return;
-  await tx.count(CLAIM_SQL.leaseEach, {
-    ids: leased.map((l) => l.id),
-    leaseExpiries: leased.map((l) => l.leaseExpiresAt),
-    owner,
-    now: at,
-  });
-}
+/** Neither fifo (its head) nor rate-limited (its shared bucket): claimed by claimWindows with the others. */
+const isPlain = (r: ClaimRequest): boolean => !r.fifo && !r.rateLimit;
 
 /** Whether claimDue can run as one statement without a transaction (claimWindows): no fifo head, no shared bucket. */
-export const allPlain = (requests: readonly ClaimRequest[]): boolean => requests.every((r) => !r.fifo && !r.rateLimit);
+export const allPlain = (requests: readonly ClaimRequest[]): boolean => requests.every(isPlain);
 
 /**
- * claimDue for plain requests in one autocommitted statement (claimWindows): one round trip for a
- * claim round, whatever the number of subscriptions. Reports as claimDue does.
+ * claimDue for plain requests in one statement (claimWindows), autocommitted or in the caller's
+ * transaction: one round trip for a claim round, whatever the number of subscriptions (the first
+ * request of a subscription counts). Reports as claimDue does.
  */
 export async function claimPlainAtOnce(
   run: Runner,

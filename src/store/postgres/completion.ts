@@ -121,6 +121,9 @@ async function reportFailedForGood(ops: PgEmitter, finished: Finished[], now: nu
   for (const id of reports) await reportFailures(ops, id, now);
 }
 
+/** Id order: the order every instance locks state rows in, and announces in. */
+const byId = (a: { id: string }, b: { id: string }) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
 /**
  * Writes the tallied health, every subscription of the batch in one statement, in id order: two
  * instances completing attempts of the same subscriptions lock their state rows in the same order,
@@ -129,12 +132,12 @@ async function reportFailedForGood(ops: PgEmitter, finished: Finished[], now: nu
  * `failing` (after the failures are counted), each one statement for the batch.
  */
 async function flushHealth(tx: Runner, health: HealthTally, now: number, ops: PgEmitter | undefined): Promise<void> {
-  const entries = health.drain().sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const entries = health.drain().sort(byId);
   if (entries.length === 0) return;
   const succeeded = entries.filter((e) => e.success).map((e) => e.id);
   if (ops && succeeded.length > 0) {
     const recovered = await tx.rows<{ id: string; failing_since: string | null }>(HEALTH_SQL.announceRecovered, { ids: succeeded });
-    for (const { id, failing_since } of recovered.sort((a, b) => (a.id < b.id ? -1 : 1))) {
+    for (const { id, failing_since } of recovered.sort(byId)) {
       const since = failing_since === null ? now : Number(failing_since);
       await emit(ops, { type: 'hookrelay.subscription.recovered', subscriptionId: id, failedForMs: now - since });
     }
@@ -152,7 +155,7 @@ async function flushHealth(tx: Runner, health: HealthTally, now: number, ops: Pg
     threshold: ops.hooks.failingAfter,
   });
   const lastOf = new Map(alerting.map((e) => [e.id, e.last]));
-  for (const { id, failure_streak } of failing.sort((a, b) => (a.id < b.id ? -1 : 1))) {
+  for (const { id, failure_streak } of failing.sort(byId)) {
     const last = lastOf.get(id) ?? null;
     await emit(ops, {
       type: 'hookrelay.subscription.failing',
