@@ -56,7 +56,7 @@ export function createMaintenance(deps: MaintenanceDeps) {
   /** Disables every enabled subscription whose failures started at least `disableAfterMs` ago. */
   async function disableFailing(now: number): Promise<string[]> {
     const disabled: string[] = [];
-    const shortest = shortestDisableAfter();
+    const shortest = subscriptions.shortestDisableAfter();
     if (shortest === Infinity) return disabled;
     // Only those failing at least as long as the shortest disable_after: not one row per subscription.
     for (const state of await store.failingSubscriptionStates(now - shortest)) {
@@ -75,13 +75,8 @@ export function createMaintenance(deps: MaintenanceDeps) {
     return disabled;
   }
 
-  /** The shortest disable_after in force (Infinity when no subscription is enabled). */
-  function shortestDisableAfter(): number {
-    return subscriptions.shortestDisableAfter();
-  }
-
   function intervalMs(): number {
-    return Math.min(deps.maxIntervalMs ?? MAX_MAINTENANCE_INTERVAL_MS, Math.max(MIN_MAINTENANCE_INTERVAL_MS, shortestDisableAfter() / 10));
+    return Math.min(deps.maxIntervalMs ?? MAX_MAINTENANCE_INTERVAL_MS, Math.max(MIN_MAINTENANCE_INTERVAL_MS, subscriptions.shortestDisableAfter() / 10));
   }
 
   function schedule(): void {
