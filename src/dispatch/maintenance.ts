@@ -76,7 +76,10 @@ export function createMaintenance(deps: MaintenanceDeps) {
   }
 
   function intervalMs(): number {
-    return Math.min(deps.maxIntervalMs ?? MAX_MAINTENANCE_INTERVAL_MS, Math.max(MIN_MAINTENANCE_INTERVAL_MS, subscriptions.shortestDisableAfter() / 10));
+    return Math.min(
+      deps.maxIntervalMs ?? MAX_MAINTENANCE_INTERVAL_MS,
+      Math.max(MIN_MAINTENANCE_INTERVAL_MS, subscriptions.shortestDisableAfter() / 10),
+    );
   }
 
   function schedule(): void {
