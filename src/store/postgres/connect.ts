@@ -81,8 +81,9 @@ export async function migratePostgres(db: Kysely<PostgresSchema>, schema?: strin
   let { error, results } = await migrator.migrateToLatest();
   // Kysely's introspection reads every schema's catalog: a schema or table of someone else's dropped
   // meanwhile (invalid_schema_name, undefined_table, naming another schema) says nothing about ours,
-  // so look again after a moment.
-  for (let retry = 0; retry < 10 && otherSchemaVanished(error, target); retry++) {
+  // so look again after a moment. Dropping many schemas one after another (a test suite's cleanup)
+  // keeps that up for seconds on a busy machine: up to 5 s.
+  for (let retry = 0; retry < 100 && otherSchemaVanished(error, target); retry++) {
     await new Promise((r) => setTimeout(r, 50));
     ({ error, results } = await migrator.migrateToLatest());
   }
