@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import { StringDecoder } from 'node:string_decoder';
 import { Agent, type Dispatcher } from 'undici';
 import { BlockedDestinationError, createGuardedConnector, createTenantConnector, type HostLookup, type NetworkRules } from '../net/guard';
@@ -34,11 +35,29 @@ export interface AttemptOptions {
   timeoutMs: number;
   /** The attempt is for a tenant's subscription: always held to the blocked ranges (SPEC 9), over its own pool. */
   tenant?: boolean | undefined;
-  /**
-   * The attempt's controller: the caller aborts it from outside (shutdown); the timeout aborts it
-   * with a TimeoutError. One controller per attempt, no AbortSignal.any: this runs per request.
-   */
-  controller?: AbortController | undefined;
+  /** Lets the caller end the attempt from outside (shutdown); the timeout ends it with a TimeoutError. */
+  abort?: AttemptAbort | undefined;
+}
+
+/**
+ * Ends an attempt from outside with a reason (the dispatcher's shutdown). One small object per
+ * attempt instead of an AbortController, its signal and a listener: this runs per request.
+ */
+export class AttemptAbort {
+  reason: Error | undefined;
+  private listener: ((reason: Error) => void) | undefined;
+
+  abort(reason: Error): void {
+    if (this.reason !== undefined) return;
+    this.reason = reason;
+    this.listener?.(reason);
+  }
+
+  /** Called by the attempt: at once when aborted already. */
+  listen(listener: (reason: Error) => void): void {
+    this.listener = listener;
+    if (this.reason !== undefined) listener(this.reason);
+  }
 }
 
 /**
@@ -63,43 +82,19 @@ export function createDeliverer(opts: DelivererOptions) {
     connect: createTenantConnector(opts.tenantAllowedNetworks ?? (() => NO_NETWORKS), opts.lookup),
   });
 
-  async function deliver(req: OutgoingRequest, attempt: AttemptOptions): Promise<AttemptResponse> {
-    const started = performance.now();
-    const controller = attempt.controller ?? new AbortController();
-    const timer = setTimeout(() => controller.abort(new TimeoutError(attempt.timeoutMs)), attempt.timeoutMs);
-    const signal = controller.signal;
-    try {
-      const res = await (attempt.tenant ? tenantAgent : agent).request({
-        ...target(req.url),
-        method: 'POST',
-        headers: req.headers,
-        body: req.body,
-        signal,
-      });
-      const body = await readCapped(res.body, opts.maxResponseBody);
-      const headers = flattenHeaders(res.headers);
-      return { outcome: classify(res.statusCode, headers, opts.now()), status: res.statusCode, headers, body, durationMs: since(started) };
-    } catch (err) {
-      const reason = signal.aborted ? signal.reason : err;
-      if (reason instanceof BlockedDestinationError) {
-        return {
-          outcome: { kind: 'fail', status: null, error: reason.message },
-          status: null,
-          headers: null,
-          body: null,
-          durationMs: since(started),
-        };
+  function deliver(req: OutgoingRequest, attempt: AttemptOptions): Promise<AttemptResponse> {
+    return new Promise((settle) => {
+      const exchange = new Exchange(opts.maxResponseBody, opts.now, settle);
+      exchange.start(attempt.timeoutMs, attempt.abort);
+      try {
+        (attempt.tenant ? tenantAgent : agent).dispatch(
+          { ...target(req.url), method: 'POST', headers: req.headers, body: req.body },
+          exchange,
+        );
+      } catch (err) {
+        exchange.onResponseError(undefined, err as Error);
       }
-      return {
-        outcome: { kind: 'retry', status: null, error: describeError(reason) },
-        status: null,
-        headers: null,
-        body: null,
-        durationMs: since(started),
-      };
-    } finally {
-      clearTimeout(timer);
-    }
+    });
   }
 
   return { deliver, close: () => Promise.all([agent.close(), tenantAgent.close()]).then(() => undefined) };
@@ -136,29 +131,98 @@ function classify(status: number, headers: Record<string, string>, now: number):
 }
 
 /**
- * Keeps the first `cap` bytes; stops reading (and closes the socket) past them. Destroying the body
- * aborts the request, so undici closes the connection rather than reading the rest into the void.
- * A character cut in half by the cap is dropped, so the kept text is never more than `cap` bytes.
+ * One attempt as an undici dispatch handler: the answer is read straight from the parser's
+ * callbacks (no Readable, no async iterator, no AbortSignal per request). The whole attempt is
+ * bounded by its timeout, and the attempt settles exactly once: with the response (also when the
+ * body is cut at the cap), or with the reason it ended (timeout, shutdown, network error).
+ *
+ * The first `cap` bytes of the body are kept; past them the request is aborted, so undici closes
+ * the connection rather than reading the rest into the void. A character cut in half by the cap is
+ * dropped, so the kept text is never more than `cap` bytes.
  */
-async function readCapped(body: Dispatcher.ResponseData['body'], cap: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body as AsyncIterable<Buffer>) {
-    const room = cap - size;
-    if (chunk.length >= room) {
-      chunks.push(chunk.subarray(0, room));
-      size = cap;
-      body.destroy();
-      break;
-    }
-    chunks.push(chunk);
-    size += chunk.length;
+class Exchange implements Dispatcher.DispatchHandler {
+  private readonly started = performance.now();
+  private controller: Dispatcher.DispatchController | undefined;
+  /** Why the relay ended the attempt (timeout, shutdown); undefined while it runs on its own. */
+  private reason: Error | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private settled = false;
+  private status = 0;
+  private headers: Record<string, string> | null = null;
+  private readonly chunks: Buffer[] = [];
+  private size = 0;
+
+  constructor(
+    private readonly cap: number,
+    private readonly now: () => number,
+    private readonly settle: (response: AttemptResponse) => void,
+  ) {}
+
+  start(timeoutMs: number, abort: AttemptAbort | undefined): void {
+    this.timer = setTimeout(() => this.end(new TimeoutError(timeoutMs)), timeoutMs);
+    abort?.listen((reason) => this.end(reason));
   }
-  // StringDecoder holds back an incomplete trailing UTF-8 sequence instead of emitting U+FFFD.
-  return new StringDecoder('utf8').write(Buffer.concat(chunks, size));
+
+  /** Ends the attempt for `reason`; before the request reached a connection, when it does. */
+  private end(reason: Error): void {
+    if (this.settled || this.reason !== undefined) return;
+    this.reason = reason;
+    this.controller?.abort(reason);
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.reason !== undefined) controller.abort(this.reason);
+  }
+
+  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+    this.status = statusCode;
+    this.headers = flattenHeaders(headers);
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.settled) return;
+    const room = this.cap - this.size;
+    if (chunk.length < room) {
+      this.chunks.push(chunk);
+      this.size += chunk.length;
+      return;
+    }
+    this.chunks.push(chunk.subarray(0, room));
+    this.size = this.cap;
+    this.respond();
+    controller.abort(new Error('response body cut at max_response_body'));
+  }
+
+  onResponseEnd(): void {
+    this.respond();
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController | undefined, err: Error): void {
+    const reason = this.reason ?? err;
+    if (reason instanceof BlockedDestinationError) {
+      this.finish({ outcome: { kind: 'fail', status: null, error: reason.message }, status: null, headers: null, body: null });
+    } else {
+      this.finish({ outcome: { kind: 'retry', status: null, error: describeError(reason) }, status: null, headers: null, body: null });
+    }
+  }
+
+  private respond(): void {
+    const headers = this.headers ?? {};
+    // StringDecoder holds back an incomplete trailing UTF-8 sequence instead of emitting U+FFFD.
+    const body = new StringDecoder('utf8').write(Buffer.concat(this.chunks, this.size));
+    this.finish({ outcome: classify(this.status, headers, this.now()), status: this.status, headers, body });
+  }
+
+  private finish(response: Omit<AttemptResponse, 'durationMs'>): void {
+    if (this.settled) return;
+    this.settled = true;
+    clearTimeout(this.timer);
+    this.settle({ ...response, durationMs: Math.round(performance.now() - this.started) });
+  }
 }
 
-function flattenHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+function flattenHeaders(headers: IncomingHttpHeaders): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [key, value] of Object.entries(headers)) {
     if (value !== undefined) out[key] = Array.isArray(value) ? value.join(', ') : value;
@@ -175,5 +239,3 @@ function describeError(err: unknown): string {
   }
   return String(err);
 }
-
-const since = (started: number) => Math.round(performance.now() - started);

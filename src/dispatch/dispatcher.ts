@@ -7,7 +7,7 @@ import { recordedHeaders } from '../subscriptions/redact';
 import type { Target } from '../subscriptions/target';
 import { buildRequest } from './build-request';
 import { createCompletionWriter } from './completion-writer';
-import type { Deliverer } from './deliver';
+import { AttemptAbort, type Deliverer } from './deliver';
 import { createMaintenance } from './maintenance';
 import { nextState, type Outcome } from './retry-policy';
 import { capacityOf } from '../lib/token-bucket';
@@ -82,7 +82,7 @@ const SHUTDOWN = new Error('shutdown');
 
 interface InFlight {
   subscriptionId: string;
-  controller: AbortController;
+  abort: AttemptAbort;
   done: Promise<void>;
 }
 
@@ -300,15 +300,15 @@ export function createDispatcher(deps: DispatcherDeps, opts: DispatcherOptions) 
   function launch(delivery: ClaimedDelivery): void {
     const id = delivery.subscriptionId;
     const group = subscriptions.route(id)?.tenant ?? PLATFORM;
-    const controller = new AbortController();
+    const abort = new AttemptAbort();
     perSubscription.set(id, (perSubscription.get(id) ?? 0) + 1);
     let r = running.get(group);
     if (r === undefined) running.set(group, (r = { attempts: 0, subs: new Set() }));
     r.attempts++;
     r.subs.add(id);
-    const entry: InFlight = { subscriptionId: id, controller, done: Promise.resolve() };
+    const entry: InFlight = { subscriptionId: id, abort, done: Promise.resolve() };
     inFlight.set(delivery.id, entry);
-    entry.done = attempt(delivery, controller)
+    entry.done = attempt(delivery, abort)
       .catch((err) => logger.error({ err, delivery_id: delivery.id }, 'attempt crashed'))
       .finally(() => {
         inFlight.delete(delivery.id);
@@ -323,7 +323,7 @@ export function createDispatcher(deps: DispatcherDeps, opts: DispatcherOptions) 
       });
   }
 
-  async function attempt(delivery: ClaimedDelivery, controller: AbortController): Promise<void> {
+  async function attempt(delivery: ClaimedDelivery, abort: AttemptAbort): Promise<void> {
     const target = subscriptions.get(delivery.subscriptionId);
     if (!target) {
       // Removed from the config while claimed: give it back untouched; it waits until the id returns.
@@ -341,8 +341,8 @@ export function createDispatcher(deps: DispatcherDeps, opts: DispatcherOptions) 
       attempt: number,
       now: startedAt,
     });
-    const response = await deps.deliverer.deliver(request, { timeoutMs: target.timeoutMs, controller, tenant: target.tenant !== null });
-    if (controller.signal.reason === SHUTDOWN) {
+    const response = await deps.deliverer.deliver(request, { timeoutMs: target.timeoutMs, abort, tenant: target.tenant !== null });
+    if (abort.reason === SHUTDOWN) {
       // Cut short by shutdown: not the receiver's fault, so the attempt is not spent.
       await store.release([delivery.id], opts.owner, clock.now());
       logger.info(
@@ -553,7 +553,7 @@ export function createDispatcher(deps: DispatcherDeps, opts: DispatcherOptions) 
         const grace = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), graceMs).unref());
         if ((await Promise.race([all(), grace])) === 'timeout') {
           logger.warn({ attempts: inFlight.size }, 'shutdown grace period over; interrupting attempts in flight');
-          for (const f of inFlight.values()) f.controller.abort(SHUTDOWN);
+          for (const f of inFlight.values()) f.abort.abort(SHUTDOWN);
           await all();
         }
         await writer.drain();
