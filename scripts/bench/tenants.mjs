@@ -285,6 +285,9 @@ async function sqliteRun(S, results) {
     progress('--- 1. start-up over the populated data dir');
     const relay = await startRelay('tenants', { ...opts, readyPollMs: 10, readyTimeoutMs: 120_000 });
     let peakRss = 0;
+    // The peak of each phase too (latency, single, spread, noisy), to tell which one sets it.
+    const peaks = {};
+    let phase = 'latency';
     let sampler;
     try {
       results.startup = { readyMs: relay.readyMs, listeningMs: relay.listeningMs };
@@ -293,7 +296,9 @@ async function sqliteRun(S, results) {
       results.startup.rssIdle = rssBytes(relay.pid);
       // "While delivering": the peak over 2, 3 and 4, sampled every 100 ms.
       sampler = setInterval(() => {
-        peakRss = Math.max(peakRss, rssBytes(relay.pid) ?? 0);
+        const rss = rssBytes(relay.pid) ?? 0;
+        peakRss = Math.max(peakRss, rss);
+        peaks[phase] = Math.max(peaks[phase] ?? 0, rss);
       }, 100);
 
       // Each phase tags its events (data.p) and says what it still owes; the next waits for that first.
@@ -320,6 +325,7 @@ async function sqliteRun(S, results) {
         `3. drain of ${S.backlog.toLocaleString('en-US')}: one subscription, then spread over every tenant`,
         async () => {
           const leftoverBefore = await settle(owed, S.settleMs);
+          phase = 'single';
           owed = { tag: 'single', expected: S.backlog };
           const single = await backlogDrain(
             relay,
@@ -330,6 +336,7 @@ async function sqliteRun(S, results) {
           );
           single.leftoverBefore = leftoverBefore;
           const spreadLeftover = await settle(owed, S.settleMs);
+          phase = 'spread';
           owed = { tag: 'spread', expected: S.backlog };
           const spread = await backlogDrain(
             relay,
@@ -345,6 +352,7 @@ async function sqliteRun(S, results) {
 
       await step(results, 'noisy', `4. noisy neighbour: ${S.noisyOthers} tenants at ${S.noisyRate}/s beside a hanging one`, async () => {
         const leftoverBefore = await settle(owed, S.settleMs);
+        phase = 'noisy';
         await receiver.rpc('gate', { open: true });
         const ingest = await ingestBatches(relay.base, S.noisyBacklog, (i) => ({ type: 'order.created', tenant: 'noisy', data: { n: i } }));
         await sleep(1000); // the noisy tenant's attempts are now hanging
@@ -366,6 +374,7 @@ async function sqliteRun(S, results) {
     } finally {
       clearInterval(sampler);
       results.startup.rssDelivering = peakRss || null;
+      results.startup.rssPeaks = peaks;
       await relay.stop();
     }
   } finally {
@@ -562,6 +571,8 @@ function reportText(r, S, argsLine) {
       '< 400 MB',
       s.rssDelivering == null ? null : s.rssDelivering < 400e6,
     );
+    const peaks = Object.entries(s.rssPeaks ?? {});
+    if (peaks.length > 0) details.push(`- **1 RSS peak per phase**: ${peaks.map(([k, v]) => `${k} ${mb(v)}`).join(', ')}.`);
   } else row(1, 'start-up and RSS', failed(r.populate?.error ? r.populate : r.startup), '< 3 s, < 300 MB, < 400 MB', null);
 
   const latRows = (n, l, rate, label) => {
