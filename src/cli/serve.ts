@@ -1,7 +1,7 @@
 import { createApp } from '../app';
 import { loadConfig } from '../config/load';
 import { configWarnings } from '../config/warnings';
-import { startHeapPacer } from '../lib/heap-pacer';
+import { limitHeapGrowth } from '../lib/heap-growth';
 import { createLogger } from '../lib/logger';
 import { openStore } from '../store/open';
 import { VERSION } from '../version';
@@ -21,8 +21,8 @@ export async function serveCommand(args: string[], env: NodeJS.ProcessEnv): Prom
   const app = await createApp(config, { store, logger, loadConfig: () => loadConfig(path, env) });
   for (const warning of configWarnings(config)) logger.warn(warning);
   if (config.storage.encryption_key === undefined) logger.warn('storage.encryption_key is not set: signing secrets are stored in clear');
-  // The process's heap, kept near its live size while delivering (see heap-pacer.ts).
-  const pacer = startHeapPacer();
+  // The process's heap, kept near its live size while delivering (see heap-growth.ts).
+  limitHeapGrowth();
 
   return new Promise((resolve, reject) => {
     let stopping = false;
@@ -42,7 +42,6 @@ export async function serveCommand(args: string[], env: NodeJS.ProcessEnv): Prom
         .stop()
         .then(() => store.close())
         .then(() => {
-          pacer.stop();
           logger.info('stopped');
           resolve(0);
         })
