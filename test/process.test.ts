@@ -268,7 +268,11 @@ describe('the bundle as a server', () => {
     healthy = true;
     const second = await child(dir, yaml);
     await rx.waitFor((r) => acknowledged.every((id) => r.some((x) => x.headers['webhook-id'] === id)), 20_000);
-    await second.waitForLog((l) => l.msg === 'deliveries left in flight by a previous process will be tried again');
+    // SQLite keeps leases in memory: the interrupted attempts were never written as delivering, so
+    // nothing is rescued, and they count as not made (each delivery's first recorded attempt is 1).
+    await second.waitForLog((l) => l.msg === 'attempt succeeded' && acknowledged.includes(String(l.event_id)));
+    expect(second.logs.filter((l) => l.msg === 'deliveries left in flight by a previous process will be tried again')).toEqual([]);
+    expect(second.logs.filter((l) => l.msg === 'attempt succeeded').every((l) => l.attempt === 1)).toBe(true);
   });
 
   it('refuses a second relay on the same SQLite file with one line, and the first keeps working', async () => {

@@ -87,10 +87,13 @@ describe('SQLite store', () => {
       expect(await store.ready()).toBe(true);
       await store.migrate();
       expect((await store.getEvent('evt_durable'))?.deliveryCount).toBe(2);
-      expect(await store.getDelivery(deliveryId)).toMatchObject({ status: 'delivering' });
-      // The process that held the lease is gone: its delivery comes back after expiry.
-      expect(await store.rescueExpired(T + 1000)).toBe(1);
+      // Leases live in the process that took them: with it gone, the delivery is waiting again at
+      // once, with nothing to rescue.
+      expect(await store.getDelivery(deliveryId)).toMatchObject({ status: 'pending', attempts: 0 });
       expect(await store.countDeliveriesByStatus()).toMatchObject({ pending: 2, delivering: 0 });
+      expect(await store.rescueExpired(T + 1000)).toBe(0);
+      const [again] = await store.claim([{ subscriptionId: 'a', limit: 1, leaseExpiresAt: T + 1000 }], 'p2', T);
+      expect(again?.id).toBe(deliveryId);
     });
   });
 
@@ -245,26 +248,41 @@ describe('SQLite store', () => {
     }
   });
 
-  it('two stores on one file never hand out the same delivery', async () => {
+  it('concurrent claims of many owners never hand out the same delivery (leases in memory)', async () => {
     const path = tempDbPath();
-    const one = createSqliteStore({ path, synchronous: 'normal' });
-    const two = createSqliteStore({ path, synchronous: 'normal' });
-    try {
-      await one.migrate();
-      await two.migrate();
-      await one.ingest(Array.from({ length: 20 }, (_, i) => [event(`evt_${i}`)]));
+    await withStore(path, 'normal', async (store) => {
+      await store.migrate();
+      await store.ingest(Array.from({ length: 20 }, (_, i) => [event(`evt_${i}`)]));
       const claims = await Promise.all(
-        Array.from({ length: 10 }, (_, i) =>
-          (i % 2 ? one : two).claim([{ subscriptionId: 'a', limit: 3, leaseExpiresAt: T + 1000 }], `p${i}`, T),
-        ),
+        Array.from({ length: 10 }, (_, i) => store.claim([{ subscriptionId: 'a', limit: 3, leaseExpiresAt: T + 1000 }], `p${i}`, T)),
       );
       const ids = claims.flat().map((c) => c.id);
       expect(ids).toHaveLength(20);
       expect(new Set(ids).size).toBe(20);
-    } finally {
-      await one.close();
-      await two.close();
-    }
+      // None is left to claim while the leases hold, and the file still says they wait: no write per claim.
+      expect(await store.claim([{ subscriptionId: 'a', limit: 3, leaseExpiresAt: T + 1000 }], 'late', T)).toEqual([]);
+      expect(await store.countDeliveriesByStatus()).toMatchObject({ pending: 0, delivering: 20 });
+      const inFile = inspect(path, (db) => db.prepare(`SELECT status, COUNT(*) AS n FROM deliveries GROUP BY status`).all());
+      expect(inFile).toEqual([{ status: 'pending', n: 20 }]);
+    });
+  });
+
+  it('gives back, at its first rescue, rows an older version left delivering in the file', async () => {
+    const path = tempDbPath();
+    await withStore(path, 'normal', async (store) => {
+      await store.migrate();
+      await store.ingest([[event('evt_old', ['a'])]]);
+    });
+    const file = new Database(path);
+    file.prepare(`UPDATE deliveries SET status = 'delivering', lease_owner = 'old', lease_expires_at = ${T + 60_000}`).run();
+    file.close();
+    await withStore(path, 'normal', async (store) => {
+      await store.migrate();
+      expect(await store.countDeliveriesByStatus()).toMatchObject({ delivering: 1, pending: 0 });
+      expect(await store.rescueExpired(T)).toBe(1);
+      expect(await store.countDeliveriesByStatus()).toMatchObject({ delivering: 0, pending: 1 });
+      expect(await store.claim([{ subscriptionId: 'a', limit: 1, leaseExpiresAt: T + 1000 }], 'new', T)).toHaveLength(1);
+    });
   });
 
   it('claims, the waiting scan, nextDueAt and rescue use their partial indexes', async () => {
@@ -276,7 +294,7 @@ describe('SQLite store', () => {
         waiting: planOf(db, SQL.waiting, {}),
         nextDue: planOf(db, SQL.nextDue, { subscriptionId: 'a' }),
         rescue: planOf(db, SQL.rescueExpired, { now: T, expiredBy: T }),
-        release: planOf(db, SQL.release, { id: 'dlv_x', owner: 'p', now: T }),
+        dueOrder: planOf(db, SQL.dueOrder, { subscriptionId: 'a', limit: 3 }),
         fifoHead: planOf(db, SQL.fifoHead, { subscriptionId: 'a' }),
       }));
       expect(plans.selectWindow).toMatch(/deliveries_due/);
@@ -286,7 +304,8 @@ describe('SQLite store', () => {
       expect(plans.waiting).not.toMatch(/SCAN deliveries|TEMP B-TREE/);
       expect(plans.nextDue).toMatch(/deliveries_due/);
       expect(plans.rescue).toMatch(/deliveries_lease/);
-      expect(plans.release).toMatch(/sqlite_autoindex_deliveries_1|PRIMARY KEY/);
+      expect(plans.dueOrder).toMatch(/deliveries_due/);
+      expect(plans.dueOrder).not.toMatch(/TEMP B-TREE/);
       // The fifo head: one seek per unfinished status, never a walk or a sort of the backlog.
       expect(
         plans.fifoHead.match(/SEARCH deliveries USING COVERING INDEX deliveries_subscription \(subscription_id=\? AND status=\?\)/g),
@@ -321,6 +340,27 @@ describe('SQLite store: admin listings use their indexes', () => {
     if (query.eventType !== undefined) return /USING INDEX deliveries_event_type \(event_type=\?/;
     return /USING INDEX sqlite_autoindex_deliveries_1/;
   }
+
+  it('lists leased deliveries as delivering by primary key, and waiting ones without them, on their indexes', async () => {
+    const path = tempDbPath();
+    await withStore(path, 'normal', async (store) => {
+      await store.migrate();
+      inspect(path, (db) => {
+        const held = JSON.stringify(['dlv_01HZZZZZZZZZZZZZZZZZZZZZZZ', 'dlv_01HZZZZZZZZZZZZZZZZZZZZZZY']);
+        for (const subscriptionId of [undefined, 'a']) {
+          const label = JSON.stringify({ subscriptionId });
+          const delivering = listingPlan(db, deliveryListingSql({ status: 'delivering', subscriptionId, limit: 51 }, null, 51, held));
+          expect(delivering, label).toMatch(/^SEARCH deliveries USING INDEX sqlite_autoindex_deliveries_1 \(id=\?\)/);
+          expect(delivering, label).not.toMatch(/TEMP B-TREE/);
+          const pending = listingPlan(db, deliveryListingSql({ status: 'pending', subscriptionId, limit: 51 }, null, 51, held));
+          expect(pending, label).toMatch(
+            subscriptionId ? /^SEARCH deliveries USING INDEX deliveries_subscription/ : /^SEARCH deliveries USING INDEX deliveries_status/,
+          );
+          expect(pending, label).not.toMatch(/TEMP B-TREE|SCAN deliveries/);
+        }
+      });
+    });
+  });
 
   it('pages every filter combination of events, deliveries and audit on an index, without sorting', async () => {
     const path = tempDbPath();
@@ -364,7 +404,7 @@ describe('SQLite store: admin listings use their indexes', () => {
       await store.migrate();
       const plans = inspect(path, (db) => ({
         recover: planOf(db, ADMIN_SQL.recover, { subscriptionId: 'a', since: T, until: T + 1, sinceId: 'dlv_0', now: T }),
-        cancelWaiting: planOf(db, ADMIN_SQL.cancelWaitingOfSubscription, { subscriptionId: 'a', now: T }),
+        cancelWaiting: planOf(db, ADMIN_SQL.cancelWaitingOfSubscription, { subscriptionId: 'a', now: T, held: '["dlv_x"]' }),
         retry: planOf(db, ADMIN_SQL.retry, { id: 'dlv_x', now: T }),
         cancel: planOf(db, ADMIN_SQL.cancel, { id: 'dlv_x', now: T }),
         counts: planOf(db, STATS_SQL.counts, {}),

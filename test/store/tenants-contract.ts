@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Store, TenantInput } from '../../src/store/types';
+import type { DeliveryStatus, Store, TenantInput } from '../../src/store/types';
 import { claimOf, newEvent, result, T } from './fixtures';
 
 /*
@@ -98,6 +98,50 @@ export function describeTenantsContract(getStore: () => Store): void {
       expect((await store.getEvent(platform.id))?.tenant).toBeUndefined();
       expect((await store.listDeliveriesOfEvent(platform.id))[0]?.tenant).toBeUndefined();
       expect((await store.listEvents({ limit: 10 })).data.map((e) => e.tenant ?? null)).toEqual([null, 'acct_42']);
+    });
+
+    it('shows a leased delivery as delivering in every read, whatever the store keeps in memory', async () => {
+      const store = getStore();
+      await store.putTenant(input('acct_1'), T);
+      await store.insertApiSubscription('s1', { url: 'https://1.example' }, T, 'acct_1');
+      const first = newEvent({ tenant: 'acct_1', subscriptionIds: ['s1'], createdAt: T });
+      const second = newEvent({ tenant: 'acct_1', subscriptionIds: ['s1'], createdAt: T + 5 });
+      await store.ingest([[first], [second]]);
+      const [leased] = await store.claim([claimOf('s1', 1)], 'owner', T + 10);
+      const [waiting] = await store.listDeliveriesOfEvent(second.id);
+      expect(leased!.event.id).toBe(first.id);
+
+      expect(await store.getDelivery(leased!.id)).toMatchObject({ status: 'delivering', attempts: 0 });
+      expect((await store.listDeliveriesOfEvent(first.id)).map((d) => d.status)).toEqual(['delivering']);
+      const listed = async (status: DeliveryStatus) =>
+        (await store.listDeliveries({ status, subscriptionId: 's1', limit: 10 })).data.map((d) => [d.id, d.status]);
+      expect(await listed('delivering')).toEqual([[leased!.id, 'delivering']]);
+      expect(await listed('pending')).toEqual([[waiting!.id, 'pending']]);
+      expect((await store.listDeliveries({ status: 'delivering', limit: 10 })).data.map((d) => d.id)).toEqual([leased!.id]);
+      expect((await store.listDeliveries({ subscriptionId: 's1', limit: 10 })).data.map((d) => d.status)).toEqual([
+        'pending',
+        'delivering',
+      ]);
+      expect((await store.listDeliveries({ tenant: 'acct_1', limit: 10 })).data.map((d) => d.status)).toEqual(['pending', 'delivering']);
+
+      expect(await store.countDeliveriesByStatus()).toMatchObject({ pending: 1, delivering: 1 });
+      const [stats] = await store.deliveryStats(['s1']);
+      expect(stats).toMatchObject({ backlog: 1, oldestWaitingCreatedAt: T + 5, counts: { pending: 1, delivering: 1 } });
+      expect(await store.waitingTotals([])).toEqual({ backlog: 1, oldestWaitingCreatedAt: T + 5 });
+      expect((await store.tenantCounts(['acct_1'])).get('acct_1')).toMatchObject({ backlog: 1 });
+      // Nothing else of it is due, and neither retry nor cancel may touch it.
+      expect(await store.nextDueAt(['s1'])).toBe(T + 5);
+      expect(await store.retryDelivery(leased!.id, T + 20)).toEqual({ kind: 'conflict', status: 'delivering' });
+      expect(await store.cancelDelivery(leased!.id, T + 20)).toEqual({ kind: 'conflict', status: 'delivering' });
+
+      // Its subscription removed: the waiting one is cancelled, the leased one is left to its attempt.
+      expect(await store.deleteApiSubscription('s1', T + 30)).toBe(true);
+      expect(await store.getDelivery(waiting!.id)).toMatchObject({ status: 'cancelled' });
+      expect(await store.complete([result(leased!.id, 'owner', { status: 'cancelled' }, { subscriptionId: 's1' })], T + 40)).toEqual([
+        true,
+      ]);
+      expect(await store.getDelivery(leased!.id)).toMatchObject({ status: 'cancelled', attempts: 1 });
+      expect(await store.countDeliveriesByStatus()).toMatchObject({ delivering: 0, cancelled: 2 });
     });
 
     it('counts subscriptions, backlog and failing subscriptions of the tenants asked only', async () => {

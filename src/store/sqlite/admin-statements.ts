@@ -21,9 +21,12 @@ export const ADMIN_SQL = {
   deleteSubscriptionState: `DELETE FROM subscription_state WHERE id = @id`,
   recordChange: CHANGES_SQL.append,
   // Same WHERE as the partial index deliveries_due, word for word, so it is the one used.
+  // Leased rows (in memory, still waiting in the table) are left to their attempt, which records its
+  // result as a delivery of a removed subscription (cancelled).
   cancelWaitingOfSubscription: `UPDATE deliveries INDEXED BY deliveries_due
     SET status = 'cancelled', next_attempt_at = NULL, updated_at = @now
-    WHERE subscription_id = @subscriptionId AND status IN ('pending', 'retrying')`,
+    WHERE subscription_id = @subscriptionId AND status IN ('pending', 'retrying')
+      AND id NOT IN (SELECT value FROM json_each(@held))`,
 
   eventType: `SELECT type, tenant FROM events WHERE id = @id`,
   insertDelivery: INGEST_SQL.insertDelivery,

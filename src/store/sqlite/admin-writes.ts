@@ -37,10 +37,10 @@ export function createAdminWrites(db: Database.Database) {
     updateApiSubscription: write((id: string, spec: Record<string, unknown>, now: number) =>
       changed(s.updateApiSubscription.run({ id, spec: JSON.stringify(spec), now }).changes === 1, id, now),
     ),
-    deleteApiSubscription: write((id: string, now: number) => {
+    deleteApiSubscription: write((id: string, now: number, held: string) => {
       if (s.deleteApiSubscription.run({ id }).changes === 0) return false;
       s.deleteSubscriptionState.run({ id });
-      s.cancelWaitingOfSubscription.run({ subscriptionId: id, now });
+      s.cancelWaitingOfSubscription.run({ subscriptionId: id, now, held });
       return changed(true, id, now);
     }),
     addDeliveries: write((eventId: string, subscriptionIds: string[], now: number) => addDeliveries(s, eventId, subscriptionIds, now)),

@@ -3,15 +3,15 @@ import type { ClaimBatch, ClaimedDelivery, ClaimRequest, WaitingSubscription } f
 import type Database from 'better-sqlite3';
 import { toClaimed } from '../sql/from-rows';
 import { headStanding } from '../sql/fifo-head';
+import type { Lease, Leases } from './leases';
 
-type ClaimParams = Record<string, string | number | null>;
 /** The prepared statements claims run (statements.ts prepares them from CLAIM_SQL). */
 export interface ClaimStatements {
   selectWindow: Database.Statement<{ subscriptionId: string; limit: number }, WindowRow>;
   waiting: Database.Statement<[], { subscription_id: string; at: number }>;
-  lease: Database.Statement<ClaimParams>;
-  release: Database.Statement<{ id: string; owner: string; now: number }>;
   nextDue: Database.Statement<{ subscriptionId: string }, { at: number | null }>;
+  dueOrder: Database.Statement<{ subscriptionId: string; limit: number }, { id: string; next_attempt_at: number }>;
+  dueNow: Database.Statement<{ id: string; now: number }>;
   fifoHead: Database.Statement<{ subscriptionId: string }, HeadRow>;
 }
 
@@ -44,15 +44,8 @@ export const CLAIM_SQL = {
     SELECT id AS subscription_id, (SELECT MIN(next_attempt_at) FROM deliveries INDEXED BY deliveries_due
         WHERE subscription_id = subs.id AND status IN ('pending', 'retrying')) AS at
     FROM subs WHERE id IS NOT NULL`,
-  lease: `UPDATE deliveries
-    SET status = 'delivering', lease_owner = @owner, lease_expires_at = @leaseExpiresAt, updated_at = @now
-    WHERE id = @id AND status IN ('pending', 'retrying')`,
-
-  // Both give a lease back "as before": never tried -> pending, else retrying; due at once.
-  release: `UPDATE deliveries
-    SET status = CASE WHEN attempts = 0 THEN 'pending' ELSE 'retrying' END, next_attempt_at = @now,
-      lease_owner = NULL, lease_expires_at = NULL, updated_at = @now
-    WHERE id = @id AND status = 'delivering' AND lease_owner = @owner`,
+  // Leases are kept in memory (leases.ts); rows a version that leased in the database left
+  // `delivering` are given back once, at the first rescue after start.
   rescueExpired: `UPDATE deliveries INDEXED BY deliveries_lease
     SET status = CASE WHEN attempts = 0 THEN 'pending' ELSE 'retrying' END, next_attempt_at = @now,
       lease_owner = NULL, lease_expires_at = NULL, updated_at = @now
@@ -60,6 +53,13 @@ export const CLAIM_SQL = {
 
   nextDue: `SELECT MIN(next_attempt_at) AS at FROM deliveries INDEXED BY deliveries_due
     WHERE subscription_id = @subscriptionId AND status IN ('pending', 'retrying')`,
+  // A lease given back or expired: its row (never changed while leased) is due now.
+  dueNow: `UPDATE deliveries SET next_attempt_at = @now, updated_at = @now
+    WHERE id = @id AND status IN ('pending', 'retrying')`,
+  // The same in due order, for a subscription with leased rows among its waiting ones.
+  dueOrder: `SELECT id, next_attempt_at FROM deliveries INDEXED BY deliveries_due
+    WHERE subscription_id = @subscriptionId AND status IN ('pending', 'retrying')
+    ORDER BY next_attempt_at, id LIMIT @limit`,
 
   // `ordering: fifo`: the oldest unfinished delivery (ids sort in ingest order), whatever its
   // status. One MIN per status: each is a single seek in deliveries_subscription, where one
@@ -77,22 +77,33 @@ export const CLAIM_SQL = {
 } as const;
 
 /**
- * Leases due deliveries, per subscription, oldest due first; runs inside one IMMEDIATE transaction.
- * `rateLimit` is not spent here: one process owns the file, and the dispatcher's own limiter holds it.
+ * Leases due deliveries, per subscription, oldest due first. Only reads: the leases are entries in
+ * `leases`, the rows stay as they are. The window of a subscription is read with room for the rows
+ * it has leased already, which are passed over. `rateLimit` is not spent here: one process owns the
+ * file, and the dispatcher's own limiter holds it.
  */
-export function claimDue(s: ClaimStatements, requests: ClaimRequest[], owner: string, now: number): ClaimBatch {
+export function claimDue(s: ClaimStatements, leases: Leases, requests: ClaimRequest[], owner: string, now: number): ClaimBatch {
   const deliveries: ClaimedDelivery[] = [];
   const nextDueAt = new Map<string, number | null>();
   for (const request of requests) {
     const { subscriptionId } = request;
     const limit = Math.floor(request.limit);
     if (limit <= 0) continue;
-    const leaseExpiresAt = Math.round(request.leaseExpiresAt);
+    const expiresAt = Math.round(request.leaseExpiresAt);
+    const lease = (row: { attempts: number; event_tenant: string | null }): Lease => ({
+      owner,
+      expiresAt,
+      subscriptionId,
+      tenant: row.event_tenant,
+      waiting: row.attempts === 0 ? 'pending' : 'retrying',
+      at: now,
+    });
     if (request.fifo) {
       const head = s.fifoHead.get({ subscriptionId });
-      const { due, next } = headStanding(head, now);
+      // A leased head is delivering: nothing of the subscription is due until its attempt ends.
+      const { due, next } = head !== undefined && leases.get(head.id) ? { due: false, next: null } : headStanding(head, now);
       if (due) {
-        s.lease.run({ id: head!.id, owner, leaseExpiresAt, now });
+        leases.take(head!.id, lease(head!));
         deliveries.push(toClaimed(head!));
       }
       nextDueAt.set(subscriptionId, next);
@@ -100,12 +111,13 @@ export function claimDue(s: ClaimStatements, requests: ClaimRequest[], owner: st
     }
     let next: number | null = null;
     let leased = 0;
-    for (const row of s.selectWindow.all({ subscriptionId, limit: limit + 1 })) {
+    for (const row of s.selectWindow.all({ subscriptionId, limit: limit + leases.heldOn(subscriptionId) + 1 })) {
+      if (leases.get(row.id)) continue;
       if (leased === limit || row.next_attempt_at > now) {
         next = row.next_attempt_at;
         break;
       }
-      s.lease.run({ id: row.id, owner, leaseExpiresAt, now });
+      leases.take(row.id, lease(row));
       deliveries.push(toClaimed(row));
       leased++;
     }
@@ -114,32 +126,65 @@ export function claimDue(s: ClaimStatements, requests: ClaimRequest[], owner: st
   return { deliveries, nextDueAt };
 }
 
-/** Every subscription with waiting deliveries and its earliest due time. */
-export function waitingSubscriptions(s: ClaimStatements): WaitingSubscription[] {
-  return s.waiting.all().map((r) => ({ subscriptionId: r.subscription_id, nextDueAt: r.at }));
+/** Every subscription with waiting deliveries (not counting leased ones) and its earliest due time. */
+export function waitingSubscriptions(s: ClaimStatements, leases: Leases): WaitingSubscription[] {
+  const waiting: WaitingSubscription[] = [];
+  for (const row of s.waiting.all()) {
+    const at = leases.heldOn(row.subscription_id) === 0 ? row.at : dueAfterLeases(s, leases, row.subscription_id);
+    if (at !== null) waiting.push({ subscriptionId: row.subscription_id, nextDueAt: at });
+  }
+  return waiting;
 }
 
-/** Gives back leases this owner still holds; returns how many. */
-export function releaseDeliveries(s: ClaimStatements, ids: string[], owner: string, now: number): number {
+/** Gives back leases this owner still holds, due now; returns how many. Runs in a write transaction. */
+export function releaseDeliveries(s: ClaimStatements, leases: Leases, ids: string[], owner: string, now: number): number {
   let released = 0;
-  for (const id of ids) released += s.release.run({ id, owner, now }).changes;
+  for (const id of ids) {
+    if (leases.get(id)?.owner !== owner) continue;
+    s.dueNow.run({ id, now });
+    released++;
+  }
   return released;
 }
 
+/** Gives back every lease that expired by `expiredBy`, due now; returns their ids. Runs in a write transaction. */
+export function expiredLeases(s: ClaimStatements, leases: Leases, expiredBy: number, now: number): string[] {
+  const ids: string[] = [];
+  for (const [id, lease] of leases.entries()) {
+    if (lease.expiresAt > expiredBy) continue;
+    s.dueNow.run({ id, now });
+    ids.push(id);
+  }
+  return ids;
+}
+
 /**
- * Earliest due time among waiting deliveries of these subscriptions (one index probe each); for
- * fifo ones, the due time of the head alone (none while it is delivering).
+ * Earliest due time among waiting deliveries of these subscriptions, leased ones aside (one index
+ * probe each); for fifo ones, the due time of the head alone (none while it is delivering).
  */
-export function nextDueAt(s: ClaimStatements, subscriptionIds: string[], fifo: ReadonlySet<string> = new Set()): number | null {
+export function nextDueAt(
+  s: ClaimStatements,
+  leases: Leases,
+  subscriptionIds: string[],
+  fifo: ReadonlySet<string> = new Set(),
+): number | null {
   let earliest: number | null = null;
   for (const subscriptionId of new Set(subscriptionIds)) {
-    const at = fifo.has(subscriptionId) ? headDueAt(s, subscriptionId) : (s.nextDue.get({ subscriptionId })?.at ?? null);
+    const at = fifo.has(subscriptionId) ? headDueAt(s, leases, subscriptionId) : dueAfterLeases(s, leases, subscriptionId);
     if (at !== null && (earliest === null || at < earliest)) earliest = at;
   }
   return earliest;
 }
 
-function headDueAt(s: ClaimStatements, subscriptionId: string): number | null {
+/** The earliest due time of a subscription's waiting rows that are not leased. */
+function dueAfterLeases(s: ClaimStatements, leases: Leases, subscriptionId: string): number | null {
+  const held = leases.heldOn(subscriptionId);
+  if (held === 0) return s.nextDue.get({ subscriptionId })?.at ?? null;
+  for (const row of s.dueOrder.all({ subscriptionId, limit: held + 1 })) if (!leases.get(row.id)) return row.next_attempt_at;
+  return null;
+}
+
+function headDueAt(s: ClaimStatements, leases: Leases, subscriptionId: string): number | null {
   const head = s.fifoHead.get({ subscriptionId });
-  return head === undefined || head.status === 'delivering' ? null : head.next_attempt_at;
+  return head === undefined || head.status === 'delivering' || leases.get(head.id) ? null : head.next_attempt_at;
 }

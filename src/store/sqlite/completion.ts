@@ -2,6 +2,7 @@ import type { HealthTally } from '../sql/health-tally';
 import { isOperationalType } from '../sql/operational';
 import type { AttemptResult, DeliveryStatus, OperationalHooks } from '../types';
 import type Database from 'better-sqlite3';
+import type { Leases } from './leases';
 import { announceDisabled, type EmitStatements, emit } from './operational';
 
 type CompletionParams = Record<string, string | number | null>;
@@ -16,7 +17,9 @@ export interface CompletionStatements {
 }
 
 /**
- * SQL of attempt results and subscription health (prepared in statements.ts). `finish` also
+ * SQL of attempt results and subscription health (prepared in statements.ts). The lease is in
+ * memory (leases.ts): completeAttempt checks it first, and `finish` takes the row from waiting to
+ * its next status in one change. `finish` also
  * refuses a delivery whose tenant is being erased (SPEC 9): an attempt that ran while the erasure
  * started writes nothing back, not its attempt record nor the subscription's health, as if its
  * lease were lost; the erasure deletes the row.
@@ -26,7 +29,7 @@ export const COMPLETION_SQL = {
     SET status = @status, attempts = attempts + 1, next_attempt_at = @nextAttemptAt,
       lease_owner = NULL, lease_expires_at = NULL,
       last_status_code = @lastStatusCode, last_error = @lastError, updated_at = @now
-    WHERE id = @id AND status = 'delivering' AND lease_owner = @owner
+    WHERE id = @id AND status IN ('pending', 'retrying')
       AND (tenant IS NULL OR NOT EXISTS (SELECT 1 FROM tenants t WHERE t.id = deliveries.tenant AND t.state = 'erasing'))
     RETURNING subscription_id, event_type`,
   insertAttempt: `INSERT INTO attempts (id, delivery_id, attempt, started_at, duration_ms, request_url,
@@ -55,21 +58,23 @@ export type CompletionWithEvents = CompletionStatements & EmitStatements;
 
 /**
  * Records one finished attempt if the lease is still `owner`'s; runs inside the group's transaction.
- * The guarded update comes first, so a lost lease writes nothing at all. With `ops`, a delivery of an
+ * The lease is checked first, then the guarded update, so a lost lease writes nothing at all (the
+ * store ends the leases once the transaction has committed). With `ops`, a delivery of an
  * ordinary event that failed for good is queued for `delivery.failed` (its subscription added to
  * `reports`), and a 410 Gone on one emits `disabled`.
  */
 export function completeAttempt(
   s: CompletionWithEvents,
+  leases: Leases,
   result: AttemptResult,
   now: number,
   health: HealthTally,
   ops?: { hooks: OperationalHooks; reports: Set<string> },
 ): boolean {
   const { record, next } = result;
+  if (leases.get(result.deliveryId)?.owner !== result.leaseOwner) return false;
   const finished = s.finish.get({
     id: result.deliveryId,
-    owner: result.leaseOwner,
     status: next.status,
     nextAttemptAt: next.status === 'retrying' ? Math.round(next.nextAttemptAt) : null,
     lastStatusCode: record.responseStatus,

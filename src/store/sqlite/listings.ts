@@ -10,6 +10,8 @@ import {
 import type { EventKey } from '../sql/cursor';
 import type { DeliveryQuery, EventQuery } from '../types';
 import { where } from '../sql/where';
+import type { DeliveryRow } from '../sql/rows';
+import type { Leases } from './leases';
 
 /*
  * The admin listings' SQL in SQLite (the plans are shared: sql/listing-plan.ts). Plain SQL rather
@@ -32,9 +34,13 @@ export function eventListingSql(query: EventQuery, after: EventKey | null, limit
   return eventSql(planEventListing(query, after, limit));
 }
 
-/** Deliveries by id DESC; a subscription filter needs a status too (see planDeliveryListing). */
-export function deliveryListingSql(query: DeliveryQuery, after: string | null, limit: number): ListingSql {
-  return deliverySql(planDeliveryListing(query, after, limit));
+/**
+ * Deliveries by id DESC; a subscription filter needs a status too (see planDeliveryListing). `held`:
+ * the ids leased in memory (leases.ts), a JSON array: they list as `delivering`, not as the
+ * `pending` or `retrying` their rows still say.
+ */
+export function deliveryListingSql(query: DeliveryQuery, after: string | null, limit: number, held = '[]'): ListingSql {
+  return deliverySql(planDeliveryListing(query, after, limit), held);
 }
 
 /** Audit entries by seq DESC (the rowid). */
@@ -61,21 +67,29 @@ function eventSql(plan: EventListingPlan): ListingSql {
   };
 }
 
-function deliverySql(plan: DeliveryListingPlan): ListingSql {
+function deliverySql(plan: DeliveryListingPlan, held: string): ListingSql {
   const w = where({ limit: plan.limit });
   w.add('subscription_id = @subscriptionId', 'subscriptionId', plan.subscriptionId);
   // One JSON array parameter, so any number of ids shares one prepared statement.
   const within = plan.subscriptionIn === undefined ? undefined : JSON.stringify(plan.subscriptionIn);
   w.add('subscription_id IN (SELECT value FROM json_each(@subscriptionIn))', 'subscriptionIn', within);
   w.tenant(plan.tenant);
-  w.add('status = @status', 'status', plan.status);
+  let index: string | undefined = plan.index;
+  if (plan.status === 'delivering') {
+    // No row says `delivering`: those are the leased ids, read by primary key (a few hundred at most).
+    w.add('id IN (SELECT value FROM json_each(@held))', 'held', held);
+    index = 'sqlite_autoindex_deliveries_1';
+  } else {
+    w.add('status = @status', 'status', plan.status);
+    if (plan.status === 'pending' || plan.status === 'retrying') w.add('id NOT IN (SELECT value FROM json_each(@held))', 'held', held);
+  }
   w.add('event_type = @eventType', 'eventType', plan.eventType);
   w.add('created_at >= @since', 'since', plan.since);
   w.add('id >= @sinceId', 'sinceId', plan.sinceId);
   w.add('created_at < @until', 'until', plan.until);
   w.add('id < @after', 'after', plan.after);
   return {
-    sql: `SELECT * FROM deliveries${plan.index === undefined ? '' : ` INDEXED BY ${plan.index}`}
+    sql: `SELECT * FROM deliveries${index === undefined ? '' : ` INDEXED BY ${index}`}
       ${w.clause()} ORDER BY id DESC LIMIT @limit`,
     params: w.params,
   };
@@ -87,8 +101,11 @@ function auditSql(plan: AuditListingPlan): ListingSql {
   return { sql: `SELECT * FROM audit_log ${w.clause()} ORDER BY seq DESC LIMIT @limit`, params: w.params };
 }
 
-/** The listings over one connection; statements are prepared per query shape and kept. */
-export function createListings(db: Database.Database) {
+/**
+ * The listings over one connection; statements are prepared per query shape and kept. Deliveries
+ * leased in memory are shown as `delivering` (leases.ts).
+ */
+export function createListings(db: Database.Database, leases: Leases) {
   const statements = new Map<string, Database.Statement<[Params]>>();
   const all = <R>({ sql, params }: ListingSql): R[] => {
     let statement = statements.get(sql);
@@ -100,7 +117,7 @@ export function createListings(db: Database.Database) {
   };
   return listingsOver({
     events: (plan) => all(eventSql(plan)),
-    deliveries: (plan) => all(deliverySql(plan)),
+    deliveries: (plan) => all<DeliveryRow>(deliverySql(plan, leases.heldJson())).map((row) => leases.overlay(row)),
     audit: (plan) => all(auditSql(plan)),
   });
 }

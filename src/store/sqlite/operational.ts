@@ -1,9 +1,19 @@
 import type Database from 'better-sqlite3';
-import { type FailedDeliveryRow, type FailureReportRow, failedOccurrence, listedReports, OPERATIONAL_SQL } from '../sql/operational';
+import {
+  backlogChecks,
+  type FailedDeliveryRow,
+  type FailureReportRow,
+  failedOccurrence,
+  listedReports,
+  OPERATIONAL_SQL,
+} from '../sql/operational';
 import type { OperationalHooks, OperationalOccurrence } from '../types';
 import { ingestRequest, type IngestStatements } from './ingest';
 
 type Params = Record<string, string | number | null>;
+
+/** The backlog checks without the deliveries leased in memory (@held, a JSON array; see leases.ts). */
+export const SQLITE_BACKLOG_SQL = backlogChecks((id) => `AND ${id} NOT IN (SELECT value FROM json_each(@held))`);
 
 /** Prepares the statements of operational events (see OPERATIONAL_SQL). */
 export function prepareOperational(db: Database.Database) {
@@ -16,9 +26,9 @@ export function prepareOperational(db: Database.Database) {
     announceFailureReport: db.prepare<Params, { id: string }>(OPERATIONAL_SQL.announceFailureReport),
     takeFailureReports: db.prepare<Params, FailureReportRow>(OPERATIONAL_SQL.takeFailureReports),
     failedDelivery: db.prepare<Params, FailedDeliveryRow>(OPERATIONAL_SQL.failedDelivery),
-    lateBacklogs: db.prepare<Params, { subscription_id: string; backlog: number; oldest: number }>(OPERATIONAL_SQL.lateBacklogs),
+    lateBacklogs: db.prepare<Params, { subscription_id: string; backlog: number; oldest: number }>(SQLITE_BACKLOG_SQL.lateBacklogs),
     announceBacklog: db.prepare<Params, { id: string }>(OPERATIONAL_SQL.announceBacklog),
-    settleBacklogs: db.prepare<Params>(OPERATIONAL_SQL.settleBacklogs),
+    settleBacklogs: db.prepare<Params>(SQLITE_BACKLOG_SQL.settleBacklogs),
   };
 }
 
@@ -52,12 +62,12 @@ export function reportDueFailures(s: EmitStatements, ops: OperationalHooks, now:
   return emitted;
 }
 
-/** Store.checkBacklog in the caller's transaction. */
-export function checkBacklog(s: EmitStatements, ops: OperationalHooks, now: number, ageMs: number): number {
+/** Store.checkBacklog in the caller's transaction; `held`: the leased ids, which are not waiting. */
+export function checkBacklog(s: EmitStatements, ops: OperationalHooks, now: number, ageMs: number, held: string): number {
   const cutoff = now - ageMs;
-  s.settleBacklogs.run({ cutoff });
+  s.settleBacklogs.run({ cutoff, held });
   let emitted = 0;
-  for (const late of s.lateBacklogs.all({ cutoff })) {
+  for (const late of s.lateBacklogs.all({ cutoff, held })) {
     if (s.announceBacklog.get({ id: late.subscription_id, now }) === undefined) continue;
     emit(s, ops, {
       type: 'hookrelay.backlog.delayed',

@@ -95,6 +95,27 @@ export async function deliveryStats(db: Db, ids?: string[]): Promise<Subscriptio
   return statsFrom(counted, oldest);
 }
 
+/**
+ * The oldest waiting delivery's creation, leaving out the ids in `held` (a JSON array: deliveries
+ * leased in memory are delivering, not waiting), of one subscription or, with `except`, of every
+ * subscription but those.
+ */
+export async function oldestWaitingExcept(
+  db: Db,
+  held: string,
+  of: { subscriptionId: string } | { except: string[] },
+): Promise<number | null> {
+  const scope =
+    'subscriptionId' in of
+      ? sql`AND subscription_id = ${of.subscriptionId}`
+      : of.except.length === 0
+        ? sql``
+        : sql`AND subscription_id NOT IN (${sql.join(of.except)})`;
+  const { rows } = await sql<{ at: number | null }>`SELECT MIN(created_at) AS at FROM deliveries INDEXED BY deliveries_due
+    WHERE status IN ('pending', 'retrying') ${scope} AND id NOT IN (SELECT value FROM json_each(${held}))`.execute(db);
+  return rows[0]?.at ?? null;
+}
+
 /** How many deliveries wait, and the oldest one's creation, among every subscription but `except`. */
 export async function waitingTotals(db: Db, except: string[]): Promise<{ backlog: number; oldestWaitingCreatedAt: number | null }> {
   const excluded = except.length === 0 ? sql`` : sql`AND subscription_id NOT IN (${sql.join(except)})`;

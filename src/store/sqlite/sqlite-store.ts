@@ -10,6 +10,7 @@ import { isSqliteUnavailable } from './errors';
 import { createListings } from './listings';
 import { isInMemory, openDatabase, type SqliteOptions } from './open-database';
 import { lockDatabaseFile } from './process-lock';
+import { type Lease, Leases } from './leases';
 import { createErasure, type Erasure } from './erasure';
 import { createEventTypes, type EventTypes } from './event-types';
 import { createPruner } from './prune';
@@ -53,13 +54,15 @@ export function createSqliteStore(opts: SqliteOptions, hooks: { syncFd?: SyncFd 
   // synchronous: full: ingest commits unsynced, then its WAL is flushed off the event loop before
   // the answer (see wal-sync.ts). Without a file there is nothing to flush.
   const walSync = opts.synchronous === 'full' && !isInMemory(opts.path) ? createWalSync(`${opts.path}-wal`, hooks.syncFd) : undefined;
+  // Leases of deliveries being attempted, in memory: this process owns the file (leases.ts).
+  const leases = new Leases();
   let hotPaths: HotPaths | undefined;
-  const hot = () => (hotPaths ??= createHotPaths(db(), opts.synchronous));
+  const hot = () => (hotPaths ??= createHotPaths(db(), opts.synchronous, leases));
   // Admin writes and listings are prepared on first use too (after migrate, off the boot path).
   let adminWrites: AdminWrites | undefined;
   const admin = () => (adminWrites ??= createAdminWrites(db()));
   let listingQueries: Listings | undefined;
-  const listings = () => (listingQueries ??= createListings(db()));
+  const listings = () => (listingQueries ??= createListings(db(), leases));
   let pruner: ReturnType<typeof createPruner> | undefined;
   const prune = () => (pruner ??= createPruner(db()));
   let changeLog: SubscriptionChangeLog | undefined;
@@ -138,10 +141,20 @@ export function createSqliteStore(opts: SqliteOptions, hooks: { syncFd?: SyncFd 
       hot().setEnabled(id, enabled, reason, toMs(now), ops);
     },
     getEvent: (id) => reads.getEvent(kysely(), id),
-    listDeliveriesOfEvent: (eventId) => reads.listDeliveriesOfEvent(kysely(), eventId),
-    getDelivery: (id) => reads.getDelivery(kysely(), id),
+    // Reads of deliveries show the leased ones as delivering (leases.ts).
+    async listDeliveriesOfEvent(eventId) {
+      return (await reads.listDeliveriesOfEvent(kysely(), eventId)).map((d) => leases.overlayDelivery(d));
+    },
+    async getDelivery(id) {
+      const delivery = await reads.getDelivery(kysely(), id);
+      return delivery === null ? null : leases.overlayDelivery(delivery);
+    },
     listAttempts: (deliveryId) => reads.listAttempts(kysely(), deliveryId),
-    countDeliveriesByStatus: () => reads.countDeliveriesByStatus(kysely()),
+    async countDeliveriesByStatus() {
+      const counts = await reads.countDeliveriesByStatus(kysely());
+      Leases.moveToDelivering(counts, leases.all());
+      return counts;
+    },
 
     // Listings throw InvalidCursorError (code INVALID_CURSOR) for a cursor they did not make.
     async listEvents(query) {
@@ -165,22 +178,45 @@ export function createSqliteStore(opts: SqliteOptions, hooks: { syncFd?: SyncFd 
       return admin().updateApiSubscription(id, spec, toMs(now));
     },
     async deleteApiSubscription(id, now) {
-      return admin().deleteApiSubscription(id, toMs(now));
+      return admin().deleteApiSubscription(id, toMs(now), leases.heldJson());
     },
     async addDeliveries(eventId, subscriptionIds, now) {
       return subscriptionIds.length === 0 ? [] : admin().addDeliveries(eventId, subscriptionIds, toMs(now));
     },
+    // A leased delivery is delivering: neither may change it.
     async retryDelivery(id, now) {
-      return admin().retryDelivery(id, toMs(now));
+      return leases.get(id) ? { kind: 'conflict', status: 'delivering' } : admin().retryDelivery(id, toMs(now));
     },
     async cancelDelivery(id, now) {
-      return admin().cancelDelivery(id, toMs(now));
+      return leases.get(id) ? { kind: 'conflict', status: 'delivering' } : admin().cancelDelivery(id, toMs(now));
     },
     async recoverDeliveries(subscriptionId, since, until, now) {
       return since >= until ? 0 : admin().recoverDeliveries(subscriptionId, since, until, toMs(now));
     },
-    deliveryStats: (ids) => reads.deliveryStats(kysely(), ids),
-    waitingTotals: (except) => reads.waitingTotals(kysely(), except),
+    async deliveryStats(ids) {
+      const stats = await reads.deliveryStats(kysely(), ids);
+      if (leases.size === 0) return stats;
+      const held = leasesBySubscription(leases);
+      for (const s of stats) {
+        const mine = held.get(s.subscriptionId);
+        if (mine === undefined) continue;
+        Leases.moveToDelivering(s.counts, mine);
+        s.backlog -= mine.length;
+        s.oldestWaitingCreatedAt = await reads.oldestWaitingExcept(kysely(), leases.heldJson(), { subscriptionId: s.subscriptionId });
+      }
+      return stats;
+    },
+    async waitingTotals(except) {
+      const totals = await reads.waitingTotals(kysely(), except);
+      const skip = new Set(except);
+      let leased = 0;
+      for (const lease of leases.all()) if (!skip.has(lease.subscriptionId)) leased++;
+      if (leased === 0) return totals;
+      return {
+        backlog: totals.backlog - leased,
+        oldestWaitingCreatedAt: await reads.oldestWaitingExcept(kysely(), leases.heldJson(), { except }),
+      };
+    },
     async appendAudit(entry) {
       admin().appendAudit({ ...entry, at: toMs(entry.at) });
     },
@@ -195,7 +231,13 @@ export function createSqliteStore(opts: SqliteOptions, hooks: { syncFd?: SyncFd 
     },
     listTenants: (query) => tenants().list(query),
     async tenantCounts(ids) {
-      return tenants().counts(ids);
+      const counts = tenants().counts(ids);
+      // A leased delivery is delivering, not part of its tenant's backlog.
+      for (const lease of leases.all()) {
+        const c = lease.tenant === null ? undefined : counts.get(lease.tenant);
+        if (c !== undefined) c.backlog--;
+      }
+      return counts;
     },
     async createTenantToken(token) {
       tokens().create({ ...token, createdAt: toMs(token.createdAt), expiresAt: token.expiresAt === null ? null : toMs(token.expiresAt) });
@@ -274,6 +316,17 @@ function useIncrementalVacuum(db: Database.Database): void {
   if (db.memory || db.pragma('auto_vacuum', { simple: true }) === 2) return;
   db.pragma('auto_vacuum = INCREMENTAL');
   db.exec('VACUUM');
+}
+
+/** Leases per subscription id. */
+function leasesBySubscription(leases: Leases): Map<string, Lease[]> {
+  const out = new Map<string, Lease[]>();
+  for (const lease of leases.all()) {
+    const list = out.get(lease.subscriptionId);
+    if (list === undefined) out.set(lease.subscriptionId, [lease]);
+    else list.push(lease);
+  }
+  return out;
 }
 
 // Columns are STRICT INTEGER: a computed time with a fraction (jitter) would be rejected.
