@@ -13,6 +13,7 @@ import { startRelay, testConfig, TEST_SECRET, type RunningRelay } from '../helpe
 
 const OPS = 'ops-token-0123456789';
 const VIEWER = 'viewer-token-0123456789';
+const PROVISIONER = 'provisioner-token-0123456789';
 const SHOTS = resolve(__dirname, '../../artifacts/screenshots');
 
 let browser: Browser;
@@ -34,6 +35,7 @@ beforeAll(async () => {
         admin_tokens: [
           { name: 'ops', token: OPS, scopes: ['read', 'write'] },
           { name: 'viewer', token: VIEWER, scopes: ['read'] },
+          { name: 'provisioner', token: PROVISIONER, scopes: ['tenants'] },
         ],
       },
       delivery: { allow_private_networks: true, retry_schedule: [] },
@@ -107,6 +109,14 @@ describe('dashboard', () => {
     const page = await newPage();
     await signIn(page, token);
     await expect.poll(() => page.getByRole('alert').textContent()).toContain('That is a tenant token');
+    expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+    await page.context().close();
+  });
+
+  it('refuses an admin token with only the tenants scope, saying the dashboard needs read', async () => {
+    const page = await newPage();
+    await signIn(page, PROVISIONER);
+    await expect.poll(() => page.getByRole('alert').textContent()).toContain('only the tenants scope');
     expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
     await page.context().close();
   });

@@ -29,7 +29,7 @@ export function show(...children: Child[]): void {
 export const canWrite = () => session.me?.scopes.includes('write') ?? false;
 /**
  * Tenant routes take `write` or `tenants` (SPEC 8); a `read` token gets 403 on them, GET included.
- * Every signed-in token has `read`: /whoami, where sign-in starts, needs it.
+ * Every signed-in token has `read`: sign-in refuses one without it (a `tenants`-only token).
  */
 export const canTenants = () => canWrite() || (session.me?.scopes.includes('tenants') ?? false);
 export const when = (iso: string | null | undefined) => (iso ? new Date(iso).toLocaleString() : '—');

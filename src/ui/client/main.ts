@@ -85,11 +85,18 @@ function renderSignIn(message?: string): void {
             error.replaceChildren(notice('error', 'That is a tenant token; the dashboard needs an admin token.'));
             return;
           }
+          // An admin token for provisioning customers only: every page of the dashboard reads.
+          if (!session.me?.scopes.includes('read')) {
+            session.me = null;
+            sessionStorage.removeItem(TOKEN_KEY);
+            error.replaceChildren(notice('error', 'That token has only the tenants scope; the dashboard needs the read scope.'));
+            return;
+          }
           route();
         } catch (err) {
           sessionStorage.removeItem(TOKEN_KEY);
           const refused = err instanceof ApiError && err.status === 401;
-          // 403: an admin token without `read` (one with only `tenants`, say): /whoami needs it.
+          // 403: a token /whoami refuses (it answers any admin scope, so none is expected here).
           const lacking = err instanceof ApiError && err.status === 403;
           error.replaceChildren(
             notice(
@@ -122,7 +129,7 @@ async function route(): Promise<void> {
     } catch {
       return;
     }
-    if (session.me?.tenant !== undefined) {
+    if (session.me?.tenant !== undefined || !session.me?.scopes.includes('read')) {
       session.me = null;
       sessionStorage.removeItem(TOKEN_KEY);
       return renderSignIn();
