@@ -32,6 +32,7 @@ import { planTenantListing } from '../../src/store/sql/tenant-plan';
 import { SQL } from '../../src/store/sqlite/statements';
 import type { DeliveryQuery, DeliveryStatus, NewEvent, Store } from '../../src/store/types';
 import { describeStoreContract } from './contract';
+import { result } from './fixtures';
 
 const tempDirs: string[] = [];
 afterAll(() => {
@@ -265,6 +266,32 @@ describe('SQLite store', () => {
       const inFile = inspect(path, (db) => db.prepare(`SELECT status, COUNT(*) AS n FROM deliveries GROUP BY status`).all());
       expect(inFile).toEqual([{ status: 'pending', n: 20 }]);
     });
+  });
+
+  it('keeps a lease whose result could not be written, so the retried write lands and nobody claims it meanwhile', async () => {
+    const path = tempDbPath();
+    const store = createSqliteStore({ path, synchronous: 'normal', busyTimeoutMs: 20 });
+    try {
+      await store.migrate();
+      await store.ingest([[event('evt_busy')]]);
+      const [leased] = await store.claim([{ subscriptionId: 'a', limit: 1, leaseExpiresAt: T + 60_000 }], 'p1', T);
+      // Another connection holds the write lock: the completion fails with SQLITE_BUSY.
+      const other = new Database(path);
+      other.exec('BEGIN IMMEDIATE');
+      await expect(store.complete([result(leased!.id, 'p1', { status: 'succeeded' })], T + 10)).rejects.toMatchObject({
+        code: 'SQLITE_BUSY',
+      });
+      other.exec('ROLLBACK');
+      other.close();
+      expect(await store.getDelivery(leased!.id)).toMatchObject({ status: 'delivering', attempts: 0 });
+      expect(await store.claim([{ subscriptionId: 'a', limit: 1, leaseExpiresAt: T + 60_000 }], 'p2', T + 20)).toEqual([]);
+      expect(await store.complete([result(leased!.id, 'p1', { status: 'succeeded' })], T + 30)).toEqual([true]);
+      expect(await store.getDelivery(leased!.id)).toMatchObject({ status: 'succeeded', attempts: 1 });
+      // The lease ended with the write: a second result for it is refused as a lost lease.
+      expect(await store.complete([result(leased!.id, 'p1', { status: 'succeeded' })], T + 40)).toEqual([false]);
+    } finally {
+      await store.close();
+    }
   });
 
   it('gives back, at its first rescue, rows an older version left delivering in the file', async () => {
