@@ -74,6 +74,19 @@ describe('POST /ingest', () => {
     expect(((await res.json()) as { detail: string }).detail).toMatch(/not valid JSON/);
   });
 
+  it('refuses a body that is not UTF-8 instead of storing its bytes replaced', async () => {
+    // "café" with the é as Latin-1 (0xE9): valid JSON bytes, not UTF-8.
+    const body = Buffer.concat([Buffer.from('{"type":"a","data":{"name":"caf'), Buffer.from([0xe9]), Buffer.from('"}}')]);
+    const res = await fetch(`${relay.url}/ingest`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body });
+    expect(res.status).toBe(400);
+    expect(res.headers.get('content-type')).toBe('application/problem+json');
+    expect(((await res.json()) as { detail: string }).detail).toMatch(/not valid UTF-8/);
+    expect((await relay.store.listEvents({ limit: 10 })).data.some((e) => e.data.includes('caf'))).toBe(false);
+    // The same text in UTF-8 is taken as sent.
+    const ok = await relay.post('/ingest', { type: 'a', data: { name: 'café' } }, auth);
+    expect(ok.status).toBe(202);
+  });
+
   it('answers 400 with the path of every invalid field', async () => {
     const res = await relay.post('/ingest', { type: 'bad type!', id: 'has space', extra: 1 }, auth);
     expect(res.status).toBe(400);

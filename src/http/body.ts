@@ -63,8 +63,16 @@ async function readLimited(stream: AsyncIterable<Uint8Array>, limit: number): Pr
     if (size > limit) throw tooLarge(limit);
     chunks.push(chunk);
   }
-  return Buffer.concat(chunks, size).toString('utf8');
+  try {
+    return UTF8.decode(Buffer.concat(chunks, size));
+  } catch {
+    // Decoding would put U+FFFD where the bytes were: the stored event would not be what was sent.
+    throw new AppError(400, 'invalid_json', { detail: 'the body is not valid UTF-8 (JSON text must be UTF-8, RFC 8259)' });
+  }
 }
+
+/** Refuses bytes that are not UTF-8 instead of replacing them; a BOM is kept (and JSON.parse refuses it, as before). */
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** Deepest bracket nesting of JSON text, ignoring brackets inside strings; one pass, no parse. */
 export function nestingDepth(text: string): number {
