@@ -1,4 +1,4 @@
-import { closeSync, constants, mkdirSync, openSync } from 'node:fs';
+import { chmodSync, closeSync, constants, lstatSync, mkdirSync, openSync } from 'node:fs';
 
 // The database, its WAL and SHM, the lock file and backups hold every secret the relay stores:
 // they are made readable by the relay's user only (SPEC 13). SQLite creates a -wal, -shm or
@@ -39,5 +39,18 @@ export function prepareDatabaseFile(path: string): void {
     createPrivateFile(path);
   } catch {
     // SQLite's open fails the same way and says so.
+  }
+  // A database made by an older version (or copied in) may be readable by others: it, and the
+  // WAL and SHM SQLite gives its mode to, are made 0600 too.
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) makePrivate(file);
+}
+
+/** chmod 0600 a regular file others may read or write; a symlink, a missing file or one we do not own is left alone. */
+function makePrivate(path: string): void {
+  try {
+    const stat = lstatSync(path);
+    if (stat.isFile() && (stat.mode & 0o077) !== 0) chmodSync(path, PRIVATE_FILE_MODE);
+  } catch {
+    // Not there, or not ours to change: SQLite's open reports what matters.
   }
 }
