@@ -40,16 +40,17 @@ export function prepareDatabaseFile(path: string): void {
   } catch {
     // SQLite's open fails the same way and says so.
   }
-  // A database made by an older version (or copied in) may be readable by others: it, and the
-  // WAL and SHM SQLite gives its mode to, are made 0600 too.
-  for (const file of [path, `${path}-wal`, `${path}-shm`]) makePrivate(file);
+  // A database made by an older version (SQLite's default 0644) may be readable by every user:
+  // it, and the WAL and SHM SQLite gives its mode to, lose the bits of others. The owner's and the
+  // group's are the operator's choice (a backup group, say) and stay.
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) closeToOthers(file);
 }
 
-/** chmod 0600 a regular file others may read or write; a symlink, a missing file or one we do not own is left alone. */
-function makePrivate(path: string): void {
+/** Removes the permissions of others from a regular file; a symlink, a missing file or one we do not own is left alone. */
+function closeToOthers(path: string): void {
   try {
     const stat = lstatSync(path);
-    if (stat.isFile() && (stat.mode & 0o077) !== 0) chmodSync(path, PRIVATE_FILE_MODE);
+    if (stat.isFile() && (stat.mode & 0o007) !== 0) chmodSync(path, stat.mode & 0o770);
   } catch {
     // Not there, or not ours to change: SQLite's open reports what matters.
   }
