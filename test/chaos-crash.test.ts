@@ -195,14 +195,6 @@ describe('crash loop', () => {
 
     expect(log.unexpected).toEqual([]);
     expect(acknowledged.length).toBeGreaterThan(MIN_ACKNOWLEDGED);
-    // The kills did land while attempts were in flight (otherwise this test would prove little): an
-    // endpoint got some event twice, its first attempt's result gone with the process that sent it.
-    const sent = new Map<string, number>();
-    for (const r of rx.received)
-      sent.set(`${r.path} ${r.headers['webhook-id']}`, (sent.get(`${r.path} ${r.headers['webhook-id']}`) ?? 0) + 1);
-    const againAfterKill = [...sent.values()].filter((n) => n > 1).length;
-    console.log(`[chaos-crash] ${againAfterKill} deliveries were sent again after a kill interrupted their attempt`);
-    expect(againAfterKill).toBeGreaterThan(0);
 
     // Every acknowledged event reaches every subscription's endpoint, with its id as webhook-id.
     const seen = () =>
@@ -245,6 +237,9 @@ describe('crash loop', () => {
 
     const duplicates = rx.received.length - new Set(rx.received.map((r) => `${r.path} ${r.headers['webhook-id']}`)).size;
     console.log(`[chaos-crash] ${rx.received.length} requests received, ${duplicates} of them repeats (at least once)`);
+    // The kills did land while attempts were in flight (otherwise this test would prove little): an
+    // endpoint got some event again, its first attempt's result gone with the process that sent it.
+    expect(duplicates).toBeGreaterThan(0);
 
     // No process logged an error (level 50+) along the way.
     const errors = children.flatMap((c) => c.logs.filter((l) => l.level === 'error' || l.level === 'fatal'));

@@ -136,26 +136,9 @@ export function waitingSubscriptions(s: ClaimStatements, leases: Leases): Waitin
   return waiting;
 }
 
-/** Gives back leases this owner still holds, due now; returns how many. Runs in a write transaction. */
-export function releaseDeliveries(s: ClaimStatements, leases: Leases, ids: string[], owner: string, now: number): number {
-  let released = 0;
-  for (const id of ids) {
-    if (leases.get(id)?.owner !== owner) continue;
-    s.dueNow.run({ id, now });
-    released++;
-  }
-  return released;
-}
-
-/** Gives back every lease that expired by `expiredBy`, due now; returns their ids. Runs in a write transaction. */
-export function expiredLeases(s: ClaimStatements, leases: Leases, expiredBy: number, now: number): string[] {
-  const ids: string[] = [];
-  for (const [id, lease] of leases.entries()) {
-    if (lease.expiresAt > expiredBy) continue;
-    s.dueNow.run({ id, now });
-    ids.push(id);
-  }
-  return ids;
+/** Makes these (leased, so waiting) rows due now: a lease given back or expired. Runs in a write transaction. */
+export function makeDueNow(s: ClaimStatements, ids: readonly string[], now: number): void {
+  for (const id of ids) s.dueNow.run({ id, now });
 }
 
 /**

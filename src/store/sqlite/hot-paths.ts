@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { AttemptResult, ClaimRequest, NewEvent, OperationalHooks } from '../types';
 import { HealthTally } from '../sql/health-tally';
-import { claimDue, expiredLeases, nextDueAt, releaseDeliveries, waitingSubscriptions } from './claims';
+import { claimDue, makeDueNow, nextDueAt, waitingSubscriptions } from './claims';
 import { completeAttempt, flushHealth } from './completion';
 import { ingestRequest } from './ingest';
 import { announceDisabled, checkBacklog, reportDueFailures, reportFailures } from './operational';
@@ -32,8 +32,15 @@ export function createHotPaths(db: Database.Database, synchronous: 'full' | 'nor
   // Rows a version that leased in the database left `delivering`: every one is given back at the
   // first rescue after start (this process owns the file, so none is still being attempted).
   let legacyLeases = true;
-  const releaseAll = lazy((ids: string[], owner: string, now: number) => releaseDeliveries(s, leases, ids, owner, now));
-  const expireAll = lazy((expiredBy: number, now: number) => expiredLeases(s, leases, expiredBy, now));
+  const dueNow = lazy((ids: readonly string[], now: number) => makeDueNow(s, ids, now));
+  // Leases given back or expired: their rows are written due now, then the leases end (a failed
+  // write leaves them as they were). No transaction when there is none.
+  const giveBack = (ids: string[], now: number): number => {
+    if (ids.length === 0) return 0;
+    dueNow(ids, now);
+    for (const id of ids) leases.drop(id);
+    return ids.length;
+  };
   const rescueLegacy = lazy((now: number) => s.rescueExpired.run({ now, expiredBy: Number.MAX_SAFE_INTEGER }).changes);
   return {
     // Committed without fsync; the store flushes the WAL off the event loop before answering
@@ -47,16 +54,9 @@ export function createHotPaths(db: Database.Database, synchronous: 'full' | 'nor
     },
     reportFailedDeliveries: lazy((now: number, hooks: OperationalHooks) => reportDueFailures(s, hooks, now)),
     checkBacklog: lazy((now: number, ageMs: number, hooks: OperationalHooks) => checkBacklog(s, hooks, now, ageMs, leases.heldJson())),
-    // The leases end once the rows are written due now (a failed write leaves them as they were).
-    release(ids: string[], owner: string, now: number): number {
-      const released = releaseAll(ids, owner, now);
-      for (const id of ids) leases.drop(id, owner);
-      return released;
-    },
+    release: (ids: string[], owner: string, now: number) => giveBack(leases.ownedBy(ids, owner), now),
     rescueExpired(now: number, expiredBy: number): number {
-      const expired = leases.size === 0 ? [] : expireAll(expiredBy, now);
-      for (const id of expired) leases.drop(id);
-      let rescued = expired.length;
+      let rescued = giveBack(leases.expired(expiredBy), now);
       if (legacyLeases) {
         rescued += rescueLegacy(now);
         legacyLeases = false;

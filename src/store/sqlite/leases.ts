@@ -60,9 +60,16 @@ export class Leases {
     return true;
   }
 
-  /** Every lease by delivery id. */
-  entries(): IterableIterator<[string, Lease]> {
-    return this.byId.entries();
+  /** Those of `ids` leased by `owner`. */
+  ownedBy(ids: readonly string[], owner: string): string[] {
+    return ids.filter((id) => this.byId.get(id)?.owner === owner);
+  }
+
+  /** The ids whose lease expired by `expiredBy`. */
+  expired(expiredBy: number): string[] {
+    const ids: string[] = [];
+    for (const [id, lease] of this.byId) if (lease.expiresAt <= expiredBy) ids.push(id);
+    return ids;
   }
 
   /** The leased ids as a JSON array: a parameter for `id [NOT] IN (SELECT value FROM json_each(?))`. */
@@ -84,17 +91,31 @@ export class Leases {
     }
   }
 
+  /** Leases per subscription id. */
+  bySubscription(): Map<string, Lease[]> {
+    const out = new Map<string, Lease[]>();
+    for (const lease of this.byId.values()) {
+      const list = out.get(lease.subscriptionId);
+      if (list === undefined) out.set(lease.subscriptionId, [lease]);
+      else list.push(lease);
+    }
+    return out;
+  }
+
   /** The delivery as it reads while leased: `delivering`, changed when it was leased. */
   overlayDelivery<D extends Pick<StoredDelivery, 'id' | 'status' | 'updatedAt'>>(delivery: D): D {
-    const lease = this.byId.get(delivery.id);
-    if (lease === undefined || (delivery.status !== 'pending' && delivery.status !== 'retrying')) return delivery;
-    return { ...delivery, status: 'delivering', updatedAt: lease.at };
+    const at = this.leasedAt(delivery.id, delivery.status);
+    return at === undefined ? delivery : { ...delivery, status: 'delivering', updatedAt: at };
   }
 
   /** The row as it reads while leased: `delivering`, changed when it was leased. */
   overlay<R extends Pick<DeliveryRow, 'id' | 'status' | 'updated_at'>>(row: R): R {
-    const lease = this.byId.get(row.id);
-    if (lease === undefined || (row.status !== 'pending' && row.status !== 'retrying')) return row;
-    return { ...row, status: 'delivering', updated_at: lease.at };
+    const at = this.leasedAt(row.id, row.status);
+    return at === undefined ? row : { ...row, status: 'delivering', updated_at: at };
+  }
+
+  /** When a delivery whose row says `status` was leased, or undefined when it is not (a finished row never is). */
+  private leasedAt(id: string, status: DeliveryStatus): number | undefined {
+    return status === 'pending' || status === 'retrying' ? this.byId.get(id)?.at : undefined;
   }
 }

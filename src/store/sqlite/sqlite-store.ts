@@ -10,7 +10,7 @@ import { isSqliteUnavailable } from './errors';
 import { createListings } from './listings';
 import { isInMemory, openDatabase, type SqliteOptions } from './open-database';
 import { lockDatabaseFile } from './process-lock';
-import { type Lease, Leases } from './leases';
+import { Leases } from './leases';
 import { createErasure, type Erasure } from './erasure';
 import { createEventTypes, type EventTypes } from './event-types';
 import { createPruner } from './prune';
@@ -196,7 +196,7 @@ export function createSqliteStore(opts: SqliteOptions, hooks: { syncFd?: SyncFd 
     async deliveryStats(ids) {
       const stats = await reads.deliveryStats(kysely(), ids);
       if (leases.size === 0) return stats;
-      const held = leasesBySubscription(leases);
+      const held = leases.bySubscription();
       for (const s of stats) {
         const mine = held.get(s.subscriptionId);
         if (mine === undefined) continue;
@@ -316,17 +316,6 @@ function useIncrementalVacuum(db: Database.Database): void {
   if (db.memory || db.pragma('auto_vacuum', { simple: true }) === 2) return;
   db.pragma('auto_vacuum = INCREMENTAL');
   db.exec('VACUUM');
-}
-
-/** Leases per subscription id. */
-function leasesBySubscription(leases: Leases): Map<string, Lease[]> {
-  const out = new Map<string, Lease[]>();
-  for (const lease of leases.all()) {
-    const list = out.get(lease.subscriptionId);
-    if (list === undefined) out.set(lease.subscriptionId, [lease]);
-    else list.push(lease);
-  }
-  return out;
 }
 
 // Columns are STRICT INTEGER: a computed time with a fraction (jitter) would be rejected.
