@@ -9,6 +9,8 @@ import type pg from 'pg';
 export type Params = Record<string, unknown>;
 
 interface NumberedQuery {
+  /** The name it is prepared under on each connection (the first run parses and plans it; later runs only bind). */
+  name: string;
   text: string;
   /** Parameter names in `$n` order. */
   names: string[];
@@ -26,7 +28,7 @@ export function named(sql: string): NumberedQuery {
       if (index < 0) index = names.push(name) - 1;
       return `$${index + 1}`;
     });
-    query = { text, names };
+    query = { name: `hookrelay_${numbered.size}`, text, names };
     numbered.set(sql, query);
   }
   return query;
@@ -51,7 +53,7 @@ export interface Runner {
 export function over(client: pg.Pool | pg.PoolClient): Runner {
   const run = (sql: string, params: Params = {}) => {
     const query = named(sql);
-    return client.query(query.text, valuesOf(query, params));
+    return client.query({ name: query.name, text: query.text, values: valuesOf(query, params) });
   };
   return {
     rows: async <R>(sql: string, params?: Params) => (await run(sql, params)).rows as R[],
