@@ -388,6 +388,8 @@ async function main() {
       const d = await drain(P.backlog, { sampleRssOf: relay.pid });
       return { ...d, ingest, admin, rssHeld };
     } finally {
+      // SIGTERM first: a relay run with --cpu-prof (HOOKRELAY_BENCH_NODE_ARGS) writes its profile then.
+      await relay.terminate(5000);
       await relay.stop();
     }
   });

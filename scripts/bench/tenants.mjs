@@ -375,6 +375,8 @@ async function sqliteRun(S, results) {
       clearInterval(sampler);
       results.startup.rssDelivering = peakRss || null;
       results.startup.rssPeaks = peaks;
+      // SIGTERM first: a relay run with --cpu-prof (HOOKRELAY_BENCH_NODE_ARGS) writes its profile then.
+      await relay.terminate(15_000);
       await relay.stop();
     }
   } finally {

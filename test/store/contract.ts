@@ -507,6 +507,12 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         const batch = await store.claimDue([claimOf('a', 5)], 'w', T + 10);
         expect(batch.deliveries.map((d) => d.event.tenant)).toEqual([undefined]);
         expect(batch.nextDueAt.get('a')).toBeNull();
+        // Once the erasure is over, the tenant's new events are claimed and recorded again.
+        while ((await store.eraseTenantBatch('acct_gone', 100, T + 20))?.state !== 'done');
+        await store.ingest([[newEvent({ tenant: 'acct_gone', createdAt: T + 30 })]]);
+        const [again] = await store.claim([claimOf('a', 5)], 'w', T + 40);
+        expect(again?.event.tenant).toBe('acct_gone');
+        expect(await store.complete([result(again!.id, 'w', { status: 'succeeded' })], T + 50)).toEqual([true]);
       });
     });
 

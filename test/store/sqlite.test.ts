@@ -318,6 +318,7 @@ describe('SQLite store', () => {
       await store.migrate();
       const plans = inspect(path, (db) => ({
         selectWindow: planOf(db, SQL.selectWindow, { subscriptionId: 'a', limit: 10 }),
+        selectWindowGuarded: planOf(db, SQL.selectWindowGuarded, { subscriptionId: 'a', limit: 10 }),
         waiting: planOf(db, SQL.waiting, {}),
         nextDue: planOf(db, SQL.nextDue, { subscriptionId: 'a' }),
         rescue: planOf(db, SQL.rescueExpired, { now: T, expiredBy: T }),
@@ -326,6 +327,8 @@ describe('SQLite store', () => {
       }));
       expect(plans.selectWindow).toMatch(/deliveries_due/);
       expect(plans.selectWindow).not.toMatch(/TEMP B-TREE/);
+      expect(plans.selectWindowGuarded).toMatch(/deliveries_due/);
+      expect(plans.selectWindowGuarded).not.toMatch(/TEMP B-TREE/);
       // The waiting scan: seeks in deliveries_due only, never a scan of the table or of the index.
       expect(plans.waiting).toMatch(/deliveries_due/);
       expect(plans.waiting).not.toMatch(/SCAN deliveries|TEMP B-TREE/);
@@ -688,6 +691,34 @@ describe('SQLite store: tenant erasure', () => {
       expect(await store.eraseTenantBatch('acct_t', 10, T + 1)).toMatchObject({ state: 'done' });
       expect(await store.listTenantTokens('acct_t')).toEqual([]);
       expect((await store.listTenantTokens('acct_other')).map((t) => t.id)).toEqual(['tok_2']);
+    });
+  });
+});
+
+describe('SQLite store: an erasure left running by a previous process', () => {
+  it('still keeps claims and results away from the tenant after a restart, until it ends', async () => {
+    const path = tempDbPath();
+    const tenantEvent = (id: string): NewEvent => ({ ...event(id), tenant: 'acct_x' });
+    const leased = await withStore(path, 'full', async (store) => {
+      await store.migrate();
+      await store.ingest([[tenantEvent('evt_x1')], [tenantEvent('evt_x2')], [event('evt_other')]]);
+      const [first] = await store.claim([{ subscriptionId: 'a', limit: 1, leaseExpiresAt: T + 1000 }], 'p1', T);
+      await store.startTenantErasure('acct_x', T + 1);
+      return first!.id;
+    });
+    await withStore(path, 'full', async (store) => {
+      await store.migrate();
+      // The process that held the lease is gone; the new one knows of the erasure from the file.
+      const claimed = await store.claim([{ subscriptionId: 'a', limit: 5, leaseExpiresAt: T + 1000 }], 'p2', T + 2);
+      expect(claimed.map((d) => d.event.id)).toEqual(['evt_other']);
+      // A batch that does not finish the erasure leaves the tenant's rows out of claims still.
+      expect(await store.eraseTenantBatch('acct_x', 1, T + 3)).toMatchObject({ state: 'erasing' });
+      expect(await store.claim([{ subscriptionId: 'a', limit: 5, leaseExpiresAt: T + 1000 }], 'p2', T + 3)).toEqual([]);
+      while ((await store.eraseTenantBatch('acct_x', 100, T + 4))?.state !== 'done');
+      expect(await store.getDelivery(leased)).toBeNull();
+      await store.ingest([[tenantEvent('evt_x3')]]);
+      const [after] = await store.claim([{ subscriptionId: 'a', limit: 5, leaseExpiresAt: T + 1000 }], 'p2', T + 5);
+      expect(after?.event.id).toBe('evt_x3');
     });
   });
 });

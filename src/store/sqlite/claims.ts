@@ -3,11 +3,13 @@ import type { ClaimBatch, ClaimedDelivery, ClaimRequest, WaitingSubscription } f
 import type Database from 'better-sqlite3';
 import { toClaimed } from '../sql/from-rows';
 import { headStanding } from '../sql/fifo-head';
+import type { ErasingTenants } from './erasure';
 import type { Lease, Leases } from './leases';
 
 /** The prepared statements claims run (statements.ts prepares them from CLAIM_SQL). */
 export interface ClaimStatements {
   selectWindow: Database.Statement<{ subscriptionId: string; limit: number }, WindowRow>;
+  selectWindowGuarded: Database.Statement<{ subscriptionId: string; limit: number }, WindowRow>;
   waiting: Database.Statement<[], { subscription_id: string; at: number }>;
   nextDue: Database.Statement<{ subscriptionId: string }, { at: number | null }>;
   dueOrder: Database.Statement<{ subscriptionId: string; limit: number }, { id: string; next_attempt_at: number }>;
@@ -22,17 +24,25 @@ export interface ClaimStatements {
  * planner prefers `deliveries_status (status=?)`, and if an index ever goes missing or stops
  * matching, preparing fails loudly instead of scanning.
  */
-export const CLAIM_SQL = {
-  // The subscription's waiting deliveries in due order, due or not: a claim leases the due ones
-  // among the first `limit` and reads one more, whose due time says when to claim again. Rows of
-  // a tenant being erased are left alone (the eraser is about to delete them).
-  selectWindow: `SELECT d.id, d.subscription_id, d.attempts, d.next_attempt_at,
+function windowSql(guard: string): string {
+  return `SELECT d.id, d.subscription_id, d.attempts, d.next_attempt_at,
       e.id AS event_id, e.type AS event_type, e.data AS event_data, e.created_at AS event_created_at, d.tenant AS event_tenant, e.test AS event_test
     FROM deliveries d INDEXED BY deliveries_due JOIN events e ON e.id = d.event_id
-    WHERE d.subscription_id = @subscriptionId AND d.status IN ('pending', 'retrying')
-      AND (d.tenant IS NULL OR NOT EXISTS (SELECT 1 FROM tenant_erasures te WHERE te.tenant = d.tenant AND te.state = 'erasing'))
+    WHERE d.subscription_id = @subscriptionId AND d.status IN ('pending', 'retrying') ${guard}
     ORDER BY d.next_attempt_at, d.id
-    LIMIT @limit`,
+    LIMIT @limit`;
+}
+
+export const CLAIM_SQL = {
+  // The subscription's waiting deliveries in due order, due or not: a claim leases the due ones
+  // among the first `limit` and reads one more, whose due time says when to claim again.
+  selectWindow: windowSql(''),
+  // The same while some tenant is being erased: its rows are left alone (the eraser is about to
+  // delete them). Which tenants those are is known in memory (ErasingTenants), so the usual claim
+  // does not probe tenant_erasures for every row.
+  selectWindowGuarded: windowSql(
+    `AND (d.tenant IS NULL OR NOT EXISTS (SELECT 1 FROM tenant_erasures te WHERE te.tenant = d.tenant AND te.state = 'erasing'))`,
+  ),
   // Every subscription with waiting deliveries and its earliest due time, by a skip scan of
   // deliveries_due: one probe per such subscription, not one row per delivery nor per subscription.
   waiting: `WITH RECURSIVE subs(id) AS (
@@ -82,7 +92,15 @@ export const CLAIM_SQL = {
  * it has leased already, which are passed over. `rateLimit` is not spent here: one process owns the
  * file, and the dispatcher's own limiter holds it.
  */
-export function claimDue(s: ClaimStatements, leases: Leases, requests: ClaimRequest[], owner: string, now: number): ClaimBatch {
+export function claimDue(
+  s: ClaimStatements,
+  leases: Leases,
+  erasing: ErasingTenants,
+  requests: ClaimRequest[],
+  owner: string,
+  now: number,
+): ClaimBatch {
+  const selectWindow = erasing.none() ? s.selectWindow : s.selectWindowGuarded;
   const deliveries: ClaimedDelivery[] = [];
   const nextDueAt = new Map<string, number | null>();
   for (const request of requests) {
@@ -111,7 +129,7 @@ export function claimDue(s: ClaimStatements, leases: Leases, requests: ClaimRequ
     }
     let next: number | null = null;
     let leased = 0;
-    for (const row of s.selectWindow.all({ subscriptionId, limit: limit + leases.heldOn(subscriptionId) + 1 })) {
+    for (const row of selectWindow.all({ subscriptionId, limit: limit + leases.heldOn(subscriptionId) + 1 })) {
       if (leases.get(row.id)) continue;
       if (leased === limit || row.next_attempt_at > now) {
         next = row.next_attempt_at;

@@ -2,6 +2,7 @@ import type { HealthTally } from '../sql/health-tally';
 import { isOperationalType } from '../sql/operational';
 import type { AttemptResult, DeliveryStatus, OperationalHooks } from '../types';
 import type Database from 'better-sqlite3';
+import type { ErasingTenants } from './erasure';
 import type { Leases } from './leases';
 import { announceDisabled, type EmitStatements, emit } from './operational';
 
@@ -9,6 +10,7 @@ type CompletionParams = Record<string, string | number | null>;
 /** The prepared statements completions run (statements.ts prepares them from COMPLETION_SQL). */
 export interface CompletionStatements {
   finish: Database.Statement<CompletionParams & { status: DeliveryStatus }, { subscription_id: string; event_type: string }>;
+  finishGuarded: Database.Statement<CompletionParams & { status: DeliveryStatus }, { subscription_id: string; event_type: string }>;
   insertAttempt: Database.Statement<CompletionParams>;
   recordSuccess: Database.Statement<{ id: string; now: number }>;
   recordFailure: Database.Statement<{ id: string; now: number; count: number }>;
@@ -16,22 +18,30 @@ export interface CompletionStatements {
   recordChange: Database.Statement<{ id: string; now: number }>;
 }
 
-/**
- * SQL of attempt results and subscription health (prepared in statements.ts). The lease is in
- * memory (leases.ts): completeAttempt checks it first, and `finish` takes the row from waiting to
- * its next status in one change. `finish` also
- * refuses a delivery whose tenant is being erased (SPEC 9): an attempt that ran while the erasure
- * started writes nothing back, not its attempt record nor the subscription's health, as if its
- * lease were lost; the erasure deletes the row.
- */
-export const COMPLETION_SQL = {
-  finish: `UPDATE deliveries
+/** `finish` with a guard (or none) added to its WHERE. */
+function finishSql(guard: string): string {
+  return `UPDATE deliveries
     SET status = @status, attempts = attempts + 1, next_attempt_at = @nextAttemptAt,
       lease_owner = NULL, lease_expires_at = NULL,
       last_status_code = @lastStatusCode, last_error = @lastError, updated_at = @now
-    WHERE id = @id AND status IN ('pending', 'retrying')
-      AND (tenant IS NULL OR NOT EXISTS (SELECT 1 FROM tenants t WHERE t.id = deliveries.tenant AND t.state = 'erasing'))
-    RETURNING subscription_id, event_type`,
+    WHERE id = @id AND status IN ('pending', 'retrying') ${guard}
+    RETURNING subscription_id, event_type`;
+}
+
+/**
+ * SQL of attempt results and subscription health (prepared in statements.ts). The lease is in
+ * memory (leases.ts): completeAttempt checks it first, and `finish` takes the row from waiting to
+ * its next status in one change. While a tenant is being erased, `finishGuarded` is used instead:
+ * it refuses a delivery of that tenant (SPEC 9), so an attempt that ran while the erasure started
+ * writes nothing back, not its attempt record nor the subscription's health, as if its lease were
+ * lost; the erasure deletes the row.
+ */
+export const COMPLETION_SQL = {
+  finish: finishSql(''),
+  // The same while some tenant is being erased (ErasingTenants knows when).
+  finishGuarded: finishSql(
+    `AND (tenant IS NULL OR NOT EXISTS (SELECT 1 FROM tenants t WHERE t.id = deliveries.tenant AND t.state = 'erasing'))`,
+  ),
   insertAttempt: `INSERT INTO attempts (id, delivery_id, attempt, started_at, duration_ms, request_url,
       request_headers, response_status, response_headers, response_body, error)
     VALUES (@id, @deliveryId, @attempt, @startedAt, @durationMs, @requestUrl,
@@ -69,11 +79,12 @@ export function completeAttempt(
   result: AttemptResult,
   now: number,
   health: HealthTally,
+  erasing: ErasingTenants,
   ops?: { hooks: OperationalHooks; reports: Set<string> },
 ): boolean {
   const { record, next } = result;
   if (leases.get(result.deliveryId)?.owner !== result.leaseOwner) return false;
-  const finished = s.finish.get({
+  const finished = (erasing.none() ? s.finish : s.finishGuarded).get({
     id: result.deliveryId,
     status: next.status,
     nextAttemptAt: next.status === 'retrying' ? Math.round(next.nextAttemptAt) : null,

@@ -128,3 +128,34 @@ export function createErasure(db: Database.Database) {
 
 /** Tenant erasure of one store. */
 export type Erasure = ReturnType<typeof createErasure>;
+
+/**
+ * The tenants being erased, known in memory: one process owns the file and every erasure starts
+ * and ends through it, so the set changes only right after the transaction that starts or ends
+ * one has committed (and is read from the file at start, for an erasure a previous process left
+ * running). While it is empty, claims and completions run the statements without the erasure
+ * check (one probe per row saved); while it is not, they run the checked ones, which read the
+ * state from the file as before.
+ */
+export class ErasingTenants {
+  private readonly tenants: Set<string>;
+
+  constructor(tenants: Iterable<string>) {
+    this.tenants = new Set(tenants);
+  }
+
+  /** No erasure is running. */
+  none(): boolean {
+    return this.tenants.size === 0;
+  }
+
+  /** After the transaction that started this tenant's erasure committed. */
+  started(tenant: string): void {
+    this.tenants.add(tenant);
+  }
+
+  /** After the batch that finished this tenant's erasure committed. */
+  ended(tenant: string): void {
+    this.tenants.delete(tenant);
+  }
+}

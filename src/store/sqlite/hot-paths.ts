@@ -6,6 +6,7 @@ import { completeAttempt, flushHealth } from './completion';
 import { ingestRequest } from './ingest';
 import { announceDisabled, checkBacklog, reportDueFailures, reportFailures } from './operational';
 import { prepareStatements } from './statements';
+import type { ErasingTenants } from './erasure';
 import type { Leases } from './leases';
 import { immediateWriter, relaxedWriter } from './write-transaction';
 
@@ -15,7 +16,7 @@ import { immediateWriter, relaxedWriter } from './write-transaction';
  * existing tables. Leases are in memory (leases.ts): a claim only reads, and a completion ends
  * its leases once its transaction has committed (a failed one is tried again with them).
  */
-export function createHotPaths(db: Database.Database, synchronous: 'full' | 'normal', leases: Leases) {
+export function createHotPaths(db: Database.Database, synchronous: 'full' | 'normal', leases: Leases, erasing: ErasingTenants) {
   const s = prepareStatements(db);
   const write = immediateWriter(db);
   // Dispatch bookkeeping need not be fsynced: see relaxedWriter.
@@ -23,7 +24,7 @@ export function createHotPaths(db: Database.Database, synchronous: 'full' | 'nor
   const completeAll = lazy((results: AttemptResult[], now: number, hooks?: OperationalHooks) => {
     const health = new HealthTally();
     const ops = hooks && { hooks, reports: new Set<string>() };
-    const written = results.map((r) => completeAttempt(s, leases, r, now, health, ops));
+    const written = results.map((r) => completeAttempt(s, leases, r, now, health, erasing, ops));
     flushHealth(s, health, now, hooks);
     // A subscription's first failure for good in a window is reported at once; later ones wait for the window.
     if (ops) for (const id of ops.reports) reportFailures(s, ops.hooks, id, now);
@@ -46,7 +47,7 @@ export function createHotPaths(db: Database.Database, synchronous: 'full' | 'nor
     // Committed without fsync; the store flushes the WAL off the event loop before answering
     // (wal-sync.ts), so an acknowledged event is as durable as with synchronous = FULL.
     ingest: lazy((requests: NewEvent[][]) => requests.map((events) => ingestRequest(s, events))),
-    claimDue: (requests: ClaimRequest[], owner: string, now: number) => claimDue(s, leases, requests, owner, now),
+    claimDue: (requests: ClaimRequest[], owner: string, now: number) => claimDue(s, leases, erasing, requests, owner, now),
     complete(results: AttemptResult[], now: number, hooks?: OperationalHooks): boolean[] {
       const written = completeAll(results, now, hooks);
       for (const r of results) leases.drop(r.deliveryId, r.leaseOwner);

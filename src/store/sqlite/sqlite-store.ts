@@ -11,7 +11,7 @@ import { createListings } from './listings';
 import { isInMemory, openDatabase, type SqliteOptions } from './open-database';
 import { lockDatabaseFile } from './process-lock';
 import { Leases } from './leases';
-import { createErasure, type Erasure } from './erasure';
+import { createErasure, type Erasure, ErasingTenants } from './erasure';
 import { createEventTypes, type EventTypes } from './event-types';
 import { createPruner } from './prune';
 import * as reads from './reads';
@@ -57,7 +57,10 @@ export function createSqliteStore(opts: SqliteOptions, hooks: { syncFd?: SyncFd 
   // Leases of deliveries being attempted, in memory: this process owns the file (leases.ts).
   const leases = new Leases();
   let hotPaths: HotPaths | undefined;
-  const hot = () => (hotPaths ??= createHotPaths(db(), opts.synchronous, leases));
+  // Tenants being erased, in memory for the same reason (erasure.ts), read from the file once.
+  let erasingTenants: ErasingTenants | undefined;
+  const erasing = () => (erasingTenants ??= new ErasingTenants(erasure().erasing()));
+  const hot = () => (hotPaths ??= createHotPaths(db(), opts.synchronous, leases, erasing()));
   // Admin writes and listings are prepared on first use too (after migrate, off the boot path).
   let adminWrites: AdminWrites | undefined;
   const admin = () => (adminWrites ??= createAdminWrites(db()));
@@ -267,10 +270,13 @@ export function createSqliteStore(opts: SqliteOptions, hooks: { syncFd?: SyncFd 
       return portal().end(tenant);
     },
     async startTenantErasure(tenant, now) {
-      return erasure().start(tenant, toMs(now));
+      const started = erasure().start(tenant, toMs(now));
+      erasing().started(tenant);
+      return started;
     },
     async eraseTenantBatch(tenant, limit, now) {
       const { erasure: progress, ended } = erasure().batch(tenant, limit, toMs(now));
+      if (ended) erasing().ended(tenant);
       // The WAL still holds the erased rows' old page images: copy the current pages into the
       // file and empty the WAL, so nothing of the tenant stays readable on disk.
       if (ended && !db().memory) db().pragma('wal_checkpoint(TRUNCATE)');
