@@ -8,11 +8,11 @@ import type { Lease, Leases } from './leases';
 
 /** The prepared statements claims run (statements.ts prepares them from CLAIM_SQL). */
 export interface ClaimStatements {
-  selectWindow: Database.Statement<{ subscriptionId: string; limit: number }, WindowRow>;
-  selectWindowGuarded: Database.Statement<{ subscriptionId: string; limit: number }, WindowRow>;
+  selectWindow: Database.Statement<{ subscriptionId: string }, WindowRow>;
+  selectWindowGuarded: Database.Statement<{ subscriptionId: string }, WindowRow>;
   waiting: Database.Statement<[], { subscription_id: string; at: number }>;
   nextDue: Database.Statement<{ subscriptionId: string }, { at: number | null }>;
-  dueOrder: Database.Statement<{ subscriptionId: string; limit: number }, { id: string; next_attempt_at: number }>;
+  dueOrder: Database.Statement<{ subscriptionId: string }, { id: string; next_attempt_at: number }>;
   dueNow: Database.Statement<{ id: string; now: number }>;
   fifoHead: Database.Statement<{ subscriptionId: string }, HeadRow>;
 }
@@ -29,13 +29,12 @@ function windowSql(guard: string): string {
       e.id AS event_id, e.type AS event_type, e.data AS event_data, e.created_at AS event_created_at, d.tenant AS event_tenant, e.test AS event_test
     FROM deliveries d INDEXED BY deliveries_due JOIN events e ON e.id = d.event_id
     WHERE d.subscription_id = @subscriptionId AND d.status IN ('pending', 'retrying') ${guard}
-    ORDER BY d.next_attempt_at, d.id
-    LIMIT @limit`;
+    ORDER BY d.next_attempt_at, d.id`;
 }
 
 export const CLAIM_SQL = {
-  // The subscription's waiting deliveries in due order, due or not: a claim leases the due ones
-  // among the first `limit` and reads one more, whose due time says when to claim again.
+  // The subscription's waiting deliveries in due order, due or not: a claim reads the first
+  // rows (as many as it may lease, those it holds, and one more, whose due time says when to claim again).
   selectWindow: windowSql(''),
   // The same while some tenant is being erased: its rows are left alone (the eraser is about to
   // delete them). Which tenants those are is known in memory (ErasingTenants), so the usual claim
@@ -69,7 +68,7 @@ export const CLAIM_SQL = {
   // The same in due order, for a subscription with leased rows among its waiting ones.
   dueOrder: `SELECT id, next_attempt_at FROM deliveries INDEXED BY deliveries_due
     WHERE subscription_id = @subscriptionId AND status IN ('pending', 'retrying')
-    ORDER BY next_attempt_at, id LIMIT @limit`,
+    ORDER BY next_attempt_at, id`,
 
   // `ordering: fifo`: the oldest unfinished delivery (ids sort in ingest order), whatever its
   // status. One MIN per status: each is a single seek in deliveries_subscription, where one
@@ -129,7 +128,7 @@ export function claimDue(
     }
     let next: number | null = null;
     let leased = 0;
-    for (const row of selectWindow.all({ subscriptionId, limit: limit + leases.heldOn(subscriptionId) + 1 })) {
+    for (const row of firstRows(selectWindow, subscriptionId, limit + leases.heldOn(subscriptionId) + 1)) {
       if (leases.get(row.id)) continue;
       if (leased === limit || row.next_attempt_at > now) {
         next = row.next_attempt_at;
@@ -181,11 +180,26 @@ export function nextDueAt(
 function dueAfterLeases(s: ClaimStatements, leases: Leases, subscriptionId: string): number | null {
   const held = leases.heldOn(subscriptionId);
   if (held === 0) return s.nextDue.get({ subscriptionId })?.at ?? null;
-  for (const row of s.dueOrder.all({ subscriptionId, limit: held + 1 })) if (!leases.get(row.id)) return row.next_attempt_at;
+  for (const row of firstRows(s.dueOrder, subscriptionId, held + 1)) if (!leases.get(row.id)) return row.next_attempt_at;
   return null;
 }
 
 function headDueAt(s: ClaimStatements, leases: Leases, subscriptionId: string): number | null {
   const head = s.fifoHead.get({ subscriptionId });
   return head === undefined || head.status === 'delivering' || leases.get(head.id) ? null : head.next_attempt_at;
+}
+
+/**
+ * The first `count` rows of a subscription's statement, read one by one (the statement stops where
+ * the caller stops). The window statements have no `LIMIT @limit`: with its limit bound as a
+ * parameter, SQLite ran the same plan about twice as slowly (measured: 25 against 12 µs for a
+ * two-row window of one of 100,000 subscriptions).
+ */
+function* firstRows<R>(statement: Database.Statement<{ subscriptionId: string }, R>, subscriptionId: string, count: number): Generator<R> {
+  if (count <= 0) return;
+  let n = 0;
+  for (const row of statement.iterate({ subscriptionId })) {
+    yield row;
+    if (++n >= count) return;
+  }
 }
