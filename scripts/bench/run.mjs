@@ -510,6 +510,8 @@ async function postgresMain() {
         );
         runs.push({ n, ingest, ...drained });
       } finally {
+        // SIGTERM first: a relay run with --cpu-prof (HOOKRELAY_BENCH_NODE_ARGS) writes its profile then.
+        for (const r of relays) await r.terminate(5000);
         for (const r of relays) await r.stop();
         await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
       }

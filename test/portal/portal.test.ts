@@ -14,11 +14,12 @@ import { startRelay, testConfig, type RunningRelay } from '../helpers/relay';
  * The customer portal end to end in a real browser (Debian's Chromium driven by playwright-core),
  * against a real relay and a real receiver that verifies signatures with the `standardwebhooks`
  * package. Two tiny parent pages on their own origins embed the portal: one is in
- * portal.frame_ancestors, the other is not. Screenshots go to docs/screenshots/portal-*.png.
+ * portal.frame_ancestors, the other is not. Screenshots go to artifacts/screenshots/portal-*.png, as the
+ * dashboard's do (`npm run ui:screenshots` copies them to docs/screenshots for the README).
  */
 
 const OPS = 'ops-token-0123456789';
-const SHOTS = resolve(__dirname, '../../docs/screenshots');
+const SHOTS = resolve(__dirname, '../../artifacts/screenshots');
 const LOGO = `<svg xmlns="http://www.w3.org/2000/svg" width="28" height="28"><rect width="28" height="28" rx="6" fill="#0f766e"/></svg>`;
 
 let browser: Browser;
