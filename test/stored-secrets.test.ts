@@ -181,6 +181,44 @@ describe('secrets of API subscriptions at rest (SQLite)', () => {
   });
 });
 
+describe('reencrypt beside a running relay', () => {
+  it('never overwrites an edit made between its read and its write: it reads the row again', async () => {
+    const path = join(tempDir(), 'hookrelay.db');
+    const storage = (keys: Record<string, unknown>) => relayConfig(keys, path).storage;
+    const before = openStore(storage({ encryption_key: OLD_KEY }));
+    await before.migrate();
+    await before.insertApiSubscription('a', { url: 'https://a.example', headers: { 'X-Api-Key': 'ka' } }, 1);
+    await before.close();
+
+    const rotatedStorage = storage({ encryption_key: KEY, previous_encryption_keys: [OLD_KEY] });
+    // The relay (restarted with the new key) edits the row right after reencrypt has read it.
+    const relayStore = openStore(rotatedStorage);
+    const backend = openBackend(rotatedStorage);
+    let edited = false;
+    const racing = {
+      ...backend,
+      async updateApiSubscription(...args: Parameters<typeof backend.updateApiSubscription>) {
+        if (!edited) {
+          edited = true;
+          await relayStore.updateApiSubscription('a', { url: 'https://a.example', headers: { 'X-Api-Key': 'edited' } }, 2);
+        }
+        return backend.updateApiSubscription(...args);
+      },
+    };
+    expect(await resealSpecs(racing, createSecretBox({ current: KEY, previous: [OLD_KEY] }), 3)).toEqual({
+      rewritten: [],
+      current: 1,
+      unreadable: [],
+    });
+    expect(edited).toBe(true);
+    await backend.close();
+    await relayStore.close();
+    const newOnly = openStore(storage({ encryption_key: KEY }));
+    expect(await newOnly.getApiSubscription('a')).toMatchObject({ spec: { headers: { 'X-Api-Key': 'edited' } }, updatedAt: 2 });
+    await newOnly.close();
+  });
+});
+
 describe('secrets of API subscriptions at rest (Postgres)', () => {
   const URL = process.env.HOOKRELAY_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
   const admin = new pg.Pool({ connectionString: URL, max: 2 });

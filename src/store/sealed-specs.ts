@@ -79,7 +79,7 @@ export function withSealedSpecs(store: Store, box: SecretBox): Store {
     insertApiSubscription: (id, spec, now, tenant) => store.insertApiSubscription(id, sealSpec(box, id, spec), now, tenant),
     insertTenantSubscription: (id, spec, now, tenant, defaultMax) =>
       store.insertTenantSubscription(id, sealSpec(box, id, spec), now, tenant, defaultMax),
-    updateApiSubscription: (id, spec, now) => store.updateApiSubscription(id, sealSpec(box, id, spec), now),
+    updateApiSubscription: (id, spec, now, ifUpdatedAt) => store.updateApiSubscription(id, sealSpec(box, id, spec), now, ifUpdatedAt),
   };
 }
 
@@ -93,28 +93,44 @@ export interface ResealReport {
   unreadable: { id: string; reason: string }[];
 }
 
+/** Tries at one row whose every rewrite found it changed meanwhile, before it is reported. */
+const RESEAL_TRIES = 5;
+
 /**
  * Rewrites every API subscription whose secrets are not stored as `box` writes them now (key
  * rotation: afterwards no row needs a previous key). `store` is the backend itself, not the one
- * withSealedSpecs wraps. A subscription changed over the admin API while this runs may lose that
- * change (read, then written): run it when no one is editing subscriptions.
+ * withSealedSpecs wraps. Each row is written only if nothing wrote it since it was read (its
+ * `updatedAt`), so an edit made over the admin API meanwhile is never overwritten: the row is read
+ * again and, if it still needs it, rewritten (a relay with the same keys already sealed it).
  */
 export async function resealSpecs(store: Store, box: SecretBox, now: number): Promise<ResealReport> {
   const report: ResealReport = { rewritten: [], current: 0, unreadable: [] };
-  for (const row of await store.listApiSubscriptions()) {
-    let opened: { spec: Spec; stale: boolean };
-    try {
-      opened = openSpec(box, row.id, row.spec);
-    } catch (err) {
-      if (!(err instanceof SecretUnreadableError)) throw err;
-      report.unreadable.push({ id: row.id, reason: err.message });
-      continue;
+  for (const listed of await store.listApiSubscriptions()) {
+    let row: StoredApiSubscription | null = listed;
+    for (let tries = 0; row !== null; tries++) {
+      if (tries === RESEAL_TRIES) {
+        report.unreadable.push({ id: row.id, reason: `changed ${tries} times while being rewritten; run reencrypt again` });
+        break;
+      }
+      let opened: { spec: Spec; stale: boolean };
+      try {
+        opened = openSpec(box, row.id, row.spec);
+      } catch (err) {
+        if (!(err instanceof SecretUnreadableError)) throw err;
+        report.unreadable.push({ id: row.id, reason: err.message });
+        break;
+      }
+      if (!opened.stale) {
+        report.current++;
+        break;
+      }
+      if (await store.updateApiSubscription(row.id, sealSpec(box, row.id, opened.spec), now, row.updatedAt)) {
+        report.rewritten.push(row.id);
+        break;
+      }
+      // Written (or deleted) since it was read: look again.
+      row = await store.getApiSubscription(row.id);
     }
-    if (!opened.stale) {
-      report.current++;
-      continue;
-    }
-    if (await store.updateApiSubscription(row.id, sealSpec(box, row.id, opened.spec), now)) report.rewritten.push(row.id);
   }
   return report;
 }

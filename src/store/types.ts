@@ -635,8 +635,11 @@ export interface Store {
     tenant: string,
     defaultMax: number,
   ): Promise<TenantInsertResult>;
-  /** false when there is no such API subscription. */
-  updateApiSubscription(id: string, spec: Record<string, unknown>, now: number): Promise<boolean>;
+  /**
+   * false when there is no such API subscription, or with `ifUpdatedAt` when its `updatedAt` is no
+   * longer that (something wrote it since it was read).
+   */
+  updateApiSubscription(id: string, spec: Record<string, unknown>, now: number, ifUpdatedAt?: number): Promise<boolean>;
   /**
    * Removes an API subscription and its run-time state, and cancels its waiting deliveries (their
    * history stays); false when there is none.

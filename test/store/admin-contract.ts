@@ -314,6 +314,11 @@ export function describeAdminContract(getStore: () => Store): void {
         createdAt: T,
         updatedAt: T + 10,
       });
+      // Only if nothing wrote it since it was read: the read's updatedAt is T + 10, not T.
+      expect(await store.updateApiSubscription('api-1', { ...spec, url: 'https://stale.example' }, T + 11, T)).toBe(false);
+      expect(await store.getApiSubscription('api-1')).toMatchObject({ spec: { url: 'https://new.example' }, updatedAt: T + 10 });
+      expect(await store.updateApiSubscription('api-1', { ...spec, url: 'https://newer.example' }, T + 12, T + 10)).toBe(true);
+      expect(await store.getApiSubscription('api-1')).toMatchObject({ spec: { url: 'https://newer.example' }, updatedAt: T + 12 });
 
       expect(await store.deleteApiSubscription('api-1', T + 20)).toBe(true);
       expect(await store.deleteApiSubscription('api-1', T + 20)).toBe(false);

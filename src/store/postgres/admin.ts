@@ -15,7 +15,9 @@ import type { Runner } from './run';
 export const ADMIN_SQL = {
   insertApiSubscription: `INSERT INTO api_subscriptions (id, spec, created_at, updated_at, tenant)
     VALUES (@id, @spec, @now, @now, @tenant) ON CONFLICT (id) DO NOTHING`,
-  updateApiSubscription: `UPDATE api_subscriptions SET spec = @spec, updated_at = @now WHERE id = @id`,
+  // With @ifUpdatedAt: only if nothing wrote the row since it was read (hookrelay reencrypt).
+  updateApiSubscription: `UPDATE api_subscriptions SET spec = @spec, updated_at = @now
+    WHERE id = @id AND (@ifUpdatedAt::bigint IS NULL OR updated_at = @ifUpdatedAt::bigint)`,
   // The tenant row is the lock two instances creating its subscriptions queue on.
   lockTenant: `SELECT max_subscriptions FROM tenants WHERE id = @tenant AND state = 'active' FOR UPDATE`,
   countOfTenant: `SELECT count(*)::int AS n FROM api_subscriptions WHERE tenant = @tenant`,

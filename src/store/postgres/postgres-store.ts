@@ -219,9 +219,10 @@ export function createPostgresStore(opts: PostgresStoreOptions): Store {
         return { result: 'ok' };
       });
     },
-    async updateApiSubscription(id, spec, now) {
+    async updateApiSubscription(id, spec, now, ifUpdatedAt) {
       return transaction(async (tx) => {
-        if ((await tx.count(ADMIN_SQL.updateApiSubscription, { id, spec: JSON.stringify(spec), now: ms(now) })) === 0) return false;
+        const params = { id, spec: JSON.stringify(spec), now: ms(now), ifUpdatedAt: ifUpdatedAt ?? null };
+        if ((await tx.count(ADMIN_SQL.updateApiSubscription, params)) === 0) return false;
         await changed(tx, [id], await dbNow(tx, now));
         return true;
       });

@@ -14,7 +14,9 @@ import { CHANGES_SQL } from './subscription-changes';
 export const ADMIN_SQL = {
   insertApiSubscription: `INSERT INTO api_subscriptions (id, spec, created_at, updated_at, tenant)
     VALUES (@id, @spec, @now, @now, @tenant) ON CONFLICT (id) DO NOTHING`,
-  updateApiSubscription: `UPDATE api_subscriptions SET spec = @spec, updated_at = @now WHERE id = @id`,
+  // With @ifUpdatedAt: only if nothing wrote the row since it was read (hookrelay reencrypt).
+  updateApiSubscription: `UPDATE api_subscriptions SET spec = @spec, updated_at = @now
+    WHERE id = @id AND (@ifUpdatedAt IS NULL OR updated_at = @ifUpdatedAt)`,
   tenantLimit: `SELECT max_subscriptions FROM tenants WHERE id = @tenant AND state = 'active'`,
   countOfTenant: `SELECT count(*) AS n FROM api_subscriptions WHERE tenant = @tenant`,
   deleteApiSubscription: `DELETE FROM api_subscriptions WHERE id = @id`,

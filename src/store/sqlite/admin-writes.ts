@@ -34,8 +34,8 @@ export function createAdminWrites(db: Database.Database) {
         return changed(wrote, id, now) ? { result: 'ok' } : { result: 'taken' };
       },
     ),
-    updateApiSubscription: write((id: string, spec: Record<string, unknown>, now: number) =>
-      changed(s.updateApiSubscription.run({ id, spec: JSON.stringify(spec), now }).changes === 1, id, now),
+    updateApiSubscription: write((id: string, spec: Record<string, unknown>, now: number, ifUpdatedAt: number | null) =>
+      changed(s.updateApiSubscription.run({ id, spec: JSON.stringify(spec), now, ifUpdatedAt }).changes === 1, id, now),
     ),
     deleteApiSubscription: write((id: string, now: number, held: string) => {
       if (s.deleteApiSubscription.run({ id }).changes === 0) return false;

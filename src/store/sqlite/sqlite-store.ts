@@ -177,8 +177,8 @@ export function createSqliteStore(opts: SqliteOptions, hooks: { syncFd?: SyncFd 
     async insertTenantSubscription(id, spec, now, tenant, defaultMax) {
       return admin().insertTenantSubscription(id, spec, toMs(now), tenant, defaultMax);
     },
-    async updateApiSubscription(id, spec, now) {
-      return admin().updateApiSubscription(id, spec, toMs(now));
+    async updateApiSubscription(id, spec, now, ifUpdatedAt) {
+      return admin().updateApiSubscription(id, spec, toMs(now), ifUpdatedAt ?? null);
     },
     async deleteApiSubscription(id, now) {
       return admin().deleteApiSubscription(id, toMs(now), leases.heldJson());
