@@ -23,6 +23,7 @@ import { ADMIN_SQL } from '../../src/store/sqlite/admin-statements';
 import { createKysely, migrateToLatest } from '../../src/store/sqlite/kysely';
 import { immediateWriter, relaxedWriter } from '../../src/store/sqlite/write-transaction';
 import { auditListingSql, deliveryListingSql, eventListingSql, type ListingSql } from '../../src/store/sqlite/listings';
+import { backupDatabase } from '../../src/store/sqlite/backup';
 import { openDatabase } from '../../src/store/sqlite/open-database';
 import { createSqliteStore } from '../../src/store/sqlite/sqlite-store';
 import { PRUNE_SQL } from '../../src/store/sqlite/prune';
@@ -570,6 +571,38 @@ describe('SQLite store: backup', () => {
     expect(statSync(join(dir, 'link.db')).mode & 0o777).toBe(0o600);
     expect(readdirSync(dir).sort()).toEqual(['link.db', 'taken.db']);
     expect(integrity(join(dir, 'link.db'))).toBe('ok');
+  });
+
+  it('on a file system without hard links, copies exclusively: still never over a file or through a symlink', async () => {
+    const path = tempDbPath();
+    await withStore(path, 'normal', async (store) => {
+      await store.migrate();
+      await store.ingest([[event('evt_fat')]]);
+    });
+    const dir = dirname(tempDbPath());
+    mkdirSync(dir, { recursive: true });
+    const outside = join(dirname(tempDbPath()), 'outside');
+    mkdirSync(dirname(outside), { recursive: true });
+    writeFileSync(outside, 'not yours');
+    writeFileSync(join(dir, 'taken.db'), 'keep me');
+    symlinkSync(outside, join(dir, 'link.db'));
+    const noLinks = () => {
+      throw Object.assign(new Error('operation not permitted'), { code: 'EPERM' });
+    };
+    const db = openDatabase({ path, synchronous: 'normal' });
+    try {
+      await backupDatabase(db, join(dir, 'copy.db'), { link: noLinks });
+      await expect(backupDatabase(db, join(dir, 'taken.db'), { link: noLinks })).rejects.toMatchObject({ code: 'EEXIST' });
+      await expect(backupDatabase(db, join(dir, 'link.db'), { link: noLinks })).rejects.toMatchObject({ code: 'EEXIST' });
+    } finally {
+      db.close();
+    }
+    expect(readFileSync(join(dir, 'taken.db'), 'utf8')).toBe('keep me');
+    expect(readFileSync(outside, 'utf8')).toBe('not yours');
+    expect(readdirSync(dir).sort()).toEqual(['copy.db', 'link.db', 'taken.db']);
+    expect(statSync(join(dir, 'copy.db')).mode & 0o777).toBe(0o600);
+    expect(integrity(join(dir, 'copy.db'))).toBe('ok');
+    expect(inspect(join(dir, 'copy.db'), (copy) => copy.prepare('SELECT id FROM events').pluck().all())).toEqual(['evt_fat']);
   });
 
   it('stays consistent while writes go on, and with overwrite replaces an older backup whole', async () => {

@@ -1,4 +1,4 @@
-import { linkSync, mkdtempSync, realpathSync, renameSync, rmSync } from 'node:fs';
+import { constants, copyFileSync, linkSync, mkdtempSync, realpathSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type Database from 'better-sqlite3';
 import { createPrivateFile } from './private-files';
@@ -10,10 +10,17 @@ import { createPrivateFile } from './private-files';
  * private directory (0700) made inside `path`'s directory, then linked to `path`: link() never
  * follows a symlink at `path` and fails with EEXIST if anything is there, so nothing is ever
  * overwritten, and `path` is never a half-written file. `overwrite` renames over `path` instead
- * (replacing a symlink itself, never its target). `path`'s directory must exist (ENOENT otherwise);
- * the live database, its WAL, SHM, journal and lock are refused (code LIVE_DATABASE).
+ * (replacing a symlink itself, never its target). On a file system without hard links (FAT, some
+ * network shares) the copy is copied to `path` instead, created exclusively (O_EXCL: still never
+ * over anything, nor through a symlink), so only there can a crash mid-copy leave a partial file.
+ * `path`'s directory must exist (ENOENT otherwise); the live database, its WAL, SHM, journal and
+ * lock are refused (code LIVE_DATABASE).
  */
-export async function backupDatabase(db: Database.Database, path: string, opts: { overwrite?: boolean } = {}): Promise<void> {
+export async function backupDatabase(
+  db: Database.Database,
+  path: string,
+  opts: { overwrite?: boolean; link?: (from: string, to: string) => void } = {},
+): Promise<void> {
   const target = resolve(path);
   const real = join(realpathSync(dirname(target)), basename(target));
   // Dangerous: linking or renaming over the live file (or its WAL) would swap the database under the process.
@@ -32,10 +39,22 @@ export async function backupDatabase(db: Database.Database, path: string, opts: 
       for (const suffix of ['-wal', '-shm']) rmSync(`${real}${suffix}`, { force: true });
       renameSync(temp, real);
     } else {
-      linkSync(temp, real);
+      placeWithoutOverwriting(temp, real, opts.link ?? linkSync);
     }
   } finally {
     rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** Errors of link() that say the file system has no hard links here (not that `to` exists). */
+const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EMLINK']);
+
+function placeWithoutOverwriting(from: string, to: string, link: (from: string, to: string) => void): void {
+  try {
+    link(from, to);
+  } catch (err) {
+    if (!NO_HARD_LINKS.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
+    copyFileSync(from, to, constants.COPYFILE_EXCL);
   }
 }
 
