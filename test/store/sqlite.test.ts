@@ -25,6 +25,7 @@ import { immediateWriter, relaxedWriter } from '../../src/store/sqlite/write-tra
 import { auditListingSql, deliveryListingSql, eventListingSql, type ListingSql } from '../../src/store/sqlite/listings';
 import { backupDatabase } from '../../src/store/sqlite/backup';
 import { openDatabase } from '../../src/store/sqlite/open-database';
+import { ANNOUNCE_RECOVERED_AMONG_SQL } from '../../src/store/sqlite/operational';
 import { createSqliteStore } from '../../src/store/sqlite/sqlite-store';
 import { PRUNE_SQL } from '../../src/store/sqlite/prune';
 import { STATS_SQL } from '../../src/store/sqlite/reads';
@@ -311,6 +312,17 @@ describe('SQLite store', () => {
       expect(await store.countDeliveriesByStatus()).toMatchObject({ delivering: 0, pending: 1 });
       expect(await store.claim([{ subscriptionId: 'a', limit: 1, leaseExpiresAt: T + 1000 }], 'new', T)).toHaveLength(1);
     });
+  });
+
+  it("writes a batch's successes by primary key, never scanning subscription_state", async () => {
+    const path = tempDbPath();
+    await withStore(path, 'normal', async (store) => store.migrate());
+    const plans = inspect(path, (db) => [
+      planOf(db, SQL.recordSuccesses, { ids: '["a","b"]', now: T }),
+      planOf(db, ANNOUNCE_RECOVERED_AMONG_SQL, { ids: '["a","b"]' }),
+    ]);
+    expect(plans[0]).not.toMatch(/SCAN subscription_state/);
+    expect(plans[1]).toMatch(/SEARCH subscription_state USING INDEX sqlite_autoindex_subscription_state_1 \(id=\?\)/);
   });
 
   it('claims, the waiting scan, nextDueAt and rescue use their partial indexes', async () => {

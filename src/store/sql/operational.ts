@@ -17,10 +17,6 @@ export const OPERATIONAL_SQL = {
   announceFailing: `UPDATE subscription_state SET failing_announced = 1
     WHERE id = @id AND failing_announced = 0 AND failure_streak >= @threshold
     RETURNING failure_streak`,
-  // Before the success resets failing_since: it measures how long the subscription failed.
-  announceRecovered: `UPDATE subscription_state SET failing_announced = 0
-    WHERE id = @id AND failing_announced = 1
-    RETURNING failing_since`,
   // Disabling one that is not disabled (a row changed, or a first row made).
   announceDisabled: `INSERT INTO subscription_state (id, enabled, disabled_reason, failure_streak, updated_at)
     VALUES (@id, 0, @reason, 0, @now)

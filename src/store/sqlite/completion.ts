@@ -12,7 +12,7 @@ export interface CompletionStatements {
   finish: Database.Statement<CompletionParams & { status: DeliveryStatus }, { subscription_id: string; event_type: string }>;
   finishGuarded: Database.Statement<CompletionParams & { status: DeliveryStatus }, { subscription_id: string; event_type: string }>;
   insertAttempt: Database.Statement<CompletionParams>;
-  recordSuccess: Database.Statement<{ id: string; now: number }>;
+  recordSuccesses: Database.Statement<{ ids: string; now: number }>;
   recordFailure: Database.Statement<{ id: string; now: number; count: number }>;
   setEnabled: Database.Statement<{ id: string; enabled: 0 | 1 | null; reason: string | null; now: number }>;
   recordChange: Database.Statement<{ id: string; now: number }>;
@@ -46,9 +46,11 @@ export const COMPLETION_SQL = {
       request_headers, response_status, response_headers, response_body, error)
     VALUES (@id, @deliveryId, @attempt, @startedAt, @durationMs, @requestUrl,
       @requestHeaders, @responseStatus, @responseHeaders, @responseBody, @error)`,
-  // failing_since: when the current run of failures began (delivery.disable_after counts from it).
-  recordSuccess: `INSERT INTO subscription_state (id, last_success_at, failure_streak, updated_at)
-    VALUES (@id, @now, 0, @now)
+  // The successes of a batch (@ids, a JSON array) in one statement. failing_since: when the current
+  // run of failures began (delivery.disable_after counts from it). `WHERE true` tells SQLite's
+  // parser that ON CONFLICT belongs to the INSERT, not to a join of the SELECT.
+  recordSuccesses: `INSERT INTO subscription_state (id, last_success_at, failure_streak, updated_at)
+    SELECT value, @now, 0, @now FROM json_each(@ids) WHERE true
     ON CONFLICT (id) DO UPDATE
     SET last_success_at = @now, failure_streak = 0, failing_since = NULL, updated_at = @now`,
   recordFailure: `INSERT INTO subscription_state (id, last_failure_at, failure_streak, failing_since, updated_at)
@@ -128,18 +130,26 @@ export function completeAttempt(
 }
 
 /**
- * Writes the health updates tallied so far. With `ops`: a success first clears an announced
- * `failing` (emitting `recovered`), and failures that bring the streak to `failingAfter` emit `failing`.
+ * Writes the health updates tallied so far: the successes first, in one statement (with `ops`, after
+ * clearing the announced `failing` of those that had one, emitting `recovered`), then the failures
+ * after them, per subscription (with `ops`, those that bring the streak to `failingAfter` emit `failing`).
  */
 export function flushHealth(s: CompletionWithEvents, health: HealthTally, now: number, ops?: OperationalHooks): void {
-  for (const { id, success, failures, last, alerting } of health.drain()) {
-    if (success) {
-      const recovered = ops && s.announceRecovered.get({ id });
-      if (ops && recovered) {
-        emit(s, ops, { type: 'hookrelay.subscription.recovered', subscriptionId: id, failedForMs: now - (recovered.failing_since ?? now) });
+  const tallied = health.drain();
+  const succeeded = tallied.filter((t) => t.success).map((t) => t.id);
+  if (succeeded.length > 0) {
+    const ids = JSON.stringify(succeeded);
+    if (ops) {
+      // Before the successes reset failing_since: it measures how long each failed.
+      const recovered = new Map(s.announceRecoveredAmong.all({ ids }).map((r) => [r.id, r.failing_since]));
+      for (const id of succeeded) {
+        if (!recovered.has(id)) continue;
+        emit(s, ops, { type: 'hookrelay.subscription.recovered', subscriptionId: id, failedForMs: now - (recovered.get(id) ?? now) });
       }
-      s.recordSuccess.run({ id, now });
     }
+    s.recordSuccesses.run({ ids, now });
+  }
+  for (const { id, failures, last, alerting } of tallied) {
     if (failures > 0) {
       s.recordFailure.run({ id, now, count: failures });
       const failing = ops && alerting ? s.announceFailing.get({ id, threshold: ops.failingAfter }) : undefined;

@@ -15,11 +15,20 @@ type Params = Record<string, string | number | null>;
 /** The backlog checks without the deliveries leased in memory (@held, a JSON array; see leases.ts). */
 export const SQLITE_BACKLOG_SQL = backlogChecks((id) => `AND ${id} NOT IN (SELECT value FROM json_each(@held))`);
 
+/**
+ * Clears the announced `failing` of those of these subscriptions (@ids, a JSON array) that had one,
+ * returning when each began failing (run before their successes reset failing_since): a batch of
+ * successes in one statement, one primary-key probe per id.
+ */
+export const ANNOUNCE_RECOVERED_AMONG_SQL = `UPDATE subscription_state SET failing_announced = 0
+  WHERE id IN (SELECT value FROM json_each(@ids)) AND failing_announced = 1
+  RETURNING id, failing_since`;
+
 /** Prepares the statements of operational events (see OPERATIONAL_SQL). */
 export function prepareOperational(db: Database.Database) {
   return {
     announceFailing: db.prepare<Params, { failure_streak: number }>(OPERATIONAL_SQL.announceFailing),
-    announceRecovered: db.prepare<Params, { failing_since: number | null }>(OPERATIONAL_SQL.announceRecovered),
+    announceRecoveredAmong: db.prepare<Params, { id: string; failing_since: number | null }>(ANNOUNCE_RECOVERED_AMONG_SQL),
     announceDisabled: db.prepare<Params, { id: string }>(OPERATIONAL_SQL.announceDisabled),
     queueFailureReport: db.prepare<Params>(OPERATIONAL_SQL.queueFailureReport),
     dueFailureReports: db.prepare<Params, { id: string }>(OPERATIONAL_SQL.dueFailureReports),

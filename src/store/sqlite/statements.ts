@@ -32,7 +32,7 @@ export function prepareStatements(db: Database.Database) {
     finish: db.prepare<Params & { status: DeliveryStatus }, { subscription_id: string; event_type: string }>(SQL.finish),
     finishGuarded: db.prepare<Params & { status: DeliveryStatus }, { subscription_id: string; event_type: string }>(SQL.finishGuarded),
     insertAttempt: db.prepare<Params>(SQL.insertAttempt),
-    recordSuccess: db.prepare<{ id: string; now: number }>(SQL.recordSuccess),
+    recordSuccesses: db.prepare<{ ids: string; now: number }>(SQL.recordSuccesses),
     recordFailure: db.prepare<{ id: string; now: number; count: number }>(SQL.recordFailure),
     setEnabled: db.prepare<{ id: string; enabled: 0 | 1 | null; reason: string | null; now: number }>(SQL.setEnabled),
     recordChange: db.prepare<{ id: string; now: number }>(SQL.recordChange),
