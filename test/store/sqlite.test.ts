@@ -563,13 +563,7 @@ describe('SQLite store: backup', () => {
 
   it('never overwrites a file or follows a symlink unless told to overwrite, which replaces the link itself', async () => {
     const path = tempDbPath();
-    const dir = dirname(tempDbPath());
-    mkdirSync(dir, { recursive: true });
-    const outside = join(dirname(tempDbPath()), 'outside');
-    mkdirSync(dirname(outside), { recursive: true });
-    writeFileSync(outside, 'not yours');
-    writeFileSync(join(dir, 'taken.db'), 'keep me');
-    symlinkSync(outside, join(dir, 'link.db'));
+    const { dir, outside } = occupiedBackupDir();
     await withStore(path, 'normal', async (store) => {
       await store.migrate();
       await expect(store.backup(join(dir, 'taken.db'))).rejects.toMatchObject({ code: 'EEXIST' });
@@ -591,13 +585,7 @@ describe('SQLite store: backup', () => {
       await store.migrate();
       await store.ingest([[event('evt_fat')]]);
     });
-    const dir = dirname(tempDbPath());
-    mkdirSync(dir, { recursive: true });
-    const outside = join(dirname(tempDbPath()), 'outside');
-    mkdirSync(dirname(outside), { recursive: true });
-    writeFileSync(outside, 'not yours');
-    writeFileSync(join(dir, 'taken.db'), 'keep me');
-    symlinkSync(outside, join(dir, 'link.db'));
+    const { dir, outside } = occupiedBackupDir();
     const noLinks = () => {
       throw Object.assign(new Error('operation not permitted'), { code: 'EPERM' });
     };
@@ -826,6 +814,18 @@ describe('SQLite store: retention', () => {
     });
   });
 });
+
+/** A backup directory holding a file (taken.db) and a symlink (link.db) to a file outside it. */
+function occupiedBackupDir(): { dir: string; outside: string } {
+  const dir = dirname(tempDbPath());
+  mkdirSync(dir, { recursive: true });
+  const outside = join(dirname(tempDbPath()), 'outside');
+  mkdirSync(dirname(outside), { recursive: true });
+  writeFileSync(outside, 'not yours');
+  writeFileSync(join(dir, 'taken.db'), 'keep me');
+  symlinkSync(outside, join(dir, 'link.db'));
+  return { dir, outside };
+}
 
 function listingPlan(db: Database.Database, listing: ListingSql): string {
   return planOf(db, listing.sql, listing.params);
