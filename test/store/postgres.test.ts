@@ -229,18 +229,26 @@ describe('Postgres store: several instances on one database', () => {
     }
   });
 
-  it('wakes every instance when one commits new work (LISTEN/NOTIFY)', async () => {
+  it('wakes every other instance when one ingests (LISTEN/NOTIFY), naming the subscriptions; not itself', async () => {
     const { a, b, close } = await twoStores();
     try {
-      let woken = 0;
-      const stop = b.onWork!(() => woken++);
-      // The listening connection opens in the background; ingest until it hears one.
-      for (let i = 0; i < 50 && woken === 0; i++) {
-        await a.ingest([[event(`n${i}`)]]);
+      const heardByA: (string[] | undefined)[] = [];
+      const heardByB: (string[] | undefined)[] = [];
+      const stopA = a.onWork!((ids) => heardByA.push(ids));
+      const stopB = b.onWork!((ids) => heardByB.push(ids));
+      // The listening connections open in the background; ingest until each hears one of the other's.
+      for (let i = 0; i < 50 && (heardByA.length === 0 || heardByB.length === 0); i++) {
+        await a.ingest([[event(`n${i}`, ['s-of-a'])]]);
+        await b.ingest([[event(`m${i}`, ['s-of-b'])]]);
         await new Promise((r) => setTimeout(r, 20));
       }
-      expect(woken).toBeGreaterThan(0);
-      stop();
+      // Each one's process nudged its own dispatcher when it committed: its listener skips its own.
+      expect(heardByB.length).toBeGreaterThan(0);
+      expect(heardByA.length).toBeGreaterThan(0);
+      expect(new Set(heardByB.flat())).toEqual(new Set(['s-of-a']));
+      expect(new Set(heardByA.flat())).toEqual(new Set(['s-of-b']));
+      stopA();
+      stopB();
     } finally {
       await close();
     }

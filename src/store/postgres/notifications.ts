@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { clientTimeouts, type PostgresOptions } from './connect';
 import type { Runner } from './run';
@@ -29,6 +30,11 @@ export function createNotifications(opts: PostgresOptions) {
   const listeners = { work: new Set<(ids?: string[]) => void>(), subs: new Set<() => void>(), types: new Set<() => void>() };
   let listening: pg.Client | undefined;
   let closed = false;
+  /**
+   * Names this store in the wake-ups of its own ingests: its process nudges its dispatcher for
+   * those as it commits them, so its listener skips them instead of claiming a second time.
+   */
+  const origin = randomBytes(6).toString('hex');
 
   async function listen(reopened = false): Promise<void> {
     if (listening || kinds.every((k) => listeners[k].size === 0) || closed) return;
@@ -46,8 +52,15 @@ export function createNotifications(opts: PostgresOptions) {
     client.on('end', retry);
     client.on('notification', (message) => {
       const kind = kinds.find((k) => channels[k] === message.channel) ?? 'work';
-      // A wake-up names the subscriptions that got work when they fitted (see notifyWork).
-      const ids = kind === 'work' && message.payload ? message.payload.split(',') : undefined;
+      // A wake-up names the subscriptions that got work when they fitted (see notifyWork), after
+      // `<origin>:` when an ingest sent it (see workNotice).
+      let payload = message.payload ?? '';
+      const colon = payload.indexOf(':');
+      if (kind === 'work' && colon >= 0) {
+        if (payload.slice(0, colon) === origin) return;
+        payload = payload.slice(colon + 1);
+      }
+      const ids = kind === 'work' && payload ? payload.split(',') : undefined;
       for (const l of listeners[kind]) l(ids);
     });
     try {
@@ -80,10 +93,14 @@ export function createNotifications(opts: PostgresOptions) {
       const payload = [...new Set(subscriptionIds)].join(',');
       await tx.rows(`SELECT pg_notify('${channels.work}', @payload)`, { payload: payload.length <= MAX_PAYLOAD ? payload : '' });
     },
-    /** notifyWork's channel and payload, for a statement that sends it itself (the ingest insert). */
+    /**
+     * notifyWork's channel and payload for an ingest's insert, which sends it itself. It starts
+     * with this store's origin: the other instances claim, this one's listener skips it (the
+     * committer nudged this process's dispatcher already).
+     */
     workNotice(subscriptionIds: ReadonlySet<string>): { channel: string; payload: string } {
       const payload = [...subscriptionIds].join(',');
-      return { channel: channels.work, payload: payload.length <= MAX_PAYLOAD ? payload : '' };
+      return { channel: channels.work, payload: `${origin}:${payload.length <= MAX_PAYLOAD ? payload : ''}` };
     },
     /** Tells every instance a subscription changed once the transaction commits. */
     async notifySubscriptionChange(tx: Runner): Promise<void> {
