@@ -53,11 +53,15 @@ function age(iso: string | null): string {
 // ---- sign in -------------------------------------------------------------------------------------
 
 function signOut(message?: string): void {
-  sessionStorage.removeItem(TOKEN_KEY);
-  session.me = null;
+  forgetToken();
   renderSignIn(message);
 }
 onSignOut(signOut);
+
+function forgetToken(): void {
+  session.me = null;
+  sessionStorage.removeItem(TOKEN_KEY);
+}
 
 function renderSignIn(message?: string): void {
   clearTimers();
@@ -78,18 +82,10 @@ function renderSignIn(message?: string): void {
         sessionStorage.setItem(TOKEN_KEY, input.value.trim());
         try {
           session.me = await api('GET', '/whoami');
-          // The dashboard is the operator's (SPEC 9): a tenant credential is refused here.
-          if (session.me?.tenant !== undefined) {
-            session.me = null;
-            sessionStorage.removeItem(TOKEN_KEY);
-            error.replaceChildren(notice('error', 'That is a tenant token; the dashboard needs an admin token.'));
-            return;
-          }
-          // An admin token for provisioning customers only: every page of the dashboard reads.
-          if (!session.me?.scopes.includes('read')) {
-            session.me = null;
-            sessionStorage.removeItem(TOKEN_KEY);
-            error.replaceChildren(notice('error', 'That token has only the tenants scope; the dashboard needs the read scope.'));
+          const refusal = refusalOf(session.me);
+          if (refusal !== undefined) {
+            forgetToken();
+            error.replaceChildren(notice('error', refusal));
             return;
           }
           route();
@@ -118,6 +114,17 @@ function renderSignIn(message?: string): void {
   input.focus();
 }
 
+/**
+ * Why the dashboard refuses the token /whoami described, or undefined when it takes it. The
+ * dashboard is the operator's (SPEC 9): a tenant credential is refused; so is an admin token for
+ * provisioning customers only (`tenants` without `read`), since every page of the dashboard reads.
+ */
+function refusalOf(me: typeof session.me): string | undefined {
+  if (me?.tenant !== undefined) return 'That is a tenant token; the dashboard needs an admin token.';
+  if (!me?.scopes.includes('read')) return 'That token has only the tenants scope; the dashboard needs the read scope.';
+  return undefined;
+}
+
 // ---- routing ------------------------------------------------------------------------------------
 
 async function route(): Promise<void> {
@@ -129,11 +136,7 @@ async function route(): Promise<void> {
     } catch {
       return;
     }
-    if (session.me?.tenant !== undefined || !session.me?.scopes.includes('read')) {
-      session.me = null;
-      sessionStorage.removeItem(TOKEN_KEY);
-      return renderSignIn();
-    }
+    if (refusalOf(session.me) !== undefined) return signOut();
   }
   const path = (location.hash.slice(1).split('?')[0] || '/').split('/').filter(Boolean).map(decodeURIComponent);
   try {
