@@ -67,6 +67,39 @@ describe('Postgres store: several instances on one database', () => {
     }
   });
 
+  it('erases an ingest of a tenant without a record that was still writing when the erasure started', async () => {
+    const { a, b, schema, close } = await twoStores('caller');
+    const s = quoteIdent(schema);
+    try {
+      // The ingest's insert of this tenant's event pauses inside its transaction, after the tenants were read.
+      await admin.query(`CREATE FUNCTION ${s}.pause_race() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN IF NEW.tenant = 'acct_race' THEN PERFORM pg_sleep(1); END IF; RETURN NEW; END $$`);
+      await admin.query(`CREATE TRIGGER pause_race BEFORE INSERT ON ${s}.events FOR EACH ROW EXECUTE FUNCTION ${s}.pause_race()`);
+      const ingest = a.ingest([[{ ...event('race-1', ['s']), tenant: 'acct_race' }]]);
+      for (;;) {
+        const { rows } = await admin.query(
+          `SELECT 1 FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND query LIKE '%INSERT INTO events%'`,
+        );
+        if (rows.length > 0) break;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      // The other instance erases the tenant while that ingest is paused.
+      await b.startTenantErasure('acct_race', 2);
+      for (;;) if ((await b.eraseTenantBatch('acct_race', 10, 3))?.state === 'done') break;
+      expect(await ingest).toMatchObject([{ kind: 'ok' }]);
+      expect((await admin.query(`SELECT id FROM ${s}.events`)).rows).toEqual([]);
+      expect((await admin.query(`SELECT id FROM ${s}.deliveries`)).rows).toEqual([]);
+      expect(await b.getTenantErasure('acct_race')).toMatchObject({ state: 'done', events: 1, deliveries: 1 });
+      // An ingest that arrives while the erasure runs is refused.
+      await b.startTenantErasure('acct_race', 4);
+      expect(await a.ingest([[{ ...event('race-2', ['s']), tenant: 'acct_race' }]])).toEqual([
+        { kind: 'tenant_erasing', tenant: 'acct_race' },
+      ]);
+    } finally {
+      await close();
+    }
+  });
+
   it('emits each operational occurrence once when two instances race for it', async () => {
     const { a, b, close } = await twoStores('caller');
     try {

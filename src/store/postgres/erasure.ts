@@ -1,5 +1,6 @@
 import { BLANK_DETAILS, type ErasedRows, type TenantErasureRow, toTenantErasure } from '../sql/erasure-plan';
 import type { TenantErasure } from '../types';
+import { TENANT_LOCK_SPACE } from './ingest';
 import type { Runner } from './run';
 
 /*
@@ -11,6 +12,8 @@ import type { Runner } from './run';
 
 /** SQL of tenant erasure in Postgres. */
 export const ERASURE_SQL = {
+  // Waits for the ingests of this tenant in flight, and holds back new ones until the tenant reads as erasing (ingest.ts).
+  lockTenant: `SELECT pg_advisory_xact_lock(${TENANT_LOCK_SPACE}, hashtext(@tenant::text))`,
   markTenant: `INSERT INTO tenants (id, name, metadata, enabled, max_subscriptions, ingest_rate, state, created_at, updated_at)
     VALUES (@tenant, NULL, NULL, 1, NULL, NULL, 'erasing', @now, @now)
     ON CONFLICT (id) DO UPDATE SET state = 'erasing', updated_at = EXCLUDED.updated_at`,
@@ -48,6 +51,7 @@ export const ERASURE_SQL = {
 
 /** Marks the tenant erasing and starts (or goes on with) its erasure, in the caller's transaction. */
 export async function startErasure(tx: Runner, tenant: string, now: number): Promise<TenantErasure> {
+  await tx.rows(ERASURE_SQL.lockTenant, { tenant });
   await tx.count(ERASURE_SQL.markTenant, { tenant, now });
   const [row] = await tx.rows<TenantErasureRow>(ERASURE_SQL.start, { tenant, now });
   return toTenantErasure(row!);

@@ -4,11 +4,23 @@ import type { IngestResult, NewEvent } from '../types';
 import { ms } from './database-clock';
 import type { Runner } from './run';
 
+/**
+ * The first key of the transaction-scoped advisory locks on tenant ids (the second is the id's
+ * hash; two ids with one hash only wait for each other). Ingest takes them shared, the start of an
+ * erasure exclusive.
+ */
+export const TENANT_LOCK_SPACE = 0x68727400;
+
 /** SQL of ingest in Postgres. */
 export const INGEST_SQL = {
   // Every id of a request in one round trip.
   findEvents: `SELECT id, content_hash, delivery_count FROM events WHERE id = ANY(@ids)`,
-  // FOR SHARE: an erasure that marks the tenant waits for this ingest to commit, then sees its rows.
+  // Taken before the tenants are read, held to commit: an erasure starting meanwhile waits for this
+  // ingest (then erases its rows), and an ingest arriving during an erasure's start waits for it
+  // (then reads the tenant as erasing), also for a tenant without a record, whose row FOR SHARE
+  // below cannot lock. Ids come sorted.
+  lockTenants: `SELECT pg_advisory_xact_lock_shared(${TENANT_LOCK_SPACE}, hashtext(t)) FROM unnest(@ids::text[]) AS t`,
+  // FOR SHARE: a change of the tenant (its limits, enabled) waits for this ingest to commit.
   findTenants: `SELECT id, enabled, state FROM tenants WHERE id = ANY(@ids) FOR SHARE`,
   // The new events of a group and their deliveries (due at their creation) in one round trip; with
   // a channel, the wake-up of every instance too (sent at commit). The deliveries' foreign key is
@@ -50,6 +62,7 @@ export const UNIQUE_VIOLATION = '23505';
  */
 export async function ingestGroup(tx: Runner, requests: NewEvent[][], shift: number, notice?: WorkNotice): Promise<IngestResult[]> {
   const tenants = [...new Set(requests.flatMap((r) => tenantsToLookUp(r)))].sort();
+  if (tenants.length > 0) await tx.rows(INGEST_SQL.lockTenants, { ids: tenants });
   const gates = tenants.length === 0 ? [] : await tx.rows<TenantGate>(INGEST_SQL.findTenants, { ids: tenants });
   const gateOf = new Map(gates.map((g) => [g.id, g]));
   const gated = requests.map((r) => applyTenants(r, gateOf));
