@@ -67,10 +67,15 @@ describe('Postgres store: several instances on one database', () => {
     }
   });
 
-  it('erases an ingest of a tenant without a record that was still writing when the erasure started', async () => {
+  it.each([
+    ['without', false],
+    ['with', true],
+  ])('erases an ingest of a tenant %s a record that was still writing when the erasure started', async (_, recorded) => {
     const { a, b, schema, close } = await twoStores('caller');
     const s = quoteIdent(schema);
     try {
+      if (recorded)
+        await a.putTenant({ id: 'acct_race', name: null, metadata: null, enabled: true, maxSubscriptions: null, ingestRate: null }, 1);
       // The ingest's insert of this tenant's event pauses inside its transaction, after the tenants were read.
       await admin.query(`CREATE FUNCTION ${s}.pause_race() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN IF NEW.tenant = 'acct_race' THEN PERFORM pg_sleep(1); END IF; RETURN NEW; END $$`);

@@ -12,7 +12,8 @@ import type { Runner } from './run';
 
 /** SQL of tenant erasure in Postgres. */
 export const ERASURE_SQL = {
-  // Waits for the ingests of this tenant in flight, and holds back new ones until the tenant reads as erasing (ingest.ts).
+  // Waits for the ingests in flight of this tenant if it has no record (with one, marking it waits for
+  // their row locks), and holds new ones back until it reads as erasing (ingest.ts).
   lockTenant: `SELECT pg_advisory_xact_lock(${TENANT_LOCK_SPACE}, hashtext(@tenant::text))`,
   markTenant: `INSERT INTO tenants (id, name, metadata, enabled, max_subscriptions, ingest_rate, state, created_at, updated_at)
     VALUES (@tenant, NULL, NULL, 1, NULL, NULL, 'erasing', @now, @now)

@@ -6,8 +6,8 @@ import type { Runner } from './run';
 
 /**
  * The first key of the transaction-scoped advisory locks on tenant ids (the second is the id's
- * hash; two ids with one hash only wait for each other). Ingest takes them shared, the start of an
- * erasure exclusive.
+ * hash; two ids with one hash only wait for each other). Ingest takes them shared for tenants
+ * without a record, the start of an erasure exclusive.
  */
 export const TENANT_LOCK_SPACE = 0x68727400;
 
@@ -15,12 +15,12 @@ export const TENANT_LOCK_SPACE = 0x68727400;
 export const INGEST_SQL = {
   // Every id of a request in one round trip.
   findEvents: `SELECT id, content_hash, delivery_count FROM events WHERE id = ANY(@ids)`,
-  // Taken before the tenants are read, held to commit: an erasure starting meanwhile waits for this
-  // ingest (then erases its rows), and an ingest arriving during an erasure's start waits for it
-  // (then reads the tenant as erasing), also for a tenant without a record, whose row FOR SHARE
-  // below cannot lock. Ids come sorted.
+  // For tenants without a record, which FOR SHARE below cannot lock: held to commit, so an erasure
+  // starting meanwhile waits for this ingest (then erases its rows), and one already starting is
+  // waited for (the tenants are then read again, and seen erasing). Ids come sorted.
   lockTenants: `SELECT pg_advisory_xact_lock_shared(${TENANT_LOCK_SPACE}, hashtext(t)) FROM unnest(@ids::text[]) AS t`,
-  // FOR SHARE: a change of the tenant (its limits, enabled) waits for this ingest to commit.
+  // FOR SHARE: a change of the tenant (its limits, enabled, the start of its erasure) waits for this
+  // ingest to commit; one that committed first is what this reads.
   findTenants: `SELECT id, enabled, state FROM tenants WHERE id = ANY(@ids) FOR SHARE`,
   // The new events of a group and their deliveries (due at their creation) in one round trip; with
   // a channel, the wake-up of every instance too (sent at commit). The deliveries' foreign key is
@@ -62,9 +62,13 @@ export const UNIQUE_VIOLATION = '23505';
  */
 export async function ingestGroup(tx: Runner, requests: NewEvent[][], shift: number, notice?: WorkNotice): Promise<IngestResult[]> {
   const tenants = [...new Set(requests.flatMap((r) => tenantsToLookUp(r)))].sort();
-  if (tenants.length > 0) await tx.rows(INGEST_SQL.lockTenants, { ids: tenants });
   const gates = tenants.length === 0 ? [] : await tx.rows<TenantGate>(INGEST_SQL.findTenants, { ids: tenants });
   const gateOf = new Map(gates.map((g) => [g.id, g]));
+  const unrecorded = tenants.filter((t) => !gateOf.has(t));
+  if (unrecorded.length > 0) {
+    await tx.rows(INGEST_SQL.lockTenants, { ids: unrecorded });
+    for (const g of await tx.rows<TenantGate>(INGEST_SQL.findTenants, { ids: unrecorded })) gateOf.set(g.id, g);
+  }
   const gated = requests.map((r) => applyTenants(r, gateOf));
   const ids = [...new Set(gated.flatMap((g) => (g.kind === 'ok' ? idsToLookUp(g.events) : [])))];
   const found = ids.length === 0 ? [] : await tx.rows<StoredIdentity & { id: string }>(INGEST_SQL.findEvents, { ids });
