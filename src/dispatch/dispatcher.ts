@@ -358,25 +358,29 @@ export function createDispatcher(deps: DispatcherDeps, opts: DispatcherOptions) 
       ? { status: 'cancelled' }
       : nextState({ attempt: number, outcome: response.outcome, now, policy: target.policy, ...(opts.random && { random: opts.random }) });
     const gone = response.outcome.kind === 'gone';
-    const written = await writer.write({
-      deliveryId: delivery.id,
-      subscriptionId: target.id,
-      leaseOwner: opts.owner,
-      next,
-      ...(gone && { disableSubscription: `receiver answered 410 Gone at ${new Date(now).toISOString()}` }),
-      record: {
-        id: attemptId,
-        attempt: number,
-        startedAt,
-        durationMs: response.durationMs,
-        requestUrl: request.url,
-        requestHeaders: recordedHeaders(request.headers, request.customHeaders, opts.visibleHeaders?.() ?? []),
-        responseStatus: response.status,
-        responseHeaders: response.headers,
-        responseBody: response.body,
-        error: response.outcome.kind === 'ok' ? null : response.outcome.error,
+    // A fifo subscription's next delivery waits for this write: it does not wait for the batch window.
+    const written = await writer.write(
+      {
+        deliveryId: delivery.id,
+        subscriptionId: target.id,
+        leaseOwner: opts.owner,
+        next,
+        ...(gone && { disableSubscription: `receiver answered 410 Gone at ${new Date(now).toISOString()}` }),
+        record: {
+          id: attemptId,
+          attempt: number,
+          startedAt,
+          durationMs: response.durationMs,
+          requestUrl: request.url,
+          requestHeaders: recordedHeaders(request.headers, request.customHeaders, opts.visibleHeaders?.() ?? []),
+          responseStatus: response.status,
+          responseHeaders: response.headers,
+          responseBody: response.body,
+          error: response.outcome.kind === 'ok' ? null : response.outcome.error,
+        },
       },
-    });
+      target.fifo,
+    );
     // The disable is in the store now: bring it into force here (other instances read the change log).
     if (gone && written) await subscriptions.refresh().catch((err) => logger.warn({ err }, 'could not apply the 410 disable yet'));
     // A fifo subscription's next delivery is its new head; a retry is due at its time.
