@@ -7,7 +7,7 @@ import type { AttemptResult, Store } from '../store/types';
  * write per event-loop turn was a transaction per delivery, each appending the same table and index
  * pages to the WAL again; gathering 5 ms of them left the relay 8-10 % more idle there, and draining
  * a backlog was no slower (its turns already held many). What it costs: a delivery shows its new
- * status, and frees its slot, up to this much later.
+ * status up to this much later. (Its slot is freed when the receiver answers, not when this write ends.)
  */
 export const BATCH_WINDOW_MS = 5;
 
@@ -21,6 +21,8 @@ export const BATCH_WINDOW_MS = 5;
  */
 export function createCompletionWriter(store: Store, logger: Logger, now: () => number, windowMs = BATCH_WINDOW_MS) {
   let queue: { result: AttemptResult; done: (written: boolean) => void }[] = [];
+  /** Results taken from the queue whose write has not ended yet. */
+  let writing = 0;
   let chain: Promise<void> = Promise.resolve();
   let scheduled: 'soon' | 'now' | null = null;
   let timer: NodeJS.Timeout | undefined;
@@ -47,6 +49,7 @@ export function createCompletionWriter(store: Store, logger: Logger, now: () => 
     const batch = queue;
     queue = [];
     if (batch.length === 0) return;
+    writing = batch.length;
     try {
       const written = await pRetry(
         () =>
@@ -64,6 +67,8 @@ export function createCompletionWriter(store: Store, logger: Logger, now: () => 
     } catch (err) {
       logger.error({ err, deliveries: batch.length }, 'could not record attempt results; they will be retried after their lease expires');
       for (const b of batch) b.done(false);
+    } finally {
+      writing = 0;
     }
   }
 
@@ -78,6 +83,8 @@ export function createCompletionWriter(store: Store, logger: Logger, now: () => 
         schedule(urgent);
       });
     },
+    /** Results queued or being written. */
+    waiting: () => queue.length + writing,
     /** Resolves after everything queued so far is written (at once: the window is not waited for). */
     async drain(): Promise<void> {
       while (queue.length > 0 || scheduled !== null) {

@@ -215,7 +215,9 @@ export function createDispatcher(deps: DispatcherDeps, opts: DispatcherOptions) 
   function planClaims(now: number): { requests: ClaimRequest[]; stamps: Map<string, number> } {
     const requests: ClaimRequest[] = [];
     const stamps = new Map<string, number>();
-    let free = opts.concurrency - inFlight.size;
+    // Results waiting to be written beyond one round of attempts take slots too: a store slower
+    // than the receivers cannot pile them up without bound.
+    let free = opts.concurrency - inFlight.size - Math.max(0, writer.waiting() - opts.concurrency);
     if (free <= 0 || work.dueGroupCount === 0) return { requests, stamps };
     const groupCap = Math.ceil(opts.concurrency / Math.max(1, competingGroups()));
     const reserve = Math.floor(opts.concurrency / RESERVE_DIVISOR);
@@ -308,22 +310,28 @@ export function createDispatcher(deps: DispatcherDeps, opts: DispatcherOptions) 
     r.subs.add(id);
     const entry: InFlight = { subscriptionId: id, abort, done: Promise.resolve() };
     inFlight.set(delivery.id, entry);
-    entry.done = attempt(delivery, abort)
+    // The slot is free once the receiver has answered (or the attempt ended otherwise); the result's
+    // write may come later (the completion writer's window).
+    let freed = false;
+    const freeSlot = () => {
+      if (freed) return;
+      freed = true;
+      inFlight.delete(delivery.id);
+      const left = (perSubscription.get(id) ?? 1) - 1;
+      if (left > 0) perSubscription.set(id, left);
+      else perSubscription.delete(id);
+      if (--r.attempts === 0) running.delete(group);
+      else if (left === 0) r.subs.delete(id);
+      work.unpark(id);
+      signal();
+      wake();
+    };
+    entry.done = attempt(delivery, abort, freeSlot)
       .catch((err) => logger.error({ err, delivery_id: delivery.id }, 'attempt crashed'))
-      .finally(() => {
-        inFlight.delete(delivery.id);
-        const left = (perSubscription.get(id) ?? 1) - 1;
-        if (left > 0) perSubscription.set(id, left);
-        else perSubscription.delete(id);
-        if (--r.attempts === 0) running.delete(group);
-        else if (left === 0) r.subs.delete(id);
-        work.unpark(id);
-        signal();
-        wake();
-      });
+      .finally(freeSlot);
   }
 
-  async function attempt(delivery: ClaimedDelivery, abort: AttemptAbort): Promise<void> {
+  async function attempt(delivery: ClaimedDelivery, abort: AttemptAbort, freeSlot: () => void): Promise<void> {
     const target = subscriptions.get(delivery.subscriptionId);
     if (!target) {
       // Removed from the config while claimed: give it back untouched; it waits until the id returns.
@@ -358,7 +366,12 @@ export function createDispatcher(deps: DispatcherDeps, opts: DispatcherOptions) 
       ? { status: 'cancelled' }
       : nextState({ attempt: number, outcome: response.outcome, now, policy: target.policy, ...(opts.random && { random: opts.random }) });
     const gone = response.outcome.kind === 'gone';
-    // A fifo subscription's next delivery waits for this write: it does not wait for the batch window.
+    // The delivery stays leased until its result is written, so no claim takes it again meanwhile.
+    // Two results hold their slot until written, and are written without waiting for the batch
+    // window: a fifo subscription's (its next delivery waits for it), and a 410 (the subscription's
+    // disable is in force before anything else is sent to it).
+    const ordered = target.fifo || gone;
+    if (!ordered) freeSlot();
     const written = await writer.write(
       {
         deliveryId: delivery.id,
@@ -379,7 +392,7 @@ export function createDispatcher(deps: DispatcherDeps, opts: DispatcherOptions) 
           error: response.outcome.kind === 'ok' ? null : response.outcome.error,
         },
       },
-      target.fifo,
+      ordered,
     );
     // The disable is in the store now: bring it into force here (other instances read the change log).
     if (gone && written) await subscriptions.refresh().catch((err) => logger.warn({ err }, 'could not apply the 410 disable yet'));
