@@ -13,8 +13,9 @@ export const BATCH_WINDOW_MS = 5;
 
 /**
  * Batches finished attempts into one `store.complete` call per BATCH_WINDOW_MS, so a burst of
- * completions costs one transaction. An `urgent` result (a fifo subscription's, whose next delivery
- * waits for it) is written in the next event-loop turn, with whatever else is queued. A failed
+ * completions costs one transaction. An `urgent` result (one that holds its slot until written: a
+ * fifo subscription's, a 410's) is written in the next event-loop turn, with whatever else is
+ * queued. A failed
  * write is retried a few times (a busy or briefly unavailable store); if it still fails, the
  * deliveries keep their lease and are rescued once it expires, so the attempt is repeated rather
  * than lost.
