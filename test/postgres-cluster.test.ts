@@ -201,6 +201,40 @@ describe('several instances on one Postgres database', () => {
     await survivor.waitForLog((l) => l.msg === 'leases expired without a recorded result; deliveries will be tried again', 20_000);
   });
 
+  it('records an answer whose body holds NUL bytes (Postgres text cannot), with the other results of its batch', async () => {
+    const { url } = await database();
+    // Every answer carries NUL bytes: its result shares each batch with the others.
+    const receiver = await startReceiver((req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' }).end(`ok\u0000${req.headers['webhook-id']}\u0000`);
+    });
+    receivers.push(receiver);
+    const a = await instance(url, receiver);
+    const ids = await Promise.all(Array.from({ length: 5 }, (_, i) => post(a, { i })));
+    await receiver.waitFor((r) => r.length === ids.length);
+    const deliveries = await eventually(async () => {
+      const page = await api(a, 'GET', '/deliveries?limit=50');
+      const items = page.body.data as { id: string; event_id: string; status: string; attempts: number }[];
+      return items.length === ids.length && items.every((d) => d.status === 'succeeded') && items;
+    });
+    for (const d of deliveries) {
+      expect(d.attempts).toBe(1);
+      const detail = await api(a, 'GET', `/deliveries/${d.id}`);
+      // U+0000 is shown as U+FFFD, the rest of the body as it came.
+      expect(detail.body.attempt_log[0].response.body).toBe(`ok\uFFFD${d.event_id}\uFFFD`);
+    }
+    expect(new Set(receiver.received.map((r) => r.headers['webhook-id']))).toEqual(new Set(ids));
+    expect(receiver.received).toHaveLength(ids.length);
+
+    // In what the API is given, a NUL is refused where it is, on every route, before the store sees it.
+    const nul = { path: 'name', message: 'must not contain the NUL character (\\u0000)' };
+    expect(await api(a, 'PUT', '/tenants/acct_nul', { name: 'Acme\u0000' })).toMatchObject({ status: 400, body: { errors: [nul] } });
+    expect(await api(a, 'PUT', '/tenants/acct_nul', { name: 'Acme', metadata: { 'k\u0000': 1 } })).toMatchObject({
+      status: 400,
+      body: { errors: [{ ...nul, path: 'metadata.k\u0000' }] },
+    });
+    expect((await api(a, 'PUT', '/tenants/acct_nul', { name: 'Acme' })).status).toBe(201);
+  });
+
   it('migrates and refuses backup from the command line', async () => {
     const { url, schema } = await database();
     const dir = tempDir();

@@ -209,8 +209,10 @@ class Exchange implements Dispatcher.DispatchHandler {
 
   private respond(): void {
     const headers = this.headers ?? {};
-    // StringDecoder holds back an incomplete trailing UTF-8 sequence instead of emitting U+FFFD.
-    const body = new StringDecoder('utf8').write(Buffer.concat(this.chunks, this.size));
+    // StringDecoder holds back an incomplete trailing UTF-8 sequence instead of emitting U+FFFD. A
+    // NUL becomes U+FFFD: Postgres text cannot hold it, and the statement writing this result would
+    // fail with every other result of its batch (both stores keep the same text).
+    const body = new StringDecoder('utf8').write(Buffer.concat(this.chunks, this.size)).replaceAll('\u0000', '\uFFFD');
     this.finish({ outcome: classify(this.status, headers, this.now()), status: this.status, headers, body });
   }
 

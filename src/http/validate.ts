@@ -19,3 +19,20 @@ export function validate<S extends z.ZodType>(schema: S, value: unknown): z.outp
   if (result.success) return result.data;
   throw new AppError(400, 'invalid_request', { detail: 'the request does not match the schema', errors: fieldErrors(result.error.issues) });
 }
+
+/**
+ * The path of the first string (value or key) in `value` holding U+0000, or null. Postgres text
+ * cannot hold that character, so the admin and portal APIs refuse it on both stores alike instead
+ * of failing deep in a write.
+ */
+export function nulPath(value: unknown, path: PropertyKey[] = []): PropertyKey[] | null {
+  if (typeof value === 'string') return value.includes('\u0000') ? path : null;
+  if (value === null || typeof value !== 'object') return null;
+  for (const [key, item] of Object.entries(value)) {
+    const at = [...path, Array.isArray(value) ? Number(key) : key];
+    if (key.includes('\u0000')) return at;
+    const found = nulPath(item, at);
+    if (found !== null) return found;
+  }
+  return null;
+}
