@@ -3,14 +3,20 @@ import { createLogger } from '../lib/logger';
 import type { AttemptResult, Store } from '../store/types';
 import { createCompletionWriter } from './completion-writer';
 
-/** A store whose complete() records each call's delivery ids and writes everything. */
-function recordingStore() {
+/**
+ * A store whose complete() records each call's delivery ids and writes everything, except that a
+ * call holding a delivery named 'poison' fails (as a store that is up refusing it, or, with
+ * `down`, as one that is unavailable).
+ */
+function recordingStore({ down = false } = {}) {
   const calls: string[][] = [];
   const store = {
     async complete(results: AttemptResult[]) {
       calls.push(results.map((r) => r.deliveryId));
+      if (results.some((r) => r.deliveryId === 'poison')) throw new Error('refused');
       return results.map(() => true);
     },
+    isUnavailable: () => down,
   } as unknown as Store;
   return { store, calls };
 }
@@ -39,6 +45,23 @@ describe('completion writer', () => {
     const waiting = writer.write(result('a'));
     expect(await Promise.all([waiting, writer.write(result('fifo'), true)])).toEqual([true, true]);
     expect(calls).toEqual([['a', 'fifo']]);
+  });
+
+  it('writes the results of a batch one by one when the store refuses the batch, so one it cannot take costs only its own', async () => {
+    const { store, calls } = recordingStore();
+    const writer = createCompletionWriter(store, logger, Date.now, 0);
+    const written = await Promise.all(['a', 'poison', 'b'].map((id) => writer.write(result(id))));
+    expect(written).toEqual([true, false, true]);
+    expect(calls.filter((c) => c.length === 3).length).toBeGreaterThan(1);
+    expect(calls.filter((c) => c.length === 1)).toEqual([['a'], ['poison'], ['b']]);
+  });
+
+  it('does not write one by one while the store is unavailable: the batch waits for its leases to expire', async () => {
+    const { store, calls } = recordingStore({ down: true });
+    const writer = createCompletionWriter(store, logger, Date.now, 0);
+    const written = await Promise.all(['a', 'poison'].map((id) => writer.write(result(id))));
+    expect(written).toEqual([false, false]);
+    expect(calls.every((c) => c.length === 2)).toBe(true);
   });
 
   it('drain writes what is queued without waiting for the window', async () => {

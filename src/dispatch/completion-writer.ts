@@ -16,9 +16,10 @@ export const BATCH_WINDOW_MS = 5;
  * completions costs one transaction. An `urgent` result (one that holds its slot until written: a
  * fifo subscription's, a 410's) is written in the next event-loop turn, with whatever else is
  * queued. A failed
- * write is retried a few times (a busy or briefly unavailable store); if it still fails, the
- * deliveries keep their lease and are rescued once it expires, so the attempt is repeated rather
- * than lost.
+ * write is retried a few times (a busy or briefly unavailable store); if it still fails on a store
+ * that is up, each result is written alone, so one it refuses does not take the others with it.
+ * A result not written keeps its lease and is rescued once that expires, so the attempt is
+ * repeated rather than lost.
  */
 export function createCompletionWriter(store: Store, logger: Logger, now: () => number, windowMs = BATCH_WINDOW_MS) {
   let queue: { result: AttemptResult; done: (written: boolean) => void }[] = [];
@@ -66,10 +67,29 @@ export function createCompletionWriter(store: Store, logger: Logger, now: () => 
       );
       for (const [i, b] of batch.entries()) b.done(written[i] ?? false);
     } catch (err) {
-      logger.error({ err, deliveries: batch.length }, 'could not record attempt results; they will be retried after their lease expires');
-      for (const b of batch) b.done(false);
+      // A store that is up refused the batch: one result it cannot take must not cost the others
+      // theirs (each would be sent again once its lease expires), so each is tried alone.
+      if (batch.length > 1 && !store.isUnavailable(err)) {
+        logger.warn({ err, deliveries: batch.length }, 'could not record a batch of attempt results; recording them one by one');
+        for (const b of batch) b.done(await writeAlone(b.result));
+      } else {
+        logger.error({ err, deliveries: batch.length }, 'could not record attempt results; they will be retried after their lease expires');
+        for (const b of batch) b.done(false);
+      }
     } finally {
       writing = 0;
+    }
+  }
+
+  async function writeAlone(result: AttemptResult): Promise<boolean> {
+    try {
+      return (await store.complete([result], now()))[0] ?? false;
+    } catch (err) {
+      logger.error(
+        { err, delivery_id: result.deliveryId },
+        'could not record an attempt result; it will be retried after its lease expires',
+      );
+      return false;
     }
   }
 
