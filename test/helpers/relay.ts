@@ -5,7 +5,7 @@ import { createApp, type App } from '../../src/app';
 import { configSchema, type Config } from '../../src/config/schema';
 import type { Clock } from '../../src/lib/clock';
 import { silentLogger, type Logger } from '../../src/lib/logger';
-import { secretBoxOf } from '../../src/store/open';
+import { openStore, secretBoxOf } from '../../src/store/open';
 import { withSealedSpecs } from '../../src/store/sealed-specs';
 import { createSqliteStore } from '../../src/store/sqlite/sqlite-store';
 import type { Store } from '../../src/store/types';
@@ -45,7 +45,7 @@ export interface RunningRelay {
   stop(): Promise<void>;
 }
 
-/** Starts the real app in-process on a real SQLite file and port 0. */
+/** Starts the real app in-process on port 0, on a real SQLite file (or the config's Postgres). */
 export async function startRelay(
   config: Config,
   opts: {
@@ -60,12 +60,16 @@ export async function startRelay(
     clock?: Clock;
   } = {},
 ): Promise<RunningRelay> {
-  const sqlite = config.storage.sqlite!;
-  // As openStore wires it: secrets of API subscriptions sealed with storage.encryption_key.
-  const store = withSealedSpecs(
-    createSqliteStore({ path: sqlite.path, synchronous: sqlite.synchronous, busyTimeoutMs: opts.busyTimeoutMs ?? 5000 }),
-    secretBoxOf(config.storage),
-  );
+  const { sqlite } = config.storage;
+  // As openStore wires it: secrets of API subscriptions sealed with storage.encryption_key. A
+  // Postgres config gets openStore's own store.
+  const store =
+    sqlite === undefined
+      ? openStore(config.storage, { serve: true })
+      : withSealedSpecs(
+          createSqliteStore({ path: sqlite.path, synchronous: sqlite.synchronous, busyTimeoutMs: opts.busyTimeoutMs ?? 5000 }),
+          secretBoxOf(config.storage),
+        );
   await store.migrate();
   const app = await createApp(config, {
     store: opts.wrapStore ? opts.wrapStore(store) : store,
