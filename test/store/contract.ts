@@ -232,6 +232,18 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         expect(await store.claim([claimOf('a')], 'owner-1', T + 10_000_000)).toEqual([]);
       });
 
+      it('records an attempt that ran longer than a 32-bit count of milliseconds (timeouts go up to 30 days)', async () => {
+        await ingestOne(newEvent());
+        const [claimed] = await store.claim([claimOf('a')], 'owner-1', T);
+        const days26 = 26 * 24 * 3600 * 1000;
+        const res = result(claimed!.id, 'owner-1', { status: 'succeeded' }, { record: attemptRecord(1, { durationMs: days26 }) });
+        expect(await store.complete([res], T + days26)).toEqual([true]);
+        // Postgres's integer column holds it as 2^31 - 1 ms (24.9 days); SQLite as it is.
+        const [attempt] = await store.listAttempts(claimed!.id);
+        expect(attempt!.durationMs).toBeGreaterThanOrEqual(2_147_483_647);
+        expect(attempt!.durationMs).toBeLessThanOrEqual(days26);
+      });
+
       it('returns false for a stale owner and writes nothing for it', async () => {
         await ingestOne(newEvent());
         const [claimed] = await store.claim([claimOf('a')], 'owner-1', T);

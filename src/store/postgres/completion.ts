@@ -53,6 +53,13 @@ export const COMPLETION_SQL = {
       failing_since = CASE WHEN @enabled = 0 THEN subscription_state.failing_since END, updated_at = @now`,
 } as const;
 
+/**
+ * An attempt's duration as `attempts.duration_ms` (integer) holds it: at most 2^31 - 1 ms, about
+ * 24.9 days, while a `timeout` may be up to 30 days. Past that the column would refuse the write,
+ * and with it the result.
+ */
+const recordedDuration = (durationMs: number): number => Math.min(ms(durationMs), 2_147_483_647);
+
 /** What a batch of results did: per result whether it was written, and the subscriptions a 410 Gone disabled. */
 export interface Completed {
   written: boolean[];
@@ -219,7 +226,7 @@ async function completeOne(
     deliveryId: result.deliveryId,
     attempt: record.attempt,
     startedAt: ms(record.startedAt + shift),
-    durationMs: ms(record.durationMs),
+    durationMs: recordedDuration(record.durationMs),
     requestUrl: record.requestUrl,
     requestHeaders: JSON.stringify(record.requestHeaders),
     responseStatus: record.responseStatus,
@@ -251,7 +258,7 @@ async function completeMany(tx: Runner, results: AttemptResult[], now: number, s
     attemptIds: results.map((r) => r.record.id),
     attempts: results.map((r) => r.record.attempt),
     startedAts: results.map((r) => ms(r.record.startedAt + shift)),
-    durations: results.map((r) => ms(r.record.durationMs)),
+    durations: results.map((r) => recordedDuration(r.record.durationMs)),
     urls: results.map((r) => r.record.requestUrl),
     requestHeaders: results.map((r) => JSON.stringify(r.record.requestHeaders)),
     responseHeaders: results.map((r) => (r.record.responseHeaders === null ? null : JSON.stringify(r.record.responseHeaders))),
