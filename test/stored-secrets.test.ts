@@ -9,6 +9,7 @@ import { quoteIdent } from '../src/store/postgres/connect';
 import { openBackend, openStore } from '../src/store/open';
 import { resealSpecs } from '../src/store/sealed-specs';
 import { createSecretBox } from '../src/store/secret-box';
+import type { Store } from '../src/store/types';
 import { adminClient } from './helpers/admin-client';
 import { closeAfterEach } from './helpers/lifecycle';
 import { captureLogs } from './helpers/log-capture';
@@ -30,6 +31,21 @@ function relayConfig(storage: Record<string, unknown>, path = join(tempDir(), 'h
     auth: { admin_tokens: [{ name: 'ops', token: OPS, scopes: ['read', 'write'] }] },
     storage: { sqlite: { path, synchronous: 'normal' }, ...storage },
   });
+}
+
+/**
+ * A new SQLite file whose API subscription 'a' (and whatever `more` adds) is sealed with OLD_KEY;
+ * answers the storage config of that file under other keys.
+ */
+async function sealedWithOldKey(more: (store: Store) => Promise<unknown> = async () => {}) {
+  const path = join(tempDir(), 'hookrelay.db');
+  const storage = (keys: Record<string, unknown>) => relayConfig(keys, path).storage;
+  const before = openStore(storage({ encryption_key: OLD_KEY }));
+  await before.migrate();
+  await before.insertApiSubscription('a', { url: 'https://a.example', headers: { 'X-Api-Key': 'ka' } }, 1);
+  await more(before);
+  await before.close();
+  return storage;
 }
 
 /** Every file beside the database (the database, its WAL and SHM, the lock), with the bytes of each. */
@@ -145,13 +161,9 @@ describe('secrets of API subscriptions at rest (SQLite)', () => {
   });
 
   it('reads rows of a previous key after a rotation, writes with the current one, and reseals every row', async () => {
-    const path = join(tempDir(), 'hookrelay.db');
-    const storage = (keys: Record<string, unknown>) => relayConfig(keys, path).storage;
-    const before = openStore(storage({ encryption_key: OLD_KEY }));
-    await before.migrate();
-    await before.insertApiSubscription('a', { url: 'https://a.example', headers: { 'X-Api-Key': 'ka' } }, 1);
-    await before.insertApiSubscription('b', { url: 'https://b.example', signature: { secret: TEST_SECRET } }, 1);
-    await before.close();
+    const storage = await sealedWithOldKey((before) =>
+      before.insertApiSubscription('b', { url: 'https://b.example', signature: { secret: TEST_SECRET } }, 1),
+    );
 
     const rotatedStorage = storage({ encryption_key: KEY, previous_encryption_keys: [OLD_KEY] });
     const rotated = openStore(rotatedStorage);
@@ -183,12 +195,7 @@ describe('secrets of API subscriptions at rest (SQLite)', () => {
 
 describe('reencrypt beside a running relay', () => {
   it('never overwrites an edit made between its read and its write: it reads the row again', async () => {
-    const path = join(tempDir(), 'hookrelay.db');
-    const storage = (keys: Record<string, unknown>) => relayConfig(keys, path).storage;
-    const before = openStore(storage({ encryption_key: OLD_KEY }));
-    await before.migrate();
-    await before.insertApiSubscription('a', { url: 'https://a.example', headers: { 'X-Api-Key': 'ka' } }, 1);
-    await before.close();
+    const storage = await sealedWithOldKey();
 
     const rotatedStorage = storage({ encryption_key: KEY, previous_encryption_keys: [OLD_KEY] });
     // The relay (restarted with the new key) edits the row right after reencrypt has read it.

@@ -5,9 +5,10 @@ import type { AttemptResult, Store } from '../store/types';
 /**
  * How long a finished attempt waits for others to share its write, ms. At 1,000 deliveries/s a
  * write per event-loop turn was a transaction per delivery, each appending the same table and index
- * pages to the WAL again; gathering 5 ms of them left the relay 8-10 % more idle there, and draining
- * a backlog was no slower (its turns already held many). What it costs: a delivery shows its new
- * status up to this much later. (Its slot is freed when the receiver answers, not when this write ends.)
+ * pages to the WAL again; gathering 5 ms of them left the main thread 15-20 % idle instead of
+ * 8-10 %, and draining a backlog was no slower (its turns already held many). What it costs: a
+ * delivery shows its new status up to this much later. (Its slot is freed when the receiver
+ * answers, not when this write ends.)
  */
 export const BATCH_WINDOW_MS = 5;
 
@@ -15,11 +16,10 @@ export const BATCH_WINDOW_MS = 5;
  * Batches finished attempts into one `store.complete` call per BATCH_WINDOW_MS, so a burst of
  * completions costs one transaction. An `urgent` result (one that holds its slot until written: a
  * fifo subscription's, a 410's) is written in the next event-loop turn, with whatever else is
- * queued. A failed
- * write is retried a few times (a busy or briefly unavailable store); if it still fails on a store
- * that is up, each result is written alone, so one it refuses does not take the others with it.
- * A result not written keeps its lease and is rescued once that expires, so the attempt is
- * repeated rather than lost.
+ * queued. A failed write is retried a few times (a busy or briefly unavailable store); if it still
+ * fails on a store that is up, each result is written alone, so one it refuses does not take the
+ * others with it. A result not written keeps its lease and is rescued once that expires, so the
+ * attempt is repeated rather than lost.
  */
 export function createCompletionWriter(store: Store, logger: Logger, now: () => number, windowMs = BATCH_WINDOW_MS) {
   let queue: { result: AttemptResult; done: (written: boolean) => void }[] = [];

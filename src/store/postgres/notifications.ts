@@ -53,7 +53,7 @@ export function createNotifications(opts: PostgresOptions) {
     client.on('notification', (message) => {
       const kind = kinds.find((k) => channels[k] === message.channel) ?? 'work';
       // A wake-up names the subscriptions that got work when they fitted (see notifyWork), after
-      // `<origin>:` when an ingest sent it (see workNotice).
+      // `<origin>:` when an ingest sent it (see workNotice); no subscription id holds a ':'.
       let payload = message.payload ?? '';
       const colon = payload.indexOf(':');
       if (kind === 'work' && colon >= 0) {
