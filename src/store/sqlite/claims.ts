@@ -107,10 +107,11 @@ export function claimDue(
     const limit = Math.floor(request.limit);
     if (limit <= 0) continue;
     const expiresAt = Math.round(request.leaseExpiresAt);
-    const lease = (row: { attempts: number; event_tenant: string | null }): Lease => ({
+    const lease = (row: { attempts: number; event_type: string; event_tenant: string | null }): Lease => ({
       owner,
       expiresAt,
       subscriptionId,
+      eventType: row.event_type,
       tenant: row.event_tenant,
       waiting: row.attempts === 0 ? 'pending' : 'retrying',
       at: now,

@@ -5,7 +5,9 @@ import type { DeliveryStatus, StoredDelivery } from '../types';
 export interface Lease {
   owner: string;
   expiresAt: number;
+  /** The row's subscription and event type, which never change: a completion needs them without reading the row back. */
   subscriptionId: string;
+  eventType: string;
   tenant: string | null;
   /** The row's status, which it keeps while leased: pending until a first attempt, then retrying. */
   waiting: 'pending' | 'retrying';
