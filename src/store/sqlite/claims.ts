@@ -1,4 +1,4 @@
-import type { HeadRow, WindowRow } from '../sql/rows';
+import type { DueRow, HeadRow } from '../sql/rows';
 import type { ClaimBatch, ClaimedDelivery, ClaimRequest, WaitingSubscription } from '../types';
 import type Database from 'better-sqlite3';
 import { toClaimed } from '../sql/from-rows';
@@ -6,10 +6,17 @@ import { headStanding } from '../sql/fifo-head';
 import type { ErasingTenants } from './erasure';
 import type { Lease, Leases } from './leases';
 
+/** A window row: which delivery, due when. */
+export interface WindowRow {
+  id: string;
+  next_attempt_at: number;
+}
+
 /** The prepared statements claims run (statements.ts prepares them from CLAIM_SQL). */
 export interface ClaimStatements {
   selectWindow: Database.Statement<{ subscriptionId: string }, WindowRow>;
   selectWindowGuarded: Database.Statement<{ subscriptionId: string }, WindowRow>;
+  claimRow: Database.Statement<{ id: string }, DueRow>;
   waiting: Database.Statement<[], { subscription_id: string; at: number }>;
   nextDue: Database.Statement<{ subscriptionId: string }, { at: number | null }>;
   dueOrder: Database.Statement<{ subscriptionId: string }, { id: string; next_attempt_at: number }>;
@@ -25,9 +32,8 @@ export interface ClaimStatements {
  * matching, preparing fails loudly instead of scanning.
  */
 function windowSql(guard: string): string {
-  return `SELECT d.id, d.subscription_id, d.attempts, d.next_attempt_at,
-      e.id AS event_id, e.type AS event_type, e.data AS event_data, e.created_at AS event_created_at, d.tenant AS event_tenant, e.test AS event_test
-    FROM deliveries d INDEXED BY deliveries_due JOIN events e ON e.id = d.event_id
+  return `SELECT d.id, d.next_attempt_at
+    FROM deliveries d INDEXED BY deliveries_due
     WHERE d.subscription_id = @subscriptionId AND d.status IN ('pending', 'retrying') ${guard}
     ORDER BY d.next_attempt_at, d.id`;
 }
@@ -35,6 +41,10 @@ function windowSql(guard: string): string {
 export const CLAIM_SQL = {
   // The subscription's waiting deliveries in due order, due or not: a claim reads the first
   // rows (as many as it may lease, those it holds, and one more, whose due time says when to claim again).
+  // Ids and due times only: most rows it passes over are the ones it holds already, so the
+  // delivery and its event are read (claimRow) for the rows it leases alone. Reading them for
+  // every row of the window made a claim cost 13-15 instead of 11 µs per leased delivery (the
+  // backlog bench: 256 held, about 120 leased per claim).
   selectWindow: windowSql(''),
   // The same while some tenant is being erased: its rows are left alone (the eraser is about to
   // delete them). Which tenants those are is known in memory (ErasingTenants), so the usual claim
@@ -53,6 +63,11 @@ export const CLAIM_SQL = {
     SELECT id AS subscription_id, (SELECT MIN(next_attempt_at) FROM deliveries INDEXED BY deliveries_due
         WHERE subscription_id = subs.id AND status IN ('pending', 'retrying')) AS at
     FROM subs WHERE id IS NOT NULL`,
+  // A delivery the window chose, with its event.
+  claimRow: `SELECT d.id, d.subscription_id, d.attempts,
+      e.id AS event_id, e.type AS event_type, e.data AS event_data, e.created_at AS event_created_at, d.tenant AS event_tenant, e.test AS event_test
+    FROM deliveries d JOIN events e ON e.id = d.event_id
+    WHERE d.id = @id`,
   // Leases are kept in memory (leases.ts); rows a version that leased in the database left
   // `delivering` are given back once, at the first rescue after start.
   rescueExpired: `UPDATE deliveries INDEXED BY deliveries_lease
@@ -128,16 +143,20 @@ export function claimDue(
       continue;
     }
     let next: number | null = null;
-    let leased = 0;
+    const chosen: string[] = [];
     for (const row of firstRows(selectWindow, subscriptionId, limit + leases.heldOn(subscriptionId) + 1)) {
       if (leases.get(row.id)) continue;
-      if (leased === limit || row.next_attempt_at > now) {
+      if (chosen.length === limit || row.next_attempt_at > now) {
         next = row.next_attempt_at;
         break;
       }
-      leases.take(row.id, lease(row));
+      chosen.push(row.id);
+    }
+    // After the window's iteration has ended: the connection runs one statement at a time.
+    for (const id of chosen) {
+      const row = s.claimRow.get({ id })!;
+      leases.take(id, lease(row));
       deliveries.push(toClaimed(row));
-      leased++;
     }
     nextDueAt.set(subscriptionId, next);
   }

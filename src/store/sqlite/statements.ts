@@ -1,8 +1,8 @@
 import type Database from 'better-sqlite3';
 import type { TenantGate } from '../sql/ingest-plan';
-import type { HeadRow, WindowRow } from '../sql/rows';
+import type { DueRow, HeadRow } from '../sql/rows';
 import type { DeliveryStatus } from '../types';
-import { CLAIM_SQL } from './claims';
+import { CLAIM_SQL, type WindowRow } from './claims';
 import { COMPLETION_SQL } from './completion';
 import { INGEST_SQL } from './ingest';
 import { prepareOperational } from './operational';
@@ -28,6 +28,7 @@ export function prepareStatements(db: Database.Database) {
     insertDelivery: db.prepare<Params>(SQL.insertDelivery),
     selectWindow: db.prepare<{ subscriptionId: string }, WindowRow>(SQL.selectWindow),
     selectWindowGuarded: db.prepare<{ subscriptionId: string }, WindowRow>(SQL.selectWindowGuarded),
+    claimRow: db.prepare<{ id: string }, DueRow>(SQL.claimRow),
     waiting: db.prepare<[], { subscription_id: string; at: number }>(SQL.waiting),
     finish: db.prepare<Params & { status: DeliveryStatus }>(SQL.finish),
     finishGuarded: db.prepare<Params & { status: DeliveryStatus }>(SQL.finishGuarded),
