@@ -16,6 +16,8 @@ export interface WindowRow {
 export interface ClaimStatements {
   selectWindow: Database.Statement<{ subscriptionId: string }, WindowRow>;
   selectWindowGuarded: Database.Statement<{ subscriptionId: string }, WindowRow>;
+  selectRows: Database.Statement<{ subscriptionId: string }, WindowRow & DueRow>;
+  selectRowsGuarded: Database.Statement<{ subscriptionId: string }, WindowRow & DueRow>;
   claimRow: Database.Statement<{ id: string }, DueRow>;
   waiting: Database.Statement<[], { subscription_id: string; at: number }>;
   nextDue: Database.Statement<{ subscriptionId: string }, { at: number | null }>;
@@ -31,27 +33,36 @@ export interface ClaimStatements {
  * planner prefers `deliveries_status (status=?)`, and if an index ever goes missing or stops
  * matching, preparing fails loudly instead of scanning.
  */
-function windowSql(guard: string): string {
-  return `SELECT d.id, d.next_attempt_at
-    FROM deliveries d INDEXED BY deliveries_due
+function windowSql(guard: string, columns: 'ids' | 'rows'): string {
+  const select =
+    columns === 'ids'
+      ? 'SELECT d.id, d.next_attempt_at FROM deliveries d INDEXED BY deliveries_due'
+      : `SELECT d.id, d.subscription_id, d.attempts, d.next_attempt_at,
+      e.id AS event_id, e.type AS event_type, e.data AS event_data, e.created_at AS event_created_at, d.tenant AS event_tenant, e.test AS event_test
+    FROM deliveries d INDEXED BY deliveries_due JOIN events e ON e.id = d.event_id`;
+  return `${select}
     WHERE d.subscription_id = @subscriptionId AND d.status IN ('pending', 'retrying') ${guard}
     ORDER BY d.next_attempt_at, d.id`;
 }
 
+const ERASING_GUARD = `AND (d.tenant IS NULL OR NOT EXISTS (SELECT 1 FROM tenant_erasures te WHERE te.tenant = d.tenant AND te.state = 'erasing'))`;
+
 export const CLAIM_SQL = {
   // The subscription's waiting deliveries in due order, due or not: a claim reads the first
   // rows (as many as it may lease, those it holds, and one more, whose due time says when to claim again).
-  // Ids and due times only: most rows it passes over are the ones it holds already, so the
-  // delivery and its event are read (claimRow) for the rows it leases alone. Reading them for
-  // every row of the window made a claim cost 13-15 instead of 11 µs per leased delivery (the
-  // backlog bench: 256 held, about 120 leased per claim).
-  selectWindow: windowSql(''),
+  // Two forms. A subscription with nothing leased reads its rows with their events (selectRows):
+  // every row it reads but the last is one it leases. One with leases reads ids and due times
+  // (selectWindow), then the rows it leases (claimRow): most rows it passes over are the ones it
+  // holds already. Reading those with their events made a claim cost 13-15 instead of 11 µs per
+  // leased delivery (the backlog bench: 256 held, about 120 leased per claim); reading ids first
+  // for a subscription with nothing leased would cost a second statement per delivery.
+  selectWindow: windowSql('', 'ids'),
+  selectRows: windowSql('', 'rows'),
   // The same while some tenant is being erased: its rows are left alone (the eraser is about to
   // delete them). Which tenants those are is known in memory (ErasingTenants), so the usual claim
   // does not probe tenant_erasures for every row.
-  selectWindowGuarded: windowSql(
-    `AND (d.tenant IS NULL OR NOT EXISTS (SELECT 1 FROM tenant_erasures te WHERE te.tenant = d.tenant AND te.state = 'erasing'))`,
-  ),
+  selectWindowGuarded: windowSql(ERASING_GUARD, 'ids'),
+  selectRowsGuarded: windowSql(ERASING_GUARD, 'rows'),
   // Every subscription with waiting deliveries and its earliest due time, by a skip scan of
   // deliveries_due: one probe per such subscription, not one row per delivery nor per subscription.
   waiting: `WITH RECURSIVE subs(id) AS (
@@ -114,7 +125,7 @@ export function claimDue(
   owner: string,
   now: number,
 ): ClaimBatch {
-  const selectWindow = erasing.none() ? s.selectWindow : s.selectWindowGuarded;
+  const [selectWindow, selectRows] = erasing.none() ? [s.selectWindow, s.selectRows] : [s.selectWindowGuarded, s.selectRowsGuarded];
   const deliveries: ClaimedDelivery[] = [];
   const nextDueAt = new Map<string, number | null>();
   for (const request of requests) {
@@ -122,6 +133,7 @@ export function claimDue(
     const limit = Math.floor(request.limit);
     if (limit <= 0) continue;
     const expiresAt = Math.round(request.leaseExpiresAt);
+    const before = deliveries.length;
     const lease = (row: { attempts: number; event_type: string; event_tenant: string | null }): Lease => ({
       owner,
       expiresAt,
@@ -143,8 +155,22 @@ export function claimDue(
       continue;
     }
     let next: number | null = null;
+    const held = leases.heldOn(subscriptionId);
+    if (held === 0) {
+      // None of the window's rows is leased.
+      for (const row of firstRows(selectRows, subscriptionId, limit + 1)) {
+        if (deliveries.length - before === limit || row.next_attempt_at > now) {
+          next = row.next_attempt_at;
+          break;
+        }
+        leases.take(row.id, lease(row));
+        deliveries.push(toClaimed(row));
+      }
+      nextDueAt.set(subscriptionId, next);
+      continue;
+    }
     const chosen: string[] = [];
-    for (const row of firstRows(selectWindow, subscriptionId, limit + leases.heldOn(subscriptionId) + 1)) {
+    for (const row of firstRows(selectWindow, subscriptionId, limit + held + 1)) {
       if (leases.get(row.id)) continue;
       if (chosen.length === limit || row.next_attempt_at > now) {
         next = row.next_attempt_at;

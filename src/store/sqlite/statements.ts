@@ -28,6 +28,8 @@ export function prepareStatements(db: Database.Database) {
     insertDelivery: db.prepare<Params>(SQL.insertDelivery),
     selectWindow: db.prepare<{ subscriptionId: string }, WindowRow>(SQL.selectWindow),
     selectWindowGuarded: db.prepare<{ subscriptionId: string }, WindowRow>(SQL.selectWindowGuarded),
+    selectRows: db.prepare<{ subscriptionId: string }, WindowRow & DueRow>(SQL.selectRows),
+    selectRowsGuarded: db.prepare<{ subscriptionId: string }, WindowRow & DueRow>(SQL.selectRowsGuarded),
     claimRow: db.prepare<{ id: string }, DueRow>(SQL.claimRow),
     waiting: db.prepare<[], { subscription_id: string; at: number }>(SQL.waiting),
     finish: db.prepare<Params & { status: DeliveryStatus }>(SQL.finish),
