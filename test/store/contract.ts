@@ -168,8 +168,14 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         expect(delivery).toMatchObject({ status: 'delivering', updatedAt: T + 2500 });
 
         expect(await store.claim([claimOf('a', 1)], 'owner-1', T + 2500)).toEqual([]);
+        // Claimed while the subscription holds leases: the delivery comes with its event all the same.
         const rest = await store.claim([claimOf('a', 1)], 'owner-1', T + 3000);
         expect(rest.map((c) => c.event.id)).toEqual([late.id]);
+        expect(rest[0]).toMatchObject({
+          subscriptionId: 'a',
+          attempts: 0,
+          event: { id: late.id, type: late.type, data: late.data, createdAt: T + 3000 },
+        });
       });
 
       it('respects the limit and never hands a delivery out twice', async () => {
