@@ -332,6 +332,9 @@ describe('SQLite store', () => {
       const plans = inspect(path, (db) => ({
         selectWindow: planOf(db, SQL.selectWindow, { subscriptionId: 'a', limit: 10 }),
         selectWindowGuarded: planOf(db, SQL.selectWindowGuarded, { subscriptionId: 'a', limit: 10 }),
+        selectRows: planOf(db, SQL.selectRows, { subscriptionId: 'a' }),
+        selectRowsGuarded: planOf(db, SQL.selectRowsGuarded, { subscriptionId: 'a' }),
+        claimRow: planOf(db, SQL.claimRow, { id: 'dlv_1' }),
         waiting: planOf(db, SQL.waiting, {}),
         nextDue: planOf(db, SQL.nextDue, { subscriptionId: 'a' }),
         rescue: planOf(db, SQL.rescueExpired, { now: T, expiredBy: T }),
@@ -342,6 +345,12 @@ describe('SQLite store', () => {
       expect(plans.selectWindow).not.toMatch(/TEMP B-TREE/);
       expect(plans.selectWindowGuarded).toMatch(/deliveries_due/);
       expect(plans.selectWindowGuarded).not.toMatch(/TEMP B-TREE/);
+      expect(plans.selectRows).toMatch(/deliveries_due/);
+      expect(plans.selectRows).not.toMatch(/TEMP B-TREE|SCAN/);
+      expect(plans.selectRowsGuarded).toMatch(/deliveries_due/);
+      expect(plans.selectRowsGuarded).not.toMatch(/TEMP B-TREE/);
+      // A chosen row and its event: a seek by primary key each, no scan.
+      expect(plans.claimRow).not.toMatch(/SCAN/);
       // The waiting scan: seeks in deliveries_due only, never a scan of the table or of the index.
       expect(plans.waiting).toMatch(/deliveries_due/);
       expect(plans.waiting).not.toMatch(/SCAN deliveries|TEMP B-TREE/);

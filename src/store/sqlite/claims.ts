@@ -1,4 +1,4 @@
-import type { DueRow, HeadRow } from '../sql/rows';
+import type { DueRow, HeadRow, WindowRow } from '../sql/rows';
 import type { ClaimBatch, ClaimedDelivery, ClaimRequest, WaitingSubscription } from '../types';
 import type Database from 'better-sqlite3';
 import { toClaimed } from '../sql/from-rows';
@@ -6,18 +6,15 @@ import { headStanding } from '../sql/fifo-head';
 import type { ErasingTenants } from './erasure';
 import type { Lease, Leases } from './leases';
 
-/** A window row: which delivery, due when. */
-export interface WindowRow {
-  id: string;
-  next_attempt_at: number;
-}
+/** A window row read without its event: which delivery, due when. */
+export type WindowId = Pick<WindowRow, 'id' | 'next_attempt_at'>;
 
 /** The prepared statements claims run (statements.ts prepares them from CLAIM_SQL). */
 export interface ClaimStatements {
-  selectWindow: Database.Statement<{ subscriptionId: string }, WindowRow>;
-  selectWindowGuarded: Database.Statement<{ subscriptionId: string }, WindowRow>;
-  selectRows: Database.Statement<{ subscriptionId: string }, WindowRow & DueRow>;
-  selectRowsGuarded: Database.Statement<{ subscriptionId: string }, WindowRow & DueRow>;
+  selectWindow: Database.Statement<{ subscriptionId: string }, WindowId>;
+  selectWindowGuarded: Database.Statement<{ subscriptionId: string }, WindowId>;
+  selectRows: Database.Statement<{ subscriptionId: string }, WindowRow>;
+  selectRowsGuarded: Database.Statement<{ subscriptionId: string }, WindowRow>;
   claimRow: Database.Statement<{ id: string }, DueRow>;
   waiting: Database.Statement<[], { subscription_id: string; at: number }>;
   nextDue: Database.Statement<{ subscriptionId: string }, { at: number | null }>;
@@ -133,7 +130,6 @@ export function claimDue(
     const limit = Math.floor(request.limit);
     if (limit <= 0) continue;
     const expiresAt = Math.round(request.leaseExpiresAt);
-    const before = deliveries.length;
     const lease = (row: { attempts: number; event_type: string; event_tenant: string | null }): Lease => ({
       owner,
       expiresAt,
@@ -154,35 +150,36 @@ export function claimDue(
       nextDueAt.set(subscriptionId, next);
       continue;
     }
-    let next: number | null = null;
     const held = leases.heldOn(subscriptionId);
+    let next: number | null = null;
     if (held === 0) {
-      // None of the window's rows is leased.
+      // Nothing of it leased: every row read but the last is one to lease.
+      let leased = 0;
       for (const row of firstRows(selectRows, subscriptionId, limit + 1)) {
-        if (deliveries.length - before === limit || row.next_attempt_at > now) {
+        if (leased === limit || row.next_attempt_at > now) {
           next = row.next_attempt_at;
           break;
         }
         leases.take(row.id, lease(row));
         deliveries.push(toClaimed(row));
+        leased++;
       }
-      nextDueAt.set(subscriptionId, next);
-      continue;
-    }
-    const chosen: string[] = [];
-    for (const row of firstRows(selectWindow, subscriptionId, limit + held + 1)) {
-      if (leases.get(row.id)) continue;
-      if (chosen.length === limit || row.next_attempt_at > now) {
-        next = row.next_attempt_at;
-        break;
+    } else {
+      const chosen: string[] = [];
+      for (const row of firstRows(selectWindow, subscriptionId, limit + held + 1)) {
+        if (leases.get(row.id)) continue;
+        if (chosen.length === limit || row.next_attempt_at > now) {
+          next = row.next_attempt_at;
+          break;
+        }
+        chosen.push(row.id);
       }
-      chosen.push(row.id);
-    }
-    // After the window's iteration has ended: the connection runs one statement at a time.
-    for (const id of chosen) {
-      const row = s.claimRow.get({ id })!;
-      leases.take(id, lease(row));
-      deliveries.push(toClaimed(row));
+      // After the window's iteration has ended: the connection runs one statement at a time.
+      for (const id of chosen) {
+        const row = s.claimRow.get({ id })!;
+        leases.take(id, lease(row));
+        deliveries.push(toClaimed(row));
+      }
     }
     nextDueAt.set(subscriptionId, next);
   }

@@ -1,8 +1,8 @@
 import type Database from 'better-sqlite3';
 import type { TenantGate } from '../sql/ingest-plan';
-import type { DueRow, HeadRow } from '../sql/rows';
+import type { DueRow, HeadRow, WindowRow } from '../sql/rows';
 import type { DeliveryStatus } from '../types';
-import { CLAIM_SQL, type WindowRow } from './claims';
+import { CLAIM_SQL, type WindowId } from './claims';
 import { COMPLETION_SQL } from './completion';
 import { INGEST_SQL } from './ingest';
 import { prepareOperational } from './operational';
@@ -26,10 +26,10 @@ export function prepareStatements(db: Database.Database) {
     findTenant: db.prepare<{ id: string }, TenantGate>(SQL.findTenant),
     insertEvent: db.prepare<Params>(SQL.insertEvent),
     insertDelivery: db.prepare<Params>(SQL.insertDelivery),
-    selectWindow: db.prepare<{ subscriptionId: string }, WindowRow>(SQL.selectWindow),
-    selectWindowGuarded: db.prepare<{ subscriptionId: string }, WindowRow>(SQL.selectWindowGuarded),
-    selectRows: db.prepare<{ subscriptionId: string }, WindowRow & DueRow>(SQL.selectRows),
-    selectRowsGuarded: db.prepare<{ subscriptionId: string }, WindowRow & DueRow>(SQL.selectRowsGuarded),
+    selectWindow: db.prepare<{ subscriptionId: string }, WindowId>(SQL.selectWindow),
+    selectWindowGuarded: db.prepare<{ subscriptionId: string }, WindowId>(SQL.selectWindowGuarded),
+    selectRows: db.prepare<{ subscriptionId: string }, WindowRow>(SQL.selectRows),
+    selectRowsGuarded: db.prepare<{ subscriptionId: string }, WindowRow>(SQL.selectRowsGuarded),
     claimRow: db.prepare<{ id: string }, DueRow>(SQL.claimRow),
     waiting: db.prepare<[], { subscription_id: string; at: number }>(SQL.waiting),
     finish: db.prepare<Params & { status: DeliveryStatus }>(SQL.finish),
