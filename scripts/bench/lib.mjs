@@ -1,8 +1,8 @@
 // Helpers shared by the benchmark: child-process bookkeeping (every child is SIGKILLed when the
 // bench exits, even on error), free ports, relay start-up from a generated YAML config, IPC calls
-// to the receiver, RSS, percentiles.
-import { spawn, fork } from 'node:child_process';
-import { mkdtempSync, rmSync, openSync, closeSync, readFileSync, writeFileSync } from 'node:fs';
+// to the receiver, RSS, CPU time, percentiles.
+import { spawn, fork, execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, openSync, closeSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -284,6 +284,47 @@ export function rssBytes(pid) {
   } catch {
     return null;
   }
+}
+
+/** Clock ticks per second of /proc's CPU times (getconf CLK_TCK; 100 on Linux). */
+const CLK_TCK = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/**
+ * CPU time (user + system, every thread) the processes have used, in µs, from /proc/<pid>/stat;
+ * a process that is gone counts 0. Its resolution is a clock tick (10 ms): read it over seconds.
+ */
+export function cpuUs(pids) {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ').pop().split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // gone
+    }
+  }
+  return (ticks / CLK_TCK) * 1e6;
+}
+
+/** Pids of this machine's PostgreSQL server processes (postmaster, backends, background workers). */
+export function postgresPids() {
+  const pids = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      if (readFileSync(`/proc/${name}/comm`, 'utf8').trim() === 'postgres') pids.push(Number(name));
+    } catch {
+      // gone
+    }
+  }
+  return pids;
 }
 
 export function percentile(sorted, p) {

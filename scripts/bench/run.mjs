@@ -15,18 +15,21 @@ import autocannon from 'autocannon';
 import { Pool, request } from 'undici';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import os from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   ADMIN_TOKEN,
   BUNDLE,
   constantRate,
+  cpuUs,
   HERE,
   INGEST_TOKEN,
   ROOT,
   forkWithIpc,
   median,
   nowUs,
+  postgresPids,
   progress,
   rssBytes,
   startRelay,
@@ -61,6 +64,7 @@ const DELIVERY_CONCURRENCY = 256;
 const P = quick
   ? {
       warmS: 0.5,
+      warmDeliveries: 5_000,
       loadS: 2,
       ingestConns: 64,
       batchSize: 500,
@@ -77,6 +81,7 @@ const P = quick
     }
   : {
       warmS: 2,
+      warmDeliveries: 20_000,
       loadS: 10,
       ingestConns: 64,
       batchSize: 500,
@@ -202,8 +207,12 @@ async function ingestBacklog(relay, total, label) {
   return { events: total, seconds, rate: total / seconds };
 }
 
-/** Opens the receiver's gate and times how long the relay takes until `target` deliveries are answered. */
-async function drain(target, { sampleRssOf, timeoutMs = P.drainTimeoutMs } = {}) {
+/**
+ * Opens the receiver's gate and times how long the relay takes until `target` deliveries are
+ * answered. `cpuOf`: the relay processes whose CPU time to account per delivery (with the
+ * receiver's, and the Postgres server's when `postgres`).
+ */
+async function drain(target, { sampleRssOf, cpuOf = [], postgres = false, timeoutMs = P.drainTimeoutMs } = {}) {
   let peakRss = 0;
   const ticker = setInterval(() => {
     receiver.rpc('stats').then(
@@ -216,12 +225,20 @@ async function drain(target, { sampleRssOf, timeoutMs = P.drainTimeoutMs } = {})
         peakRss = Math.max(peakRss, rssBytes(sampleRssOf) ?? 0);
       }, 100)
     : undefined;
+  const pgBefore = postgres ? postgresPids() : [];
+  const cpuBefore = { relay: cpuUs(cpuOf), receiver: cpuUs([receiver.pid]), postgres: cpuUs(pgBefore) };
   const gate = await receiver.rpc('gate', { open: true });
   const waited = await receiver.rpc('wait', { target, timeoutMs });
+  const pgAfter = postgres ? [...new Set([...pgBefore, ...postgresPids()])] : [];
+  const cpuAfter = { relay: cpuUs(cpuOf), receiver: cpuUs([receiver.pid]), postgres: cpuUs(pgAfter) };
   if (sampler) clearInterval(sampler);
   clearInterval(ticker);
   const seconds = (waited.at - gate.at) / 1e6;
   const counted = waited.count - gate.released;
+  // CPU per delivery over the drain (every thread of each process); the held requests were sent before it.
+  const perDelivery = (key) => (cpuAfter[key] - cpuBefore[key]) / counted;
+  const cpu = cpuOf.length > 0 ? { relayUs: perDelivery('relay'), receiverUs: perDelivery('receiver') } : undefined;
+  if (cpu && postgres) cpu.postgresUs = perDelivery('postgres');
   if (!waited.reached) {
     progress(`    only ${waited.count} of ${target} deliveries arrived within ${timeoutMs / 1000} s`);
   }
@@ -233,6 +250,7 @@ async function drain(target, { sampleRssOf, timeoutMs = P.drainTimeoutMs } = {})
     seconds,
     rate: counted / seconds,
     peakRss: sampleRssOf ? peakRss : undefined,
+    cpu,
   };
 }
 
@@ -263,12 +281,77 @@ function gatedSub(id) {
   return { id, url: `http://127.0.0.1:${receiver.info.okPort}/ok`, max_in_flight: DELIVERY_CONCURRENCY, timeout: '30m' };
 }
 
-/** Resets the receiver, closes its gate, starts a relay and ingests a backlog it cannot deliver yet. */
+/**
+ * 1b: an undici Pool of DELIVERY_CONCURRENCY connections and as many POST loops to the receiver
+ * (gate open), after a warm-up run: requests/s, and CPU per request of this process and the receiver.
+ */
+async function bareUndici() {
+  await receiver.rpc('gate', { open: true });
+  const pool = new Pool(`http://127.0.0.1:${receiver.info.okPort}`, { connections: DELIVERY_CONCURRENCY });
+  const headers = {
+    'content-type': 'application/json',
+    'user-agent': 'hookrelay-bench',
+    'webhook-id': 'evt_01JBENCHBENCHBENCHBENCHBE',
+    'webhook-timestamp': String(Math.floor(Date.now() / 1000)),
+    'webhook-signature': 'v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=',
+  };
+  const loop = async (seconds) => {
+    const until = nowUs() + seconds * 1e6;
+    let count = 0;
+    let errors = 0;
+    const worker = async () => {
+      while (nowUs() < until) {
+        try {
+          const res = await pool.request({ path: '/ok', method: 'POST', headers, body: ENVELOPE_BODY });
+          await res.body.dump();
+          if (res.statusCode === 200) count++;
+          else errors++;
+        } catch {
+          errors++;
+        }
+      }
+    };
+    const t = nowUs();
+    const client = process.cpuUsage();
+    const received = cpuUs([receiver.pid]);
+    await Promise.all(Array.from({ length: DELIVERY_CONCURRENCY }, worker));
+    const s = (nowUs() - t) / 1e6;
+    const { user, system } = process.cpuUsage(client);
+    // CPU per request: this process (the loop) and the receiver, as drain() accounts a delivery's.
+    const cpu = { clientUs: (user + system) / count, receiverUs: (cpuUs([receiver.pid]) - received) / count };
+    return { rps: count / s, ok: count, errors, seconds: s, cpu };
+  };
+  await loop(P.warmS);
+  progress(`    bare undici: measuring ${DELIVERY_CONCURRENCY} in flight for ${P.loadS} s`);
+  const r = await loop(P.loadS);
+  await pool.close();
+  return r;
+}
+
+/**
+ * Delivers P.warmDeliveries events through a relay that has just started, with the receiver's gate
+ * open, then resets the receiver and closes its gate. A drain is timed on a warm relay, as the bare
+ * loop (1b) is after its warm-up run: a fresh process spends its first seconds of delivering
+ * compiling its hot paths (the first 10,000 deliveries of a cold relay go at about half the rate).
+ */
+async function warmUp(relay, name) {
+  if (P.warmDeliveries > 0) {
+    progress(`    relay ${name}: warming up with ${P.warmDeliveries.toLocaleString('en-US')} deliveries`);
+    await ingestBacklog(relay, P.warmDeliveries, `${name} warm-up`);
+    const warm = await receiver.rpc('wait', { target: P.warmDeliveries, timeoutMs: P.drainTimeoutMs });
+    if (!warm.reached) throw new Error(`relay ${name}: only ${warm.count} of the warm-up's deliveries arrived`);
+    await sleep(200); // the last results are written
+  }
+  await receiver.rpc('reset');
+  await receiver.rpc('gate', { open: false });
+}
+
+/** Starts a relay, warms it up (warmUp) and ingests a backlog it cannot deliver yet (the receiver's gate is closed). */
 async function relayWithBacklog(name, subs, events) {
   await receiver.rpc('gate', { open: true });
   await receiver.rpc('reset');
-  await receiver.rpc('gate', { open: false });
   const relay = await startRelay(name, { subs });
+  await warmUp(relay, name);
   progress(`    relay ${name} (pid ${relay.pid}) on port ${relay.port}; ingesting a backlog of ${events.toLocaleString('en-US')} events`);
   const ingest = await ingestBacklog(relay, events, name);
   await sleep(300); // let the dispatcher claim what the gate will hold
@@ -296,43 +379,7 @@ async function main() {
   });
 
   // 1b. bare undici POST loop to the receiver
-  await phase('bareUndici', `1b. bare undici POST loop to the receiver (${DELIVERY_CONCURRENCY} in flight)`, async () => {
-    await receiver.rpc('gate', { open: true });
-    const pool = new Pool(`http://127.0.0.1:${receiver.info.okPort}`, { connections: DELIVERY_CONCURRENCY });
-    const headers = {
-      'content-type': 'application/json',
-      'user-agent': 'hookrelay-bench',
-      'webhook-id': 'evt_01JBENCHBENCHBENCHBENCHBE',
-      'webhook-timestamp': String(Math.floor(Date.now() / 1000)),
-      'webhook-signature': 'v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=',
-    };
-    const loop = async (seconds) => {
-      const until = nowUs() + seconds * 1e6;
-      let count = 0;
-      let errors = 0;
-      const worker = async () => {
-        while (nowUs() < until) {
-          try {
-            const res = await pool.request({ path: '/ok', method: 'POST', headers, body: ENVELOPE_BODY });
-            await res.body.dump();
-            if (res.statusCode === 200) count++;
-            else errors++;
-          } catch {
-            errors++;
-          }
-        }
-      };
-      const t = nowUs();
-      await Promise.all(Array.from({ length: DELIVERY_CONCURRENCY }, worker));
-      const s = (nowUs() - t) / 1e6;
-      return { rps: count / s, ok: count, errors, seconds: s };
-    };
-    await loop(P.warmS);
-    progress(`    bare undici: measuring ${DELIVERY_CONCURRENCY} in flight for ${P.loadS} s`);
-    const r = await loop(P.loadS);
-    await pool.close();
-    return r;
-  });
+  await phase('bareUndici', `1b. bare undici POST loop to the receiver (${DELIVERY_CONCURRENCY} in flight)`, bareUndici);
 
   // 2. durable ingest, deliveries running to the receiver
   await phase('ingest', '2. durable ingest (synchronous: full, one matching subscription)', async () => {
@@ -385,7 +432,7 @@ async function main() {
       const admin = await adminFirstPage(relay, P.adminRuns);
       const rssHeld = rssBytes(relay.pid);
       progress(`    opening the gate: delivering ${P.backlog.toLocaleString('en-US')}`);
-      const d = await drain(P.backlog, { sampleRssOf: relay.pid });
+      const d = await drain(P.backlog, { sampleRssOf: relay.pid, cpuOf: [relay.pid] });
       return { ...d, ingest, admin, rssHeld };
     } finally {
       // SIGTERM first: a relay run with --cpu-prof (HOOKRELAY_BENCH_NODE_ARGS) writes its profile then.
@@ -431,7 +478,7 @@ async function main() {
         // shape unknown
       }
       progress(`    opening the gate: timing the first ${P.backlog.toLocaleString('en-US')} deliveries`);
-      const d = await drain(P.backlog, { sampleRssOf: relay.pid });
+      const d = await drain(P.backlog, { sampleRssOf: relay.pid, cpuOf: [relay.pid] });
       const rssAfter = rssBytes(relay.pid);
       return {
         ...d,
@@ -460,7 +507,7 @@ async function main() {
       const { relay } = await relayWithBacklog(name, subs, P.isoBacklog);
       try {
         progress(`    ${name}: opening the gate`);
-        const d = await drain(P.isoBacklog);
+        const d = await drain(P.isoBacklog, { cpuOf: [relay.pid] });
         const stats = await receiver.rpc('stats');
         return { ...d, hangingRequests: stats.hung };
       } finally {
@@ -486,7 +533,10 @@ async function postgresMain() {
   receiver = await forkWithIpc(join(HERE, 'receiver.mjs'), [], 'receiver');
   const backlog = quick ? 10_000 : 40_000;
   const runs = [];
+  let bare;
   try {
+    progress('--- bare undici POST loop to the receiver (the ceiling of this run)');
+    bare = await bareUndici();
     for (const n of [1, 2, 3]) {
       const schema = `hookrelay_bench_${process.pid}_${n}`;
       await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
@@ -495,16 +545,17 @@ async function postgresMain() {
       url.searchParams.set('options', `-c search_path=${schema}`);
       await receiver.rpc('gate', { open: true });
       await receiver.rpc('reset');
-      await receiver.rpc('gate', { open: false });
       const relays = [];
       try {
         progress(`--- Postgres: ${n} instance${n > 1 ? 's' : ''}, backlog of ${backlog.toLocaleString('en-US')}`);
         // One after another: the first migrates, the others find the schema ready.
         for (let i = 0; i < n; i++)
           relays.push(await startRelay(`pg-${n}-${i}`, { postgresUrl: url.toString(), subs: [gatedSub('bench')] }));
+        // Every instance claims from the one backlog, so the warm-up through the first warms them all.
+        await warmUp(relays[0], `pg-${n}`);
         const ingest = await ingestBacklog(relays[0], backlog, `pg-${n}`);
         await sleep(1000); // every instance claims what the gate will hold
-        const drained = await drain(backlog);
+        const drained = await drain(backlog, { cpuOf: relays.map((r) => r.pid), postgres: true });
         progress(
           `    ${n} instance${n > 1 ? 's' : ''}: ${Math.round(drained.rate).toLocaleString('en-US')} deliveries/s (${drained.heldAtOpen} held at the gate)`,
         );
@@ -522,6 +573,10 @@ async function postgresMain() {
   }
   const one = runs.find((r) => r.n === 1)?.rate;
   const fmt = (x) => Math.round(x).toLocaleString('en-US');
+  const cores = os.cpus().length;
+  const cpuOf = (r) => r.cpu.relayUs + r.cpu.postgresUs + r.cpu.receiverUs;
+  // The most deliveries/s this much CPU per delivery allows, were every core busy with nothing else.
+  const bound = (r) => (cores * 1e6) / cpuOf(r);
   const { rows } = await (async () => {
     const client = new pg.Client({ connectionString: base });
     await client.connect();
@@ -534,15 +589,21 @@ async function postgresMain() {
   const text = `Measured by \`npm run bench -- --postgres\`${quick ? ' --quick' : ''} on ${new Date().toISOString()} (HEAD ${headCommit()}),
 PostgreSQL ${rows[0].server_version} on the same 2-core machine, over TCP on 127.0.0.1.
 
-| instances | delivery from a backlog of ${fmt(backlog)} | vs 1 instance | held at the gate |
-|---|---|---|---|
-${runs.map((r) => `| ${r.n} | ${fmt(r.rate)} deliveries/s | ${one ? (r.rate / one).toFixed(2) : 'n/a'}× | ${r.heldAtOpen} |`).join('\n')}
+| instances | delivery from a backlog of ${fmt(backlog)} | vs 1 instance | vs bare undici | CPU per delivery: relay · Postgres · receiver | held at the gate |
+|---|---|---|---|---|---|
+${runs.map((r) => `| ${r.n} | ${fmt(r.rate)} deliveries/s | ${one ? (r.rate / one).toFixed(2) : 'n/a'}× | ${(r.rate / bare.rps).toFixed(2)}× | ${fmt(r.cpu.relayUs)} · ${fmt(r.cpu.postgresUs)} · ${fmt(r.cpu.receiverUs)} µs | ${r.heldAtOpen} |`).join('\n')}
+
+Bare undici in the same run (1b above, 256 in flight): ${fmt(bare.rps)} requests/s, with ${fmt(bare.cpu.clientUs)} µs
+of CPU per request in the loop and ${fmt(bare.cpu.receiverUs)} µs in the receiver. With one instance a delivery
+took ${fmt(cpuOf(runs[0]))} µs of CPU in all: were all ${cores} cores busy with nothing else, that allows at most
+${fmt(bound(runs[0]))} deliveries/s, ${(bound(runs[0]) / bare.rps).toFixed(2)}× of bare undici.
 
 Method: as 4 above, with \`storage.postgres\` instead of SQLite. Each instance is the built bundle
-with 256 attempts in flight; the backlog is ingested through the first instance while the receiver
+with 256 attempts in flight, warmed up with ${fmt(P.warmDeliveries)} deliveries before its backlog is built; the backlog is ingested through the first instance while the receiver
 holds its requests (each instance leases up to 256 deliveries the gate holds); the clock starts
 when the gate opens, and the figure is the deliveries answered after it, divided by the time to the
-last one. Every instance, the database server, the receiver and the load generator share the same
+last one. CPU per delivery is each process's CPU time over the drain (user and system, every
+thread, from \`/proc\`; Postgres: every server process) divided by the deliveries. Every instance, the database server, the receiver and the load generator share the same
 2 cores, which one instance already keeps busy (its claims and its batched completions are a few
 statements per batch, not per delivery): a second and a third instance cannot add CPU here, so
 what the figures show is that instances share one backlog without losing throughput to each other
