@@ -384,7 +384,7 @@ function detailLines(results) {
   if (p.isolation && !p.isolation.error) {
     const i = p.isolation;
     out.push(
-      `- **7 isolation**: alone ${fmt(i.solo.delivered)} deliveries in ${fmt(i.solo.seconds, 2)} s (${fmt(i.solo.rate)}/s); beside the hanging subscription ${fmt(i.withHang.delivered)} in ${fmt(i.withHang.seconds, 2)} s (${fmt(i.withHang.rate)}/s), while the hanging receiver had ${fmt(i.withHang.hangingRequests)} requests open or timed out.`,
+      `- **7 isolation**: alone ${fmt(i.solo.delivered)} deliveries in ${fmt(i.solo.seconds, 2)} s (${fmt(i.solo.rate)}/s); beside the hanging subscription ${fmt(i.withHang.delivered)} in ${fmt(i.withHang.seconds, 2)} s (${fmt(i.withHang.rate)}/s), while the port that never answers had received ${fmt(i.withHang.hangingRequests)} requests since the relay started.`,
     );
   }
   for (const e of results.errors) out.push(`- **${e.title} failed**: \`${e.message.split('\n')[0]}\``);

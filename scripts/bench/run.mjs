@@ -330,20 +330,24 @@ async function bareUndici() {
 
 /**
  * Delivers P.warmDeliveries events through a relay that has just started, with the receiver's gate
- * open, then resets the receiver and closes its gate. A drain is timed on a warm relay, as the bare
+ * open, then resets the receiver and closes its gate; returns how many requests the hang port got
+ * meanwhile (the reset clears that count). A drain is timed on a warm relay, as the bare
  * loop (1b) is after its warm-up run: a fresh process spends its first seconds of delivering
  * compiling its hot paths (the first 10,000 deliveries of a cold relay go at about half the rate).
  */
 async function warmUp(relay, name) {
+  let hung = 0;
   if (P.warmDeliveries > 0) {
     progress(`    relay ${name}: warming up with ${P.warmDeliveries.toLocaleString('en-US')} deliveries`);
     await ingestBacklog(relay, P.warmDeliveries, `${name} warm-up`);
     const warm = await receiver.rpc('wait', { target: P.warmDeliveries, timeoutMs: P.drainTimeoutMs });
     if (!warm.reached) throw new Error(`relay ${name}: only ${warm.count} of the warm-up's deliveries arrived`);
     await sleep(200); // the last results are written
+    hung = (await receiver.rpc('stats')).hung;
   }
   await receiver.rpc('reset');
   await receiver.rpc('gate', { open: false });
+  return { hung };
 }
 
 /** Starts a relay, warms it up (warmUp) and ingests a backlog it cannot deliver yet (the receiver's gate is closed). */
@@ -351,11 +355,11 @@ async function relayWithBacklog(name, subs, events) {
   await receiver.rpc('gate', { open: true });
   await receiver.rpc('reset');
   const relay = await startRelay(name, { subs });
-  await warmUp(relay, name);
+  const warm = await warmUp(relay, name);
   progress(`    relay ${name} (pid ${relay.pid}) on port ${relay.port}; ingesting a backlog of ${events.toLocaleString('en-US')} events`);
   const ingest = await ingestBacklog(relay, events, name);
   await sleep(300); // let the dispatcher claim what the gate will hold
-  return { relay, ingest };
+  return { relay, ingest, warm };
 }
 
 // ---- the run -----------------------------------------------------------------------------------
@@ -504,12 +508,12 @@ async function main() {
         gatedSub('healthy'),
         { id: 'hanging', url: hangUrl, enabled: hangEnabled, max_in_flight: DELIVERY_CONCURRENCY, timeout: '10s' },
       ];
-      const { relay } = await relayWithBacklog(name, subs, P.isoBacklog);
+      const { relay, warm } = await relayWithBacklog(name, subs, P.isoBacklog);
       try {
         progress(`    ${name}: opening the gate`);
         const d = await drain(P.isoBacklog, { cpuOf: [relay.pid] });
         const stats = await receiver.rpc('stats');
-        return { ...d, hangingRequests: stats.hung };
+        return { ...d, hangingRequests: warm.hung + stats.hung };
       } finally {
         await relay.stop();
       }
@@ -599,18 +603,18 @@ took ${fmt(cpuOf(runs[0]))} µs of CPU in all: were all ${cores} cores busy with
 ${fmt(bound(runs[0]))} deliveries/s, ${(bound(runs[0]) / bare.rps).toFixed(2)}× of bare undici.
 
 Method: as 4 above, with \`storage.postgres\` instead of SQLite. Each instance is the built bundle
-with 256 attempts in flight, warmed up with ${fmt(P.warmDeliveries)} deliveries before its backlog is built; the backlog is ingested through the first instance while the receiver
-holds its requests (each instance leases up to 256 deliveries the gate holds); the clock starts
-when the gate opens, and the figure is the deliveries answered after it, divided by the time to the
-last one. CPU per delivery is each process's CPU time over the drain (user and system, every
-thread, from \`/proc\`; Postgres: every server process) divided by the deliveries. Every instance, the database server, the receiver and the load generator share the same
-2 cores, which one instance already keeps busy (its claims and its batched completions are a few
-statements per batch, not per delivery): a second and a third instance cannot add CPU here, so
-what the figures show is that instances share one backlog without losing throughput to each other
-(claims skip the rows another instance holds instead of waiting for them), not how the work
-scales on separate machines. Before completions were batched (one guarded update and one insert
-per delivery), one instance did 1,356 deliveries/s here and three 2,574/s: it was waiting on round
-trips, and more instances helped.`;
+with 256 attempts in flight, warmed up with ${fmt(P.warmDeliveries)} deliveries before its backlog is
+built; the backlog is ingested through the first instance while the receiver holds its requests (each
+instance leases up to 256 deliveries the gate holds); the clock starts when the gate opens, and the
+figure is the deliveries answered after it, divided by the time to the last one. CPU per delivery is
+each process's CPU time over the drain (user and system, every thread, from \`/proc\`; relay: every
+instance; Postgres: every server process) divided by the deliveries. Every instance, the database
+server and the receiver share the same 2 cores: a second and a third instance add no CPU here, and
+each adds its own claims and round trips, so what the figures show is that instances share one
+backlog without stalling each other (claims skip the rows another instance holds instead of waiting
+for them), not how the work scales on separate machines. Before completions were batched (one
+guarded update and one insert per delivery), one instance did 1,356 deliveries/s here and three
+2,574/s: it was waiting on round trips, and more instances helped.`;
   writePostgresSection(outFile, text);
   progress(`wrote the Postgres section of ${outFile}`);
 }
