@@ -50,8 +50,8 @@ Everything runs on this one machine over 127.0.0.1, in one \`npm run bench\` run
   the receiver holds unanswered (the subscription's timeout is 30 min so they do not time out), and
   every other delivery waits as \`pending\`. Before the backlog is built, each relay delivers 20,000
   events (5,000 with \`--quick\`) with the gate open: the drain is timed on a warm process, as 1b is
-  after its warm-up run (a relay that has just started delivers its first 10,000 at about half the
-  rate while V8 compiles its hot paths). Opening the gate answers the held requests and the clock
+  after its warm-up run (a relay that has just started delivers its first 10,000 at one half to
+  three quarters of its later rate while V8 compiles its hot paths). Opening the gate answers the held requests and the clock
   starts; the figure is (deliveries answered − those held) ÷ (time of the Nth answer − gate opening),
   both timed by the receiver. CPU per delivery (4) is the relay's and the receiver's CPU time over
   the drain (user and system, every thread, from \`/proc/<pid>/stat\`) divided by the deliveries; 1b

@@ -333,7 +333,8 @@ async function bareUndici() {
  * open, then resets the receiver and closes its gate; returns how many requests the hang port got
  * meanwhile (the reset clears that count). A drain is timed on a warm relay, as the bare
  * loop (1b) is after its warm-up run: a fresh process spends its first seconds of delivering
- * compiling its hot paths (the first 10,000 deliveries of a cold relay go at about half the rate).
+ * compiling its hot paths (the first 10,000 deliveries of a cold relay go at one half to three
+ * quarters of its later rate).
  */
 async function warmUp(relay, name) {
   let hung = 0;
