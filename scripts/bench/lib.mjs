@@ -4,7 +4,7 @@
 import { spawn, fork, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, openSync, closeSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -311,6 +311,15 @@ export function cpuUs(pids) {
     }
   }
   return (ticks / CLK_TCK) * 1e6;
+}
+
+/**
+ * The most items/s that `us` µs of CPU per item allow on this machine's cores, were the work spread
+ * over all of them perfectly with nothing else running (the bench's bound on a drain).
+ */
+export function coreBound(us) {
+  const cores = cpus().length;
+  return { cores, rate: (cores * 1e6) / us };
 }
 
 /** Pids of this machine's PostgreSQL server processes (postmaster, backends, background workers). */

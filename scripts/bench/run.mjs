@@ -15,13 +15,13 @@ import autocannon from 'autocannon';
 import { Pool, request } from 'undici';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import os from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   ADMIN_TOKEN,
   BUNDLE,
   constantRate,
+  coreBound,
   cpuUs,
   HERE,
   INGEST_TOKEN,
@@ -578,10 +578,8 @@ async function postgresMain() {
   }
   const one = runs.find((r) => r.n === 1)?.rate;
   const fmt = (x) => Math.round(x).toLocaleString('en-US');
-  const cores = os.cpus().length;
   const cpuOf = (r) => r.cpu.relayUs + r.cpu.postgresUs + r.cpu.receiverUs;
-  // The most deliveries/s this much CPU per delivery allows, were every core busy with nothing else.
-  const bound = (r) => (cores * 1e6) / cpuOf(r);
+  const bound = coreBound(cpuOf(runs[0]));
   const { rows } = await (async () => {
     const client = new pg.Client({ connectionString: base });
     await client.connect();
@@ -598,10 +596,10 @@ PostgreSQL ${rows[0].server_version} on the same 2-core machine, over TCP on 127
 |---|---|---|---|---|---|
 ${runs.map((r) => `| ${r.n} | ${fmt(r.rate)} deliveries/s | ${one ? (r.rate / one).toFixed(2) : 'n/a'}× | ${(r.rate / bare.rps).toFixed(2)}× | ${fmt(r.cpu.relayUs)} · ${fmt(r.cpu.postgresUs)} · ${fmt(r.cpu.receiverUs)} µs | ${r.heldAtOpen} |`).join('\n')}
 
-Bare undici in the same run (1b above, 256 in flight): ${fmt(bare.rps)} requests/s, with ${fmt(bare.cpu.clientUs)} µs
+Bare undici in the same run (as 1b, 256 in flight): ${fmt(bare.rps)} requests/s, with ${fmt(bare.cpu.clientUs)} µs
 of CPU per request in the loop and ${fmt(bare.cpu.receiverUs)} µs in the receiver. With one instance a delivery
-took ${fmt(cpuOf(runs[0]))} µs of CPU in all: were all ${cores} cores busy with nothing else, that allows at most
-${fmt(bound(runs[0]))} deliveries/s, ${(bound(runs[0]) / bare.rps).toFixed(2)}× of bare undici.
+took ${fmt(cpuOf(runs[0]))} µs of CPU in all: were all ${bound.cores} cores busy with nothing else, that allows at most
+${fmt(bound.rate)} deliveries/s, ${(bound.rate / bare.rps).toFixed(2)}× of bare undici.
 
 Method: as 4 above, with \`storage.postgres\` instead of SQLite. Each instance is the built bundle
 with 256 attempts in flight, warmed up with ${fmt(P.warmDeliveries)} deliveries before its backlog is

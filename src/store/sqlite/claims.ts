@@ -30,12 +30,16 @@ export interface ClaimStatements {
  * planner prefers `deliveries_status (status=?)`, and if an index ever goes missing or stops
  * matching, preparing fails loudly instead of scanning.
  */
+/** A claimed row's event, as toClaimed reads it (the tenant is the delivery's copy of its event's). */
+const EVENT_COLUMNS =
+  'e.id AS event_id, e.type AS event_type, e.data AS event_data, e.created_at AS event_created_at, d.tenant AS event_tenant, e.test AS event_test';
+
 function windowSql(guard: string, columns: 'ids' | 'rows'): string {
   const select =
     columns === 'ids'
       ? 'SELECT d.id, d.next_attempt_at FROM deliveries d INDEXED BY deliveries_due'
       : `SELECT d.id, d.subscription_id, d.attempts, d.next_attempt_at,
-      e.id AS event_id, e.type AS event_type, e.data AS event_data, e.created_at AS event_created_at, d.tenant AS event_tenant, e.test AS event_test
+      ${EVENT_COLUMNS}
     FROM deliveries d INDEXED BY deliveries_due JOIN events e ON e.id = d.event_id`;
   return `${select}
     WHERE d.subscription_id = @subscriptionId AND d.status IN ('pending', 'retrying') ${guard}
@@ -73,7 +77,7 @@ export const CLAIM_SQL = {
     FROM subs WHERE id IS NOT NULL`,
   // A delivery the window chose, with its event.
   claimRow: `SELECT d.id, d.subscription_id, d.attempts,
-      e.id AS event_id, e.type AS event_type, e.data AS event_data, e.created_at AS event_created_at, d.tenant AS event_tenant, e.test AS event_test
+      ${EVENT_COLUMNS}
     FROM deliveries d JOIN events e ON e.id = d.event_id
     WHERE d.id = @id`,
   // Leases are kept in memory (leases.ts); rows a version that leased in the database left
@@ -97,7 +101,7 @@ export const CLAIM_SQL = {
   // status. One MIN per status: each is a single seek in deliveries_subscription, where one
   // `status IN (...) ORDER BY id` would sort the whole backlog.
   fifoHead: `SELECT d.id, d.subscription_id, d.attempts, d.status, d.next_attempt_at,
-      e.id AS event_id, e.type AS event_type, e.data AS event_data, e.created_at AS event_created_at, d.tenant AS event_tenant, e.test AS event_test
+      ${EVENT_COLUMNS}
     FROM deliveries d JOIN events e ON e.id = d.event_id
     WHERE d.id = (SELECT MIN(id) FROM (
       SELECT MIN(id) AS id FROM deliveries INDEXED BY deliveries_subscription
