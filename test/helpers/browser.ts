@@ -37,6 +37,9 @@ export interface PageOptions {
 /** A new tab in a context of its own, so no test sees another's session storage. */
 export async function openPage(browser: Browser, { errors, width = 1280, stayOn }: PageOptions): Promise<Page> {
   const context = await browser.newContext({ viewport: { width, height: 800 } });
+  // Below the tests' own 30 s: a step that waits for something that never comes fails naming its
+  // locator, instead of the whole test timing out without saying where.
+  context.setDefaultTimeout(15_000);
   const page = await context.newPage();
   page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
   page.on('pageerror', (e) => errors.push(e.message));
